@@ -1,0 +1,58 @@
+"""npc-kg: computable knowledge about recurrent nasopharyngeal carcinoma and its salvage treatment.
+
+The public API is imported lazily so that ``import npc_kg`` stays fast::
+
+    import npc_kg
+    graph = npc_kg.load()                      # ontology + knowledge base + mappings
+    [result] = npc_kg.assess("patient.ttl")    # three-valued salvage-surgery eligibility
+    rows = npc_kg.query("criteria-for-treatment", treatment="npc:SalvageSurgery")
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+__version__ = "0.1.0"
+
+_API = {
+    "load": "npc_kg.graph",
+    "info": "npc_kg.info",
+    "export": "npc_kg.export",
+    "assess": "npc_kg.assessment",
+    "Assessment": "npc_kg.assessment",
+    "CriterionRow": "npc_kg.assessment",
+    "patient_from_dict": "npc_kg.patient",
+    "query": "npc_kg.query",
+    "xrefs": "npc_kg.xrefs",
+    "reason": "npc_kg.reasoning",
+    "assess_cohort": "npc_kg.cohort",
+    "synth": "npc_kg.synth",
+}
+
+__all__ = sorted([*_API, "__version__"])
+
+if TYPE_CHECKING:  # pragma: no cover
+    from npc_kg.assessment import Assessment, CriterionRow, assess
+    from npc_kg.cohort import assess_cohort
+    from npc_kg.export import export
+    from npc_kg.graph import load
+    from npc_kg.info import info
+    from npc_kg.patient import patient_from_dict
+    from npc_kg.query import query
+    from npc_kg.reasoning import reason
+    from npc_kg.synth import synth
+    from npc_kg.xrefs import xrefs
+
+
+def __getattr__(name: str) -> Any:
+    module = _API.get(name)
+    if module is None:
+        raise AttributeError(f"module 'npc_kg' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return __all__

@@ -1,0 +1,88 @@
+"""The ``npc-kg`` command line. Each sub-command lives in its own module and calls one API function.
+
+Exit codes are those of :mod:`npc_kg.errors`: 0 ran, 1 internal error, 2 unreadable input or
+bad arguments, 3 patient data breaks the patient model, 4 endpoint failure, 5 inconsistent
+ontology. Errors print one line (or a short list) to stderr, never a traceback; set
+``NPC_KG_DEBUG=1`` to see the traceback of an unexpected error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import os
+import sys
+from collections.abc import Sequence
+
+from npc_kg import __version__
+from npc_kg.errors import NpcKgError, PatientModelError
+
+__all__ = ["COMMAND_MODULES", "build_parser", "main"]
+
+COMMAND_MODULES = (
+    "info",
+    "export",
+    "assess",
+    "query",
+    "load",
+    "xrefs",
+    "reason",
+    "assess_cohort",
+    "synth",
+)
+"""Modules under ``npc_kg.cli`` that each define ``register(subparsers)``."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.print_usage(sys.stderr)
+        self.exit(2, f"npc-kg: error: {message}\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Return the argument parser with every sub-command registered."""
+    parser = _Parser(
+        prog="npc-kg",
+        description="Computable knowledge about recurrent nasopharyngeal carcinoma and salvage treatment.",
+        epilog="Exit codes: 0 ran; 1 internal error; 2 unreadable input or bad arguments; "
+        "3 patient data breaks the patient model; 4 SPARQL endpoint failure; 5 inconsistent ontology.",
+    )
+    parser.add_argument("--version", action="version", version=f"npc-kg {__version__}")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    subparsers.required = True
+    for name in COMMAND_MODULES:
+        module = importlib.import_module(f"npc_kg.cli.{name}")
+        module.register(subparsers)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the CLI and return its exit code."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        code = args.func(args)
+        return int(code or 0)
+    except PatientModelError as error:
+        print(f"npc-kg: {error}", file=sys.stderr)
+        for item in error.errors:
+            print(f"  - {item}", file=sys.stderr)
+        return error.exit_code
+    except NpcKgError as error:
+        print(f"npc-kg: error: {error}", file=sys.stderr)
+        return error.exit_code
+    except KeyboardInterrupt:
+        print("npc-kg: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return 0
+    except Exception as error:  # last resort: one line, no traceback, unless debugging
+        if os.environ.get("NPC_KG_DEBUG"):
+            raise
+        print(f"npc-kg: internal error: {type(error).__name__}: {error}", file=sys.stderr)
+        return 1
+
+
+def run() -> None:
+    """Console-script entry point."""
+    sys.exit(main())

@@ -1,0 +1,29 @@
+"""``npc-kg export``: write the merged graph in a format other tools read, atomically."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from npc_kg.export import export, formats
+
+__all__ = ["register"]
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    """Register the sub-command."""
+    parser = subparsers.add_parser(
+        "export",
+        help="export the merged graph (ontology + knowledge base + mappings)",
+        description="Write the merged graph to FILE. The file is written to a temporary file "
+        "beside it and moved into place, so a failed export never leaves a partial file.",
+    )
+    parser.add_argument("--format", "-f", required=True, choices=formats(), help="output format")
+    parser.add_argument("-o", "--output", required=True, metavar="FILE", help="output file (or folder, for kgx)")
+    parser.set_defaults(func=_run)
+
+
+def _run(args: argparse.Namespace) -> int:
+    path = export(args.format, args.output)
+    print(f"wrote {path}", file=sys.stderr)
+    return 0

@@ -1,0 +1,82 @@
+"""Exception classes of npc-kg, each with the CLI exit code it maps to.
+
+Exit codes (also in the README):
+
+- 0: the command ran (an assessment ran, whatever its verdicts; a query returned rows);
+- 1: an internal or unexpected error;
+- 2: unreadable input (file missing, syntax error), bad arguments, or a refused operation;
+- 3: readable input that breaks the patient model (data errors are listed);
+- 4: a remote SPARQL endpoint failed (unreachable, timed out, rejected the request);
+- 5: the ontology is inconsistent or has unsatisfiable classes.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "EndpointError",
+    "InconsistentOntologyError",
+    "InputError",
+    "NpcKgError",
+    "OutputError",
+    "PatientModelError",
+    "QueryError",
+    "UnsafeQueryError",
+]
+
+
+class NpcKgError(Exception):
+    """Base class of every error npc-kg raises on purpose."""
+
+    exit_code = 1
+
+
+class InputError(NpcKgError):
+    """An input cannot be read or parsed. The message names the file and, if known, the line."""
+
+    exit_code = 2
+
+    def __init__(self, message: str, *, path: str | None = None, line: int | None = None) -> None:
+        where = ""
+        if path is not None:
+            where = f"{path}:{line}: " if line is not None else f"{path}: "
+        super().__init__(where + message)
+        self.path = path
+        self.line = line
+
+
+class OutputError(NpcKgError):
+    """An output cannot be written, e.g. because it would overwrite an input."""
+
+    exit_code = 2
+
+
+class QueryError(NpcKgError):
+    """A SPARQL query is malformed, unknown, or given parameters it does not declare."""
+
+    exit_code = 2
+
+
+class UnsafeQueryError(QueryError):
+    """A query would reach the network (SERVICE, LOAD, remote FROM) or update the store."""
+
+
+class PatientModelError(NpcKgError):
+    """Readable patient data that breaks the patient model (``shapes/patient.ttl``)."""
+
+    exit_code = 3
+
+    def __init__(self, message: str, errors: list[str] | None = None) -> None:
+        super().__init__(message)
+        self.errors = list(errors or [])
+
+
+class EndpointError(NpcKgError):
+    """A remote SPARQL endpoint is unreachable, timed out, or rejected a request."""
+
+    exit_code = 4
+
+
+class InconsistentOntologyError(NpcKgError):
+    """The reasoner found the ontology inconsistent or found unsatisfiable classes."""
+
+    exit_code = 5
