@@ -1,0 +1,386 @@
+"""Patient graphs: read them from any input, build them from plain dicts, list their data errors.
+
+The patient model is documented in ``docs/patient-model.md`` and checked by
+``shapes/patient.ttl``. Nothing here knows a finding or criterion by name:
+
+- the dict keys of scalar fields (``id``, ``age``, ...) are the ``sh:name`` of the property
+  shapes in ``shapes/patient.ttl``;
+- finding keys (``"distant_metastasis"``) come from the ontology: the snake_case local name,
+  label or alternative label of a subclass of ``npc:Finding``;
+- categorical values (``"rT2"``, ``"present"``) are labels of the individuals listed by the
+  shape's ``sh:in``.
+
+Error messages name the patient, the record and the field, never the offending value.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+from rdflib import RDF, RDFS, BNode, Graph, Literal, URIRef
+from rdflib.collection import Collection
+from rdflib.namespace import XSD
+from rdflib.term import Node
+
+from npc_kg.errors import InputError, PatientModelError
+from npc_kg.namespace import NPC, PATIENT, PREFIXES, SH
+from npc_kg.rdfio import FORMATS_BY_SUFFIX, parse_file, parse_text
+from npc_kg.shacl import ShaclResult, ValidationRun, shapes_graph
+
+__all__ = [
+    "PatientInput",
+    "data_errors",
+    "dict_keys",
+    "patient_from_dict",
+    "patients_in",
+    "read_patient",
+]
+
+PatientInput = Graph | str | Path | Mapping[str, Any]
+"""What :func:`read_patient` accepts: a Graph, a path, RDF text (Turtle or JSON-LD) or a dict."""
+
+_LOCK = threading.Lock()
+_VOCAB: dict[str, Any] = {}
+_NOT_RECORDED = {"", "unknown", "not recorded", "not_recorded", "none"}
+
+
+# ---------------------------------------------------------------------------------------------
+# Reading
+# ---------------------------------------------------------------------------------------------
+
+
+def read_patient(source: PatientInput) -> tuple[Graph, str]:
+    """Return the patient graph of ``source`` and a name for it (file name, ``<string>``, ``<dict>``).
+
+    A ``str`` is RDF text when it starts with ``{``/``[`` (JSON-LD) or spans several lines or
+    does not end with a known RDF file extension (Turtle); otherwise it is a path.
+    """
+    if isinstance(source, Graph):
+        return source, "<graph>"
+    if isinstance(source, Mapping):
+        return patient_from_dict(source), "<dict>"
+    if isinstance(source, Path):
+        return parse_file(source), str(source)
+    if isinstance(source, str):
+        text = source.strip()
+        if text.startswith(("{", "[")):
+            return parse_text(source, "json-ld"), "<string>"
+        if "\n" not in text and Path(text).suffix.lower() in FORMATS_BY_SUFFIX:
+            return parse_file(text), text
+        return parse_text(source, "turtle"), "<string>"
+    raise InputError(f"cannot read a patient from a {type(source).__name__}")
+
+
+def patients_in(graph: Graph) -> list[Node]:
+    """Return the ``npc:Patient`` nodes of ``graph``, sorted."""
+    return sorted(set(graph.subjects(RDF.type, NPC.Patient)), key=str)
+
+
+# ---------------------------------------------------------------------------------------------
+# Data errors (results of shapes/patient.ttl)
+# ---------------------------------------------------------------------------------------------
+
+
+def _curie(node: Node) -> str:
+    text = str(node)
+    for prefix, iri in sorted(PREFIXES.items(), key=lambda item: -len(item[1])):
+        if text.startswith(iri) and len(text) > len(iri):
+            return f"{prefix}:{text[len(iri):]}"
+    return node.n3() if isinstance(node, URIRef) else text
+
+
+def _describe(result: ShaclResult, shapes: Graph) -> str:
+    """Describe what is wrong from the constraint, never from the value."""
+    shape = result.source_shape
+    component = str(result.component or "").rsplit("#", 1)[-1]
+    value = shapes.value
+    if component == "MinCountConstraintComponent":
+        return f"is missing (at least {value(shape, SH.minCount)} value needed)"
+    if component == "MaxCountConstraintComponent":
+        return f"has more than {value(shape, SH.maxCount)} value(s)"
+    if component == "DatatypeConstraintComponent":
+        return f"is not a valid {_curie(value(shape, SH.datatype))}"  # type: ignore[arg-type]
+    if component == "OrConstraintComponent":
+        head = value(shape, SH["or"])
+        members: Iterable[Node] = Collection(shapes, head) if head else []
+        allowed = [_curie(dt) for member in members for dt in shapes.objects(member, SH.datatype)]
+        return f"is not a valid {' or '.join(allowed)}" if allowed else "matches none of the allowed forms"
+    for name, text in (
+        ("MinInclusive", "is below the minimum"),
+        ("MaxInclusive", "is above the maximum"),
+        ("MinExclusive", "is not above"),
+        ("MaxExclusive", "is not below"),
+    ):
+        if component == f"{name}ConstraintComponent":
+            bound = value(shape, SH[name[0].lower() + name[1:]])
+            return f"{text} {bound}"
+    if component == "InConstraintComponent":
+        head = value(shape, SH["in"])
+        allowed = [_curie(item) for item in Collection(shapes, head)] if head else []
+        return f"is not one of {', '.join(allowed)}"
+    if component == "NodeKindConstraintComponent":
+        kind = _curie(value(shape, SH.nodeKind)).split(":")[-1]  # type: ignore[arg-type]
+        return f"must be a {'resource (IRI or blank node)' if kind == 'BlankNodeOrIRI' else kind}"
+    custom = value(shape, SH.message)
+    return str(custom) if custom is not None else f"breaks {component or 'a constraint'}"
+
+
+def _name_node(node: Node, what: str) -> str:
+    if isinstance(node, URIRef):
+        return f"{what} <{node}>"
+    if isinstance(node, BNode):
+        return f"{what} (blank node)"
+    return f"{what} (a literal)"
+
+
+def _where(focus: Node, data: Graph) -> str:
+    if (focus, RDF.type, NPC.Patient) in data:
+        return _name_node(focus, "patient")
+    owners = sorted(data.subjects(NPC.hasFinding, focus), key=str)
+    record = _name_node(focus, "finding record") if not isinstance(focus, Literal) else "a finding record that is a literal"
+    if owners:
+        return f"{_name_node(owners[0], 'patient')}, {record}"
+    return record
+
+
+def data_errors(run: ValidationRun, data: Graph) -> list[str]:
+    """Return one line per patient-model error in ``run`` (results of shapes without ``npc:criterion``)."""
+    shapes = shapes_graph()
+    results = [r for r in run.results if shapes.value(r.source_shape, NPC.criterion) is None]
+    type_components = ("DatatypeConstraintComponent", "OrConstraintComponent")
+    typed = {(r.focus, r.path) for r in results if str(r.component).endswith(type_components)}
+    lines = set()
+    for result in results:
+        component = str(result.component)
+        if (result.focus, result.path) in typed and ("Inclusive" in component or "Exclusive" in component):
+            continue  # an ill-typed value also fails its range; report the type only
+        name = shapes.value(result.source_shape, SH.name)
+        field = str(name) if name is not None else "value"
+        if result.path is not None:
+            field += f" ({_curie(result.path)})"
+        lines.add(f"{_where(result.focus, data)}: {field} {_describe(result, shapes)}")
+    return sorted(lines)
+
+
+def check_patients(graph: Graph, where: str) -> list[Node]:
+    """Return the patients of ``graph``; raise :class:`PatientModelError` if there are none."""
+    found = patients_in(graph)
+    if not found:
+        raise PatientModelError(f"{where}: no npc:Patient in the input", [f"{where}: add a resource typed npc:Patient"])
+    return found
+
+
+# ---------------------------------------------------------------------------------------------
+# Plain dicts
+# ---------------------------------------------------------------------------------------------
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "_", text.lower()).strip("_")
+
+
+def _snake(local: str) -> str:
+    return _slug(re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", local))
+
+
+def _vocabulary() -> dict[str, Any]:
+    """Dict keys and values, read from shapes/patient.ttl and the ontology (cached)."""
+    with _LOCK:
+        if _VOCAB:
+            return _VOCAB
+        from npc_kg.graph import load
+
+        shapes = shapes_graph()
+        kg = load()
+        fields: dict[str, dict[str, tuple[URIRef, Any]]] = {"patient": {}, "record": {}}
+        levels = [(s, "patient") for s in shapes.subjects(SH.targetClass, NPC.Patient)]
+        levels += [(s, "record") for s in shapes.subjects(SH.targetObjectsOf, NPC.hasFinding)]
+        for node_shape, level in levels:
+            for prop in shapes.objects(node_shape, SH.property):
+                name, path = shapes.value(prop, SH.name), shapes.value(prop, SH.path)
+                if name is not None and isinstance(path, URIRef):
+                    fields[level][str(name)] = (path, _value_rule(shapes, kg, prop))
+        findings: dict[str, URIRef] = {}
+        ambiguous: set[str] = set()
+        finding_classes = _subclasses(kg, NPC.Finding)
+        for cls in sorted(finding_classes, key=str):
+            keys = {_slug(str(label)) for p in (RDFS.label, _skos("altLabel")) for label in kg.objects(cls, p)}
+            if str(cls).startswith(str(NPC._NS)):
+                keys.add(_snake(str(cls)[len(str(NPC._NS)):]))
+            for key in keys:
+                if key in findings and findings[key] != cls:
+                    ambiguous.add(key)
+                findings.setdefault(key, cls)
+        for key in ambiguous:
+            del findings[key]
+        narrower = _subclasses(kg, NPC.ResidualOrRecurrentDisease) - {NPC.ResidualOrRecurrentDisease}
+        episodes = {k: c for k, c in findings.items() if c in narrower}
+        _VOCAB.update(fields=fields, findings=findings, episodes=episodes)
+        return _VOCAB
+
+
+def _skos(local: str) -> URIRef:
+    return URIRef(PREFIXES["skos"] + local)
+
+
+def _subclasses(kg: Graph, root: URIRef) -> set[URIRef]:
+    found, todo = {root}, [root]
+    while todo:
+        for sub in kg.subjects(RDFS.subClassOf, todo.pop()):
+            if isinstance(sub, URIRef) and sub not in found:
+                found.add(sub)
+                todo.append(sub)
+    return found
+
+
+def _value_rule(shapes: Graph, kg: Graph, prop: Node) -> Any:
+    """Return a datatype IRI, or a {label: individual} dict for an sh:in list."""
+    datatype = shapes.value(prop, SH.datatype)
+    if datatype is not None:
+        return datatype
+    head = shapes.value(prop, SH["or"])
+    if head is not None:
+        for member in Collection(shapes, head):
+            datatype = shapes.value(member, SH.datatype)
+            if datatype is not None:
+                return datatype
+    head = shapes.value(prop, SH["in"])
+    if head is not None:
+        return {_slug(str(label)): item for item in Collection(shapes, head) for label in kg.objects(item, RDFS.label)}
+    return None
+
+
+def dict_keys() -> dict[str, list[str]]:
+    """Return the accepted dict keys: patient fields, record fields, finding keys (for docs and errors)."""
+    vocab = _vocabulary()
+    return {
+        "patient": sorted(vocab["fields"]["patient"]),
+        "record": sorted(vocab["fields"]["record"]),
+        "findings": sorted(vocab["findings"]),
+    }
+
+
+def _literal(value: Any, datatype: URIRef) -> Literal:
+    """A literal of the shape's datatype; a value that does not fit stays ill-typed for the shapes to report."""
+    if datatype == XSD.string and isinstance(value, str):
+        return Literal(value)
+    text = str(value).lower() if isinstance(value, bool) else str(value)
+    return Literal(text, datatype=datatype)
+
+
+def _set_field(graph: Graph, node: Node, field: str, value: Any, rule_table: Mapping[str, tuple[URIRef, Any]],
+               errors: list[str], where: str) -> None:
+    path, rule = rule_table[field]
+    if isinstance(rule, dict):
+        individual = rule.get(_slug(str(value)))
+        if individual is None:
+            errors.append(f"{where}: field {field!r} is not one of {', '.join(sorted(rule))}")
+            return
+        graph.add((node, path, individual))
+    elif isinstance(rule, URIRef):
+        graph.add((node, path, _literal(value, rule)))
+    else:
+        errors.append(f"{where}: field {field!r} cannot be set from a dict")
+
+
+def _episode_class(word: str, episodes: Mapping[str, URIRef]) -> URIRef | None:
+    slug = _slug(word)
+    matches = {cls for key, cls in episodes.items() if key == slug or key.startswith(slug + "_")}
+    return matches.pop() if len(matches) == 1 else None
+
+
+def patient_from_dict(d: Mapping[str, Any]) -> Graph:
+    """Build a patient graph from a plain dict (layout in ``docs/patient-model.md``).
+
+    ``{"id": "P-1", "age": 58, "radiotherapy_courses": 1,
+    "recurrences": [{"site": "local", "kind": "recurrence", "rT": "rT2", "rN": "rN0",
+    "months_since_radiotherapy": 18}],
+    "findings": {"skull_base_bone_destruction": "absent", "cranial_nerve_palsy": "present"}}``
+
+    Unknown keys or values raise :class:`PatientModelError`; ill-typed values (``"age": "abc"``)
+    are kept and reported by the patient shapes.
+    """
+    if not isinstance(d, Mapping):
+        raise PatientModelError("<dict>: a patient must be a dict", [f"<dict>: got a {type(d).__name__}"])
+    vocab = _vocabulary()
+    patient_fields, record_fields = vocab["fields"]["patient"], vocab["fields"]["record"]
+    status_field = next(name for name, (path, _r) in record_fields.items() if path == NPC.findingStatus)
+    errors: list[str] = []
+    identifier = d.get("id")
+    if identifier is None or str(identifier).strip() == "":
+        raise PatientModelError("<dict>: the patient dict needs an 'id'", ["<dict>: field 'id' is missing"])
+    key = quote(str(identifier), safe="")
+    patient = PATIENT[key]
+    where = f"<dict> patient <{patient}>"
+    graph = Graph()
+    for prefix, iri in PREFIXES.items():
+        graph.bind(prefix, iri)
+    graph.add((patient, RDF.type, NPC.Patient))
+    for field, value in d.items():
+        if field in ("recurrences", "findings"):
+            continue
+        if field not in patient_fields:
+            known = ", ".join(sorted({*patient_fields, "findings", "recurrences"}))
+            errors.append(f"{where}: unknown field {field!r} (known: {known})")
+        elif value is not None:
+            _set_field(graph, patient, field, value, patient_fields, errors, where)
+    for index, entry in enumerate(_as_list(d.get("recurrences"), "recurrences", where, errors), start=1):
+        record = PATIENT[f"{key}/recurrence-{index}"]
+        here = f"{where}, recurrences[{index - 1}]"
+        if not isinstance(entry, Mapping):
+            errors.append(f"{here}: must be a dict")
+            continue
+        graph.add((patient, NPC.hasFinding, record))
+        typed = False
+        for part in ("site", "kind"):
+            if entry.get(part) is None:
+                continue
+            cls = _episode_class(str(entry[part]), vocab["episodes"])
+            if cls is None:
+                errors.append(f"{here}: field {part!r} names no single kind of residual or recurrent disease")
+            else:
+                graph.add((record, RDF.type, cls))
+                typed = True
+        if not typed:
+            graph.add((record, RDF.type, NPC.ResidualOrRecurrentDisease))
+        fields = {status_field: "present", **{k: v for k, v in entry.items() if k not in ("site", "kind")}}
+        for field, value in fields.items():
+            if field not in record_fields:
+                errors.append(f"{here}: unknown field {field!r} (known: {', '.join(sorted(['site', 'kind', *record_fields]))})")
+            elif value is not None:
+                _set_field(graph, record, field, value, record_fields, errors, here)
+    findings = d.get("findings") or {}
+    if not isinstance(findings, Mapping):
+        errors.append(f"{where}: field 'findings' must be a dict of finding key to present/absent")
+        findings = {}
+    for name, status in findings.items():
+        cls = vocab["findings"].get(_slug(str(name)))
+        if cls is None:
+            errors.append(f"{where}: unknown finding {name!r} (see npc_kg.patient.dict_keys())")
+            continue
+        if status is None or _slug(str(status)).replace("_", " ") in _NOT_RECORDED:
+            continue
+        record = PATIENT[f"{key}/finding-{_slug(str(name))}"]
+        before = len(errors)
+        _set_field(graph, record, status_field, status, record_fields, errors, f"{where}, finding {name!r}")
+        if len(errors) == before:
+            graph.add((patient, NPC.hasFinding, record))
+            graph.add((record, RDF.type, cls))
+    if errors:
+        raise PatientModelError(f"<dict>: {len(errors)} error(s) in the patient dict", errors)
+    return graph
+
+
+def _as_list(value: Any, field: str, where: str, errors: list[str]) -> Iterable[Any]:
+    if value is None:
+        return []
+    if isinstance(value, list | tuple):
+        return value
+    errors.append(f"{where}: field {field!r} must be a list")
+    return []
+
