@@ -1,0 +1,185 @@
+"""``npc_kg.query``: run a named query, a ``.rq`` file or SPARQL text on any backend, safely.
+
+::
+
+    rows = npc_kg.query("criteria-for-treatment", treatment="npc:SalvageSurgery")
+    frame = npc_kg.query("evidence-figures", outcome="npc:OverallSurvival", as_dataframe=True)
+    rows = npc_kg.query("sources", endpoint="http://127.0.0.1:7878/query")
+
+Parameters are declared in the query's ``# params:`` header and bound as RDF terms, never
+formatted into the query text. ``SERVICE``, ``LOAD`` and remote ``FROM`` are refused unless
+``allow_network=True``. Updates are refused here; see :func:`update`.
+"""
+
+from __future__ import annotations
+
+import sys
+import threading
+import types
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from rdflib.term import Node
+
+from npc_kg.errors import NpcKgError, QueryError, UnsafeQueryError
+from npc_kg.sparql.backends import Backend, make_backend
+from npc_kg.sparql.catalog import NamedQuery, resolve
+from npc_kg.sparql.params import to_term
+from npc_kg.sparql.results import Row, to_rows
+from npc_kg.sparql.safety import parse
+
+__all__ = ["QueryResult", "bind_params", "query", "run_query", "update"]
+
+_CACHE_LOCK = threading.Lock()
+_EMBEDDED: dict[tuple[str, bool], Backend] = {}
+
+
+@dataclass
+class QueryResult:
+    """Variables and rows of a SELECT, or the answer of an ASK (``boolean``)."""
+
+    variables: list[str] = field(default_factory=list)
+    rows: list[Row] = field(default_factory=list)
+    boolean: bool | None = None
+
+
+def bind_params(named: NamedQuery, params: Mapping[str, Any]) -> dict[str, Node]:
+    """Check ``params`` against the query's ``# params:`` header and convert them to RDF terms.
+
+    Undeclared parameters and missing required ones raise :class:`QueryError`; declared
+    defaults fill in the rest. ``None`` leaves an optional parameter unbound.
+    """
+    declared = {spec.name for spec in named.params}
+    unknown = sorted(set(params) - declared)
+    if unknown:
+        accepted = ", ".join(sorted(declared)) or "none"
+        raise QueryError(f"query {named.name!r} does not declare parameter(s) {', '.join(unknown)} (declared: {accepted})")
+    bindings: dict[str, Node] = {}
+    for spec in named.params:
+        value = params.get(spec.name)
+        if value is None:
+            if spec.default is not None:
+                bindings[spec.name] = to_term(spec, spec.default)
+            elif spec.required:
+                raise QueryError(f"query {named.name!r} needs parameter {spec.name!r} ({spec.describe()})")
+            continue
+        bindings[spec.name] = to_term(spec, value)
+    return bindings
+
+
+def _backend(backend: str | Backend | None, endpoint: str | None, allow_network: bool, options: Mapping[str, Any]) -> Backend:
+    if isinstance(backend, Backend):
+        return backend
+    if endpoint or backend == "remote":
+        return make_backend("remote", endpoint=endpoint, allow_network=allow_network, **options)
+    name = backend or "rdflib"
+    with _CACHE_LOCK:
+        cached = _EMBEDDED.get((name, allow_network))
+        if cached is None:
+            cached = _EMBEDDED[(name, allow_network)] = make_backend(name, allow_network=allow_network)
+        return cached
+
+
+def run_query(
+    name_or_sparql: str | Path,
+    *,
+    backend: str | Backend | None = None,
+    endpoint: str | None = None,
+    allow_network: bool = False,
+    params: Mapping[str, Any] | None = None,
+    remote_options: Mapping[str, Any] | None = None,
+) -> QueryResult:
+    """Run a SELECT or ASK query and return a :class:`QueryResult` (what ``npc-kg query`` prints)."""
+    named = resolve(name_or_sparql)
+    bindings = bind_params(named, params or {})
+    parsed = parse(named.text)
+    if parsed.kind == "update":
+        raise UnsafeQueryError("SPARQL updates are refused by query(); use npc_kg.query.update (CLI: npc-kg query --update)")
+    if parsed.kind not in ("select", "ask"):
+        raise QueryError(f"{parsed.kind.upper()} queries are not supported; write a SELECT or ASK query")
+    store = _backend(backend, endpoint, allow_network, remote_options or {})
+    if parsed.kind == "ask":
+        return QueryResult(boolean=store.ask(named.text, bindings))
+    solutions = store.select(named.text, bindings)
+    return QueryResult(variables=solutions.variables, rows=to_rows(solutions.variables, solutions.rows))
+
+
+def query(
+    name_or_sparql: str | Path,
+    *,
+    backend: str | Backend | None = None,
+    endpoint: str | None = None,
+    as_dataframe: bool = False,
+    allow_network: bool = False,
+    timeout: float | None = None,
+    graph: str | None = None,
+    **params: Any,
+) -> Any:
+    """Run a named query (``queries/<name>.rq``), a ``.rq`` file or SPARQL text; return typed rows.
+
+    Returns ``list[dict[str, value]]`` (values are ``int``, ``Decimal``, ``float``, ``bool``,
+    ``str``, ``date``; IRIs as ``str``; ``None`` when unbound), a pandas DataFrame when
+    ``as_dataframe=True``, or a ``bool`` for an ASK query.
+
+    ``backend`` is ``"rdflib"`` (default), ``"oxigraph"``, a :class:`Backend` instance, or
+    implied ``"remote"`` by ``endpoint`` (a SPARQL 1.1 query URL; ``timeout`` seconds, default
+    10; ``graph`` the named graph to query, default ``https://w3id.org/npc-kg/graph``).
+    ``params`` are the query's declared parameters; CURIEs are expanded with the project prefixes.
+    """
+    options: dict[str, Any] = {}
+    if timeout is not None:
+        options["timeout"] = timeout
+    if graph is not None:
+        options["graph"] = graph
+    result = run_query(
+        name_or_sparql, backend=backend, endpoint=endpoint, allow_network=allow_network, params=params, remote_options=options
+    )
+    if result.boolean is not None:
+        return result.boolean
+    if as_dataframe:
+        try:
+            import pandas as pd
+        except ImportError:
+            raise NpcKgError("as_dataframe=True needs pandas: pip install 'npc-kg[pandas]'") from None
+        return pd.DataFrame(result.rows, columns=result.variables)
+    return result.rows
+
+
+def update(
+    sparql: str | Path,
+    *,
+    backend: str | Backend | None = None,
+    endpoint: str | None = None,
+    allow_network: bool = False,
+    remote_options: Mapping[str, Any] | None = None,
+) -> None:
+    """Run a SPARQL update (text or ``.rq`` file) on ``backend`` or a remote ``endpoint``.
+
+    An update on a fresh embedded store would be lost when the process ends, so without a
+    :class:`Backend` instance an ``endpoint`` is required. ``LOAD`` and ``SERVICE`` are refused
+    unless ``allow_network=True``.
+    """
+    named = resolve(sparql)
+    parsed = parse(named.text)
+    if parsed.kind != "update":
+        raise QueryError(f"expected a SPARQL update, got a {parsed.kind.upper()} query")
+    if isinstance(backend, Backend):
+        backend.update(named.text)
+        return
+    if not endpoint:
+        raise QueryError("an update needs a store that keeps it: give an endpoint (CLI --endpoint)")
+    store = make_backend("remote", endpoint=endpoint, allow_network=allow_network, **dict(remote_options or {}))
+    store.update(named.text)
+
+
+class _CallableModule(types.ModuleType):
+    """``npc_kg.query`` is both this module and the function: importing the module first (which
+    makes the package attribute the module) must not break ``npc_kg.query(...)``."""
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        return query(*args, **kwargs)
+
+
+sys.modules[__name__].__class__ = _CallableModule

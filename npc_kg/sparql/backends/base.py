@@ -1,0 +1,72 @@
+"""The backend interface: one small ABC that rdflib, pyoxigraph and remote endpoints implement."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from rdflib import Graph
+from rdflib.term import Node
+
+__all__ = ["Backend", "GraphSource", "Solutions"]
+
+GraphSource = Graph | str | Path | Iterable[str | Path]
+"""A graph, or one or more RDF files (format from the extension, parsed with npc_kg.rdfio)."""
+
+
+@dataclass
+class Solutions:
+    """The answer to a SELECT query: variable names and one tuple of terms (or None) per row."""
+
+    variables: list[str]
+    rows: list[tuple[Node | None, ...]] = field(default_factory=list)
+
+
+class Backend(ABC):
+    """A SPARQL store. Bindings are RDF terms keyed by variable name (without ``?``)."""
+
+    name: str = "backend"
+
+    @abstractmethod
+    def load(self, data: GraphSource, graph_iri: str | None = None) -> int:
+        """Add triples to the store (to ``graph_iri`` where the backend keeps named graphs); return how many."""
+
+    @abstractmethod
+    def select(self, query: str, bindings: Mapping[str, Node] | None = None) -> Solutions:
+        """Run a SELECT query with ``bindings`` bound (never formatted into the text)."""
+
+    @abstractmethod
+    def ask(self, query: str, bindings: Mapping[str, Node] | None = None) -> bool:
+        """Run an ASK query."""
+
+    @abstractmethod
+    def update(self, update: str) -> None:
+        """Run a SPARQL update."""
+
+    def graphs(self) -> set[str]:
+        """IRIs of the named graphs the store holds (FROM may name these without network)."""
+        return set()
+
+    def close(self) -> None:  # noqa: B027 - optional hook
+        """Release resources."""
+
+    def __enter__(self) -> Backend:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def as_graph(data: GraphSource) -> Graph:
+    """Return ``data`` as an rdflib Graph, parsing files with the safe parser."""
+    from npc_kg.rdfio import parse_file
+
+    if isinstance(data, Graph):
+        return data
+    paths = [data] if isinstance(data, (str, Path)) else list(data)
+    graph = Graph()
+    for path in paths:
+        parse_file(path, graph=graph)
+    return graph

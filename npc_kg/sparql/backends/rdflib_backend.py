@@ -1,0 +1,96 @@
+"""The default backend: rdflib over the merged graph (``npc_kg.load()``)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from rdflib import Graph
+from rdflib.term import Node, Variable
+
+from npc_kg.errors import QueryError
+from npc_kg.sparql.backends.base import Backend, GraphSource, Solutions, as_graph
+from npc_kg.sparql.safety import ParsedQuery, allow_service, check_safe, install_rdflib_guards, parse
+
+__all__ = ["RdflibBackend"]
+
+install_rdflib_guards()
+
+
+class RdflibBackend(Backend):
+    """rdflib store. Starts on the shared merged graph; the first ``load`` switches to a private copy.
+
+    Everything is in one default graph (``graph_iri`` of :meth:`load` is ignored).
+    """
+
+    name = "rdflib"
+
+    def __init__(self, graph: Graph | None = None, *, allow_network: bool = False, include_kg: bool = True) -> None:
+        if graph is None and include_kg:
+            from npc_kg.graph import load
+
+            graph = load()
+            self._shared = True
+        else:
+            self._shared = graph is not None
+        self._graph = graph if graph is not None else Graph()
+        self.allow_network = allow_network
+
+    @property
+    def graph(self) -> Graph:
+        """The graph queries run over (treat as read-only)."""
+        return self._graph
+
+    def _private(self) -> Graph:
+        if self._shared:
+            copy = Graph()
+            for prefix, namespace in self._graph.namespaces():
+                copy.bind(prefix, namespace, override=True)
+            copy += self._graph
+            self._graph, self._shared = copy, False
+        return self._graph
+
+    def load(self, data: GraphSource, graph_iri: str | None = None) -> int:
+        extra = as_graph(data)
+        target = self._private()
+        before = len(target)
+        target += extra
+        return len(target) - before
+
+    def _checked(self, query: str, kinds: tuple[str, ...]) -> ParsedQuery:
+        parsed = parse(query)
+        if parsed.kind not in kinds:
+            raise QueryError(f"expected a {' or '.join(k.upper() for k in kinds)} query, got {parsed.kind.upper()}")
+        check_safe(parsed, allow_network=self.allow_network, known_graphs=self.graphs())
+        return parsed
+
+    def _run(self, parsed: ParsedQuery, bindings: Mapping[str, Node] | None) -> tuple[list[str], list[tuple], bool]:  # type: ignore[type-arg]
+        init = {Variable(name): term for name, term in (bindings or {}).items()}
+        with allow_service(self.allow_network):
+            try:
+                result = self._graph.query(parsed.prepared, initBindings=init)  # type: ignore[arg-type]
+                if parsed.kind == "ask":
+                    return [], [], bool(result.askAnswer)
+                rows = [tuple(row) for row in result]  # type: ignore[arg-type]  # evaluation happens here, inside the guard
+                return [str(v) for v in (result.vars or [])], rows, False
+            except QueryError:
+                raise
+            except Exception as error:  # rdflib evaluation errors
+                raise QueryError(f"query failed: {type(error).__name__}: {error}") from None
+
+    def select(self, query: str, bindings: Mapping[str, Node] | None = None) -> Solutions:
+        variables, rows, _ = self._run(self._checked(query, ("select",)), bindings)
+        return Solutions(variables, rows)
+
+    def ask(self, query: str, bindings: Mapping[str, Node] | None = None) -> bool:
+        return self._run(self._checked(query, ("ask",)), bindings)[2]
+
+    def update(self, update: str) -> None:
+        parsed = self._checked(update, ("update",))
+        target = self._private()
+        with allow_service(self.allow_network):
+            try:
+                target.update(parsed.prepared)  # type: ignore[arg-type]
+            except QueryError:
+                raise
+            except Exception as error:
+                raise QueryError(f"update failed: {type(error).__name__}: {error}") from None

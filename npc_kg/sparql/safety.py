@@ -1,0 +1,164 @@
+"""Parse SPARQL with rdflib and refuse what could send data off the machine.
+
+Every query is parsed into rdflib's algebra before any backend sees it; the checks walk the
+algebra, so comments and string literals that merely *mention* ``SERVICE`` cannot fool them:
+
+- ``SERVICE`` (anywhere, also inside ``FILTER EXISTS``) is refused;
+- the ``LOAD`` update is refused;
+- ``FROM`` / ``FROM NAMED`` is refused unless it names a graph the store already holds;
+- unless the caller passes ``allow_network=True``.
+
+For rdflib this module also installs a ``CUSTOM_EVALS`` hook that raises on
+``ServiceGraphPattern`` and sets ``SPARQL_LOAD_GRAPHS = False`` (belt and braces: rdflib would
+otherwise execute ``SERVICE`` and fetch ``FROM`` graphs from the web).
+"""
+
+from __future__ import annotations
+
+import contextvars
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import rdflib.plugins.sparql as rdflib_sparql
+from pyparsing import ParseException
+from rdflib.plugins.sparql.algebra import translateQuery, translateUpdate
+from rdflib.plugins.sparql.parser import parseQuery, parseUpdate
+from rdflib.plugins.sparql.parserutils import CompValue
+from rdflib.plugins.sparql.sparql import Query, Update
+
+from npc_kg.errors import QueryError, UnsafeQueryError
+
+__all__ = ["ParsedQuery", "allow_service", "check_safe", "install_rdflib_guards", "parse"]
+
+_QUERY_KINDS = {
+    "SelectQuery": "select",
+    "AskQuery": "ask",
+    "ConstructQuery": "construct",
+    "DescribeQuery": "describe",
+}
+
+_SERVICE_ALLOWED: contextvars.ContextVar[bool] = contextvars.ContextVar("npc_kg_service_allowed", default=False)
+
+
+@dataclass
+class ParsedQuery:
+    """A parsed query or update with what the safety checks need."""
+
+    text: str
+    kind: str
+    """``select``, ``ask``, ``construct``, ``describe`` or ``update``."""
+    variables: list[str] = field(default_factory=list)
+    services: list[str] = field(default_factory=list)
+    loads: list[str] = field(default_factory=list)
+    dataset: list[str] = field(default_factory=list)
+    """IRIs named by ``FROM`` / ``FROM NAMED`` (or ``USING`` in updates)."""
+    prepared: Query | Update | None = None
+
+
+def _walk(node: Any) -> Iterator[CompValue]:
+    stack = [node]
+    seen: set[int] = set()
+    while stack:
+        item = stack.pop()
+        if id(item) in seen:
+            continue
+        seen.add(id(item))
+        if isinstance(item, CompValue):
+            yield item
+            stack.extend(item.values())
+        elif isinstance(item, dict):
+            stack.extend(item.values())
+        elif isinstance(item, (list, tuple, set)):
+            stack.extend(item)
+
+
+def _position(text: str, error: ParseException) -> str:
+    line = getattr(error, "lineno", None)
+    column = getattr(error, "col", None)
+    where = f"line {line}, column {column}" if line is not None else "unknown position"
+    source_line = text.splitlines()[line - 1] if line and 0 < line <= len(text.splitlines()) else ""
+    snippet = f": {source_line.strip()[:80]!r}" if source_line.strip() else ""
+    return f"{where}{snippet}"
+
+
+def parse(text: str) -> ParsedQuery:
+    """Parse ``text`` as a SPARQL query, or else as an update; raise QueryError with the position."""
+    try:
+        query = translateQuery(parseQuery(text))
+    except ParseException as query_error:
+        try:
+            update = translateUpdate(parseUpdate(text))
+        except ParseException:
+            raise QueryError(f"SPARQL syntax error at {_position(text, query_error)}") from None
+        except Exception as error:  # rdflib raises assorted types while translating
+            raise QueryError(f"invalid SPARQL update: {error}") from None
+        return _describe_update(text, update)
+    except Exception as error:
+        raise QueryError(f"invalid SPARQL query: {error}") from None
+    algebra = query.algebra
+    kind = _QUERY_KINDS.get(algebra.name, algebra.name)
+    parsed = ParsedQuery(text=text, kind=kind, prepared=query)
+    parsed.variables = [str(v) for v in algebra.get("PV") or []]
+    for clause in algebra.get("datasetClause") or []:
+        iri = clause.get("default") or clause.get("named")
+        if iri is not None:
+            parsed.dataset.append(str(iri))
+    parsed.services = [str(node.get("term")) for node in _walk(algebra) if node.name == "ServiceGraphPattern"]
+    return parsed
+
+
+def _describe_update(text: str, update: Update) -> ParsedQuery:
+    parsed = ParsedQuery(text=text, kind="update", prepared=update)
+    for operation in update.algebra:
+        if operation.name == "Load":
+            parsed.loads.append(str(operation.get("iri")))
+        for clause in operation.get("using") or []:
+            iri = clause.get("default") or clause.get("named")
+            if iri is not None:
+                parsed.dataset.append(str(iri))
+        parsed.services.extend(str(node.get("term")) for node in _walk(operation) if node.name == "ServiceGraphPattern")
+    return parsed
+
+
+def check_safe(parsed: ParsedQuery, *, allow_network: bool = False, known_graphs: Iterable[str] = ()) -> None:
+    """Raise UnsafeQueryError if ``parsed`` would reach the network and ``allow_network`` is False."""
+    if allow_network:
+        return
+    hint = "patient data must not leave the machine; pass allow_network=True (CLI --allow-network) to permit it"
+    if parsed.services:
+        raise UnsafeQueryError(f"SPARQL SERVICE <{parsed.services[0]}> is refused: {hint}")
+    if parsed.loads:
+        raise UnsafeQueryError(f"SPARQL LOAD <{parsed.loads[0]}> is refused: {hint}")
+    known = set(known_graphs)
+    remote = [iri for iri in parsed.dataset if iri not in known]
+    if remote:
+        raise UnsafeQueryError(f"FROM <{remote[0]}> names no graph of this store and would be fetched: {hint}")
+
+
+class allow_service:
+    """Context manager that lets the rdflib ``SERVICE`` hook pass (only with ``allow_network=True``)."""
+
+    def __init__(self, allowed: bool) -> None:
+        self._allowed = allowed
+        self._token: contextvars.Token[bool] | None = None
+
+    def __enter__(self) -> None:
+        self._token = _SERVICE_ALLOWED.set(self._allowed)
+
+    def __exit__(self, *exc: object) -> None:
+        if self._token is not None:
+            _SERVICE_ALLOWED.reset(self._token)
+
+
+def _refuse_service(ctx: Any, part: CompValue) -> Any:
+    if part.name == "ServiceGraphPattern" and not _SERVICE_ALLOWED.get():
+        raise UnsafeQueryError(f"SPARQL SERVICE <{part.get('term')}> is refused: patient data must not leave the machine")
+    raise NotImplementedError  # let rdflib evaluate everything else
+
+
+def install_rdflib_guards() -> None:
+    """Install the rdflib SERVICE hook and switch off loading of FROM graphs (idempotent)."""
+    rdflib_sparql.CUSTOM_EVALS["npc_kg_refuse_service"] = _refuse_service
+    rdflib_sparql.SPARQL_LOAD_GRAPHS = False
+
