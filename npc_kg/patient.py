@@ -58,8 +58,16 @@ def read_patient(source: PatientInput) -> tuple[Graph, str]:
     """Return the patient graph of ``source`` and a name for it (file name, ``<string>``, ``<dict>``).
 
     A ``str`` is RDF text when it starts with ``{``/``[`` (JSON-LD) or spans several lines or
-    does not end with a known RDF file extension (Turtle); otherwise it is a path.
+    does not end with a known RDF file extension (Turtle); otherwise it is a path. Parser
+    messages are cut before any quoted input text, so patient values never reach the error.
     """
+    try:
+        return _read(source)
+    except InputError as error:
+        raise _without_excerpt(error) from None
+
+
+def _read(source: PatientInput) -> tuple[Graph, str]:
     if isinstance(source, Graph):
         return source, "<graph>"
     if isinstance(source, Mapping):
@@ -74,6 +82,17 @@ def read_patient(source: PatientInput) -> tuple[Graph, str]:
             return parse_file(text), text
         return parse_text(source, "turtle"), "<string>"
     raise InputError(f"cannot read a patient from a {type(source).__name__}")
+
+
+_EXCERPT = re.compile(r"""(\s*at \^ in:.*|\s*in:\s*["'].*)$""", re.DOTALL)
+
+
+def _without_excerpt(error: InputError) -> InputError:
+    """Return ``error`` without the input excerpt that rdflib's Turtle parser appends."""
+    text = str(error)
+    prefix = f"{error.path}:{error.line}: " if error.line is not None else f"{error.path}: " if error.path else ""
+    message = _EXCERPT.sub("", text[len(prefix):] if text.startswith(prefix) else text)
+    return InputError(message, path=error.path, line=error.line)
 
 
 def patients_in(graph: Graph) -> list[Node]:
@@ -163,7 +182,7 @@ def data_errors(run: ValidationRun, data: Graph) -> list[str]:
         field = str(name) if name is not None else "value"
         if result.path is not None:
             field += f" ({_curie(result.path)})"
-        lines.add(f"{_where(result.focus, data)}: {field} {_describe(result, shapes)}")
+        lines.add(f"{_where(result.focus, data)}: {field}: {_describe(result, shapes)}")
     return sorted(lines)
 
 

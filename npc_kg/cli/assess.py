@@ -1,19 +1,34 @@
-"""`npc-kg assess` (not yet implemented)."""
+"""``npc-kg assess FILE...``: three-valued eligibility of patients (default: salvage surgery)."""
 
 from __future__ import annotations
 
 import argparse
+import sys
 
-from npc_kg.errors import NpcKgError
+from npc_kg.assessment import assess_many
+from npc_kg.report import FORMATS, render
 
 __all__ = ["register"]
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     """Register the sub-command."""
-    parser = subparsers.add_parser("assess", help="(not yet implemented)")
+    parser = subparsers.add_parser(
+        "assess",
+        help="assess patients (RDF files) for a treatment: verdict, criteria, missing data, evidence",
+        description="Assess each npc:Patient in the given RDF files (Turtle, JSON-LD, N-Triples, ...). "
+        "Exit 0 when the assessment ran, whatever the verdicts; 2 for unreadable input; "
+        "3 when the data breaks the patient model (errors listed).",
+    )
+    parser.add_argument("files", nargs="+", metavar="FILE", help="patient RDF file(s); format from the extension")
+    parser.add_argument("--format", choices=FORMATS, default="text", help="output format (default: text)")
+    parser.add_argument(
+        "--treatment", default="npc:SalvageSurgery", metavar="CURIE", help="treatment to assess (default: npc:SalvageSurgery)"
+    )
     parser.set_defaults(func=_run)
 
 
 def _run(args: argparse.Namespace) -> int:
-    raise NpcKgError("not yet implemented")
+    assessments = assess_many(args.files, args.treatment)
+    sys.stdout.write(render(assessments, args.format))
+    return 0

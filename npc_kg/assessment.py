@@ -1,0 +1,471 @@
+"""Three-valued eligibility assessment of patients: verdict, criteria, missing data, evidence.
+
+One pySHACL run validates the patient graph against ``shapes/patient.ttl`` (data errors) and
+``shapes/eligibility/*.ttl`` (criteria). The code is generic: it knows no criterion, finding or
+threshold. A criterion's status comes from the severities of its shapes' results (any
+``sh:Violation`` -> violated; else any ``sh:Warning`` -> unknown; else satisfied); a criterion
+no shape implements is unknown. The verdict is ineligible if any criterion is violated, else
+indeterminate if any is unknown, else eligible. Labels, kinds, sources and quotes are read
+from the knowledge base; prognosis, evidence figures and statements come from the named
+queries ``queries/patient-*.rq`` run with ``initBindings`` over the knowledge graph plus the
+patient graph. Nothing is written to disk and nothing goes over the network.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import threading
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from rdflib import RDF, RDFS, BNode, Graph, Literal, URIRef
+from rdflib.namespace import PROV
+from rdflib.plugins.sparql import prepareQuery
+from rdflib.plugins.sparql.sparql import Query
+from rdflib.term import Node
+
+from npc_kg.errors import InputError, PatientModelError
+from npc_kg.graph import load
+from npc_kg.namespace import NPC, OA, PREFIXES, RESULT, SH
+from npc_kg.patient import PatientInput, check_patients, data_errors, read_patient
+from npc_kg.resources import data_path
+from npc_kg.shacl import ShaclResult, ValidationRun, shapes_graph, validate
+
+__all__ = [
+    "STATUSES",
+    "VERDICTS",
+    "Assessment",
+    "CriterionRow",
+    "assess",
+    "assess_graph",
+    "assess_many",
+    "criteria_for",
+    "reference_statuses",
+    "resolve_treatment",
+]
+
+STATUSES = ("satisfied", "violated", "unknown")
+VERDICTS = ("eligible", "ineligible", "indeterminate")
+_STATUS_TERMS = {"satisfied": NPC.Satisfied, "violated": NPC.Violated, "unknown": NPC.Unknown}
+_VERDICT_TERMS = {"eligible": NPC.Eligible, "ineligible": NPC.Ineligible, "indeterminate": NPC.Indeterminate}
+_LIST_VARIABLES = {"analyses", "textIssues", "conditions"}
+
+_LOCK = threading.Lock()
+_QUERIES: dict[str, Query] = {}
+
+
+# ---------------------------------------------------------------------------------------------
+# Result types
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CriterionRow:
+    """The status of one criterion for one patient, with its explanation and source."""
+
+    criterion: str
+    label: str
+    kind: str
+    status: str
+    message: str
+    source: str
+    quote: str
+    produced_by: tuple[Node, ...] = field(default=(), repr=False, compare=False)
+
+    def to_dict(self) -> dict[str, str]:
+        """Return the row in the JSON layout of ``docs/assessment-json.md``."""
+        return {
+            "criterion": self.criterion,
+            "label": self.label,
+            "kind": self.kind,
+            "status": self.status,
+            "message": self.message,
+            "source": self.source,
+            "quote": self.quote,
+        }
+
+
+@dataclass(frozen=True)
+class Assessment:
+    """The assessment of one patient for one treatment."""
+
+    patient: str
+    treatment: str
+    verdict: str
+    criteria: tuple[CriterionRow, ...]
+    missing: tuple[str, ...]
+    prognosis: tuple[dict[str, Any], ...]
+    evidence: tuple[dict[str, Any], ...]
+    report: Graph = field(default_factory=Graph, repr=False, compare=False)
+
+    @property
+    def iri(self) -> URIRef:
+        """Deterministic IRI of this assessment (under the ``RESULT`` namespace)."""
+        digest = hashlib.sha256(f"{self.patient}\n{self.treatment}".encode()).hexdigest()[:20]
+        return RESULT[f"assessment-{digest}"]
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the assessment in the JSON layout of ``docs/assessment-json.md``."""
+        return {
+            "patient": self.patient,
+            "treatment": self.treatment,
+            "verdict": self.verdict,
+            "criteria": [row.to_dict() for row in self.criteria],
+            "missing": list(self.missing),
+            "prognosis": [dict(item) for item in self.prognosis],
+            "evidence": [dict(item) for item in self.evidence],
+        }
+
+    def to_json(self, *, indent: int | None = 2) -> str:
+        """Return :meth:`to_dict` as JSON text."""
+        return json.dumps(self.to_dict(), indent=indent, ensure_ascii=False)
+
+    def to_rdf(self) -> Graph:
+        """Return the assessment as RDF, rows linked to the SHACL results that produced them."""
+        graph = Graph()
+        for prefix, iri in PREFIXES.items():
+            graph.bind(prefix, iri)
+        graph.bind("result", str(RESULT))
+        node = self.iri
+        graph.add((node, RDF.type, NPC.Assessment))
+        graph.add((node, NPC.assessedPatient, URIRef(self.patient)))
+        graph.add((node, NPC.assessedTreatment, URIRef(self.treatment)))
+        graph.add((node, NPC.verdict, _VERDICT_TERMS[self.verdict]))
+        report_node = BNode()
+        produced = [result for row in self.criteria for result in row.produced_by]
+        if produced:
+            graph.add((report_node, RDF.type, SH.ValidationReport))
+            graph.add((report_node, SH.conforms, Literal(False)))
+        for row in self.criteria:
+            row_node = URIRef(f"{node}/{row.criterion.rstrip('/').rsplit('/', 1)[-1]}")
+            graph.add((node, NPC.criterionResult, row_node))
+            graph.add((row_node, RDF.type, NPC.CriterionResult))
+            graph.add((row_node, NPC.criterion, URIRef(row.criterion)))
+            graph.add((row_node, NPC.criterionStatus, _STATUS_TERMS[row.status]))
+            graph.add((row_node, NPC.message, Literal(row.message)))
+            for result in row.produced_by:
+                graph.add((row_node, NPC.producedBy, result))
+                graph.add((report_node, SH.result, result))
+                for triple in self.report.cbd(result):
+                    graph.add(triple)
+        return graph
+
+
+# ---------------------------------------------------------------------------------------------
+# Criteria and treatments (from the knowledge base)
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Criterion:
+    iri: URIRef
+    label: str
+    kind: str
+    ordinal: int
+    source: str
+    quote: str
+
+
+def resolve_treatment(treatment: str | URIRef) -> URIRef:
+    """Return the IRI of ``treatment``, given as an IRI or a CURIE such as ``npc:SalvageSurgery``."""
+    if isinstance(treatment, URIRef):
+        return treatment
+    text = str(treatment).strip()
+    prefix, sep, local = text.partition(":")
+    if sep and prefix in PREFIXES and not local.startswith("//"):
+        return URIRef(PREFIXES[prefix] + local)
+    if re.match(r"^[a-z][a-z0-9+.-]*://", text, re.IGNORECASE):
+        return URIRef(text)
+    raise InputError(f"treatment {text!r} is not an IRI or a known CURIE (prefixes: {', '.join(sorted(PREFIXES))})")
+
+
+def _superclasses(kg: Graph, cls: URIRef) -> set[Node]:
+    return {node for node in kg.transitive_objects(cls, RDFS.subClassOf) if node is not None}
+
+
+def criteria_for(treatment: str | URIRef = NPC.SalvageSurgery) -> list[_Criterion]:
+    """Return the criteria that govern ``treatment`` (or a broader treatment): indications first, by ordinal."""
+    kg = load()
+    target = resolve_treatment(treatment)
+    broader = _superclasses(kg, target)
+    found = []
+    for criterion in set(kg.subjects(RDF.type, NPC.EligibilityCriterion)):
+        if not isinstance(criterion, URIRef) or not broader & set(kg.objects(criterion, NPC.appliesToTreatment)):
+            continue
+        kind_node = kg.value(criterion, NPC.criterionKind)
+        ordinal = kg.value(criterion, NPC.ordinal)
+        quote = next(
+            (str(q) for d in kg.objects(criterion, PROV.wasDerivedFrom) for s in kg.objects(d, OA.hasSelector)
+             for q in kg.objects(s, OA.exact)),
+            "",
+        )
+        found.append(
+            _Criterion(
+                iri=criterion,
+                label=str(kg.value(criterion, RDFS.label) or criterion),
+                kind=str(kg.value(kind_node, RDFS.label) or "") if kind_node is not None else "",
+                ordinal=int(ordinal.toPython()) if isinstance(ordinal, Literal) else 0,
+                source=str(kg.value(criterion, NPC.reportedIn) or ""),
+                quote=quote,
+            )
+        )
+    kinds = {"indication": 0, "contraindication": 1}
+    return sorted(found, key=lambda c: (kinds.get(c.kind, 2), c.ordinal, str(c.iri)))
+
+
+# ---------------------------------------------------------------------------------------------
+# Statuses from one validation run
+# ---------------------------------------------------------------------------------------------
+
+
+def _owner(focus: Node, data: Graph, patients: set[Node]) -> Node | None:
+    if focus in patients:
+        return focus
+    return next((p for p in data.subjects(NPC.hasFinding, focus) if p in patients), None)
+
+
+def _results_by_patient(run: ValidationRun, data: Graph, patients: Iterable[Node]) -> dict[Node, dict[URIRef, list[ShaclResult]]]:
+    shapes = shapes_graph()
+    wanted = set(patients)
+    grouped: dict[Node, dict[URIRef, list[ShaclResult]]] = {p: {} for p in wanted}
+    for result in run.results:
+        criterion = shapes.value(result.source_shape, NPC.criterion)
+        if not isinstance(criterion, URIRef):
+            continue
+        owner = _owner(result.focus, data, wanted)
+        if owner is not None:
+            grouped[owner].setdefault(criterion, []).append(result)
+    return grouped
+
+
+def _status(results: Sequence[ShaclResult], implemented: bool) -> str:
+    severities = {r.severity for r in results}
+    if SH.Violation in severities:
+        return "violated"
+    if SH.Warning in severities or not implemented:
+        return "unknown"
+    return "satisfied"
+
+
+def _verdict(statuses: Iterable[str]) -> str:
+    seen = set(statuses)
+    if "violated" in seen:
+        return "ineligible"
+    if "unknown" in seen:
+        return "indeterminate"
+    return "eligible"
+
+
+def _implemented() -> set[Node]:
+    return set(shapes_graph().objects(None, NPC.criterion))
+
+
+def _message(criterion: _Criterion, status: str, results: Sequence[ShaclResult], implemented: bool) -> str:
+    if not implemented:
+        return "No eligibility shape implements this criterion, so it cannot be assessed."
+    wanted = {"violated": SH.Violation, "unknown": SH.Warning, "satisfied": SH.Info}[status]
+    messages = sorted({r.message for r in results if r.severity == wanted and r.message})
+    if messages:
+        return " ".join(messages)
+    if criterion.kind == "contraindication":
+        return "Not present: the recorded findings rule this contraindication out."
+    return "Met: the recorded findings satisfy this indication."
+
+
+def _missing(results: Iterable[ShaclResult]) -> list[str]:
+    shapes = shapes_graph()
+    items: list[str] = []
+    for result in results:
+        if result.severity != SH.Warning:
+            continue
+        for item in shapes.objects(result.source_shape, NPC.missingDataItem):
+            if str(item) not in items:
+                items.append(str(item))
+    return items
+
+
+def reference_statuses(
+    data_graph: Graph, treatment: str | URIRef = NPC.SalvageSurgery, *, strict: bool = True
+) -> dict[str, dict[str, str]]:
+    """Assess every patient of ``data_graph`` with ONE pySHACL run (the reference engine).
+
+    Returns ``{patient_iri: {"verdict": verdict, criterion_iri: status, ...}}``. With
+    ``strict`` (the default) patient-model errors raise :class:`PatientModelError`; otherwise
+    they are ignored and the statuses are reported as the shapes see the data.
+    """
+    criteria = criteria_for(treatment)
+    patients = [p for p in data_graph.subjects(RDF.type, NPC.Patient)]
+    run = validate(data_graph)
+    if strict:
+        errors = data_errors(run, data_graph)
+        if errors:
+            raise PatientModelError(f"{len(errors)} patient-model error(s)", errors)
+    grouped = _results_by_patient(run, data_graph, patients)
+    implemented = _implemented()
+    out: dict[str, dict[str, str]] = {}
+    for patient in patients:
+        statuses = {
+            str(c.iri): _status(grouped[patient].get(c.iri, []), c.iri in implemented) for c in criteria
+        }
+        out[str(patient)] = {"verdict": _verdict(statuses.values()), **statuses}
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
+# Named queries: prognosis, evidence, statements
+# ---------------------------------------------------------------------------------------------
+
+
+def _query(name: str) -> Query:
+    with _LOCK:
+        query = _QUERIES.get(name)
+        if query is None:
+            text = data_path("queries", f"{name}.rq").read_text(encoding="utf-8")
+            query = _QUERIES[name] = prepareQuery(text)
+        return query
+
+
+def _snake(name: str) -> str:
+    return re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", name).lower()
+
+
+def _json_value(node: Node | None) -> Any:
+    if node is None:
+        return None
+    if isinstance(node, Literal):
+        value = node.toPython()
+        if isinstance(value, Decimal):
+            return int(value) if value == value.to_integral_value() and "." not in str(node) else float(value)
+        if isinstance(value, bool | int | float | str):
+            return value
+        return str(node)
+    return str(node)
+
+
+def _rows(graph: Graph, name: str, patient: Node) -> list[dict[str, Any]]:
+    """Run a named query for ``patient``; every projected variable becomes a key (None if unbound)."""
+    result = graph.query(_query(name), initBindings={"patient": patient})  # type: ignore[dict-item]
+    variables = [str(v) for v in result.vars or []]
+    rows = []
+    for solution in result:
+        row: dict[str, Any] = {}
+        for variable, node in zip(variables, solution, strict=True):  # type: ignore[arg-type]
+            if variable in _LIST_VARIABLES:
+                row[_snake(variable)] = sorted(str(node).split()) if node is not None else []
+            else:
+                row[_snake(variable)] = _json_value(node)
+        rows.append(row)
+    return rows
+
+
+def _union(patient_graph: Graph) -> Graph:
+    """A private graph holding the knowledge graph and the patient graph (queries never see files)."""
+    union = Graph()
+    for triple in load():
+        union.add(triple)
+    for triple in patient_graph:
+        union.add(triple)
+    return union
+
+
+def _ordered(row: Mapping[str, Any], first: Sequence[str]) -> dict[str, Any]:
+    keys = [k for k in first if k in row] + sorted(k for k in row if k not in first)
+    return {k: row[k] for k in keys}
+
+
+# ---------------------------------------------------------------------------------------------
+# Public entry points
+# ---------------------------------------------------------------------------------------------
+
+
+def assess_graph(graph: Graph, treatment: str | URIRef = NPC.SalvageSurgery, *, where: str = "<graph>") -> list[Assessment]:
+    """Assess every ``npc:Patient`` of ``graph``; ``where`` names the input in error messages."""
+    target = resolve_treatment(treatment)
+    criteria = criteria_for(target)
+    if not criteria:
+        raise InputError(f"no eligibility criteria in the knowledge base apply to treatment <{target}>")
+    patients = check_patients(graph, where)
+    run = validate(graph)
+    errors = data_errors(run, graph)
+    if errors:
+        raise PatientModelError(f"{where}: the patient data breaks the patient model ({len(errors)} error(s))",
+                                [f"{where}: {line}" for line in errors])
+    grouped = _results_by_patient(run, graph, patients)
+    implemented = _implemented()
+    union = _union(graph)
+    assessments = []
+    for patient in patients:
+        rows = []
+        for criterion in criteria:
+            results = grouped[patient].get(criterion.iri, [])
+            is_implemented = criterion.iri in implemented
+            status = _status(results, is_implemented)
+            producing = SH.Violation if status == "violated" else SH.Warning if status == "unknown" else SH.Info
+            rows.append(
+                CriterionRow(
+                    criterion=str(criterion.iri),
+                    label=criterion.label,
+                    kind=criterion.kind,
+                    status=status,
+                    message=_message(criterion, status, results, is_implemented),
+                    source=criterion.source,
+                    quote=criterion.quote,
+                    produced_by=tuple(r.node for r in results if r.severity == producing and status != "satisfied"),
+                )
+            )
+        all_results = [r for c in criteria for r in grouped[patient].get(c.iri, [])]
+        prognosis = [_ordered(r, ("association", "label", "basis")) for r in _rows(union, "patient-prognosis", patient)]
+        figures = [
+            _ordered({"type": "figure", **r}, ("type", "figure", "label")) for r in _rows(union, "patient-evidence", patient)
+        ]
+        statements = [
+            _ordered({"type": "statement", **r}, ("type", "statement", "label"))
+            for r in _rows(union, "patient-statements", patient)
+        ]
+        assessments.append(
+            Assessment(
+                patient=str(patient),
+                treatment=str(target),
+                verdict=_verdict(row.status for row in rows),
+                criteria=tuple(rows),
+                missing=tuple(_missing(all_results)),
+                prognosis=tuple(prognosis),
+                evidence=tuple(figures + statements),
+                report=run.report,
+            )
+        )
+    return assessments
+
+
+def assess(patient: PatientInput, treatment: str | URIRef = NPC.SalvageSurgery) -> list[Assessment]:
+    """Assess ``patient`` for ``treatment`` (default ``npc:SalvageSurgery``); one result per ``npc:Patient``.
+
+    ``patient`` is an rdflib Graph, a path (format from the extension), Turtle or JSON-LD text,
+    or a plain dict (see :func:`npc_kg.patient.patient_from_dict`). Raises
+    :class:`~npc_kg.errors.InputError` for unreadable input and
+    :class:`~npc_kg.errors.PatientModelError` for data that breaks the patient model.
+    """
+    graph, where = read_patient(patient)
+    return assess_graph(graph, treatment, where=where)
+
+
+def assess_many(sources: Iterable[PatientInput], treatment: str | URIRef = NPC.SalvageSurgery) -> list[Assessment]:
+    """Assess several inputs (e.g. files) into one combined list.
+
+    Unreadable input raises :class:`~npc_kg.errors.InputError` at once; patient-model errors
+    of all inputs are collected and raised together as one :class:`PatientModelError`.
+    """
+    assessments: list[Assessment] = []
+    errors: list[str] = []
+    for source in sources:
+        try:
+            assessments.extend(assess(source, treatment))
+        except PatientModelError as error:
+            errors.extend(error.errors or [str(error)])
+    if errors:
+        raise PatientModelError(f"patient data breaks the patient model ({len(errors)} error(s))", errors)
+    return assessments
