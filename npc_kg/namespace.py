@@ -17,6 +17,7 @@ __all__ = [
     "NPC",
     "OA",
     "ONTOLOGY_IRI",
+    "OWLREADY",
     "PATIENT",
     "PREFIXES",
     "RESULT",
@@ -38,6 +39,9 @@ RESULT = Namespace(BASE + "result/")
 
 OA = Namespace("http://www.w3.org/ns/oa#")
 SH = Namespace("http://www.w3.org/ns/shacl#")
+
+OWLREADY = Namespace("http://www.lesfleursdunormal.fr/static/_downloads/owlready_ontology.owl#")
+"""owlready2's own annotations (``python_module`` imports Python code): stripped before reasoning."""
 
 PREFIXES: dict[str, str] = {
     "npc": BASE,
