@@ -1,0 +1,169 @@
+"""The SSSOM mapping set agrees with the ontology both ways and passes the SSSOM schema."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import pytest
+import yaml
+from rdflib import Graph, URIRef
+from rdflib.namespace import SKOS
+from sssom.constants import SchemaValidationType
+from sssom.parsers import parse_sssom_table
+from sssom.validators import validate
+
+from npc_kg.exporters.sssom import render_sssom
+from npc_kg.namespace import BASE
+from npc_kg.resources import data_path
+from npc_kg.xrefs import MAPPING_PREDICATES, to_curie, to_iri
+
+MAIN = data_path("mappings", "npc-kg.sssom.tsv")
+REJECTED = data_path("mappings", "rejected.sssom.tsv")
+INVALID = sorted((Path(__file__).parent / "data" / "sssom" / "invalid").glob("*.sssom.tsv"))
+CHECKS = [SchemaValidationType.JsonSchema, SchemaValidationType.PrefixMapCompleteness, SchemaValidationType.StrictCurieFormat]
+
+# Labels of the design brief's table of checked identifiers (section 3) and section 2.
+BRIEF_LABELS = {
+    "MONDO:0015459": "nasopharyngeal carcinoma",
+    "NCIT:C3871": "nasopharyngeal carcinoma",
+    "DOID:9261": "nasopharynx carcinoma",
+    "MESH:D000077274": "Nasopharyngeal Carcinoma",
+    "NCIT:C9240": "recurrent nasopharynx carcinoma",
+    "MESH:D009303": "Nasopharyngeal Neoplasms",
+    "MESH:D009362": "Neoplasm Metastasis",
+    "MESH:D006470": "Hemorrhage",
+    "MESH:D003643": "Death",
+    "HP:0006824": "cranial nerve paralysis",
+    "NCIT:C15313": "radiation therapy",
+    "OBI:0000789": "survival rate",
+    "OBI:0000175": "p-value",
+    "STATO:0000088": "study group population size",
+    "STATO:0000203": "cohort",
+    "SEPIO:0000173": "study finding",
+    "SEPIO:0000067": "clinical study",
+    "SEPIO:0000070": "observational clinical study",
+    "ECO:0000180": "clinical study evidence",
+}
+VERIFIED = {"MONDO:0015459", "NCIT:C3871", "DOID:9261", "ICD10:C11", "NCIT:C9240", "HP:0006824", "NCIT:C15313"}
+SECONDARY = {"MESH:D000077274", "MESH:D009303", "MESH:D009362", "MESH:D006470", "MESH:D003643"}
+
+
+def _rows(path: Path) -> list[dict[str, str]]:
+    lines = [line for line in path.read_text(encoding="utf-8").splitlines() if not line.startswith("#")]
+    return list(csv.DictReader(lines, delimiter="\t"))
+
+
+def _header(path: Path) -> dict:
+    text = "\n".join(line[1:] for line in path.read_text(encoding="utf-8").splitlines() if line.startswith("#"))
+    return yaml.safe_load(text)
+
+
+def _graph_mappings(kg: Graph) -> set[tuple[str, str, str]]:
+    return {(to_curie(s), to_curie(p), to_curie(o)) for p in MAPPING_PREDICATES for s, o in kg.subject_objects(p)}
+
+
+def test_every_ontology_mapping_is_a_row_and_every_row_is_in_the_ontology(kg: Graph) -> None:
+    rows = {(row["subject_id"], row["predicate_id"], row["object_id"]) for row in _rows(MAIN)}
+    in_graph = _graph_mappings(kg)
+    assert in_graph, "the ontology asserts no skos:*Match at all"
+    assert in_graph - rows == set(), "mappings in the ontology missing from mappings/npc-kg.sssom.tsv"
+    assert rows - in_graph == set(), "rows of mappings/npc-kg.sssom.tsv the ontology does not assert"
+    assert len(rows) == len(_rows(MAIN)), "duplicate rows"
+
+
+def test_mapping_subjects_are_npc_terms(kg: Graph) -> None:
+    for subject, _, _ in _graph_mappings(kg):
+        assert str(to_iri(subject)).startswith(BASE), subject
+
+
+def test_committed_file_equals_fresh_export(kg: Graph) -> None:
+    assert render_sssom(kg) == MAIN.read_text(encoding="utf-8"), "regenerate: npc-kg export --format sssom -o mappings/npc-kg.sssom.tsv"
+
+
+REQUIRED_COLUMNS = ("subject_id", "predicate_id", "object_id", "mapping_justification")
+
+
+def problems(path: Path) -> list[str]:
+    """Everything wrong with an SSSOM/TSV file: sssom-py's schema checks, plus what sssom-py lets
+    through silently (a missing required column, rows it drops as not well-formed)."""
+    found: list[str] = []
+    raw = _rows(path)
+    missing = [column for column in REQUIRED_COLUMNS if raw and column not in raw[0]]
+    found += [f"missing required column {column}" for column in missing]
+    try:
+        msdf = parse_sssom_table(path)
+    except Exception as error:
+        return [*found, f"sssom-py cannot parse it: {error}"]
+    if len(msdf.df) != len(raw):
+        found.append(f"sssom-py kept {len(msdf.df)} of {len(raw)} rows")
+    for kind, report in validate(msdf, CHECKS, fail_on_error=False).items():
+        found += [f"{kind.value}: {result}" for result in report.results]
+    return found
+
+
+@pytest.mark.parametrize("path", [MAIN, REJECTED], ids=lambda p: p.name)
+def test_sssom_py_parses_and_validates(path: Path) -> None:
+    assert problems(path) == []
+    assert len(parse_sssom_table(path).df) == len(_rows(path)) > 0
+
+
+@pytest.mark.parametrize("path", [MAIN, REJECTED], ids=lambda p: p.name)
+def test_required_header_slots(path: Path) -> None:
+    header = _header(path)
+    for slot in ("curie_map", "mapping_set_id", "mapping_set_version", "license", "mapping_date"):
+        assert header.get(slot), slot
+    assert header["mapping_set_id"] == BASE + "mappings/" + path.name
+    assert {row["mapping_justification"] for row in _rows(path)} == {"semapv:ManualMappingCuration"}
+
+
+@pytest.mark.parametrize("path", INVALID, ids=lambda p: p.name)
+def test_invalid_examples_are_rejected(path: Path) -> None:
+    assert str(_header(path).get("comment", "")).startswith("breaks:"), "each invalid file says which rule it breaks"
+    assert problems(path), f"{path.name} passed validation"
+
+
+def test_invalid_examples_exist() -> None:
+    assert len(INVALID) >= 3
+
+
+def test_confidence_follows_check_status() -> None:
+    for row in _rows(MAIN):
+        confidence = float(row["confidence"])
+        assert 0 < confidence <= 1
+        if row["object_id"] in VERIFIED:
+            assert confidence >= 0.9, row
+            assert "status V" in row["comment"]
+        elif row["object_id"] in SECONDARY:
+            assert 0.6 <= confidence <= 0.7, row
+            assert "status S" in row["comment"]
+        else:
+            assert confidence < 0.9, row
+
+
+def test_external_labels_are_the_briefs() -> None:
+    for row in _rows(MAIN):
+        if row["object_id"] in BRIEF_LABELS:
+            assert row["object_label"] == BRIEF_LABELS[row["object_id"]]
+        assert row["subject_label"], row
+
+
+def test_nodal_disease_to_mesh_disease_is_rejected_not_mapped(kg: Graph) -> None:
+    mesh_disease = to_iri("MESH:D004194")
+    assert not any((None, p, mesh_disease) in kg for p in MAPPING_PREDICATES)
+    assert all(row["object_id"] != "MESH:D004194" for row in _rows(MAIN))
+    [rejected] = [row for row in _rows(REJECTED) if row["object_id"] == "MESH:D004194"]
+    assert rejected["predicate_modifier"] == "Not"
+    assert float(rejected["confidence"]) <= 0.1
+    assert (to_iri(rejected["subject_id"]), None, None) in kg
+
+
+def test_hp_bridge_is_logical_not_a_mapping_row(kg: Graph) -> None:
+    from rdflib.namespace import RDFS
+
+    hp = URIRef(to_iri("HP:0006824"))
+    cnp = URIRef(to_iri("npc:CranialNervePalsy"))
+    assert (hp, RDFS.subClassOf, cnp) in kg
+    assert (cnp, SKOS.exactMatch, hp) in kg
+    rows = [row for row in _rows(MAIN) if row["object_id"] == "HP:0006824"]
+    assert [(row["subject_id"], row["predicate_id"]) for row in rows] == [("npc:CranialNervePalsy", "skos:exactMatch")]
