@@ -1,13 +1,14 @@
 """OWL export for Protégé: RDF/XML written by owlready2.
 
 The merged graph is handed to owlready2 as N-Triples built in memory (never a file path or a
-URL), in a private ``World`` with ``only_local=True``; ``owl:imports`` triples and owlready2's
-``python_module`` annotation are removed first, so loading can neither reach the network nor
+URL), in a private ``World`` with ``only_local=True``; ``owl:imports`` triples and owlready2's own
+annotations (``python_module``) are removed first, so loading can neither reach the network nor
 import Python code. owlready2 then writes RDF/XML, which Protégé opens.
 
-The output is the same RDF graph as the input up to one RDF 1.1 identity: owlready2 writes plain
-string literals with an explicit ``^^xsd:string`` datatype. ``tests/linking/test_roundtrip.py``
-checks isomorphism after normalising that.
+The output is the same RDF graph as the input up to two rewrites that keep every value:
+owlready2 writes plain string literals with an explicit ``^^xsd:string`` datatype (the same term
+in RDF 1.1) and writes ``xsd:decimal`` values in canonical form (``0.70`` becomes ``0.7``).
+``tests/linking/test_roundtrip.py`` checks isomorphism after normalising exactly these two.
 
 OWL functional syntax and OWL/XML are not offered: py-horned-owl 2.0 (the serializer available
 on PyPI) drops the blank-node annotation values that carry npc-kg's provenance.
@@ -25,16 +26,15 @@ from rdflib.namespace import OWL
 from npc_kg.atomic import atomic_write_bytes
 from npc_kg.export import register_exporter
 from npc_kg.graph import graph_files
-from npc_kg.namespace import ONTOLOGY_IRI
+from npc_kg.namespace import ONTOLOGY_IRI, OWLREADY
 
 __all__ = ["owl_rdfxml", "write_owl"]
 
 
-def _safe_ntriples(graph: Graph, world: owlready2.World) -> bytes:
-    python_module = world._unabbreviate(owlready2.owlready_python_module)
+def _safe_ntriples(graph: Graph) -> bytes:
     safe = Graph(bind_namespaces="none")
     for triple in graph:
-        if triple[1] == OWL.imports or str(triple[1]) == python_module:
+        if triple[1] == OWL.imports or str(triple[1]).startswith(str(OWLREADY)):
             continue
         safe.add(triple)
     return safe.serialize(format="nt", encoding="utf-8")
@@ -44,7 +44,7 @@ def owl_rdfxml(graph: Graph) -> bytes:
     """Return ``graph`` as OWL RDF/XML written by owlready2 (no imports followed)."""
     world = owlready2.World()
     try:
-        data = _safe_ntriples(graph, world)
+        data = _safe_ntriples(graph)
         ontology = world.get_ontology(str(ONTOLOGY_IRI)).load(fileobj=io.BytesIO(data), format="ntriples", only_local=True)
         buffer = io.BytesIO()
         ontology.save(buffer, format="rdfxml")

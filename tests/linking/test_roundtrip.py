@@ -1,0 +1,84 @@
+"""Every RDF export, written through the CLI, parses back into a graph isomorphic to the source."""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from rdflib import Graph, Literal
+from rdflib.compare import isomorphic
+from rdflib.namespace import OWL, XSD
+
+from npc_kg.exporters.owl import owl_rdfxml
+from npc_kg.namespace import OWLREADY
+from npc_kg.rdfio import parse_file, parse_text
+from npc_kg.resources import data_path
+
+FORMATS = {"ttl": "turtle", "nt": "nt", "xml": "xml", "jsonld": "json-ld", "owl": "xml"}
+
+
+def _canonical(graph: Graph) -> Graph:
+    """Normalise the two things owlready2 rewrites without changing the value.
+
+    RDF 1.1: "x" and "x"^^xsd:string are one term (rdflib keeps them apart; owlready2 writes the
+    latter). xsd:decimal is written in canonical form ("0.70" becomes "0.7", the same value).
+    """
+    out = Graph()
+    for s, p, o in graph:
+        if isinstance(o, Literal) and o.datatype == XSD.string:
+            o = Literal(str(o))
+        elif isinstance(o, Literal) and o.datatype == XSD.decimal:
+            o = Literal(str(Decimal(str(o)).normalize()), datatype=XSD.decimal)
+        out.add((s, p, o))
+    return out
+
+
+@pytest.mark.parametrize("fmt", sorted(FORMATS))
+def test_export_round_trips(cli, tmp_path: Path, kg: Graph, fmt: str) -> None:
+    target = tmp_path / f"npc-kg.{fmt}"
+    result = cli("export", "--format", fmt, "-o", target.name)
+    assert result.returncode == 0, result.stderr
+    back = parse_file(target, FORMATS[fmt])
+    assert len(back) == len(kg)
+    if fmt == "owl":
+        assert isomorphic(_canonical(back), _canonical(kg))
+    else:
+        assert isomorphic(back, kg)
+
+
+def test_export_refuses_to_overwrite_an_input(cli) -> None:
+    source = data_path("ontology", "npc-kg.ttl")
+    before = source.read_bytes()
+    result = cli("export", "--format", "ttl", "-o", str(source))
+    assert result.returncode == 2
+    assert "refusing to overwrite an input" in result.stderr
+    assert source.read_bytes() == before
+
+
+def test_jsonld_inlines_the_published_context(cli, tmp_path: Path) -> None:
+    cli("export", "--format", "jsonld", "-o", "out.jsonld", check=True)
+    document = json.loads((tmp_path / "out.jsonld").read_text(encoding="utf-8"))
+    published = json.loads(data_path("ontology", "context.jsonld").read_text(encoding="utf-8"))["@context"]
+    assert document["@context"] == published
+
+
+def test_jsonld_by_reference_to_the_published_context_parses_offline(kg: Graph) -> None:
+    # A document that refers to https://w3id.org/npc-kg/context.jsonld is resolved from the local copy.
+    text = kg.serialize(format="json-ld", context=json.loads(data_path("ontology", "context.jsonld").read_text())["@context"])
+    document = json.loads(text)
+    document["@context"] = "https://w3id.org/npc-kg/context.jsonld"
+    assert isomorphic(parse_text(json.dumps(document), "json-ld"), kg)
+
+
+def test_owl_export_drops_imports_and_owlready_annotations() -> None:
+    graph = Graph()
+    graph.parse(data_path("ontology", "npc-kg.ttl"), format="turtle")
+    ontology = next(graph.subjects(None, OWL.Ontology))
+    graph.add((ontology, OWL.imports, ontology.__class__("http://127.0.0.1:9/never-fetched.owl")))
+    graph.add((ontology, OWLREADY.python_module, Literal("os")))
+    back = parse_text(owl_rdfxml(graph).decode("utf-8"), "xml")
+    assert (None, OWL.imports, None) not in back
+    assert not any(str(p).startswith(str(OWLREADY)) for p in back.predicates())
+    assert len(back) == len(graph) - 2
