@@ -144,7 +144,8 @@ def _describe(result: ShaclResult, shapes: Graph) -> str:
         return f"is not one of {', '.join(allowed)}"
     if component == "NodeKindConstraintComponent":
         kind = _curie(value(shape, SH.nodeKind)).split(":")[-1]  # type: ignore[arg-type]
-        return f"must be a {'resource (IRI or blank node)' if kind == 'BlankNodeOrIRI' else kind}"
+        names = {"BlankNodeOrIRI": "a resource (IRI or blank node)", "IRI": "named with an IRI", "Literal": "a literal"}
+        return f"must be {names.get(kind, kind)}"
     custom = value(shape, SH.message)
     return str(custom) if custom is not None else f"breaks {component or 'a constraint'}"
 
@@ -190,7 +191,7 @@ def check_patients(graph: Graph, where: str) -> list[Node]:
     """Return the patients of ``graph``; raise :class:`PatientModelError` if there are none."""
     found = patients_in(graph)
     if not found:
-        raise PatientModelError(f"{where}: no npc:Patient in the input", [f"{where}: add a resource typed npc:Patient"])
+        raise PatientModelError(f"{where}: no npc:Patient in the input", [f"{where}: no npc:Patient in the input"])
     return found
 
 
