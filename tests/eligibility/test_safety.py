@@ -1,0 +1,62 @@
+"""Assessing a patient touches no network and writes no file; errors never echo patient values."""
+
+from __future__ import annotations
+
+import os
+import socket
+import tempfile
+from pathlib import Path
+
+import pytest
+
+import npc_kg
+from npc_kg.errors import PatientModelError
+from npc_kg.report import render
+
+
+class NetworkUsed(AssertionError):
+    pass
+
+
+def test_assessment_makes_no_network_access_and_writes_no_temp_files(helpers, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    npc_kg.load()  # the knowledge graph itself is package data, loaded before the patient arrives
+
+    def refuse(*_args: object, **_kwargs: object) -> None:
+        raise NetworkUsed("network access while processing patient data")
+
+    def no_temp(*_args: object, **_kwargs: object) -> None:
+        raise AssertionError("temporary file created while processing patient data")
+
+    monkeypatch.setattr(socket.socket, "connect", refuse)
+    monkeypatch.setattr(socket.socket, "connect_ex", refuse)
+    monkeypatch.setattr(socket, "create_connection", refuse)
+    monkeypatch.setattr(socket, "getaddrinfo", refuse)
+    for name in ("mkstemp", "mkdtemp", "NamedTemporaryFile", "TemporaryFile", "SpooledTemporaryFile", "TemporaryDirectory"):
+        monkeypatch.setattr(tempfile, name, no_temp)
+    temp_dir = Path(tempfile.gettempdir())
+    before = set(os.listdir(temp_dir))
+    cwd_before = set(os.listdir(Path.cwd()))
+
+    path = helpers.REPO / "examples" / "patients" / "indeterminate.ttl"
+    results = npc_kg.assess(path) + npc_kg.assess(helpers.patient_dict())
+    for fmt in ("text", "json", "ttl"):
+        assert render(results, fmt)
+
+    assert [r.verdict for r in results] == ["indeterminate", "eligible"]
+    assert set(os.listdir(temp_dir)) - before == set()
+    assert set(os.listdir(Path.cwd())) == cwd_before
+
+
+def test_data_error_messages_never_contain_patient_values(helpers) -> None:
+    ttl = helpers.PREFIXES_TTL + """
+ex:p a npc:Patient ; npc:age "SECRET-1"^^xsd:integer ; npc:radiotherapyCourses 4242 ;
+    npc:hasFinding ex:p-r , "SECRET-3" .
+ex:p-r a npc:LocalRecurrence ; npc:findingStatus npc:Present ; npc:monthsSinceRadiotherapy "SECRET-2" ;
+    npc:rNCategory "SECRET-4" .
+"""
+    with pytest.raises(PatientModelError) as info:
+        npc_kg.assess(ttl)
+    text = "\n".join([str(info.value), *info.value.errors])
+    assert len(info.value.errors) >= 5
+    for secret in ("SECRET-1", "SECRET-2", "SECRET-3", "SECRET-4", "4242"):
+        assert secret not in text
