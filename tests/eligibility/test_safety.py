@@ -18,7 +18,7 @@ class NetworkUsed(AssertionError):
     pass
 
 
-def test_assessment_makes_no_network_access_and_writes_no_temp_files(helpers, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+def test_assessment_makes_no_network_access_and_writes_no_temp_files(helpers, monkeypatch: pytest.MonkeyPatch) -> None:
     npc_kg.load()  # the knowledge graph itself is package data, loaded before the patient arrives
 
     def refuse(*_args: object, **_kwargs: object) -> None:
