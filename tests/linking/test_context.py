@@ -12,7 +12,14 @@ from npc_kg.resources import data_path
 from npc_kg.xrefs import prefix_map
 
 CONTEXT = json.loads(data_path("ontology", "context.jsonld").read_text(encoding="utf-8"))["@context"]
-CLASS_VALUED_ANNOTATIONS = {"appliesToTreatment", "concernsFinding", "intervention", "comparator", "condition", "prognosticFactor"}
+CLASS_VALUED_ANNOTATIONS = {
+    "appliesToTreatment",
+    "concernsFinding",
+    "intervention",
+    "comparator",
+    "condition",
+    "prognosticFactor",
+}
 
 
 def _expand(value: str) -> str:
@@ -25,7 +32,7 @@ def test_every_npc_property_has_a_term(kg: Graph) -> None:
     properties = {p for kind in kinds for p in kg.subjects(RDF.type, kind) if str(p).startswith(BASE)}
     assert properties
     for prop in properties:
-        name = str(prop)[len(BASE):]
+        name = str(prop)[len(BASE) :]
         assert name in CONTEXT, name
         assert _expand(CONTEXT[name]["@id"]) == str(prop)
 
@@ -33,13 +40,13 @@ def test_every_npc_property_has_a_term(kg: Graph) -> None:
 def test_types(kg: Graph) -> None:
     for prop in kg.subjects(RDF.type, OWL.ObjectProperty):
         if str(prop).startswith(BASE):
-            assert CONTEXT[str(prop)[len(BASE):]].get("@type") == "@id", prop
+            assert CONTEXT[str(prop)[len(BASE) :]].get("@type") == "@id", prop
     for prop in kg.subjects(RDF.type, OWL.DatatypeProperty):
         if not str(prop).startswith(BASE):
             continue
         ranges = list(kg.objects(prop, RDFS.range))
         expected = None if ranges in ([], [XSD.string]) else "xsd:" + str(ranges[0]).split("#")[1]
-        assert CONTEXT[str(prop)[len(BASE):]].get("@type") == expected, prop
+        assert CONTEXT[str(prop)[len(BASE) :]].get("@type") == expected, prop
     assert CONTEXT["value"]["@type"] == "xsd:decimal"
     for name in CLASS_VALUED_ANNOTATIONS:
         assert CONTEXT[name]["@type"] == "@id", name

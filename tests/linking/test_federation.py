@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import json
 import os
 import re
 import shutil
@@ -83,3 +84,12 @@ def test_slice_uses_no_invented_mondo_ids() -> None:
     body = "\n".join(line for line in text.splitlines() if not line.startswith("#"))
     assert set(re.findall(r"MONDO:\d+", body)) == {"MONDO:0015459"}
     assert text.startswith("# ILLUSTRATIVE TEST DATA, NOT MONDO.")
+
+
+def test_cli_runs_the_federated_query_with_opt_in(endpoint: str, cli) -> None:
+    query = str(example.CONTEXT_QUERY)
+    refused = cli("query", query, "--backend", "oxigraph", "-p", f"mondo={endpoint}")
+    assert refused.returncode == 2 and "SERVICE" in refused.stderr
+    result = cli("query", query, "--backend", "oxigraph", "--allow-network", "-p", f"mondo={endpoint}", "-f", "json", check=True)
+    rows = json.loads(result.stdout)
+    assert {row["mondoClass"] for row in rows} == {"http://purl.obolibrary.org/obo/MONDO_0015459"}

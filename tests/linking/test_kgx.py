@@ -118,13 +118,19 @@ def test_contraindications_become_contraindicated_in_edges_with_quote(exported, 
     criteria = [c for c in kg.subjects(NPC.criterionKind, NPC.Contraindication)]
     assert criteria
     for criterion in criteria:
-        [quote] = [q for r in kg.objects(criterion, PROV.wasDerivedFrom) for s in kg.objects(r, OA.hasSelector) for q in kg.objects(s, OA.exact)]
+        [quote] = [
+            q
+            for r in kg.objects(criterion, PROV.wasDerivedFrom)
+            for s in kg.objects(r, OA.hasSelector)
+            for q in kg.objects(s, OA.exact)
+        ]
         treatment = next(kg.objects(criterion, NPC.appliesToTreatment))
         for finding in kg.objects(criterion, NPC.concernsFinding):
             matching = [
                 e
                 for e in edges
-                if (e["subject"], e["predicate"], e["object"]) == (to_curie(treatment), "biolink:contraindicated_in", to_curie(finding))
+                if (e["subject"], e["predicate"], e["object"])
+                == (to_curie(treatment), "biolink:contraindicated_in", to_curie(finding))
                 and e["npc_kb_item"] == to_curie(criterion)
             ]
             assert len(matching) == 1, (criterion, finding)
@@ -148,7 +154,10 @@ def test_prognostic_associations_are_statistical_with_direction(exported, kg: Gr
         # the profile's direction -> correlation rule is only right for survival outcomes
         assert set(kg.objects(item, NPC.outcome)) <= SURVIVAL, item
         [direction] = list(kg.objects(item, NPC.direction))
-        expected = {NPC.BetterOutcome: "biolink:positively_correlated_with", NPC.WorseOutcome: "biolink:negatively_correlated_with"}[direction]
+        expected = {
+            NPC.BetterOutcome: "biolink:positively_correlated_with",
+            NPC.WorseOutcome: "biolink:negatively_correlated_with",
+        }[direction]
         rows = [e for e in edges if e["npc_kb_item"] == to_curie(item)]
         assert rows and {e["predicate"] for e in rows} == {expected}
         assert {e["knowledge_level"] for e in rows} == {"statistical_association"}

@@ -78,7 +78,9 @@ def test_mapping_subjects_are_npc_terms(kg: Graph) -> None:
 
 
 def test_committed_file_equals_fresh_export(kg: Graph) -> None:
-    assert render_sssom(kg) == MAIN.read_text(encoding="utf-8"), "regenerate: npc-kg export --format sssom -o mappings/npc-kg.sssom.tsv"
+    assert render_sssom(kg) == MAIN.read_text(encoding="utf-8"), (
+        "regenerate: npc-kg export --format sssom -o mappings/npc-kg.sssom.tsv"
+    )
 
 
 REQUIRED_COLUMNS = ("subject_id", "predicate_id", "object_id", "mapping_justification")

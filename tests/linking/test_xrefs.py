@@ -75,7 +75,9 @@ def test_cli_table(cli) -> None:
 def test_cli_json(cli) -> None:
     result = cli("xrefs", "npc:CranialNervePalsy", "--format", "json", check=True)
     data = json.loads(result.stdout)
-    assert [(row["predicate"], row["object"], row["direction"]) for row in data] == [("skos:exactMatch", "HP:0006824", "asserted")]
+    assert [(row["predicate"], row["object"], row["direction"]) for row in data] == [
+        ("skos:exactMatch", "HP:0006824", "asserted")
+    ]
 
 
 def test_cli_tsv(cli) -> None:
