@@ -21,9 +21,8 @@ import types
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-import curies
 import yaml
 from rdflib import Graph, URIRef
 from rdflib.namespace import RDFS, SKOS
@@ -32,6 +31,9 @@ from npc_kg.errors import InputError
 from npc_kg.namespace import BASE, PREFIXES
 from npc_kg.rdfio import parse_file
 from npc_kg.resources import data_path
+
+if TYPE_CHECKING:  # pragma: no cover
+    import curies
 
 __all__ = [
     "MAPPING_PREDICATES",
@@ -150,6 +152,8 @@ def prefix_map() -> dict[str, str]:
 @lru_cache(maxsize=1)
 def converter() -> curies.Converter:
     """Return the :class:`curies.Converter` for :func:`prefix_map` (expands and compresses)."""
+    import curies  # imported here: it costs half a second, and most CLI commands never need it
+
     return curies.Converter.from_prefix_map(prefix_map())
 
 

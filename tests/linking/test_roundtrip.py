@@ -82,3 +82,15 @@ def test_owl_export_drops_imports_and_owlready_annotations() -> None:
     assert (None, OWL.imports, None) not in back
     assert not any(str(p).startswith(str(OWLREADY)) for p in back.predicates())
     assert len(back) == len(graph) - 2
+
+
+def test_sssom_export_via_cli_equals_committed_mapping_set(cli, tmp_path: Path) -> None:
+    cli("export", "--format", "sssom", "-o", "mappings.sssom.tsv", check=True)
+    committed = data_path("mappings", "npc-kg.sssom.tsv").read_text(encoding="utf-8")
+    assert (tmp_path / "mappings.sssom.tsv").read_text(encoding="utf-8") == committed
+
+
+def test_kgx_into_an_existing_folder(cli, tmp_path: Path) -> None:
+    (tmp_path / "kgx").mkdir()
+    cli("export", "--format", "kgx", "-o", "kgx", check=True)
+    assert sorted(p.name for p in (tmp_path / "kgx").iterdir()) == ["npc-kg_edges.tsv", "npc-kg_nodes.tsv"]
