@@ -99,12 +99,12 @@ def parse(text: str) -> ParsedQuery:
     algebra = query.algebra
     kind = _QUERY_KINDS.get(algebra.name, algebra.name)
     parsed = ParsedQuery(text=text, kind=kind, prepared=query)
-    parsed.variables = [str(v) for v in algebra.get("PV") or []]
-    for clause in algebra.get("datasetClause") or []:
-        iri = clause.get("default") or clause.get("named")
+    parsed.variables = [str(v) for v in dict.get(algebra, "PV") or []]
+    for clause in dict.get(algebra, "datasetClause") or []:
+        iri = dict.get(clause, "default") or dict.get(clause, "named")
         if iri is not None:
             parsed.dataset.append(str(iri))
-    parsed.services = [str(node.get("term")) for node in _walk(algebra) if node.name == "ServiceGraphPattern"]
+    parsed.services = [str(dict.get(node, "term")) for node in _walk(algebra) if node.name == "ServiceGraphPattern"]
     return parsed
 
 
@@ -112,12 +112,12 @@ def _describe_update(text: str, update: Update) -> ParsedQuery:
     parsed = ParsedQuery(text=text, kind="update", prepared=update)
     for operation in update.algebra:
         if operation.name == "Load":
-            parsed.loads.append(str(operation.get("iri")))
-        for clause in operation.get("using") or []:
-            iri = clause.get("default") or clause.get("named")
+            parsed.loads.append(str(dict.get(operation, "iri")))
+        for clause in dict.get(operation, "using") or []:
+            iri = dict.get(clause, "default") or dict.get(clause, "named")
             if iri is not None:
                 parsed.dataset.append(str(iri))
-        parsed.services.extend(str(node.get("term")) for node in _walk(operation) if node.name == "ServiceGraphPattern")
+        parsed.services.extend(str(dict.get(node, "term")) for node in _walk(operation) if node.name == "ServiceGraphPattern")
     return parsed
 
 
@@ -153,7 +153,7 @@ class allow_service:
 
 def _refuse_service(ctx: Any, part: CompValue) -> Any:
     if part.name == "ServiceGraphPattern" and not _SERVICE_ALLOWED.get():
-        raise UnsafeQueryError(f"SPARQL SERVICE <{part.get('term')}> is refused: patient data must not leave the machine")
+        raise UnsafeQueryError(f"SPARQL SERVICE <{dict.get(part, 'term')}> is refused: patient data must not leave the machine")
     raise NotImplementedError  # let rdflib evaluate everything else
 
 

@@ -1,8 +1,8 @@
 """Embedded pyoxigraph backend: an in-memory ``Store`` bulk-loaded from the merged graph.
 
-Parameters are bound with pyoxigraph's ``substitutions`` (RDF-dev SEP-0007), which requires
-each bound variable to be in the SELECT projection; named queries therefore project their
-parameters. Everything is loaded into the default graph (``graph_iri`` is ignored).
+Parameters are bound with pyoxigraph's ``substitutions`` (RDF-dev SEP-0007), which only takes
+variables of the SELECT projection (npc-kg's named queries project their parameters); any other
+bound variable goes in an escaped ``VALUES`` block, as for a remote endpoint. Everything is loaded into the default graph (``graph_iri`` is ignored).
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from rdflib.term import Node
 from npc_kg.errors import QueryError
 from npc_kg.sparql.backends.base import Backend, GraphSource, Solutions, as_graph
 from npc_kg.sparql.safety import ParsedQuery, check_safe, parse
+from npc_kg.sparql.terms import inject_values
 
 __all__ = ["OxigraphBackend", "from_oxigraph", "to_oxigraph"]
 
@@ -93,10 +94,13 @@ class OxigraphBackend(Backend):
         check_safe(parsed, allow_network=self.allow_network, known_graphs=self.graphs())
         return parsed
 
-    def _query(self, query: str, bindings: Mapping[str, Node] | None):  # type: ignore[no-untyped-def]
+    def _query(self, query: str, bindings: Mapping[str, Node] | None, projected: list[str]):  # type: ignore[no-untyped-def]
+        bound = dict(bindings or {})
         substitutions: dict[ox.Variable, ox.NamedNode | ox.BlankNode | ox.Literal | ox.Triple] = {
-            ox.Variable(name): to_oxigraph(term) for name, term in (bindings or {}).items()
+            ox.Variable(name): to_oxigraph(term) for name, term in bound.items() if name in projected
         }
+        # SEP-0007 substitution only takes projected variables; bind the others with VALUES.
+        query = inject_values(query, {name: term for name, term in bound.items() if name not in projected})
         try:
             return self._store.query(query, substitutions=substitutions or None)
         except SyntaxError as error:
@@ -105,15 +109,15 @@ class OxigraphBackend(Backend):
             raise QueryError(f"query failed (oxigraph): {error}") from None
 
     def select(self, query: str, bindings: Mapping[str, Node] | None = None) -> Solutions:
-        self._checked(query, ("select",))
-        result = self._query(query, bindings)
+        parsed = self._checked(query, ("select",))
+        result = self._query(query, bindings, parsed.variables)
         variables = [variable.value for variable in result.variables]
         rows = [tuple(from_oxigraph(solution[name]) for name in variables) for solution in result]
         return Solutions(variables, rows)
 
     def ask(self, query: str, bindings: Mapping[str, Node] | None = None) -> bool:
         self._checked(query, ("ask",))
-        return bool(self._query(query, bindings))
+        return bool(self._query(query, bindings, []))
 
     def update(self, update: str) -> None:
         self._checked(update, ("update",))

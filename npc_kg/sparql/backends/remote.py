@@ -5,8 +5,8 @@
 - Parameters: a ``VALUES`` block opening the WHERE group, terms validated and escaped
   (:func:`npc_kg.sparql.terms.inject_values`).
 - Loading: Graph Store Protocol (``PUT``/``POST ?graph=`` with N-Triples) when a GSP endpoint is
-  configured, else ``INSERT DATA { GRAPH <g> { ... } }`` in batches (blank nodes never split
-  across batches). A load is verified by counting the graph's triples afterwards; a rejected or
+  configured, else ``INSERT { GRAPH <g> { ... } } WHERE {}`` in batches (blank nodes never split
+  across batches; not ``INSERT DATA``, which Virtuoso refuses when it holds blank nodes). A load is verified by counting the graph's triples afterwards; a rejected or
   short load raises :class:`EndpointError` saying which graph, how many batches and triples got in.
 - Every request has a bounded timeout (default 10 s); unreachable, timed-out and HTTP errors
   raise :class:`EndpointError` (exit code 4). Error messages never echo data that was sent.
@@ -37,7 +37,8 @@ DEFAULT_GRAPH = BASE + "graph"
 """Named graph the remote backend loads into and queries by default."""
 
 DEFAULT_TIMEOUT = 10.0
-DEFAULT_BATCH_SIZE = 2000
+DEFAULT_BATCH_SIZE = 250
+"""Triples per INSERT request: Virtuoso refuses updates that compile to over 10,000 lines of SQL."""
 
 _RESULTS_JSON = "application/sparql-results+json"
 
@@ -257,7 +258,7 @@ class RemoteBackend(Backend):
             body = "\n".join(f"{sparql_term(s)} {sparql_term(p)} {sparql_term(o)} ." for s, p, o in chunk)
             try:
                 self._send_update(
-                    f"INSERT DATA {{ GRAPH {graph_term} {{\n{body}\n}} }}", what=f"load batch {number}/{len(chunks)}"
+                    f"INSERT {{ GRAPH {graph_term} {{\n{body}\n}} }} WHERE {{}}", what=f"load batch {number}/{len(chunks)}"
                 )
             except EndpointError as error:
                 raise EndpointError(
@@ -266,7 +267,7 @@ class RemoteBackend(Backend):
                     "so the graph is incomplete"
                 ) from None
             sent += len(chunk)
-        return LoadReport(target, len(graph), len(chunks), 0, "insert-data")
+        return LoadReport(target, len(graph), len(chunks), 0, "insert")
 
 
 def _default_update_endpoint(endpoint: str) -> str:
