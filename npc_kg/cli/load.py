@@ -30,7 +30,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
         epilog=_EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("patient_files", nargs="*", metavar="PATIENT_FILE", help="patient RDF files to load with their assessments")
+    parser.add_argument(
+        "patient_files", nargs="*", metavar="PATIENT_FILE", help="patient RDF files to load with their assessments"
+    )
     parser.add_argument("--endpoint", required=True, metavar="URL", help="SPARQL 1.1 query endpoint")
     parser.add_argument("--graph", metavar="IRI", help="named graph to replace (default https://w3id.org/npc-kg/graph)")
     parser.add_argument("--update-endpoint", metavar="URL", help="SPARQL 1.1 update endpoint (default: --endpoint)")
@@ -51,5 +53,8 @@ def _run(args: argparse.Namespace) -> int:
         gsp_endpoint=args.gsp_endpoint,
         timeout=args.timeout if args.timeout is not None else DEFAULT_TIMEOUT,
     )
-    print(f"loaded {report.triples} triples into <{report.graph}> ({report.method}, {report.batches} request(s)); graph holds {report.count}")
+    print(
+        f"loaded {report.triples} triples into <{report.graph}> ({report.method}, {report.batches} request(s)); "
+        f"graph holds {report.count}"
+    )
     return 0

@@ -21,10 +21,10 @@ from pathlib import Path
 
 import pytest
 
+from npc_kg.rdfio import parse_file
 from npc_kg.sparql.backends import Backend, make_backend
 from npc_kg.sparql.backends.remote import RemoteBackend
 from npc_kg.sparql.loading import load_endpoint
-from npc_kg.rdfio import parse_file
 
 DATA = Path(__file__).resolve().parent / "data"
 PATIENT_DATA = DATA / "patients-and-assessments.ttl"

@@ -2,7 +2,8 @@
 
 Parameters are bound with pyoxigraph's ``substitutions`` (RDF-dev SEP-0007), which only takes
 variables of the SELECT projection (npc-kg's named queries project their parameters); any other
-bound variable goes in an escaped ``VALUES`` block, as for a remote endpoint. Everything is loaded into the default graph (``graph_iri`` is ignored).
+bound variable goes in an escaped ``VALUES`` block, as for a remote endpoint. Everything is
+loaded into the default graph (``graph_iri`` is ignored).
 """
 
 from __future__ import annotations

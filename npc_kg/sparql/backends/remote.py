@@ -1,13 +1,14 @@
 """Remote SPARQL 1.1 endpoint (Oxigraph server, Virtuoso, ...) over HTTP with urllib.
 
-- Queries: SPARQL 1.1 Protocol, ``POST`` form ``query=`` with ``default-graph-uri=<graph>``
-  (the query text is not edited for the dataset), ``Accept: application/sparql-results+json``.
+- Queries: SPARQL 1.1 Protocol, ``POST`` form ``query=`` with ``default-graph-uri=<graph>`` (the
+  query text is not edited for the dataset), ``Accept: application/sparql-results+json``.
 - Parameters: a ``VALUES`` block opening the WHERE group, terms validated and escaped
   (:func:`npc_kg.sparql.terms.inject_values`).
 - Loading: Graph Store Protocol (``PUT``/``POST ?graph=`` with N-Triples) when a GSP endpoint is
   configured, else ``INSERT { GRAPH <g> { ... } } WHERE {}`` in batches (blank nodes never split
-  across batches; not ``INSERT DATA``, which Virtuoso refuses when it holds blank nodes). A load is verified by counting the graph's triples afterwards; a rejected or
-  short load raises :class:`EndpointError` saying which graph, how many batches and triples got in.
+  across batches; not ``INSERT DATA``, which Virtuoso refuses when it holds blank nodes). A load
+  is verified by counting the graph's triples afterwards; a rejected or short load raises
+  :class:`EndpointError` saying which graph, how many batches and triples got in.
 - Every request has a bounded timeout (default 10 s); unreachable, timed-out and HTTP errors
   raise :class:`EndpointError` (exit code 4). Error messages never echo data that was sent.
 """
