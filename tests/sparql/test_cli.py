@@ -89,7 +89,7 @@ def test_ask_prints_true_or_false(capsys: pytest.CaptureFixture[str]) -> None:
     ],
 )
 def test_errors_have_exit_codes(capsys: pytest.CaptureFixture[str], argv: list[str], code: int, message: str) -> None:
-    got, out, err = run(capsys, *argv)
+    got, _out, err = run(capsys, *argv)
     assert got == code
     assert message in err
     assert "Traceback" not in err
