@@ -39,6 +39,7 @@ def test_info_counts_from_another_directory(tmp_path: Path, expected_figures: li
     assert summary["statements"] >= 10
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("fmt", "suffix"), [("ttl", ".ttl"), ("nt", ".nt"), ("jsonld", ".jsonld"), ("xml", ".rdf")])
 def test_export_round_trips(tmp_path: Path, fmt: str, suffix: str) -> None:
     target = tmp_path / f"graph{suffix}"

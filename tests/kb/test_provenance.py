@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from rdflib import Graph, URIRef
 from rdflib.term import Node
 
@@ -68,6 +69,7 @@ def test_items_are_reported_in_the_source_they_quote(kg: Graph) -> None:
             assert quoted in reported, f"{item} quotes {quoted} but is reported in {reported}"
 
 
+@pytest.mark.slow
 def test_missing_seeds_fail_in_ci(tmp_path: Path) -> None:
     """With CI set, the seeds fixture fails (not skips) when the folder does not exist."""
     import subprocess

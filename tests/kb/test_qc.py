@@ -32,6 +32,7 @@ def test_query_is_odk_style(query: object) -> None:
     assert "SELECT DISTINCT ?term ?property ?value" in text or "SELECT ?term ?property ?value" in text
 
 
+@pytest.mark.slow
 def test_merged_graph_has_no_qc_rows(kg: Graph) -> None:
     results = run_qc(kg)
     assert set(results) == set(QUERY_NAMES)
