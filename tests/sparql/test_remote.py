@@ -118,7 +118,8 @@ def test_rejected_load_is_reported_with_what_got_in(virtuoso_server: Server) -> 
     finally:
         virtuoso_server.isql('grant SPARQL_UPDATE to "SPARQL";')
     message = str(caught.value)
-    assert "https://example.org/graph/rejected" in message
+    assert "load into graph <https://example.org/graph/rejected> rejected" in message
+    assert "HTTP 500" in message and "0 of" in message
     assert caught.value.exit_code == 4
 
 

@@ -252,7 +252,12 @@ class RemoteBackend(Backend):
     def _load_batches(self, graph: Graph, target: str, replace: bool) -> LoadReport:
         graph_term = sparql_term(URIRef(target))
         if replace:
-            self._send_update(f"DROP SILENT GRAPH {graph_term}", what=f"clearing graph <{target}> before a load")
+            try:
+                self._send_update(f"DROP SILENT GRAPH {graph_term}", what="clearing the graph")
+            except EndpointError as error:
+                raise EndpointError(
+                    f"load into graph <{target}> rejected before any batch: {error}; 0 of {len(graph)} triples were stored"
+                ) from None
         chunks = list(batches(graph, self.batch_size))
         sent = 0
         for number, chunk in enumerate(chunks, start=1):
