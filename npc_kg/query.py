@@ -96,7 +96,9 @@ def run_query(
     bindings = bind_params(named, params or {})
     parsed = parse(named.text)
     if parsed.kind == "update":
-        raise UnsafeQueryError("SPARQL updates are refused by query(); use 'from npc_kg.query import update' (CLI: npc-kg query --update)")
+        raise UnsafeQueryError(
+            "SPARQL updates are refused by query(); use 'from npc_kg.query import update' (CLI: npc-kg query --update)"
+        )
     if parsed.kind not in ("select", "ask"):
         raise QueryError(f"{parsed.kind.upper()} queries are not supported; write a SELECT or ASK query")
     store = _backend(backend, endpoint, allow_network, remote_options or {})
