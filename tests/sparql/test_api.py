@@ -74,3 +74,14 @@ def test_conflicting_figures_pair_different_sources() -> None:
     for row in rows:
         assert row["sourceA"] != row["sourceB"]
         assert row["highA"] < row["lowB"] or row["highB"] < row["lowA"]
+
+
+def test_ill_typed_result_values_stay_out_of_the_log(caplog: pytest.LogCaptureFixture) -> None:
+    """An ill-typed literal from a server becomes its lexical str, and its value is not logged."""
+    from npc_kg.sparql.backends.remote import _term
+    from npc_kg.sparql.results import to_python
+
+    with caplog.at_level("DEBUG"):
+        term = _term({"type": "literal", "value": "secret-abc", "datatype": "http://www.w3.org/2001/XMLSchema#integer"})
+        assert to_python(term) == "secret-abc"
+    assert "secret-abc" not in caplog.text

@@ -10,6 +10,8 @@ from pathlib import Path
 from rdflib import Graph
 from rdflib.term import Node
 
+import npc_kg.rdfio  # noqa: F401 - installs the filter that keeps literal values out of rdflib's log
+
 __all__ = ["Backend", "GraphSource", "Solutions"]
 
 GraphSource = Graph | str | Path | Iterable[str | Path]
