@@ -94,3 +94,19 @@ def test_kgx_into_an_existing_folder(cli, tmp_path: Path) -> None:
     (tmp_path / "kgx").mkdir()
     cli("export", "--format", "kgx", "-o", "kgx", check=True)
     assert sorted(p.name for p in (tmp_path / "kgx").iterdir()) == ["npc-kg_edges.tsv", "npc-kg_nodes.tsv"]
+
+
+def test_owl_export_loads_in_an_independent_owl_parser(kg: Graph) -> None:
+    # py-horned-owl (Rust OWL 2 library) reads the RDF/XML as an ontology, as Protégé would,
+    # and pyoxigraph's strict RDF/XML parser reads every triple.
+    import pyhornedowl
+    import pyoxigraph
+
+    text = owl_rdfxml(kg).decode("utf-8")
+    ontology = pyhornedowl.open_ontology_from_string(text, "rdf")
+    assert "https://w3id.org/npc-kg/NasopharyngealCarcinoma" in ontology.get_classes()
+    assert "https://w3id.org/npc-kg/NasopharyngealCarcinoma" in ontology.get_superclasses(
+        "https://w3id.org/npc-kg/RecurrentNasopharyngealCarcinoma"
+    )
+    assert "https://w3id.org/npc-kg/Contraindication" in ontology.get_named_individuals()
+    assert len(list(pyoxigraph.parse(text.encode("utf-8"), format=pyoxigraph.RdfFormat.RDF_XML))) == len(kg)
