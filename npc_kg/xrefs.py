@@ -38,6 +38,7 @@ if TYPE_CHECKING:  # pragma: no cover
 __all__ = [
     "MAPPING_PREDICATES",
     "Xref",
+    "bridges",
     "converter",
     "external_terms",
     "mapping_rows",
@@ -292,6 +293,26 @@ def xrefs(curie_or_iri: str, *, graph: Graph | None = None) -> list[Xref]:
                 )
             )
     return found
+
+
+def bridges(curie_or_iri: str, *, graph: Graph | None = None) -> list[tuple[str, str, str]]:
+    """Return the ``rdfs:subClassOf`` bridges between ``curie_or_iri`` and npc-kg classes.
+
+    A bridge such as ``HP:0006824 rdfs:subClassOf npc:CranialNervePalsy`` is logic, not a
+    mapping: it lets a finding coded with the external class count for the npc-kg class. Each
+    item is ``(subject, "rdfs:subClassOf", object)`` as CURIEs, where one side is outside npc-kg.
+    """
+    if graph is None:
+        from npc_kg.graph import load
+
+        graph = load()
+    iri = to_iri(curie_or_iri)
+    found = []
+    pairs = [(iri, o) for o in graph.objects(iri, RDFS.subClassOf)] + [(s, iri) for s in graph.subjects(RDFS.subClassOf, iri)]
+    for sub, sup in pairs:
+        if isinstance(sub, URIRef) and isinstance(sup, URIRef) and str(sub).startswith(BASE) != str(sup).startswith(BASE):
+            found.append((to_curie(sub), "rdfs:subClassOf", to_curie(sup)))
+    return sorted(found)
 
 
 class _CallableModule(types.ModuleType):

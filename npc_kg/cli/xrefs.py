@@ -7,7 +7,7 @@ import csv
 import json
 import sys
 
-from npc_kg.xrefs import Xref, xrefs
+from npc_kg.xrefs import Xref, bridges, xrefs
 
 __all__ = ["register"]
 
@@ -41,6 +41,8 @@ def _run(args: argparse.Namespace) -> int:
     rows = xrefs(args.term)
     if not rows:
         print(f"npc-kg: no mapping involves {args.term}", file=sys.stderr)
+    for subject, predicate, obj in bridges(args.term):
+        print(f"npc-kg: note: {subject} {predicate} {obj} is a logical bridge in the ontology, not a mapping", file=sys.stderr)
     if args.format == "json":
         json.dump([row.as_dict() for row in rows], sys.stdout, indent=2, ensure_ascii=False)
         sys.stdout.write("\n")

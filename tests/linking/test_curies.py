@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import bioregistry
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from npc_kg.xrefs import converter, prefix_map
 
@@ -58,3 +60,12 @@ def test_mesh_matches_obo_context() -> None:
 def test_no_prefix_bound_twice() -> None:
     uri_prefixes = list(prefix_map().values())
     assert len(uri_prefixes) == len(set(uri_prefixes))
+
+
+@settings(max_examples=200, deadline=None)
+@given(prefix=st.sampled_from(sorted(EXPECTED)), local=st.from_regex(r"[A-Za-z0-9][A-Za-z0-9_.]{0,15}", fullmatch=True))
+def test_expand_compress_round_trip(prefix: str, local: str) -> None:
+    curie = f"{prefix}:{local}"
+    iri = converter().expand(curie)
+    assert iri == EXPECTED[prefix][1] + local
+    assert converter().compress(iri) == curie

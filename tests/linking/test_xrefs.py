@@ -99,3 +99,18 @@ def test_cli_no_mapping_exits_0_with_note(cli) -> None:
     assert result.returncode == 0
     assert result.stdout == ""
     assert "no mapping" in result.stderr
+
+
+def test_bridges_are_reported_separately_from_mappings() -> None:
+    from npc_kg.xrefs import bridges
+
+    expected = [("HP:0006824", "rdfs:subClassOf", "npc:CranialNervePalsy")]
+    assert bridges("HP:0006824") == expected
+    assert bridges("npc:CranialNervePalsy") == expected
+    assert bridges("npc:NasopharyngealCarcinoma") == []  # internal subclasses are not bridges
+
+
+def test_cli_notes_the_hp_bridge(cli) -> None:
+    result = cli("xrefs", "HP:0006824", check=True)
+    assert "npc:CranialNervePalsy" in result.stdout
+    assert "HP:0006824 rdfs:subClassOf npc:CranialNervePalsy is a logical bridge" in result.stderr
