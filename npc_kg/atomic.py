@@ -11,6 +11,9 @@ from typing import IO
 
 from npc_kg.errors import OutputError
 
+_UMASK = os.umask(0)
+os.umask(_UMASK)
+
 __all__ = ["atomic_output", "atomic_write_bytes", "atomic_write_text", "atomic_write_with", "check_not_input"]
 
 
@@ -41,6 +44,7 @@ def atomic_output(
     if not directory.is_dir():
         raise OutputError(f"{target}: directory {directory} does not exist")
     fd, tmp_name = tempfile.mkstemp(prefix=f".{target_path.name}.", suffix=".tmp", dir=directory)
+    os.chmod(tmp_name, 0o666 & ~_UMASK)  # mkstemp creates 0600; outputs get the usual mode
     try:
         if "b" in mode:
             handle: IO = os.fdopen(fd, mode)  # type: ignore[type-arg]
@@ -79,6 +83,7 @@ def atomic_write_with(
     directory = target_path.parent if str(target_path.parent) else Path(".")
     fd, tmp_name = tempfile.mkstemp(prefix=f".{target_path.name}.", suffix=".tmp", dir=directory)
     os.close(fd)
+    os.chmod(tmp_name, 0o666 & ~_UMASK)
     try:
         writer(tmp_name)
         os.replace(tmp_name, target_path)
