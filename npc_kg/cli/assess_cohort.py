@@ -1,19 +1,42 @@
-"""`npc-kg assess-cohort` (not yet implemented)."""
+"""`npc-kg assess-cohort`: screen a whole cohort for salvage-surgery eligibility (rows + attrition table)."""
 
 from __future__ import annotations
 
 import argparse
-
-from npc_kg.errors import NpcKgError
 
 __all__ = ["register"]
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     """Register the sub-command."""
-    parser = subparsers.add_parser("assess-cohort", help="(not yet implemented)")
+    parser = subparsers.add_parser(
+        "assess-cohort",
+        help="assess many patients (N-Triples, N-Quads, Turtle, CSV or a SPARQL endpoint); print the attrition table",
+        description="One output row per patient (verdict, one status per criterion, error reason) and the "
+        "OHDSI-style attrition table. Input is streamed in batches; see docs/cohort.md.",
+    )
+    parser.add_argument("inputs", nargs="*", metavar="INPUT", help="cohort files (.nt, .nq, .ttl, .csv)")
+    parser.add_argument("--out", required=True, help="output file (written atomically)")
+    parser.add_argument("--format", dest="fmt", choices=("csv", "jsonl", "parquet"),
+                        help="output format (default: from --out, else csv)")
+    parser.add_argument("--attrition", help="also write the attrition table as CSV")
+    parser.add_argument("--batch-size", type=int, default=5000, help="patients per batch (memory bound; default 5000)")
+    parser.add_argument("--endpoint", help="SPARQL endpoint URL that already holds the patient data")
+    parser.add_argument("--engine", choices=("fast", "reference"), default="fast",
+                        help="compiled SPARQL (fast) or pySHACL (reference)")
+    parser.add_argument("--workers", type=int, default=1, help="worker processes (default 1)")
+    parser.add_argument("--input-format", choices=("nt", "nq", "ttl", "csv"), help="input format (default: from the file name)")
+    parser.add_argument("--timeout", type=float, default=60.0, help="endpoint timeout in seconds (default 60)")
     parser.set_defaults(func=_run)
 
 
 def _run(args: argparse.Namespace) -> int:
-    raise NpcKgError("not yet implemented")
+    from npc_kg.cohort import assess_cohort
+
+    summary = assess_cohort(
+        args.inputs, args.out, fmt=args.fmt, attrition=args.attrition, batch_size=args.batch_size,
+        endpoint=args.endpoint, engine=args.engine, workers=args.workers, input_format=args.input_format,
+        timeout=args.timeout,
+    )
+    print(summary.attrition.text())
+    return 0

@@ -1,0 +1,248 @@
+"""Cohort screening: stream many patients through the compiled eligibility shapes.
+
+``assess_cohort(inputs, out)`` reads N-Triples, N-Quads, Turtle or CSV in batches, assesses each
+batch (``engine="fast"``: shapes compiled to SPARQL on an in-memory pyoxigraph store;
+``engine="reference"``: one pySHACL run per batch), writes one row per patient and returns the
+attrition table. With ``endpoint=URL`` the compiled queries run on a remote SPARQL endpoint that
+already holds the patient data. See ``docs/cohort.md``.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator, Sequence
+from concurrent.futures import Future, ProcessPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from rdflib import RDF, URIRef
+
+from npc_kg.cohort.engine import Engine, PatientRow
+from npc_kg.cohort.reader import Batch, iter_batches
+from npc_kg.cohort.writer import OUTPUT_FORMATS, Attrition, RowWriter
+from npc_kg.errors import InputError
+
+__all__ = ["CohortSummary", "assess_batch", "assess_cohort"]
+
+ENGINES = ("fast", "reference")
+
+_ENGINE: Engine | None = None
+
+
+@dataclass
+class CohortSummary:
+    """What a cohort run produced: row count and the attrition table."""
+
+    rows: int
+    attrition: Attrition
+    out: Path
+
+
+def _engine() -> Engine:
+    global _ENGINE
+    if _ENGINE is None:
+        _ENGINE = Engine()
+    return _ENGINE
+
+
+def _error_rows(batch: Batch) -> list[PatientRow]:
+    return [PatientRow(e.subject, "error", {}, e.reason) for e in batch.errors]
+
+
+def assess_batch(batch: Batch, engine_name: str = "fast") -> list[PatientRow]:
+    """Assess one batch: rows for its patients (in input order), then its unreadable records."""
+    engine = _engine()
+    if engine_name == "reference":
+        return _reference_batch(batch, engine) + _error_rows(batch)
+    import pyoxigraph as ox
+
+    from npc_kg.cohort.engine import store_runner
+
+    store = ox.Store()
+    if batch.quads:
+        store.bulk_extend(batch.quads)
+    elif batch.data:
+        fmt = ox.RdfFormat.N_QUADS if batch.fmt == "nq" else ox.RdfFormat.N_TRIPLES
+        try:
+            store.bulk_load(batch.data, format=fmt)
+        except SyntaxError:
+            batch = batch.repair()
+            store = ox.Store()
+            if batch.data:
+                store.bulk_load(batch.data, format=fmt)
+    graph = None
+    if engine.fallback:
+        graph = _rdflib_graph(store)
+    local = engine.for_store(store)
+    rows = local.assess(store_runner(store, union=batch.fmt == "nq"), order=batch.roots, fallback_graph=graph)
+    return rows + _error_rows(batch)
+
+
+def _rdflib_graph(store: Any) -> Any:
+    import pyoxigraph as ox
+    from rdflib import Graph
+
+    graph = Graph()
+    data = store.dump(format=ox.RdfFormat.N_QUADS) or b""
+    from rdflib import Dataset
+
+    dataset = Dataset()
+    dataset.parse(data=data.decode("utf-8"), format="nquads")
+    for s, p, o, _g in dataset.quads((None, None, None, None)):
+        graph.add((s, p, o))
+    return graph
+
+
+def _reference_batch(batch: Batch, engine: Engine) -> list[PatientRow]:
+    """The pySHACL reference path on one batch: one validation run, statuses as ``npc_kg.assessment``."""
+    import pyoxigraph as ox
+
+    from npc_kg import assessment
+    from npc_kg.namespace import NPC, SH
+    from npc_kg.shacl import shapes_graph, validate
+
+    store = ox.Store()
+    if batch.quads:
+        store.bulk_extend(batch.quads)
+    elif batch.data:
+        fmt = ox.RdfFormat.N_QUADS if batch.fmt == "nq" else ox.RdfFormat.N_TRIPLES
+        try:
+            store.bulk_load(batch.data, format=fmt)
+        except SyntaxError:
+            batch = batch.repair()
+            store = ox.Store()
+            if batch.data:
+                store.bulk_load(batch.data, format=fmt)
+    graph = _rdflib_graph(store)
+    patients = list(graph.subjects(RDF.type, NPC.Patient))
+    run = validate(graph)
+    grouped = assessment._results_by_patient(run, graph, patients)
+    implemented = assessment._implemented()
+    shapes = shapes_graph()
+    errors: dict[str, set[str]] = {}
+    known = {str(p) for p in patients}
+    for result in run.results:
+        if shapes.value(result.source_shape, NPC.criterion) is not None:
+            continue
+        owners = [result.focus] if str(result.focus) in known else list(graph.subjects(NPC.hasFinding, result.focus))
+        for owner in owners:
+            if str(owner) in known:
+                name = shapes.value(result.source_shape, SH.name)
+                errors.setdefault(str(owner), set()).add(str(name) if name is not None else "a structure rule")
+    order = [p for p in dict.fromkeys(batch.roots) if p in known]
+    order += sorted(known - set(order))
+    by_key = {str(p): p for p in patients}
+    rows = []
+    for key in order:
+        if key in errors:
+            rows.append(PatientRow(key, "error", {}, "breaks the patient model: " + ", ".join(sorted(errors[key]))))
+            continue
+        statuses = {c.iri: assessment._status(grouped[by_key[key]].get(URIRef(c.iri), []), c.iri in {str(i) for i in implemented})
+                    for c in engine.criteria}
+        rows.append(PatientRow(key, assessment._verdict(statuses.values()), statuses))
+    return rows
+
+
+def _batches(inputs: Sequence[str | Path], batch_size: int, input_format: str | None) -> Iterator[Batch]:
+    for path in inputs:
+        yield from iter_batches(path, input_format, batch_size=batch_size)
+
+
+def _total_bytes(inputs: Sequence[str | Path]) -> int:
+    total = 0
+    for path in inputs:
+        try:
+            total += os.path.getsize(path)
+        except OSError:
+            raise InputError("no such file", path=str(path)) from None
+    return total
+
+
+def assess_cohort(
+    inputs: Sequence[str | Path] | str | Path,
+    out: str | Path,
+    *,
+    fmt: str | None = None,
+    attrition: str | Path | None = None,
+    batch_size: int = 5000,
+    endpoint: str | None = None,
+    engine: str = "fast",
+    workers: int = 1,
+    input_format: str | None = None,
+    progress: bool | None = None,
+    timeout: float = 60.0,
+) -> CohortSummary:
+    """Assess every patient of ``inputs`` (or of ``endpoint``); write rows to ``out``; return the summary."""
+    from npc_kg.atomic import atomic_output
+    from npc_kg.cohort.progress import Progress
+
+    paths = [inputs] if isinstance(inputs, str | Path) else list(inputs)
+    out_path = Path(out)
+    fmt = fmt or (out_path.suffix.lstrip(".").lower() if out_path.suffix.lstrip(".").lower() in OUTPUT_FORMATS else "csv")
+    if fmt not in OUTPUT_FORMATS:
+        raise InputError(f"unknown output format {fmt!r} (use one of {', '.join(OUTPUT_FORMATS)})")
+    if engine not in ENGINES:
+        raise InputError(f"unknown engine {engine!r} (use one of {', '.join(ENGINES)})")
+    if endpoint is None and not paths:
+        raise InputError("give at least one input file, or --endpoint")
+    if endpoint is not None and engine != "fast":
+        raise InputError("--endpoint runs the compiled SPARQL: use --engine fast")
+    eng = _engine()
+    summary = Attrition(eng.criteria)
+    total = 0
+    all_inputs: list[str | Path] = [*paths]
+    if attrition is not None:
+        from npc_kg.atomic import check_not_input
+
+        check_not_input(attrition, all_inputs)
+    binary = fmt == "parquet"
+    with atomic_output(out_path, mode="wb" if binary else "w", inputs=all_inputs, encoding=None if binary else "utf-8",
+                       newline=None if binary else "") as handle:
+        writer = RowWriter(handle, handle.name, fmt, eng.criteria)
+        try:
+            if endpoint is not None:
+                from npc_kg.cohort.endpoint import endpoint_runner
+
+                rows = eng.assess(endpoint_runner(endpoint, timeout=timeout))
+                writer.write(rows)
+                summary.add(rows)
+                total = len(rows)
+            else:
+                bar = Progress(_total_bytes(paths), enabled=progress)
+                for rows, position in _run(paths, batch_size, input_format, engine, workers):
+                    writer.write(rows)
+                    summary.add(rows)
+                    total += len(rows)
+                    bar.update(total, position)
+                bar.close()
+        finally:
+            writer.close()
+    if attrition is not None:
+        summary.write_csv(attrition, inputs=all_inputs)
+    return CohortSummary(rows=total, attrition=summary, out=out_path)
+
+
+def _work(batch: Batch, engine: str) -> tuple[list[PatientRow], int]:
+    return assess_batch(batch, engine), batch.position
+
+
+def _run(paths: Sequence[str | Path], batch_size: int, input_format: str | None, engine: str,
+         workers: int) -> Iterator[tuple[list[PatientRow], int]]:
+    """Rows per batch, in input order; with ``workers`` > 1 a bounded window of batches runs in parallel."""
+    batches = _batches(paths, batch_size, input_format)
+    if workers <= 1:
+        for batch in batches:
+            yield _work(batch, engine)
+        return
+    import multiprocessing
+
+    context = multiprocessing.get_context("fork") if "fork" in multiprocessing.get_all_start_methods() else None
+    pending: list[Future[tuple[list[PatientRow], int]]] = []
+    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+        for batch in batches:
+            pending.append(pool.submit(_work, batch, engine))
+            while len(pending) >= 2 * workers:
+                yield pending.pop(0).result()
+        while pending:
+            yield pending.pop(0).result()

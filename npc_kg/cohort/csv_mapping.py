@@ -1,0 +1,245 @@
+"""The declarative CSV layout of a cohort (``mappings/cohort-csv.yaml``): CSV rows <-> patient graphs.
+
+The mapping file says which column holds what; this module only interprets it, with no
+per-column code. A row becomes N-Triples lines (fed to the same engine as RDF input); a cell
+that is not allowed raises :class:`RowError` naming the column, never the value.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
+
+import yaml
+
+from npc_kg.errors import InputError
+from npc_kg.resources import data_path
+
+if TYPE_CHECKING:  # pragma: no cover
+    from npc_kg.synth import SynthPatient
+
+__all__ = ["CsvMapping", "RowError", "load_mapping"]
+
+_RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
+_LEXICAL = {
+    "integer": re.compile(r"[+-]?[0-9]+"),
+    "decimal": re.compile(r"[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)"),
+    "boolean": re.compile(r"true|false|1|0"),
+    "date": re.compile(r"-?[0-9]{4,}-[0-9]{2}-[0-9]{2}(Z|[+-][0-9]{2}:[0-9]{2})?"),
+}
+
+
+class RowError(ValueError):
+    """A CSV cell that the mapping does not allow; the message names the column, not the value."""
+
+
+def _escape(text: str) -> str:
+    return text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n").replace("\r", "\\r")
+
+
+@dataclass
+class _Column:
+    column: str
+    property: str
+    datatype: str | None = None
+    values: dict[str, str] | None = None
+
+    def term(self, cell: str) -> str:
+        if self.values is not None:
+            if cell not in self.values:
+                raise RowError(f"column {self.column}: not one of the allowed codes")
+            return f"<{self.values[cell]}>"
+        if self.datatype is not None:
+            pattern = _LEXICAL.get(self.datatype.rsplit("#", 1)[-1])
+            if pattern is not None and not pattern.fullmatch(cell):
+                raise RowError(f"column {self.column}: not a valid {self.datatype.rsplit('#', 1)[-1]}")
+            return f'"{_escape(cell)}"^^<{self.datatype}>'
+        return f'"{_escape(cell)}"'
+
+
+@dataclass
+class _Finding:
+    key: str
+    status_column: str
+    cls: str | None
+    class_column: str | None
+    classes: dict[str, str]
+    also_column: str | None
+    also_classes: list[str]
+    properties: list[_Column] = field(default_factory=list)
+
+
+@dataclass
+class CsvMapping:
+    """A parsed ``cohort-csv.yaml``."""
+
+    patient_base: str
+    id_column: str
+    identifier_property: str
+    patient_class: str
+    status_property: str
+    finding_property: str
+    status_values: dict[str, str]
+    patient: list[_Column]
+    findings: list[_Finding]
+
+    def columns(self) -> list[str]:
+        """Every column of the layout, in order."""
+        cols = [self.id_column] + [c.column for c in self.patient]
+        for f in self.findings:
+            cols.append(f.status_column)
+            cols += [c for c in (f.class_column, f.also_column) if c]
+            cols += [c.column for c in f.properties]
+        return cols
+
+    def patient_iri(self, identifier: str) -> str:
+        """The patient IRI for an identifier cell."""
+        return self.patient_base + quote(identifier, safe="-._~")
+
+    def ntriples(self, row: dict[str, str]) -> tuple[str, list[str]]:
+        """Return (patient IRI, N-Triples lines) for a row, or raise :class:`RowError`."""
+        identifier = (row.get(self.id_column) or "").strip()
+        if not identifier:
+            raise RowError(f"column {self.id_column}: empty")
+        iri = self.patient_iri(identifier)
+        s = f"<{iri}>"
+        lines = [f"{s} <{_RDF_TYPE}> <{self.patient_class}> .", f'{s} <{self.identifier_property}> "{_escape(identifier)}" .']
+        for col in self.patient:
+            cell = (row.get(col.column) or "").strip()
+            if cell:
+                lines.append(f"{s} <{col.property}> {col.term(cell)} .")
+        for f in self.findings:
+            status = (row.get(f.status_column) or "").strip()
+            if not status:
+                continue
+            if status not in self.status_values:
+                raise RowError(f"column {f.status_column}: not one of {', '.join(self.status_values)}")
+            node = f"<{iri}/{f.key}>"
+            classes = self._classes(f, row)
+            lines.append(f"{s} <{self.finding_property}> {node} .")
+            lines += [f"{node} <{_RDF_TYPE}> <{c}> ." for c in classes]
+            lines.append(f"{node} <{self.status_property}> <{self.status_values[status]}> .")
+            for col in f.properties:
+                cell = (row.get(col.column) or "").strip()
+                if cell:
+                    lines.append(f"{node} <{col.property}> {col.term(cell)} .")
+        return iri, lines
+
+    def _classes(self, f: _Finding, row: dict[str, str]) -> list[str]:
+        classes: list[str] = []
+        code = (row.get(f.class_column) or "").strip() if f.class_column else ""
+        if code:
+            if code not in f.classes:
+                raise RowError(f"column {f.class_column}: not one of the allowed codes")
+            classes.append(f.classes[code])
+        elif f.cls:
+            classes.append(f.cls)
+        else:
+            raise RowError(f"column {f.class_column}: empty but {f.status_column} is set")
+        if f.also_column:
+            also = (row.get(f.also_column) or "").strip()
+            if also == "yes":
+                classes += f.also_classes
+            elif also not in ("", "no"):
+                raise RowError(f"column {f.also_column}: not yes or no")
+        return classes
+
+    def row_for(self, patient: SynthPatient) -> list[str]:
+        """The CSV cells of a synthetic patient (used by ``npc-kg synth --format csv``)."""
+        cells: dict[str, str] = {self.id_column: patient.identifier or ""}
+        props = dict(patient.props)
+        for col in self.patient:
+            cells[col.column] = _cell(col, props.get(col.property))
+        by_key = {f.key: f for f in patient.findings}
+        status_words = {v: k for k, v in self.status_values.items()}
+        for spec in self.findings:
+            finding = by_key.get(spec.key)
+            if finding is None:
+                continue
+            words = [status_words.get(s, s.rsplit("/", 1)[-1]) for s in finding.statuses]
+            cells[spec.status_column] = ";".join(words)
+            codes = {v: k for k, v in spec.classes.items()}
+            main = [c for c in finding.classes if c not in spec.also_classes]
+            if spec.class_column and main and main[0] in codes:
+                cells[spec.class_column] = codes[main[0]]
+            if spec.also_column:
+                cells[spec.also_column] = "yes" if any(c in spec.also_classes for c in finding.classes) else "no"
+            fprops = dict(finding.props)
+            for col in spec.properties:
+                cells[col.column] = _cell(col, fprops.get(col.property))
+        if patient.defect == "syntax":
+            first = next((spec.status_column for spec in self.findings if cells.get(spec.status_column)), None)
+            cells[first or self.findings[0].status_column] = "maybe"
+        return [cells.get(c, "") for c in self.columns()]
+
+
+def _cell(col: _Column, term: str | None) -> str:
+    if term is None:
+        return ""
+    if term.startswith("<"):
+        iri = term[1:-1]
+        codes = {v: k for k, v in (col.values or {}).items()}
+        return codes.get(iri, iri)
+    return term[1:].split('"^^<', 1)[0].rstrip('"')
+
+
+def _expand(value: str, prefixes: dict[str, str], where: str) -> str:
+    prefix, sep, local = value.partition(":")
+    if sep and prefix in prefixes:
+        return prefixes[prefix] + local
+    if value.startswith(("http://", "https://")):
+        return value
+    raise InputError(f"cannot expand {value!r}: unknown prefix", path=where)
+
+
+def _column(spec: dict[str, Any], prefixes: dict[str, str], where: str) -> _Column:
+    return _Column(
+        column=str(spec["column"]),
+        property=_expand(spec["property"], prefixes, where),
+        datatype=_expand(spec["datatype"], prefixes, where) if spec.get("datatype") else None,
+        values={str(k): _expand(v, prefixes, where) for k, v in spec["values"].items()} if spec.get("values") else None,
+    )
+
+
+def load_mapping(path: str | Path | None = None) -> CsvMapping:
+    """Read a cohort CSV mapping file (default: ``mappings/cohort-csv.yaml``)."""
+    where = str(path or data_path("mappings", "cohort-csv.yaml"))
+    try:
+        doc = yaml.safe_load(Path(where).read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as error:
+        raise InputError(f"cannot read CSV mapping: {error}", path=where) from None
+    try:
+        prefixes = {str(k): str(v) for k, v in doc["prefixes"].items()}
+
+        def x(value: str) -> str:
+            return _expand(value, prefixes, where)
+
+        findings = [
+            _Finding(
+                key=str(f["key"]),
+                status_column=str(f["status_column"]),
+                cls=x(f["class"]) if f.get("class") else None,
+                class_column=f.get("class_column"),
+                classes={str(k): x(v) for k, v in (f.get("classes") or {}).items()},
+                also_column=f.get("also_column"),
+                also_classes=[x(c) for c in f.get("also_classes") or []],
+                properties=[_column(c, prefixes, where) for c in f.get("properties") or []],
+            )
+            for f in doc["findings"]
+        ]
+        return CsvMapping(
+            patient_base=str(doc["patient_base"]),
+            id_column=str(doc["id_column"]),
+            identifier_property=x(doc["identifier_property"]),
+            patient_class=x(doc["patient_class"]),
+            status_property=x(doc["status_property"]),
+            finding_property=x(doc["finding_property"]),
+            status_values={str(k): x(v) for k, v in doc["status_values"].items()},
+            patient=[_column(c, prefixes, where) for c in doc["patient"]],
+            findings=findings,
+        )
+    except (KeyError, TypeError, AttributeError) as error:
+        raise InputError(f"malformed CSV mapping: missing or wrong key {error}", path=where) from None

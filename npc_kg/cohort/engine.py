@@ -1,0 +1,296 @@
+"""Assess patients with the SHACL shapes compiled to SPARQL (pyoxigraph store or remote endpoint).
+
+Statuses follow the same rule as the pySHACL reference path (``npc_kg.assessment``): a criterion
+is *violated* if any ``sh:Violation`` result comes from one of its shapes, else *unknown* if any
+``sh:Warning`` does, else *satisfied* (``sh:Info`` never changes a status). The verdict is
+*ineligible* if any criterion is violated, *indeterminate* if any is unknown, else *eligible*.
+A result from a shape without ``npc:criterion`` (the patient model, ``shapes/patient.ttl``)
+makes the patient an *error* row. A result whose focus node is a finding record counts for the
+patient(s) that have it as ``npc:hasFinding``.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Protocol
+
+import pyoxigraph as ox
+from rdflib import RDFS, Graph, Literal, URIRef
+from rdflib.term import BNode, Node
+
+from npc_kg.cohort.compiler import CompiledShape, compile_shapes, subclass_closure
+from npc_kg.errors import NpcKgError
+from npc_kg.namespace import NPC, SH
+from npc_kg.shacl import ValidationRun
+
+__all__ = [
+    "STATUSES",
+    "VERDICTS",
+    "Criterion",
+    "Engine",
+    "PatientRow",
+    "QueryRunner",
+    "criteria_of",
+    "verdict_of",
+]
+
+STATUSES = ("satisfied", "violated", "unknown")
+VERDICTS = ("eligible", "ineligible", "indeterminate", "error")
+
+
+@dataclass(frozen=True)
+class Criterion:
+    """A criterion as read from the knowledge base: IRI, column name, label, kind and ordinal."""
+
+    iri: str
+    name: str
+    label: str
+    kind: str
+    ordinal: int
+
+
+@dataclass
+class PatientRow:
+    """One output row: the patient, its verdict, one status per criterion, and an error reason."""
+
+    patient: str
+    verdict: str
+    statuses: dict[str, str] = field(default_factory=dict)
+    error: str = ""
+
+
+class QueryRunner(Protocol):
+    """Runs a SPARQL SELECT and yields rows as ``{variable: term string}`` (IRIs bare)."""
+
+    def __call__(self, query: str) -> Iterable[dict[str, str]]: ...  # pragma: no cover
+
+
+def verdict_of(statuses: Mapping[str, str]) -> str:
+    """The three-valued verdict of a set of criterion statuses."""
+    values = set(statuses.values())
+    if "violated" in values:
+        return "ineligible"
+    if "unknown" in values:
+        return "indeterminate"
+    return "eligible"
+
+
+def _kind_rank(kind: Node | None) -> int:
+    return {NPC.Indication: 0, NPC.Contraindication: 1}.get(kind, 2)  # type: ignore[call-overload]
+
+
+def criteria_of(kb: Graph, shapes: Graph) -> list[Criterion]:
+    """The criteria of salvage surgery in the KB (as ``npc_kg.assessment.criteria_for``), by kind then ordinal.
+
+    With a custom shapes graph (tests), the criteria named by its shapes (``npc:criterion``).
+    """
+    from npc_kg import shacl
+
+    if shapes is shacl.shapes_graph():
+        from npc_kg.assessment import criteria_for
+
+        return [Criterion(str(c.iri), str(c.iri).rstrip("/").rsplit("/", 1)[-1], c.label, c.kind, c.ordinal)
+                for c in criteria_for()]
+    iris = {o for o in shapes.objects(None, NPC.criterion) if isinstance(o, URIRef)}
+    out = []
+    for iri in iris:
+        kind = kb.value(iri, NPC.criterionKind)
+        ordinal = kb.value(iri, NPC.ordinal)
+        label = kb.value(iri, RDFS.label)
+        local = str(iri).rstrip("/").rsplit("/", 1)[-1].rsplit("#", 1)[-1]
+        out.append((
+            _kind_rank(kind),
+            int(ordinal.toPython()) if isinstance(ordinal, Literal) else 10**6,
+            str(iri),
+            Criterion(str(iri), local, str(label) if label is not None else local,
+                      str(kind).rsplit("/", 1)[-1].lower() if kind is not None else "",
+                      int(ordinal.toPython()) if isinstance(ordinal, Literal) else 0),
+        ))
+    return [item[-1] for item in sorted(out, key=lambda t: t[:3])]
+
+
+def _key(term: object) -> str:
+    """A stable string for a pyoxigraph or rdflib term: the IRI, or ``_:label``."""
+    if isinstance(term, ox.NamedNode | URIRef):
+        return term.value if isinstance(term, ox.NamedNode) else str(term)
+    if isinstance(term, ox.BlankNode):
+        return f"_:{term.value}"
+    if isinstance(term, BNode):
+        return f"_:{term}"
+    return str(term)
+
+
+def _shape_name(shapes: Graph, shape: Node) -> str:
+    name = shapes.value(shape, SH.name)
+    if name is None:
+        for parent in shapes.subjects(SH.property, shape):
+            name = shapes.value(parent, SH.name)
+            if name is not None:
+                break
+    label = shapes.value(shape, RDFS.label)
+    text = str(name) if name is not None else (str(label) if label is not None else "a structure rule")
+    return text
+
+
+class Engine:
+    """The eligibility and patient-model shapes, compiled once, applied to batches of patients."""
+
+    def __init__(self, shapes: Graph | None = None, kb: Graph | None = None, *,
+                 subclasses: Graph | None = None, notices: bool = True) -> None:
+        from npc_kg import shacl
+
+        self.shapes = shapes if shapes is not None else shacl.shapes_graph()
+        if kb is None:
+            from npc_kg.graph import load
+
+            kb = load()
+        self.subclasses = subclasses if subclasses is not None else shacl.subclass_graph()
+        self.closure = subclass_closure(self.subclasses)
+        self.criteria = criteria_of(kb, self.shapes)
+        self.units = compile_shapes(self.shapes, self.closure)
+        self.fallback = [u for u in self.units if u.query is None]
+        self.implemented = {str(o) for o in self.shapes.objects(None, NPC.criterion)}
+        self._names = {u.shape: _shape_name(self.shapes, u.shape) for u in self.units if u.criterion is None}
+        self._extra: dict[frozenset[tuple[str, str]], Engine] = {}
+        if notices:
+            for unit in self.fallback:
+                print(f"npc-kg: note: shape {unit.shape} is checked with pySHACL ({unit.unsupported})", file=sys.stderr)
+
+    # -- queries ---------------------------------------------------------------------------------
+    def patients_query(self) -> str:
+        """SELECT ?p: every patient (asserted ``rdf:type npc:Patient``, as the reference path reads it)."""
+        return f"SELECT DISTINCT ?p WHERE {{ ?p a <{NPC.Patient}> }}"
+
+    def unit_query(self, unit: CompiledShape) -> str:
+        """The unit's query, extended with the owner (``npc:hasFinding``) of each focus node."""
+        assert unit.query is not None
+        return f"SELECT ?focus ?owner WHERE {{ {{ {unit.query} }} OPTIONAL {{ ?owner <{NPC.hasFinding}> ?focus }} }}"
+
+    # -- assessment ------------------------------------------------------------------------------
+    def assess(self, run: QueryRunner, *, order: Iterable[str] = (),
+               fallback_graph: Graph | None = None) -> list[PatientRow]:
+        """Assess every patient visible to ``run``; rows follow ``order`` first, then IRI order."""
+        patients = {row["p"] for row in run(self.patients_query())}
+        hits: list[tuple[CompiledShape, str, str | None]] = []
+        for unit in self.units:
+            if unit.query is None:
+                continue
+            for row in run(self.unit_query(unit)):
+                hits.append((unit, row["focus"], row.get("owner")))
+        if self.fallback:
+            hits += self._fallback_hits(fallback_graph)
+        return self._rows(patients, hits, order)
+
+    def _fallback_hits(self, graph: Graph | None) -> list[tuple[CompiledShape, str, str | None]]:
+        if graph is None:
+            reasons = "; ".join(f"{u.shape}: {u.unsupported}" for u in self.fallback)
+            raise NpcKgError(f"these shapes cannot be compiled to SPARQL, and pySHACL needs the data locally: {reasons}")
+        from npc_kg import shacl
+
+        by_shape = {u.shape: u for u in self.fallback}
+        hits: list[tuple[CompiledShape, str, str | None]] = []
+        if self.shapes is shacl.shapes_graph():
+            run = shacl.validate(graph)
+        else:
+            run = _validate_with(graph, self.shapes, self.subclasses)
+        for result in run.results:
+            unit = by_shape.get(result.source_shape)
+            if unit is None:
+                continue
+            hits.append((unit, _key(result.focus), None))
+            for owner in graph.subjects(NPC.hasFinding, result.focus):
+                hits.append((unit, _key(result.focus), _key(owner)))
+        return hits
+
+    def _rows(self, patients: set[str], hits: list[tuple[CompiledShape, str, str | None]],
+              order: Iterable[str]) -> list[PatientRow]:
+        errors: dict[str, set[str]] = {}
+        severities: dict[tuple[str, str], set[str]] = {}
+        for unit, focus, owner in hits:
+            targets = [p for p in (focus, owner) if p is not None and p in patients]
+            for patient in targets:
+                if unit.criterion is None:
+                    errors.setdefault(patient, set()).add(self._names.get(unit.shape, "a structure rule"))
+                else:
+                    severities.setdefault((patient, str(unit.criterion)), set()).add(str(unit.severity))
+        ordered = [p for p in dict.fromkeys(order) if p in patients]
+        ordered += sorted(patients - set(ordered))
+        rows = []
+        violation, warning = str(SH.Violation), str(SH.Warning)
+        for patient in ordered:
+            if patient in errors:
+                reason = "breaks the patient model: " + ", ".join(sorted(errors[patient]))
+                rows.append(PatientRow(patient, "error", {}, reason))
+                continue
+            statuses = {}
+            for criterion in self.criteria:
+                found = severities.get((patient, criterion.iri), set())
+                unknown = warning in found or criterion.iri not in self.implemented
+                statuses[criterion.iri] = "violated" if violation in found else "unknown" if unknown else "satisfied"
+            rows.append(PatientRow(patient, verdict_of(statuses), statuses))
+        return rows
+
+    # -- pyoxigraph ------------------------------------------------------------------------------
+    def for_store(self, store: ox.Store) -> Engine:
+        """This engine, or one whose class closure also has the store's own ``rdfs:subClassOf`` triples."""
+        extra = frozenset(
+            (_key(q.subject), _key(q.object))
+            for q in store.quads_for_pattern(None, ox.NamedNode(str(RDFS.subClassOf)), None)
+            if isinstance(q.subject, ox.NamedNode) and isinstance(q.object, ox.NamedNode)
+        )
+        if not extra:
+            return self
+        engine = self._extra.get(extra)
+        if engine is None:
+            subclasses = Graph()
+            for triple in self.subclasses:
+                subclasses.add(triple)
+            for sub, sup in extra:
+                subclasses.add((URIRef(sub), RDFS.subClassOf, URIRef(sup)))
+            engine = Engine.__new__(Engine)
+            engine.__dict__.update(self.__dict__)
+            engine.subclasses = subclasses
+            engine.closure = subclass_closure(subclasses)
+            engine.units = compile_shapes(self.shapes, engine.closure)
+            engine.fallback = [u for u in engine.units if u.query is None]
+            engine._extra = {}
+            self._extra[extra] = engine
+        return engine
+
+
+def store_runner(store: ox.Store, *, union: bool = False) -> QueryRunner:
+    """A :class:`QueryRunner` over a pyoxigraph store."""
+
+    def run(query: str) -> Iterable[dict[str, str]]:
+        solutions = store.query(query, use_default_graph_as_union=union)
+        assert isinstance(solutions, ox.QuerySolutions)
+        names = [v.value for v in solutions.variables]
+        for solution in solutions:
+            row = {}
+            for name in names:
+                value = solution[name]
+                if value is not None:
+                    row[name] = _key(value)
+            yield row
+
+    return run
+
+
+def _validate_with(graph: Graph, shapes: Graph, subclasses: Graph) -> ValidationRun:
+    """pySHACL with custom shapes (tests): same settings as :func:`npc_kg.shacl.validate`."""
+    from npc_kg import shacl
+
+    combined = Graph()
+    for triple in graph:
+        combined.add(triple)
+    for triple in subclasses:
+        combined.add(triple)
+    from pyshacl import validate as pyshacl_validate
+
+    _conforms, report, _text = pyshacl_validate(combined, shacl_graph=shapes, inference="none", advanced=False, js=False,
+                                                do_owl_imports=False, allow_infos=True, allow_warnings=True)
+    assert isinstance(report, Graph)
+    return shacl.ValidationRun(report=report, results=tuple(shacl._results(report)))
+

@@ -1,0 +1,274 @@
+"""Stream a cohort file as batches of patient records, in bounded memory.
+
+A *record* is the contiguous run of triples of one patient: it starts at a triple whose subject
+is not yet linked to the current record (neither its root subject nor an IRI or blank node that
+appeared as an object in it) and lasts until the next such triple. So a patient's own triples
+and the triples of its finding records must be contiguous, and a finding record's triples must
+come after the patient's ``npc:hasFinding`` triple that names it (``npc-kg synth`` and any
+"subject-grouped" serialisation write them so). A batch holds up to ``batch_size`` records.
+
+- N-Triples / N-Quads are split into lines; a batch is parsed with pyoxigraph, and a record
+  with a line that cannot be parsed becomes an error record (its lines are dropped, the rest of
+  the batch is kept). N-Quads graph names are kept; queries see the union of all graphs.
+- Turtle is parsed by pyoxigraph's streaming parser; a syntax error stops the run (Turtle cannot
+  be resynchronised after an error), with the line of the error.
+- CSV rows are mapped to N-Triples by :mod:`npc_kg.cohort.csv_mapping`; a row with a bad cell
+  is an error record.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pyoxigraph as ox
+
+from npc_kg.cohort.csv_mapping import CsvMapping, RowError, load_mapping
+from npc_kg.errors import InputError
+
+__all__ = ["Batch", "ErrorRecord", "INPUT_FORMATS", "guess_input_format", "iter_batches"]
+
+INPUT_FORMATS = ("nt", "nq", "ttl", "csv")
+_SUFFIXES = {".nt": "nt", ".ntriples": "nt", ".nq": "nq", ".nquads": "nq", ".ttl": "ttl", ".turtle": "ttl", ".csv": "csv"}
+_OX_FORMAT = {"nt": ox.RdfFormat.N_TRIPLES, "nq": ox.RdfFormat.N_QUADS, "ttl": ox.RdfFormat.TURTLE}
+
+# Subject, predicate and (if it is an IRI or blank node) object of an N-Triples/N-Quads line.
+_LINE = re.compile(rb"\s*(<[^>]*>|_:[^\s<]+)\s*<[^>]*>\s*(<[^>]*>|_:[^\s<]+?(?=\s*[\s<.]))?")
+
+
+@dataclass
+class ErrorRecord:
+    """A record that could not be read: its root subject as written, and why (no data values)."""
+
+    subject: str
+    reason: str
+
+
+@dataclass
+class Batch:
+    """Up to ``batch_size`` records: parseable data (for a store) plus error records."""
+
+    fmt: str
+    data: bytes = b""
+    quads: list[ox.Quad] = field(default_factory=list)
+    roots: list[str] = field(default_factory=list)  # root subjects of the good records, in order
+    errors: list[ErrorRecord] = field(default_factory=list)
+    position: int = 0  # bytes of the input read so far (progress)
+    where: str = ""
+    records: list[tuple[bytes, list[bytes], int]] = field(default_factory=list)
+
+    def repair(self) -> Batch:
+        """Return this batch without its unparseable records, which become error records."""
+        if not self.records:
+            raise InputError("cannot parse the batch", path=self.where)
+        repaired = _parse_carefully(self.records, self.fmt, self.where, self.position)
+        repaired.errors = self.errors + repaired.errors
+        return repaired
+
+
+def guess_input_format(path: str | Path) -> str:
+    """Return ``nt``, ``nq``, ``ttl`` or ``csv`` from the file name, or raise :class:`InputError`."""
+    fmt = _SUFFIXES.get(Path(path).suffix.lower())
+    if fmt is None:
+        raise InputError(f"unknown cohort file extension (use one of {', '.join(sorted(_SUFFIXES))})", path=str(path))
+    return fmt
+
+
+def iter_batches(path: str | Path, fmt: str | None = None, *, batch_size: int = 5000,
+                 mapping: CsvMapping | None = None) -> Iterator[Batch]:
+    """Yield batches of records from ``path``."""
+    if batch_size < 1:
+        raise InputError("--batch-size must be at least 1")
+    fmt = fmt or guess_input_format(path)
+    try:
+        handle = open(path, "rb")  # noqa: SIM115 - closed by the generator below
+    except FileNotFoundError:
+        raise InputError("no such file", path=str(path)) from None
+    except OSError as error:
+        raise InputError(error.strerror or str(error), path=str(path)) from None
+    with handle:
+        if fmt in ("nt", "nq"):
+            yield from _line_batches(handle, fmt, batch_size, str(path))
+        elif fmt == "ttl":
+            yield from _turtle_batches(handle, batch_size, str(path))
+        elif fmt == "csv":
+            yield from _csv_batches(handle, batch_size, str(path), mapping or load_mapping())
+        else:
+            raise InputError(f"unknown cohort format {fmt!r} (use one of {', '.join(INPUT_FORMATS)})", path=str(path))
+
+
+def _line_records(handle: io.BufferedReader, where: str) -> Iterator[tuple[bytes, list[bytes], int, int]]:
+    """Yield (root subject, lines, first line number, bytes read) for each record."""
+    root: bytes | None = None
+    linked: set[bytes] = set()
+    lines: list[bytes] = []
+    first = 0
+    position = 0
+    for number, raw in enumerate(handle, 1):
+        position += len(raw)
+        stripped = raw.strip()
+        if not stripped or stripped.startswith(b"#"):
+            continue
+        match = _LINE.match(raw)
+        subject = match.group(1) if match else raw.split(None, 1)[0]
+        if root is None or subject not in linked:
+            if root is not None:
+                yield root, lines, first, position - len(raw)
+            root, linked, lines, first = subject, {subject}, [], number
+        lines.append(raw if raw.endswith(b"\n") else raw + b"\n")
+        if match and match.group(2):
+            linked.add(match.group(2))
+    if root is not None:
+        yield root, lines, first, position
+
+
+def _line_batches(handle: io.BufferedReader, fmt: str, batch_size: int, where: str) -> Iterator[Batch]:
+    batch: list[tuple[bytes, list[bytes], int]] = []
+    position = 0
+    for root, lines, first, position in _line_records(handle, where):
+        batch.append((root, lines, first))
+        if len(batch) >= batch_size:
+            yield _parse_line_batch(batch, fmt, where, position)
+            batch = []
+    if batch:
+        yield _parse_line_batch(batch, fmt, where, position)
+
+
+def _subject_text(root: bytes) -> str:
+    text = root.decode("utf-8", "replace")
+    return text[1:-1] if text.startswith("<") and text.endswith(">") else text
+
+
+def _parse_line_batch(records: list[tuple[bytes, list[bytes], int]], fmt: str, where: str, position: int) -> Batch:
+    """Make a batch; it is parsed when loaded, and :meth:`Batch.repair` finds bad records on failure."""
+    batch = Batch(fmt=fmt, position=position, where=where, records=records)
+    batch.data = b"".join(b"".join(lines) for _root, lines, _first in records)
+    batch.roots = [_subject_text(root) for root, _lines, _first in records]
+    return batch
+
+
+def _parse_carefully(records: list[tuple[bytes, list[bytes], int]], fmt: str, where: str, position: int) -> Batch:
+    """Find every bad record of a batch (slow path, only for batches with a syntax error)."""
+    batch = Batch(fmt=fmt, position=position)
+    good: list[bytes] = []
+    start = 0
+    while start < len(records):
+        starts: list[int] = []
+        line = 1
+        for _root, lines, _first in records[start:]:
+            starts.append(line)
+            line += len(lines)
+        chunk = b"".join(b"".join(lines) for _root, lines, _first in records[start:])
+        try:
+            for _ in ox.parse(input=chunk, format=_OX_FORMAT[fmt]):
+                pass
+        except (SyntaxError, UnicodeDecodeError) as error:
+            bad_line = getattr(error, "lineno", None) or 1
+            index = max(i for i, s in enumerate(starts) if s <= bad_line)
+            root, lines, first = records[start + index]
+            good += [b"".join(lines) for _r, lines, _f in records[start:start + index]]
+            batch.roots += [_subject_text(r) for r, _l, _f in records[start:start + index]]
+            file_line = first + (bad_line - starts[index])
+            batch.errors.append(ErrorRecord(_subject_text(root), f"{Path(where).name}:{file_line}: cannot parse {fmt} line"))
+            start += index + 1
+            continue
+        good += [b"".join(lines) for _r, lines, _f in records[start:]]
+        batch.roots += [_subject_text(r) for r, _l, _f in records[start:]]
+        break
+    batch.data = b"".join(good)
+    return batch
+
+
+def _term_key(term: object) -> str:
+    if isinstance(term, ox.NamedNode):
+        return f"<{term.value}>"
+    if isinstance(term, ox.BlankNode):
+        return f"_:{term.value}"
+    return ""
+
+
+def _turtle_batches(handle: io.BufferedReader, batch_size: int, where: str) -> Iterator[Batch]:
+    counting = _CountingReader(handle)
+    batch = Batch(fmt="ttl")
+    root: str | None = None
+    linked: set[str] = set()
+    records = 0
+    try:
+        for quad in ox.parse(counting, format=ox.RdfFormat.TURTLE):  # type: ignore[arg-type]
+            subject = _term_key(quad.subject)
+            if root is None or subject not in linked:
+                if root is not None and records >= batch_size:
+                    batch.position = counting.position
+                    yield batch
+                    batch, records = Batch(fmt="ttl"), 0
+                root, linked = subject, {subject}
+                batch.roots.append(_subject_text(subject.encode()))
+                records += 1
+            obj = _term_key(quad.object)
+            if obj:
+                linked.add(obj)
+            batch.quads.append(quad)
+    except SyntaxError as error:
+        raise InputError(f"cannot parse Turtle: {error.msg}", path=where, line=getattr(error, "lineno", None)) from None
+    if batch.quads or batch.errors:
+        batch.position = counting.position
+        yield batch
+
+
+class _CountingReader(io.RawIOBase):
+    """A binary reader that counts the bytes read (progress for streamed Turtle)."""
+
+    def __init__(self, inner: io.BufferedReader) -> None:
+        self.inner = inner
+        self.position = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: memoryview) -> int:  # type: ignore[override]
+        data = self.inner.read(len(buffer))
+        buffer[: len(data)] = data
+        self.position += len(data)
+        return len(data)
+
+
+def _csv_batches(handle: io.BufferedReader, batch_size: int, where: str, mapping: CsvMapping) -> Iterator[Batch]:
+    text = io.TextIOWrapper(handle, encoding="utf-8", newline="")
+    reader = csv.DictReader(text)
+    name = Path(where).name
+    if reader.fieldnames is None or mapping.id_column not in reader.fieldnames:
+        raise InputError(f"CSV header has no {mapping.id_column!r} column (see mappings/cohort-csv.yaml)", path=where)
+    unknown = [c for c in reader.fieldnames if c not in set(mapping.columns())]
+    if unknown:
+        raise InputError(f"CSV columns not in the mapping: {', '.join(unknown)}", path=where)
+    batch = Batch(fmt="csv")
+    lines: list[str] = []
+    count = 0
+    try:
+        for row in reader:
+            line = reader.line_num
+            try:
+                iri, triples = mapping.ntriples(row)
+            except RowError as error:
+                identifier = (row.get(mapping.id_column) or "").strip()
+                subject = mapping.patient_iri(identifier) if identifier else ""
+                batch.errors.append(ErrorRecord(subject, f"{name}:{line}: {error}"))
+            else:
+                lines.extend(triples)
+                batch.roots.append(iri)
+            count += 1
+            if count >= batch_size:
+                batch.data = ("\n".join(lines) + "\n").encode() if lines else b""
+                batch.position = handle.tell() if handle.seekable() else 0
+                yield batch
+                batch, lines, count = Batch(fmt="csv"), [], 0
+    except (csv.Error, UnicodeDecodeError) as error:
+        raise InputError(f"cannot read CSV: {error}", path=where, line=reader.line_num) from None
+    if count:
+        batch.data = ("\n".join(lines) + "\n").encode() if lines else b""
+        batch.position = handle.tell() if handle.seekable() else 0
+        yield batch

@@ -1,0 +1,145 @@
+"""Write assessment rows (CSV, JSON Lines, Parquet) and the attrition table, atomically."""
+
+from __future__ import annotations
+
+import csv
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any
+
+from npc_kg.cohort.engine import Criterion, PatientRow
+from npc_kg.errors import InputError
+
+__all__ = ["OUTPUT_FORMATS", "Attrition", "RowWriter", "header"]
+
+OUTPUT_FORMATS = ("csv", "jsonl", "parquet")
+
+
+def header(criteria: Sequence[Criterion]) -> list[str]:
+    """Output columns: patient, verdict, one per criterion (KB order), error."""
+    return ["patient", "verdict", *[c.name for c in criteria], "error"]
+
+
+class RowWriter:
+    """Stream rows to an open (temporary) file in the chosen format."""
+
+    def __init__(self, handle: IO[Any], path: str, fmt: str, criteria: Sequence[Criterion]) -> None:
+        if fmt not in OUTPUT_FORMATS:
+            raise InputError(f"unknown output format {fmt!r} (use one of {', '.join(OUTPUT_FORMATS)})")
+        self.fmt = fmt
+        self.criteria = list(criteria)
+        self.columns = header(criteria)
+        self.handle = handle
+        self.path = path
+        self._parquet: Any = None
+        if fmt == "csv":
+            self._csv = csv.writer(handle, lineterminator="\n")
+            self._csv.writerow(self.columns)
+        elif fmt == "parquet":
+            import pyarrow as pa
+            import pyarrow.parquet as pq
+
+            self._schema = pa.schema([(c, pa.string()) for c in self.columns])
+            self._parquet = pq.ParquetWriter(path, self._schema)
+
+    def _values(self, row: PatientRow) -> list[str]:
+        return [row.patient, row.verdict, *[row.statuses.get(c.iri, "") for c in self.criteria], row.error]
+
+    def write(self, rows: Iterable[PatientRow]) -> None:
+        """Write a batch of rows."""
+        values = [self._values(r) for r in rows]
+        if self.fmt == "csv":
+            self._csv.writerows(values)
+        elif self.fmt == "jsonl":
+            self.handle.write("".join(json.dumps(dict(zip(self.columns, v, strict=True))) + "\n" for v in values))
+        elif values:
+            import pyarrow as pa
+
+            columns = list(zip(*values, strict=True))
+            self._parquet.write_table(pa.table({c: list(col) for c, col in zip(self.columns, columns, strict=True)},
+                                               schema=self._schema))
+
+    def close(self) -> None:
+        """Finish the file (Parquet footer)."""
+        if self._parquet is not None:
+            self._parquet.close()
+
+
+@dataclass
+class _Step:
+    criterion: Criterion
+    violated: int = 0
+    unknown: int = 0
+    newly_excluded: int = 0
+    remaining: int = 0
+
+
+class Attrition:
+    """Counts for the OHDSI-style attrition table, accumulated batch by batch."""
+
+    def __init__(self, criteria: Sequence[Criterion]) -> None:
+        self.criteria = list(criteria)
+        self.total = 0
+        self.errors = 0
+        self.steps = [_Step(c) for c in self.criteria]
+        self.verdicts: dict[str, int] = {}
+
+    def add(self, rows: Iterable[PatientRow]) -> None:
+        """Count a batch of rows."""
+        for row in rows:
+            self.total += 1
+            self.verdicts[row.verdict] = self.verdicts.get(row.verdict, 0) + 1
+            if row.verdict == "error":
+                self.errors += 1
+                continue
+            still = True
+            for step in self.steps:
+                status = row.statuses.get(step.criterion.iri)
+                if status == "violated":
+                    step.violated += 1
+                elif status == "unknown":
+                    step.unknown += 1
+                if still and status != "satisfied":
+                    still = False
+                    if status == "violated":
+                        step.newly_excluded += 1
+                if still:
+                    step.remaining += 1
+
+    def table(self) -> list[dict[str, str | int]]:
+        """Rows: all patients, error rows, then one per criterion in order; remaining = satisfied so far."""
+        assessed = self.total - self.errors
+        out: list[dict[str, str | int]] = [
+            {"step": 0, "criterion": "", "label": "patients in input", "violated": 0, "unknown": 0,
+             "newly_excluded": 0, "remaining": self.total},
+            {"step": 1, "criterion": "", "label": "error rows (unreadable or breaking the patient model)", "violated": 0,
+             "unknown": 0, "newly_excluded": self.errors, "remaining": assessed},
+        ]
+        for i, step in enumerate(self.steps, 2):
+            out.append({"step": i, "criterion": step.criterion.name, "label": step.criterion.label,
+                        "violated": step.violated, "unknown": step.unknown, "newly_excluded": step.newly_excluded,
+                        "remaining": step.remaining})
+        return out
+
+    def text(self) -> str:
+        """The table as aligned text (printed by the CLI)."""
+        rows = self.table()
+        lines = [f"{'step':>4}  {'criterion':<42} {'violated':>9} {'unknown':>9} {'excluded':>9} {'remaining':>10}"]
+        for r in rows:
+            name = str(r["criterion"] or r["label"])[:42]
+            counts = f"{r['violated']:>9} {r['unknown']:>9} {r['newly_excluded']:>9} {r['remaining']:>10}"
+            lines.append(f"{r['step']:>4}  {name:<42} {counts}")
+        verdicts = ", ".join(f"{k}: {self.verdicts.get(k, 0)}" for k in ("eligible", "ineligible", "indeterminate", "error"))
+        lines.append(f"verdicts: {verdicts}")
+        return "\n".join(lines)
+
+    def write_csv(self, path: str | Path, *, inputs: Sequence[str | Path] = ()) -> None:
+        """Write the table as CSV, atomically."""
+        from npc_kg.atomic import atomic_output
+
+        with atomic_output(path, inputs=inputs, newline="") as handle:
+            writer = csv.DictWriter(handle, fieldnames=list(self.table()[0]), lineterminator="\n")
+            writer.writeheader()
+            writer.writerows(self.table())
