@@ -52,7 +52,8 @@ STATUSES = ("satisfied", "violated", "unknown")
 VERDICTS = ("eligible", "ineligible", "indeterminate")
 _STATUS_TERMS = {"satisfied": NPC.Satisfied, "violated": NPC.Violated, "unknown": NPC.Unknown}
 _VERDICT_TERMS = {"eligible": NPC.Eligible, "ineligible": NPC.Ineligible, "indeterminate": NPC.Indeterminate}
-_LIST_VARIABLES = {"analyses", "textIssues", "conditions"}
+_LIST_VARIABLES = {"analysis": "analyses", "textIssue": "text_issues", "condition": "conditions"}
+"""Multi-valued query columns and the JSON key of their list."""
 
 _LOCK = threading.Lock()
 _QUERIES: dict[str, Query] = {}
@@ -347,19 +348,35 @@ def _json_value(node: Node | None) -> Any:
 
 
 def _rows(graph: Graph, name: str, patient: Node) -> list[dict[str, Any]]:
-    """Run a named query for ``patient``; every projected variable becomes a key (None if unbound)."""
+    """Run a named query for ``patient`` and merge its rows into one dict per item.
+
+    Rows are merged on the first projected variable (and ``basis``, when projected). The
+    multi-valued columns (:data:`_LIST_VARIABLES`) become sorted lists under a plural key; every
+    other variable becomes a key holding its first bound value (None if never bound).
+    """
     result = graph.query(_query(name), initBindings={"patient": patient})  # type: ignore[dict-item]
     variables = [str(v) for v in result.vars or []]
-    rows = []
+    key_variables = [variables[0], *(["basis"] if "basis" in variables else [])]
+    merged: dict[tuple[str, ...], dict[str, Any]] = {}
     for solution in result:
-        row: dict[str, Any] = {}
-        for variable, node in zip(variables, solution, strict=True):  # type: ignore[arg-type]
+        values = dict(zip(variables, solution, strict=True))  # type: ignore[arg-type]
+        key = tuple(str(values[v]) for v in key_variables)
+        row = merged.setdefault(key, {})
+        for variable, node in values.items():
             if variable in _LIST_VARIABLES:
-                row[_snake(variable)] = sorted(str(node).split()) if node is not None else []
-            else:
+                items = row.setdefault(_LIST_VARIABLES[variable], [])
+                if node is not None and str(node) not in items:
+                    items.append(str(node))
+                    items.sort()
+            elif row.get(_snake(variable)) is None:
                 row[_snake(variable)] = _json_value(node)
-        rows.append(row)
-    return rows
+    return list(merged.values())
+
+
+def _label(iri: Any) -> str | None:
+    """The knowledge graph's rdfs:label of ``iri`` (None if it has none)."""
+    label = load().value(URIRef(str(iri)), RDFS.label) if iri else None
+    return str(label) if label is not None else None
 
 
 def _union(patient_graph: Graph) -> Graph:
@@ -420,7 +437,8 @@ def assess_graph(graph: Graph, treatment: str | URIRef = NPC.SalvageSurgery, *, 
         all_results = [r for c in criteria for r in grouped[patient].get(c.iri, [])]
         prognosis = [_ordered(r, ("association", "label", "basis")) for r in _rows(union, "patient-prognosis", patient)]
         figures = [
-            _ordered({"type": "figure", **r}, ("type", "figure", "label")) for r in _rows(union, "patient-evidence", patient)
+            _ordered({"type": "figure", **r, "population_label": _label(r.get("population"))}, ("type", "figure", "label"))
+            for r in _rows(union, "patient-evidence", patient)
         ]
         statements = [
             _ordered({"type": "statement", **r}, ("type", "statement", "label"))
