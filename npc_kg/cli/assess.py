@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
 from npc_kg.assessment import assess_many
 from npc_kg.report import FORMATS, render
@@ -29,6 +30,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
 
 
 def _run(args: argparse.Namespace) -> int:
-    assessments = assess_many(args.files, args.treatment)
+    assessments = assess_many([Path(name) for name in args.files], args.treatment)
     sys.stdout.write(render(assessments, args.format))
     return 0

@@ -76,6 +76,14 @@ def test_missing_file_exits_2_naming_it(tmp_path: Path, capsys) -> None:
     assert f"{missing}: no such file" in err
 
 
+def test_unknown_extension_exits_2(tmp_path: Path, capsys) -> None:
+    odd = tmp_path / "patient.txt"
+    odd.write_text("@prefix npc: <https://w3id.org/npc-kg/> .\n<urn:p> a npc:Patient .\n")
+    code, out, err = run([str(odd)], capsys)
+    assert code == 2 and out == ""
+    assert f"{odd}: unknown RDF file extension '.txt'" in err
+
+
 def test_syntax_error_names_file_and_line_but_not_the_text(tmp_path: Path, capsys) -> None:
     bad = tmp_path / "bad.ttl"
     bad.write_text('@prefix npc: <https://w3id.org/npc-kg/> .\n<urn:p> a npc:Patient ;\n  npc:age "SECRET-77"\n  npc:x 1 .\n')
