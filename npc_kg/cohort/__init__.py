@@ -80,17 +80,14 @@ def assess_batch(batch: Batch, engine_name: str = "fast") -> list[PatientRow]:
 
 
 def _rdflib_graph(store: Any) -> Any:
+    """The store's triples (all graphs) as an rdflib Graph, for pySHACL."""
     import pyoxigraph as ox
     from rdflib import Graph
 
+    triples = [ox.Triple(q.subject, q.predicate, q.object) for q in store]
+    data = ox.serialize(triples, format=ox.RdfFormat.N_TRIPLES) or b""
     graph = Graph()
-    data = store.dump(format=ox.RdfFormat.N_QUADS) or b""
-    from rdflib import Dataset
-
-    dataset = Dataset()
-    dataset.parse(data=data.decode("utf-8"), format="nquads")
-    for s, p, o, _g in dataset.quads((None, None, None, None)):
-        graph.add((s, p, o))
+    graph.parse(data=data.decode("utf-8"), format="nt")
     return graph
 
 

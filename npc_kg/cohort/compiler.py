@@ -393,7 +393,7 @@ def compile_shapes(shapes: Graph, closure: Mapping[str, frozenset[str]]) -> list
     """Compile every result-producing shape of ``shapes`` (see the module docstring)."""
     roots: list[Node] = []
     for pred in (SH.targetClass, SH.targetNode, SH.targetSubjectsOf, SH.targetObjectsOf):
-        roots += [s for s in shapes.subjects(pred, None) if s not in roots]
+        roots += [s for s in dict.fromkeys(shapes.subjects(pred, None)) if s not in roots]
     for cls_type in (RDFS.Class, _OWL_CLASS):
         for s in shapes.subjects(RDF.type, cls_type):
             if s not in roots and ((s, RDF.type, SH.NodeShape) in shapes or (s, SH.property, None) in shapes):

@@ -119,6 +119,8 @@ def _key(term: object) -> str:
         return f"_:{term.value}"
     if isinstance(term, BNode):
         return f"_:{term}"
+    if isinstance(term, ox.Literal):
+        return term.value
     return str(term)
 
 

@@ -13,7 +13,7 @@ come after the patient's ``npc:hasFinding`` triple that names it (``npc-kg synth
 - Turtle is parsed by pyoxigraph's streaming parser; a syntax error stops the run (Turtle cannot
   be resynchronised after an error), with the line of the error.
 - CSV rows are mapped to N-Triples by :mod:`npc_kg.cohort.csv_mapping`; a row with a bad cell
-  is an error record.
+  is an error record. Lines starting with ``#`` before the header are comments.
 """
 
 from __future__ import annotations
@@ -238,6 +238,14 @@ class _CountingReader(io.RawIOBase):
 
 def _csv_batches(handle: io.BufferedReader, batch_size: int, where: str, mapping: CsvMapping) -> Iterator[Batch]:
     text = io.TextIOWrapper(handle, encoding="utf-8", newline="")
+    skipped = 0  # leading comment lines ("# ...") before the header
+    while True:
+        mark = text.tell()
+        first = text.readline()
+        if not first.startswith("#"):
+            text.seek(mark)
+            break
+        skipped += 1
     reader = csv.DictReader(text)
     name = Path(where).name
     if reader.fieldnames is None or mapping.id_column not in reader.fieldnames:
@@ -250,7 +258,7 @@ def _csv_batches(handle: io.BufferedReader, batch_size: int, where: str, mapping
     count = 0
     try:
         for row in reader:
-            line = reader.line_num
+            line = reader.line_num + skipped
             try:
                 iri, triples = mapping.ntriples(row)
             except RowError as error:
@@ -263,12 +271,12 @@ def _csv_batches(handle: io.BufferedReader, batch_size: int, where: str, mapping
             count += 1
             if count >= batch_size:
                 batch.data = ("\n".join(lines) + "\n").encode() if lines else b""
-                batch.position = handle.tell() if handle.seekable() else 0
+                batch.position = handle.tell()
                 yield batch
                 batch, lines, count = Batch(fmt="csv"), [], 0
     except (csv.Error, UnicodeDecodeError) as error:
         raise InputError(f"cannot read CSV: {error}", path=where, line=reader.line_num) from None
     if count:
         batch.data = ("\n".join(lines) + "\n").encode() if lines else b""
-        batch.position = handle.tell() if handle.seekable() else 0
+        batch.position = handle.tell()
         yield batch

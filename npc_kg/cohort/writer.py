@@ -42,7 +42,7 @@ class RowWriter:
             import pyarrow.parquet as pq
 
             self._schema = pa.schema([(c, pa.string()) for c in self.columns])
-            self._parquet = pq.ParquetWriter(path, self._schema)
+            self._parquet = pq.ParquetWriter(handle, self._schema)
 
     def _values(self, row: PatientRow) -> list[str]:
         return [row.patient, row.verdict, *[row.statuses.get(c.iri, "") for c in self.criteria], row.error]
