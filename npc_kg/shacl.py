@@ -82,11 +82,22 @@ def subclass_graph() -> Graph:
         return graph
 
 
+def _from_lexical(node: Node) -> Node:
+    """Rebuild a literal from its lexical form and datatype, so its value follows the lexical form.
+
+    rdflib's JSON-LD parser keeps JSON's native type as the value (``18`` stays an ``int`` under
+    ``xsd:decimal``), which pySHACL's ``sh:datatype`` check would reject.
+    """
+    if isinstance(node, Literal) and node.datatype is not None:
+        return Literal(str(node), datatype=node.datatype)
+    return node
+
+
 def _with_ontology(data: Graph | Iterable[Graph]) -> Graph:
     combined = Graph()
     for graph in [data] if isinstance(data, Graph) else data:
-        for triple in graph:
-            combined.add(triple)
+        for subject, predicate, obj in graph:
+            combined.add((subject, predicate, _from_lexical(obj)))
     for triple in subclass_graph():
         combined.add(triple)
     return combined

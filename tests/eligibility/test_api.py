@@ -41,6 +41,12 @@ def test_every_input_form_gives_the_same_result(helpers, tmp_path: Path) -> None
     assert len({json.dumps(r.to_dict(), sort_keys=True) for r in results}) == 1
 
 
+def test_json_ld_native_numbers_are_valid_decimals(helpers) -> None:
+    """rdflib keeps JSON's int as the value of an xsd:decimal literal; validation goes by the lexical form."""
+    [result] = npc_kg.assess(helpers.REPO / "examples" / "patients" / "eligible.jsonld")
+    assert result.verdict == "eligible"
+
+
 def test_dict_input_is_assessed(helpers) -> None:
     result = only(npc_kg.assess(helpers.patient_dict()))
     assert result.verdict == "eligible"

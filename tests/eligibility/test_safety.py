@@ -37,12 +37,14 @@ def test_assessment_makes_no_network_access_and_writes_no_temp_files(helpers, mo
     before = set(os.listdir(temp_dir))
     cwd_before = set(os.listdir(Path.cwd()))
 
-    path = helpers.REPO / "examples" / "patients" / "indeterminate.ttl"
-    results = npc_kg.assess(path) + npc_kg.assess(helpers.patient_dict())
+    folder = helpers.REPO / "examples" / "patients"
+    # the JSON-LD example names the published @context by URL: it must be resolved locally
+    results = npc_kg.assess(folder / "indeterminate.ttl") + npc_kg.assess(helpers.patient_dict())
+    results += npc_kg.assess(folder / "eligible.jsonld")
     for fmt in ("text", "json", "ttl"):
         assert render(results, fmt)
 
-    assert [r.verdict for r in results] == ["indeterminate", "eligible"]
+    assert [r.verdict for r in results] == ["indeterminate", "eligible", "eligible"]
     assert set(os.listdir(temp_dir)) - before == set()
     assert set(os.listdir(Path.cwd())) == cwd_before
 
