@@ -1,0 +1,78 @@
+"""--endpoint: the compiled queries run on a real Oxigraph server that holds the patient data."""
+
+from __future__ import annotations
+
+import csv
+import os
+import shutil
+import socket
+import subprocess
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from npc_kg.cohort import assess_cohort
+from npc_kg.errors import EndpointError
+from npc_kg.synth import synth
+
+pytestmark = pytest.mark.server
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
+    binary = shutil.which("oxigraph")
+    if binary is None:
+        if os.environ.get("CI"):
+            pytest.fail("the oxigraph binary is required in CI (pip install oxigraph)")
+        pytest.skip("oxigraph binary not installed")
+    folder = tmp_path_factory.mktemp("endpoint")
+    data = folder / "cohort.nt"
+    synth(250, 31, data, error_rate=0.1, syntax_errors=False)
+    port = _free_port()
+    process = subprocess.Popen([binary, "serve", "--bind", f"127.0.0.1:{port}"], stdout=subprocess.DEVNULL,
+                               stderr=subprocess.DEVNULL)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(100):
+            try:
+                urllib.request.urlopen(f"{base}/query?query=ASK%7B%7D", timeout=1).read()
+                break
+            except OSError:
+                time.sleep(0.1)
+        request = urllib.request.Request(f"{base}/store?default", data=data.read_bytes(), method="POST",
+                                         headers={"Content-Type": "application/n-triples"})
+        urllib.request.urlopen(request, timeout=30).read()
+        yield f"{base}/query", data
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+def _rows(path: Path) -> list[dict[str, str]]:
+    with open(path, newline="") as handle:
+        return sorted(csv.DictReader(handle), key=lambda r: r["patient"])
+
+
+def test_endpoint_gives_the_same_rows_as_the_local_engine(server: tuple[str, Path], tmp_path: Path) -> None:
+    url, data = server
+    assess_cohort([], tmp_path / "remote.csv", endpoint=url, attrition=tmp_path / "a.csv")
+    assess_cohort(data, tmp_path / "local.csv")
+    remote, local = _rows(tmp_path / "remote.csv"), _rows(tmp_path / "local.csv")
+    assert len(remote) == 250
+    assert remote == local
+    assert {r["verdict"] for r in remote} >= {"eligible", "ineligible", "indeterminate", "error"}
+
+
+def test_unreachable_endpoint_is_an_endpoint_error(tmp_path: Path) -> None:
+    with pytest.raises(EndpointError):
+        assess_cohort([], tmp_path / "o.csv", endpoint=f"http://127.0.0.1:{_free_port()}/query", timeout=2)
+    assert not (tmp_path / "o.csv").exists()
