@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import hashlib
+import os
+import pickle
 import threading
+from collections.abc import Callable, Iterable
 from pathlib import Path
+from typing import Any
 
 from rdflib import Graph
 
@@ -11,7 +16,7 @@ from npc_kg.namespace import PREFIXES
 from npc_kg.rdfio import parse_file
 from npc_kg.resources import data_path
 
-__all__ = ["graph_files", "load", "ontology_files"]
+__all__ = ["cache_dir", "cached", "graph_files", "load", "ontology_files"]
 
 _LOCK = threading.Lock()
 _CACHE: dict[str, Graph] = {}
@@ -34,6 +39,50 @@ def _bind(graph: Graph) -> Graph:
     return graph
 
 
+def cache_dir() -> Path | None:
+    """The user cache folder of npc-kg (``$NPC_KG_CACHE``, else ``$XDG_CACHE_HOME/npc-kg``, else
+    ``~/.cache/npc-kg``), or None when caching is off (``NPC_KG_NO_CACHE=1``)."""
+    if os.environ.get("NPC_KG_NO_CACHE"):
+        return None
+    configured = os.environ.get("NPC_KG_CACHE")
+    if configured:
+        return Path(configured)
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "npc-kg"
+
+
+def cached(name: str, files: Iterable[Path], build: Callable[[], Any]) -> Any:
+    """Return ``build()``, cached as a pickle keyed by the SHA-256 of ``files`` and the package version.
+
+    Only package data (ontology, knowledge base, shapes) is ever cached, never patient data. The
+    pickle is written atomically beside its final name; an unreadable or stale cache is rebuilt.
+    """
+    from npc_kg import __version__
+
+    folder = cache_dir()
+    if folder is None:
+        return build()
+    digest = hashlib.sha256(__version__.encode())
+    for path in files:
+        digest.update(str(path.name).encode())
+        digest.update(path.read_bytes())
+    target = folder / f"{name}-{digest.hexdigest()[:32]}.pickle"
+    try:
+        with open(target, "rb") as handle:
+            return pickle.load(handle)
+    except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ImportError):
+        pass
+    value = build()
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        from npc_kg.atomic import atomic_write_bytes
+
+        atomic_write_bytes(target, pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL))
+    except OSError:
+        pass  # a read-only cache folder only costs speed
+    return value
+
+
 def load(*, fresh: bool = False) -> Graph:
     """Return the merged graph (ontology + knowledge base + mappings).
 
@@ -43,10 +92,10 @@ def load(*, fresh: bool = False) -> Graph:
     if fresh:
         return _parse_all()
     with _LOCK:
-        cached = _CACHE.get("merged")
-        if cached is None:
-            cached = _CACHE["merged"] = _parse_all()
-        return cached
+        merged = _CACHE.get("merged")
+        if merged is None:
+            merged = _CACHE["merged"] = cached("graph", graph_files(), _parse_all)
+        return merged
 
 
 def _parse_all() -> Graph:
