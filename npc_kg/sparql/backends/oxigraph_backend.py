@@ -75,7 +75,7 @@ class OxigraphBackend(Backend):
         self.allow_network = allow_network
         self._store = ox.Store()
         if include_kg:
-            self._store.load(_kg_ntriples(), format=ox.RdfFormat.N_TRIPLES)
+            self._store.bulk_load(_kg_ntriples(), format=ox.RdfFormat.N_TRIPLES)
 
     @property
     def store(self) -> ox.Store:
