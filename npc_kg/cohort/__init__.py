@@ -42,7 +42,7 @@ class CohortSummary:
 def _engine() -> Engine:
     global _ENGINE
     if _ENGINE is None:
-        _ENGINE = Engine()
+        _ENGINE = Engine.cached()
     return _ENGINE
 
 

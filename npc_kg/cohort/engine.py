@@ -141,14 +141,12 @@ class Engine:
 
     def __init__(self, shapes: Graph | None = None, kb: Graph | None = None, *,
                  subclasses: Graph | None = None, notices: bool = True) -> None:
-        from npc_kg import shacl
-
-        self.shapes = shapes if shapes is not None else shacl.shapes_graph()
+        self._shapes = shapes
         if kb is None:
             from npc_kg.graph import load
 
             kb = load()
-        self.subclasses = subclasses if subclasses is not None else shacl.subclass_graph()
+        self._subclasses = subclasses
         self.closure = subclass_closure(self.subclasses)
         self.criteria = criteria_of(kb, self.shapes)
         self.units = compile_shapes(self.shapes, self.closure)
@@ -157,8 +155,47 @@ class Engine:
         self._names = {u.shape: _shape_name(self.shapes, u.shape) for u in self.units if u.criterion is None}
         self._extra: dict[frozenset[tuple[str, str]], Engine] = {}
         if notices:
-            for unit in self.fallback:
-                print(f"npc-kg: note: shape {unit.shape} is checked with pySHACL ({unit.unsupported})", file=sys.stderr)
+            self.notify()
+
+    _STATE = ("criteria", "units", "fallback", "closure", "implemented", "_names")
+
+    @classmethod
+    def cached(cls, *, notices: bool = True) -> Engine:
+        """The engine for the package's shapes and KB, from the user cache when it is up to date."""
+        from npc_kg.graph import cached, graph_files
+        from npc_kg.shacl import shape_files
+
+        def build() -> dict[str, object]:
+            engine = cls(notices=False)
+            return {name: getattr(engine, name) for name in cls._STATE}
+
+        state = cached("engine", [*graph_files(), *shape_files()], build)
+        engine = cls.__new__(cls)
+        engine.__dict__.update(state)
+        engine._shapes = engine._subclasses = None
+        engine._extra = {}
+        if notices:
+            engine.notify()
+        return engine
+
+    def notify(self) -> None:
+        """Print a notice on stderr for each shape that pySHACL checks instead of SPARQL."""
+        for unit in self.fallback:
+            print(f"npc-kg: note: shape {unit.shape} is checked with pySHACL ({unit.unsupported})", file=sys.stderr)
+
+    @property
+    def shapes(self) -> Graph:
+        """The shapes graph (the package's, unless the engine was built with others)."""
+        from npc_kg import shacl
+
+        return self._shapes if self._shapes is not None else shacl.shapes_graph()
+
+    @property
+    def subclasses(self) -> Graph:
+        """The ``rdfs:subClassOf`` triples the class closure is built from."""
+        from npc_kg import shacl
+
+        return self._subclasses if self._subclasses is not None else shacl.subclass_graph()
 
     # -- queries ---------------------------------------------------------------------------------
     def patients_query(self) -> str:
@@ -193,10 +230,7 @@ class Engine:
 
         by_shape = {u.shape: u for u in self.fallback}
         hits: list[tuple[CompiledShape, str, str | None]] = []
-        if self.shapes is shacl.shapes_graph():
-            run = shacl.validate(graph)
-        else:
-            run = _validate_with(graph, self.shapes, self.subclasses)
+        run = shacl.validate(graph) if self._shapes is None else _validate_with(graph, self.shapes, self.subclasses)
         for result in run.results:
             unit = by_shape.get(result.source_shape)
             if unit is None:
@@ -253,7 +287,7 @@ class Engine:
                 subclasses.add((URIRef(sub), RDFS.subClassOf, URIRef(sup)))
             engine = Engine.__new__(Engine)
             engine.__dict__.update(self.__dict__)
-            engine.subclasses = subclasses
+            engine._subclasses = subclasses
             engine.closure = subclass_closure(subclasses)
             engine.units = compile_shapes(self.shapes, engine.closure)
             engine.fallback = [u for u in engine.units if u.query is None]
