@@ -148,7 +148,7 @@ def generate(n: int, seed: int, *, error_rate: float = 0.0, syntax_errors: bool 
     rng = random.Random(seed)
     narrower = _narrower_classes()
     kinds = [k for k in ERROR_KINDS if syntax_errors or k != "syntax"]
-    width = max(6, len(str(n)))
+    width = max(7, len(str(n)))
     for i in range(1, n + 1):
         pid = f"SYN-{seed}-{i:0{width}d}"
         iri = f"{PATIENT}{pid}"

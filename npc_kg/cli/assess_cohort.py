@@ -20,7 +20,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     parser.add_argument("--format", dest="fmt", choices=("csv", "jsonl", "parquet"),
                         help="output format (default: from --out, else csv)")
     parser.add_argument("--attrition", help="also write the attrition table as CSV")
-    parser.add_argument("--batch-size", type=int, default=5000, help="patients per batch (memory bound; default 5000)")
+    parser.add_argument("--batch-size", type=int, default=1000, help="patients per batch (memory bound; default 1000)")
     parser.add_argument("--endpoint", help="SPARQL endpoint URL that already holds the patient data")
     parser.add_argument("--engine", choices=("fast", "reference"), default="fast",
                         help="compiled SPARQL (fast) or pySHACL (reference)")

@@ -162,7 +162,7 @@ def assess_cohort(
     *,
     fmt: str | None = None,
     attrition: str | Path | None = None,
-    batch_size: int = 5000,
+    batch_size: int = 1000,
     endpoint: str | None = None,
     engine: str = "fast",
     workers: int = 1,

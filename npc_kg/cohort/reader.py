@@ -78,7 +78,7 @@ def guess_input_format(path: str | Path) -> str:
     return fmt
 
 
-def iter_batches(path: str | Path, fmt: str | None = None, *, batch_size: int = 5000,
+def iter_batches(path: str | Path, fmt: str | None = None, *, batch_size: int = 1000,
                  mapping: CsvMapping | None = None) -> Iterator[Batch]:
     """Yield batches of records from ``path``."""
     if batch_size < 1:

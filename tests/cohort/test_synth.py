@@ -66,3 +66,9 @@ def test_cli(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert "7 synthetic patients" in capsys.readouterr().out
     assert len(parse_file(tmp_path / "c.ttl")) > 7 * 5
     assert [p.name for p in tmp_path.iterdir()] == ["c.ttl"], "no temporary file left behind"
+
+
+def test_patient_i_does_not_depend_on_n() -> None:
+    small = [p.ntriples() for p in generate(20, 9, error_rate=0.1)]
+    large = [p.ntriples() for p in generate(200, 9, error_rate=0.1)][:20]
+    assert small == large
