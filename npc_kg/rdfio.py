@@ -81,9 +81,35 @@ def _line_of(error: BaseException) -> int | None:
     return lines + 1 if isinstance(lines, int) else None
 
 
+_INPUT_EXCERPTS = (
+    re.compile(r"\s*at \^ in:.*$"),  # Turtle/N3: rdflib appends an excerpt of the input
+    re.compile(r"(Invalid line)\b.*$"),  # N-Triples/N-Quads: rdflib appends the offending line
+    re.compile(r"\s*at line \d+ of <[^>]*>:?"),  # the line number is reported separately
+)
+
+
 def _first_line(error: BaseException) -> str:
+    """Return the parser's message without the excerpt of the input it may quote.
+
+    Parsers quote the offending input, which for patient files would put patient values on
+    stderr; the file name and line number locate the problem instead.
+    """
     text = " ".join(str(error).split())
-    return text[:300] or type(error).__name__
+    for pattern in _INPUT_EXCERPTS:
+        text = pattern.sub(lambda m: m.group(1) if m.groups() else "", text)
+    return text.strip(" :")[:300] or type(error).__name__
+
+
+def _line_by_line(text: str, fmt: str) -> int | None:
+    """Find the first line of an N-Triples/N-Quads document that does not parse on its own."""
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip() or line.lstrip().startswith("#"):
+            continue
+        try:
+            (Dataset() if fmt == "nquads" else Graph()).parse(data=line, format=fmt)
+        except Exception:
+            return number
+    return None
 
 
 def _check_xml(text: str, where: str) -> None:
@@ -136,7 +162,10 @@ def parse_text(text: str, fmt: str, *, graph: Graph | None = None, where: str = 
     except InputError:
         raise
     except Exception as error:  # rdflib raises many unrelated types for syntax errors
-        raise InputError(f"cannot parse {fmt}: {_first_line(error)}", path=where, line=_line_of(error)) from None
+        line = _line_of(error)
+        if line is None and fmt in ("nt", "nquads"):
+            line = _line_by_line(text, fmt)
+        raise InputError(f"cannot parse {fmt}: {_first_line(error)}", path=where, line=line) from None
     return target
 
 

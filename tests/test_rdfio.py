@@ -1,0 +1,37 @@
+"""Safe parsing: errors name file and line, never quote the input, never reach the network."""
+
+from __future__ import annotations
+
+import pytest
+
+from npc_kg.errors import InputError
+from npc_kg.rdfio import parse_text
+
+SECRET = "Zhang-San-1957"
+
+
+@pytest.mark.parametrize(
+    ("fmt", "text", "line"),
+    [
+        ("turtle", f'@prefix ex: <http://e/> .\nex:a ex:b "{SECRET}" ex:c .\n', 2),
+        ("nt", f'<http://e/a> <http://e/b> "x" .\n<http://e/a> <http://e/b> "{SECRET}" oops .\n', 2),
+        ("nquads", f'<http://e/a> <http://e/b> "{SECRET}" <http://e/g> junk .\n', 1),
+    ],
+)
+def test_syntax_error_names_line_but_not_the_value(fmt: str, text: str, line: int) -> None:
+    with pytest.raises(InputError) as caught:
+        parse_text(text, fmt, where="patients.x")
+    message = str(caught.value)
+    assert message.startswith(f"patients.x:{line}: cannot parse {fmt}")
+    assert SECRET not in message
+
+
+def test_rdfxml_entities_are_refused() -> None:
+    xml = '<?xml version="1.0"?><!DOCTYPE r [<!ENTITY a "aaaa">]><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#"/>'
+    with pytest.raises(InputError, match="entity expansion"):
+        parse_text(xml, "xml", where="x.rdf")
+
+
+def test_remote_jsonld_context_is_refused() -> None:
+    with pytest.raises(InputError, match="remote JSON-LD @context"):
+        parse_text('{"@context": "https://example.org/ctx.jsonld", "@id": "http://e/a"}', "json-ld")
