@@ -28,6 +28,8 @@ __all__ = ["CohortSummary", "assess_batch", "assess_cohort"]
 ENGINES = ("fast", "reference")
 
 _ENGINE: Engine | None = None
+_THREADS = os.cpu_count() or 1
+"""Threads per process for the compiled queries (1 inside worker processes)."""
 
 
 @dataclass
@@ -75,7 +77,8 @@ def assess_batch(batch: Batch, engine_name: str = "fast") -> list[PatientRow]:
     if engine.fallback:
         graph = _rdflib_graph(store)
     local = engine.for_store(store)
-    rows = local.assess(store_runner(store, union=batch.fmt == "nq"), order=batch.roots, fallback_graph=graph)
+    rows = local.assess(store_runner(store, union=batch.fmt == "nq"), order=batch.roots, fallback_graph=graph,
+                        threads=_THREADS)
     return rows + _error_rows(batch)
 
 
@@ -201,7 +204,7 @@ def assess_cohort(
             if endpoint is not None:
                 from npc_kg.cohort.endpoint import endpoint_runner
 
-                rows = eng.assess(endpoint_runner(endpoint, timeout=timeout))
+                rows = eng.assess(endpoint_runner(endpoint, timeout=timeout), threads=min(4, _THREADS + 2))
                 writer.write(rows)
                 summary.add(rows)
                 total = len(rows)
@@ -234,12 +237,17 @@ def _run(paths: Sequence[str | Path], batch_size: int, input_format: str | None,
         return
     import multiprocessing
 
-    context = multiprocessing.get_context("fork") if "fork" in multiprocessing.get_all_start_methods() else None
-    pending: list[Future[tuple[list[PatientRow], int]]] = []
-    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
-        for batch in batches:
-            pending.append(pool.submit(_work, batch, engine))
-            while len(pending) >= 2 * workers:
+    global _THREADS
+    saved, _THREADS = _THREADS, 1  # forked workers inherit this: one query thread each
+    try:
+        context = multiprocessing.get_context("fork") if "fork" in multiprocessing.get_all_start_methods() else None
+        pending: list[Future[tuple[list[PatientRow], int]]] = []
+        with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+            for batch in batches:
+                pending.append(pool.submit(_work, batch, engine))
+                while len(pending) >= 2 * workers:
+                    yield pending.pop(0).result()
+            while pending:
                 yield pending.pop(0).result()
-        while pending:
-            yield pending.pop(0).result()
+    finally:
+        _THREADS = saved

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Iterable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -209,15 +210,25 @@ class Engine:
 
     # -- assessment ------------------------------------------------------------------------------
     def assess(self, run: QueryRunner, *, order: Iterable[str] = (),
-               fallback_graph: Graph | None = None) -> list[PatientRow]:
-        """Assess every patient visible to ``run``; rows follow ``order`` first, then IRI order."""
+               fallback_graph: Graph | None = None, threads: int = 1) -> list[PatientRow]:
+        """Assess every patient visible to ``run``; rows follow ``order`` first, then IRI order.
+
+        ``threads`` > 1 runs the compiled queries concurrently.
+        """
         patients = {row["p"] for row in run(self.patients_query())}
         hits: list[tuple[CompiledShape, str, str | None]] = []
-        for unit in self.units:
-            if unit.query is None:
-                continue
-            for row in run(self.unit_query(unit)):
-                hits.append((unit, row["focus"], row.get("owner")))
+        compiled = [u for u in self.units if u.query is not None]
+
+        def results(unit: CompiledShape) -> list[dict[str, str]]:
+            return list(run(self.unit_query(unit)))
+
+        if threads > 1:  # pyoxigraph releases the GIL while it evaluates; so does urllib while it waits
+            with ThreadPoolExecutor(max_workers=threads) as pool:
+                answers = list(pool.map(results, compiled))
+        else:
+            answers = [results(u) for u in compiled]
+        for unit, rows in zip(compiled, answers, strict=True):
+            hits += [(unit, row["focus"], row.get("owner")) for row in rows]
         if self.fallback:
             hits += self._fallback_hits(fallback_graph)
         return self._rows(patients, hits, order)
