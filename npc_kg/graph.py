@@ -78,6 +78,9 @@ def cached(name: str, files: Iterable[Path], build: Callable[[], Any]) -> Any:
         from npc_kg.atomic import atomic_write_bytes
 
         atomic_write_bytes(target, pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL))
+        for stale in folder.glob(f"{name}-*.pickle"):
+            if stale != target:
+                stale.unlink(missing_ok=True)
     except OSError:
         pass  # a read-only cache folder only costs speed
     return value

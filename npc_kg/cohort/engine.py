@@ -15,6 +15,7 @@ import sys
 from collections.abc import Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Protocol
 
 import pyoxigraph as ox
@@ -170,7 +171,10 @@ class Engine:
             engine = cls(notices=False)
             return {name: getattr(engine, name) for name in cls._STATE}
 
-        state = cached("engine", [*graph_files(), *shape_files()], build)
+        from npc_kg.cohort import compiler
+
+        code = [Path(compiler.__file__), Path(__file__)]  # a change to the compiler invalidates the cache
+        state = cached("engine", [*graph_files(), *shape_files(), *code], build)
         engine = cls.__new__(cls)
         engine.__dict__.update(state)
         engine._shapes = engine._subclasses = None
