@@ -17,14 +17,14 @@ __version__ = "0.1.0"
 
 _API = {
     "load": "npc_kg.graph",
-    "info": "npc_kg.info",
-    "export": "npc_kg.export",
+    "info": "npc_kg.summary",
+    "export": "npc_kg.exporting",
     "assess": "npc_kg.assessment",
     "Assessment": "npc_kg.assessment",
     "CriterionRow": "npc_kg.assessment",
     "patient_from_dict": "npc_kg.patient",
-    "query": "npc_kg.query",
-    "xrefs": "npc_kg.xrefs",
+    "query": "npc_kg.querying",
+    "xrefs": "npc_kg.mapping",
     "reason": "npc_kg.reasoning",
     "assess_cohort": "npc_kg.cohort",
     "synth": "npc_kg.synth",
@@ -35,14 +35,14 @@ __all__ = sorted([*_API, "__version__"])
 if TYPE_CHECKING:  # pragma: no cover
     from npc_kg.assessment import Assessment, CriterionRow, assess
     from npc_kg.cohort import assess_cohort
-    from npc_kg.export import export
+    from npc_kg.exporting import export
     from npc_kg.graph import load
-    from npc_kg.info import info
+    from npc_kg.mapping import xrefs
     from npc_kg.patient import patient_from_dict
-    from npc_kg.query import query
+    from npc_kg.querying import query
     from npc_kg.reasoning import reason
+    from npc_kg.summary import info
     from npc_kg.synth import synth
-    from npc_kg.xrefs import xrefs
 
 
 def __getattr__(name: str) -> Any:

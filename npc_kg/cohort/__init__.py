@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator, Sequence
-from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -230,14 +230,25 @@ def _work(batch: Batch, engine: str) -> tuple[list[PatientRow], int]:
 def _run(paths: Sequence[str | Path], batch_size: int, input_format: str | None, engine: str,
          workers: int) -> Iterator[tuple[list[PatientRow], int]]:
     """Rows per batch, in input order; with ``workers`` > 1 a bounded window of batches runs in parallel."""
+    global _THREADS
     batches = _batches(paths, batch_size, input_format)
     if workers <= 1:
-        for batch in batches:
-            yield _work(batch, engine)
+        if engine != "fast" or _engine().fallback or _THREADS <= 1:  # pySHACL flips rdflib globals: no threads
+            for batch in batches:
+                yield _work(batch, engine)
+            return
+        # Two batches in flight: one loads its store while the other runs its queries.
+        with ThreadPoolExecutor(max_workers=2) as threads:
+            in_flight: list[Future[tuple[list[PatientRow], int]]] = []
+            for batch in batches:
+                in_flight.append(threads.submit(_work, batch, engine))
+                while len(in_flight) >= 2:
+                    yield in_flight.pop(0).result()
+            while in_flight:
+                yield in_flight.pop(0).result()
         return
     import multiprocessing
 
-    global _THREADS
     saved, _THREADS = _THREADS, 1  # forked workers inherit this: one query thread each
     try:
         context = multiprocessing.get_context("fork") if "fork" in multiprocessing.get_all_start_methods() else None

@@ -1,4 +1,4 @@
-"""Exporters that register extra ``npc-kg export --format`` values with :func:`npc_kg.export.register_exporter`.
+"""Exporters that register extra ``npc-kg export --format`` values with :func:`npc_kg.exporting.register_exporter`.
 
 Importing this package registers ``owl`` (RDF/XML written by owlready2, for Protégé),
 ``ofn`` (OWL functional syntax, via py-horned-owl, when installed), ``sssom`` (the SSSOM

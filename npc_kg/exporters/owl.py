@@ -24,7 +24,7 @@ from rdflib import Graph
 from rdflib.namespace import OWL
 
 from npc_kg.atomic import atomic_write_bytes
-from npc_kg.export import register_exporter
+from npc_kg.exporting import register_exporter
 from npc_kg.graph import graph_files
 from npc_kg.namespace import ONTOLOGY_IRI, OWLREADY
 

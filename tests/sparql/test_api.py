@@ -45,12 +45,6 @@ def test_construct_is_not_supported() -> None:
         npc_kg.query("CONSTRUCT WHERE { ?s ?p ?o }")
 
 
-def test_query_stays_callable_after_importing_the_module() -> None:
-    module = importlib.import_module("npc_kg.query")
-    assert callable(module)
-    assert module("sources") == npc_kg.query("sources")
-
-
 def test_criteria_follow_subclass_of() -> None:
     """Criteria stated for npc:SalvageSurgery also govern its subclass npc:NeckSalvageSurgery."""
     general = {row["criterion"] for row in npc_kg.query("criteria-for-treatment")}

@@ -16,8 +16,6 @@ each identifier was checked. :func:`xrefs` answers both directions::
 from __future__ import annotations
 
 import json
-import sys
-import types
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -314,16 +312,3 @@ def bridges(curie_or_iri: str, *, graph: Graph | None = None) -> list[tuple[str,
             found.append((to_curie(sub), "rdfs:subClassOf", to_curie(sup)))
     return sorted(found)
 
-
-class _CallableModule(types.ModuleType):
-    """``npc_kg.xrefs`` names both this module and the function :func:`xrefs`.
-
-    Once the module has been imported, the attribute ``npc_kg.xrefs`` is the module (the import
-    system sets it), so the module itself forwards calls to the function.
-    """
-
-    def __call__(self, curie_or_iri: str, *, graph: Graph | None = None) -> list[Xref]:
-        return xrefs(curie_or_iri, graph=graph)
-
-
-sys.modules[__name__].__class__ = _CallableModule

@@ -13,9 +13,7 @@ formatted into the query text. ``SERVICE``, ``LOAD`` and remote ``FROM`` are ref
 
 from __future__ import annotations
 
-import sys
 import threading
-import types
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -97,7 +95,7 @@ def run_query(
     parsed = parse(named.text)
     if parsed.kind == "update":
         raise UnsafeQueryError(
-            "SPARQL updates are refused by query(); use 'from npc_kg.query import update' (CLI: npc-kg query --update)"
+            "SPARQL updates are refused by query(); use 'from npc_kg.querying import update' (CLI: npc-kg query --update)"
         )
     if parsed.kind not in ("select", "ask"):
         raise QueryError(f"{parsed.kind.upper()} queries are not supported; write a SELECT or ASK query")
@@ -175,13 +173,3 @@ def update(
     store = make_backend("remote", endpoint=endpoint, allow_network=allow_network, **dict(remote_options or {}))
     store.update(named.text)
 
-
-class _CallableModule(types.ModuleType):
-    """``npc_kg.query`` is both this module and the function: importing the module first (which
-    makes the package attribute the module) must not break ``npc_kg.query(...)``."""
-
-    def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        return query(*args, **kwargs)
-
-
-sys.modules[__name__].__class__ = _CallableModule
