@@ -67,14 +67,15 @@ def cached(name: str, files: Iterable[Path], build: Callable[[], Any]) -> Any:
         digest.update(str(path.name).encode())
         digest.update(path.read_bytes())
     target = folder / f"{name}-{digest.hexdigest()[:32]}.pickle"
-    try:
-        with open(target, "rb") as handle:
-            return pickle.load(handle)
-    except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ImportError):
-        pass
+    if _trusted(target):
+        try:
+            with open(target, "rb") as handle:
+                return pickle.load(handle)
+        except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ImportError):
+            pass
     value = build()
     try:
-        folder.mkdir(parents=True, exist_ok=True)
+        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
         from npc_kg.atomic import atomic_write_bytes
 
         atomic_write_bytes(target, pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL))
@@ -84,6 +85,22 @@ def cached(name: str, files: Iterable[Path], build: Callable[[], Any]) -> Any:
     except OSError:
         pass  # a read-only cache folder only costs speed
     return value
+
+
+def _trusted(path: Path) -> bool:
+    """True if ``path`` and its folder belong to this user and nobody else can write them.
+
+    Unpickling runs code, so a cache file that another user could have planted or changed is
+    ignored (and rebuilt in memory) rather than loaded.
+    """
+    try:
+        for item in (path, path.parent):
+            info = item.stat()
+            if info.st_uid != os.getuid() or info.st_mode & 0o022:
+                return False
+    except OSError:
+        return False
+    return True
 
 
 def load(*, fresh: bool = False) -> Graph:
