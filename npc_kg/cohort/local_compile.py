@@ -32,6 +32,7 @@ from npc_kg.namespace import NPC, SH
 __all__ = ["Plan", "Unit", "Unsupported", "compile_plan"]
 
 _OWL_CLASS = URIRef("http://www.w3.org/2002/07/owl#Class")
+_XSD_STRING = "http://www.w3.org/2001/XMLSchema#string"
 
 # sh: predicates that carry no constraint of their own (or are read with another one).
 _IGNORED = {
@@ -69,6 +70,10 @@ class Plan:
     predicates: set[str] = field(default_factory=set)
     inverse: set[str] = field(default_factory=set)
     all_predicates: bool = False  # sh:closed reads every predicate of a node
+    inverse_paths: bool = False  # some shape walks an edge backwards
+    compares_values: bool = False  # sh:equals / sh:disjoint compare value sets of two paths
+    string_tests: bool = False  # some constraint reads the text of a value (length, pattern, language)
+    constants: set[str] = field(default_factory=set)  # IRIs named by sh:in / sh:hasValue / targets
 
 
 def _id(node: Node) -> str:
@@ -115,6 +120,14 @@ class _Compiler:
             raise Unsupported("missing list")
         return list(Collection(self.g, node))
 
+    def constant(self, node: Node) -> Any:
+        term = _term(node)
+        if isinstance(term, str):
+            self.plan.constants.add(term)
+        elif term[2] in (None, _XSD_STRING) or term[3]:
+            self.plan.string_tests = True  # a string constant: equality reads the text
+        return term
+
     def classes(self, cls: Node) -> tuple[str, ...]:
         name = _iri(cls)
         return tuple(sorted(self.closure.get(name, frozenset()) | {name}))
@@ -134,6 +147,7 @@ class _Compiler:
             if not isinstance(inverse, URIRef):
                 raise Unsupported("complex inverse path")
             self.plan.inverse.add(str(inverse))
+            self.plan.inverse_paths = True
             return ("inv", str(inverse))
         for pred, kind in ((SH.zeroOrMorePath, "zom"), (SH.oneOrMorePath, "oom"), (SH.zeroOrOnePath, "zoo")):
             value = self.one(node, pred)
@@ -177,20 +191,25 @@ class _Compiler:
                         raise Unsupported("unknown sh:nodeKind")
                     out.append(("nodeKind", kind))
             elif local == "in":
-                out += [("in", tuple(_term(t) for t in self.items(v))) for v in values]
+                out += [("in", tuple(self.constant(t) for t in self.items(v))) for v in values]
             elif local == "hasValue":
-                out += [("hasValue", _term(v)) for v in values]
+                out += [("hasValue", self.constant(v)) for v in values]
             elif local in _VALUE_TERM:
                 for v in values:
                     if not isinstance(v, Literal):
                         raise Unsupported(f"sh:{local} needs a literal")
+                    if isinstance(v.toPython(), str):
+                        self.plan.string_tests = True
                     out.append((local, _term(v)))
             elif local in ("minLength", "maxLength"):
+                self.plan.string_tests = True
                 out += [(local, _int(v)) for v in values]
             elif local == "pattern":
+                self.plan.string_tests = True
                 flags = self.one(shape, SH.flags)
                 out += [("pattern", str(v), str(flags) if flags is not None else "") for v in values]
             elif local == "languageIn":
+                self.plan.string_tests = True
                 out += [("languageIn", tuple(str(t).lower() for t in self.items(v))) for v in values]
             elif local == "node":
                 out += [("node", self.shape(v)) for v in values]
@@ -227,6 +246,7 @@ class _Compiler:
             elif local in ("equals", "disjoint"):
                 if not is_property:
                     raise Unsupported(f"sh:{local} on a node shape")
+                self.plan.compares_values = True
                 for v in values:
                     self.plan.predicates.add(_iri(v))
                     out.append((local, _iri(v)))
@@ -261,7 +281,7 @@ def _targets(c: _Compiler, shape: Node) -> tuple[Any, ...]:
         specs.append(("class", c.classes(shape)))
     nodes = list(g.objects(shape, SH.targetNode))
     if nodes:
-        specs.append(("node", tuple(_term(n) for n in nodes)))
+        specs.append(("node", tuple(c.constant(n) for n in nodes)))
     for pred in g.objects(shape, SH.targetSubjectsOf):
         c.plan.predicates.add(_iri(pred))
         specs.append(("subjectsOf", _iri(pred)))

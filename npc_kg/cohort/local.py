@@ -1,0 +1,776 @@
+"""Assess patients with the SHACL shapes evaluated in plain Python on an in-memory index (no store, no SPARQL).
+
+The shapes are compiled once to a plan (:mod:`npc_kg.cohort.local_compile`), linked here into
+Python closures. A batch of patient records is parsed with pyoxigraph into an index
+``{node: {predicate: [objects]}}`` (IRIs as strings, blank nodes as ``_:label``, literals as
+pyoxigraph literals; ``^predicate`` keys hold the inverse edges the shapes need), and every
+result-producing shape is checked on its focus nodes. A patient's verdict only depends on the
+nodes reachable from it along the shapes' paths (its finding records), so the answers equal those
+of a run over the whole batch: this *is* a run over the whole batch, with the batch as the data
+graph, exactly as the reference path (pySHACL) and the SPARQL engine see it.
+
+Literal checks (``sh:datatype``, ``sh:min/maxInclusive`` ...) follow pySHACL exactly: each distinct
+literal is converted once to an rdflib literal as the reference path builds it (parsed, then
+rebuilt from its lexical form as :func:`npc_kg.shacl._from_lexical` does) and judged with
+pySHACL's rules; the answers are memoised. rdflib's conversion warnings (which quote the value)
+are silenced, so no patient value reaches a log.
+
+Statuses, verdicts and error rows follow :mod:`npc_kg.cohort.engine` (:class:`PatientRow`). A
+batch that the local evaluator cannot answer (``rdfs:subClassOf`` triples in the data, RDF-star
+triples) raises :class:`Unsupported`, and so does :class:`LocalEngine` for shapes outside its
+subset: the caller then uses the SPARQL engine (and pySHACL behind it), never a guess.
+"""
+
+from __future__ import annotations
+
+import datetime
+import logging
+import re
+import warnings
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import pyoxigraph as ox
+from rdflib import RDF, RDFS, BNode, Graph, Literal, URIRef
+
+from npc_kg.cohort.engine import PatientRow, criteria_of, verdict_of
+from npc_kg.cohort.local_compile import Plan, Unit, Unsupported, compile_plan
+from npc_kg.namespace import NPC, SH
+
+__all__ = ["LocalEngine", "Unsupported", "evaluate_graph"]
+
+Index = dict[Any, dict[str, list[Any]]]
+Check = Callable[[Index, Any], bool]
+
+_XSD = "http://www.w3.org/2001/XMLSchema#"
+_XSD_STRING = _XSD + "string"
+_TYPE = str(RDF.type)
+_SUBCLASS = str(RDFS.subClassOf)
+_HAS_FINDING = str(NPC.hasFinding)
+_PATIENT = str(NPC.Patient)
+_VIOLATION, _WARNING = str(SH.Violation), str(SH.Warning)
+_MEMO_LIMIT = 200_000
+_NO_EDGES: dict[str, list[Any]] = {}
+_NONE: tuple[Any, ...] = ()
+_RDFLIB_LOG = logging.getLogger("rdflib.term")
+
+
+# ---------------------------------------------------------------------------------------------
+# Literals as pySHACL judges them
+# ---------------------------------------------------------------------------------------------
+
+def _rdflib_literal(value: ox.Literal) -> Literal:
+    """The literal as the reference path sees it: parsed by rdflib, then rebuilt from its lexical form."""
+    disabled, _RDFLIB_LOG.disabled = _RDFLIB_LOG.disabled, True  # rdflib's log records quote the value
+    with warnings.catch_warnings():  # and so do its warnings ("weird boolean")
+        warnings.simplefilter("ignore")
+        try:
+            if value.language:
+                return Literal(value.value, lang=value.language)
+            datatype = value.datatype.value
+            if datatype == _XSD_STRING:
+                return Literal(value.value)
+            parsed = Literal(value.value, datatype=URIRef(datatype))
+            return Literal(str(parsed), datatype=URIRef(datatype))
+        finally:
+            _RDFLIB_LOG.disabled = disabled
+
+
+def _actual_datatype(value: Literal, rule: str) -> bool:
+    """pySHACL's ``DatatypeConstraintComponent._assert_actual_datatype``."""
+    python = value.value
+    checks: dict[str, Callable[[Any], bool]] = {
+        _XSD_STRING: lambda x: isinstance(x, str | bytes),
+        str(RDF.langString): lambda x: isinstance(x, str | bytes),
+        _XSD + "integer": lambda x: isinstance(x, int),
+        _XSD + "float": lambda x: isinstance(x, float),
+        _XSD + "decimal": lambda x: type(x).__name__ == "Decimal",
+        _XSD + "boolean": lambda x: isinstance(x, bool),
+        _XSD + "date": lambda x: isinstance(x, datetime.date),
+        _XSD + "time": lambda x: isinstance(x, datetime.time),
+        _XSD + "dateTime": lambda x: isinstance(x, datetime.datetime),
+    }
+    check = checks.get(rule)
+    return True if check is None else check(python)
+
+
+def _datatype_ok(value: ox.Literal, rule: str) -> bool:
+    """pySHACL's ``sh:datatype`` test of one literal."""
+    lit = _rdflib_literal(value)
+    datatype = str(lit.datatype) if lit.datatype is not None else None
+    if datatype == rule:
+        return getattr(lit, "ill_typed", None) is not True and _actual_datatype(lit, rule)
+    if rule == str(RDFS.Literal):
+        return True
+    if rule == str(RDFS.Datatype) and datatype:
+        return True
+    if datatype is None and lit.language is None and rule == _XSD_STRING:
+        return _actual_datatype(lit, rule)
+    if rule == str(RDF.langString) and lit.language:
+        return _actual_datatype(lit, rule)
+    return False
+
+
+def _compare(left: Literal, right: Literal) -> int:
+    """pySHACL's ``compare_literal`` (may raise TypeError / NotImplementedError)."""
+    if left.eq(right):
+        return 0
+    if left.value.__class__ in (datetime.datetime, datetime.time):
+        if left.value == right.value:
+            return 0
+        if left.value > right.value:
+            return 1
+    elif left > right:
+        return 1
+    return -1
+
+
+_RANGE_TESTS: dict[str, Callable[[int], bool]] = {
+    "minInclusive": lambda c: c >= 0, "minExclusive": lambda c: c > 0,
+    "maxInclusive": lambda c: c <= 0, "maxExclusive": lambda c: c < 0,
+}
+
+
+def _range_ok(value: ox.Literal, bound: Literal, kind: str) -> bool:
+    """pySHACL's min/max inclusive/exclusive test of one literal."""
+    lit = _rdflib_literal(value)
+    disabled, _RDFLIB_LOG.disabled = _RDFLIB_LOG.disabled, True
+    try:
+        if isinstance(bound.value, str) != isinstance(lit.value, str):
+            return False
+        try:
+            return _RANGE_TESTS[kind](_compare(lit, bound))
+        except (TypeError, NotImplementedError):
+            return False
+    finally:
+        _RDFLIB_LOG.disabled = disabled
+
+
+def _memo_literal(test: Callable[[ox.Literal], bool]) -> Callable[[Any], bool]:
+    """A value test: False for IRIs and blank nodes, ``test`` (memoised) for literals."""
+    memo: dict[ox.Literal, bool] = {}
+
+    def check(value: Any) -> bool:
+        if type(value) is str:
+            return False
+        answer = memo.get(value)
+        if answer is None:
+            if len(memo) > _MEMO_LIMIT:
+                memo.clear()
+            answer = memo[value] = test(value)
+        return answer
+
+    return check
+
+
+# ---------------------------------------------------------------------------------------------
+# Terms and paths
+# ---------------------------------------------------------------------------------------------
+
+def _node_key(_idx: Index, node: Any) -> Any:
+    return node
+
+
+def _ox_term(term: Any) -> Any:
+    """A plan term as an index key: IRIs stay strings, literals become pyoxigraph literals."""
+    if isinstance(term, str):
+        return term
+    _kind, lexical, datatype, language = term
+    if language:
+        return ox.Literal(lexical, language=language)
+    return ox.Literal(lexical, datatype=ox.NamedNode(datatype or _XSD_STRING))
+
+
+def _plan_literal(term: Any) -> Literal:
+    _kind, lexical, datatype, language = term
+    return Literal(lexical, lang=language) if language else Literal(lexical, datatype=URIRef(datatype) if datatype else None)
+
+
+def _is_iri(value: Any) -> bool:
+    return type(value) is str and not value.startswith("_:")
+
+
+def _is_blank(value: Any) -> bool:
+    return type(value) is str and value.startswith("_:")
+
+
+def _text(value: Any) -> str | None:
+    """The string pySHACL's string-based constraints read (None for a blank node)."""
+    if type(value) is str:
+        return None if value.startswith("_:") else value
+    return str(value.value)
+
+
+def _path(plan_path: Any) -> Callable[[Index, Any], Sequence[Any]]:
+    kind = plan_path[0]
+    if kind == "pred":
+        pred = plan_path[1]
+        return lambda idx, node: idx.get(node, _NO_EDGES).get(pred, _NONE)
+    if kind == "inv":
+        inv = "^" + plan_path[1]
+        return lambda idx, node: idx.get(node, _NO_EDGES).get(inv, _NONE)
+    if kind == "seq":
+        steps = [_path(p) for p in plan_path[1]]
+
+        def sequence(idx: Index, node: Any) -> Sequence[Any]:
+            current: Iterable[Any] = (node,)
+            for step in steps:
+                current = list(dict.fromkeys(v for n in current for v in step(idx, n)))
+            return list(current)
+
+        return sequence
+    if kind == "alt":
+        options = [_path(p) for p in plan_path[1]]
+        return lambda idx, node: list(dict.fromkeys(v for option in options for v in option(idx, node)))
+    inner = _path(plan_path[1])
+
+    def closure(idx: Index, node: Any) -> Sequence[Any]:
+        found: dict[Any, None] = {node: None} if kind in ("zom", "zoo") else {}
+        frontier = [node]
+        while frontier:
+            nxt = []
+            for n in frontier:
+                for v in inner(idx, n):
+                    if v not in found:
+                        found[v] = None
+                        nxt.append(v)
+            if kind == "zoo":
+                break
+            frontier = nxt
+        return list(found)
+
+    return closure
+
+
+# ---------------------------------------------------------------------------------------------
+# Linking a plan into closures
+# ---------------------------------------------------------------------------------------------
+
+class _Cycle(Exception):
+    """A node reaches itself along the indexed edges: signatures are not defined for this batch."""
+
+
+class _Linked:
+    """The plan's shapes as closures: ``conforms[id](idx, node)`` and ``reports[id](idx, focus)``.
+
+    Conformance is memoised. In *signature mode* (the default) the memo key is the node's
+    signature, an int interned from what the shapes can see of the node: its kind, its IRI if a
+    shape could tell it apart (a constant of the shapes, or a node without edges), and,
+    recursively, the signatures of its values per predicate; a literal's signature is the vector
+    of answers of every literal test of the shapes. Two nodes with the same signature conform to
+    the same shapes, so answers are reused across patients and batches (a cohort has few distinct
+    finding records). Shapes that walk edges backwards or compare two paths, and batches with
+    cycles, use the node itself as the key (per batch).
+    """
+
+    def __init__(self, plan: Plan) -> None:
+        self.plan = plan
+        self.conforms: dict[str, Check] = {}
+        self.memos: list[dict[Any, bool]] = []
+        self.literal_tests: list[Callable[[Any], bool]] = []
+        for key in plan.shapes:
+            self._conformance(key)
+        self.reports: dict[str, Check] = {u.shape: self._reporter(u.shape) for u in plan.units}
+        self.signatures_possible = not (plan.inverse_paths or plan.compares_values)
+        self.constants = frozenset(plan.constants)
+        self.interned: dict[Any, int] = {}
+        self.literal_sids: dict[Any, int] = {}
+        self.batch_sids: dict[Any, int] = {}
+        self.group_memos: list[dict[int, tuple[int, ...]]] = []
+        self.key: Callable[[Index, Any], Any] = self.sid
+        self.signature_mode = self.signatures_possible
+
+    def begin(self, signatures: bool) -> None:
+        """Start a batch, keyed by signatures or by nodes."""
+        self.batch_sids.clear()
+        self.signature_mode = signatures and self.signatures_possible
+        if not self.signature_mode or len(self.interned) > _MEMO_LIMIT:
+            self.reset()
+        self.key = self.sid if self.signature_mode else _node_key
+
+    def end(self) -> None:
+        """Finish a batch: forget its nodes (memos keyed by node are per batch)."""
+        self.batch_sids.clear()
+        if not self.signature_mode:
+            self.reset()
+
+    def reset(self) -> None:
+        """Forget every memo."""
+        for memo in self.memos:
+            memo.clear()
+        for group in self.group_memos:
+            group.clear()
+        self.interned.clear()
+        self.literal_sids.clear()
+
+    def sid(self, idx: Index, node: Any) -> int:
+        """The interned signature of ``node`` (see the class docstring)."""
+        sids = self.batch_sids
+        known = sids.get(node)
+        if known is not None:
+            if known < 0:
+                raise _Cycle
+            return known
+        interned = self.interned
+        if type(node) is not str:
+            key = node
+            if not self.plan.string_tests and node.datatype.value == _XSD_STRING and not node.language:
+                key = _XSD_STRING  # plain strings are alike for every literal test of these shapes
+            found = self.literal_sids.get(key)
+            if found is None:
+                signature = ("L", *(test(node) for test in self.literal_tests))
+                found = interned.get(signature)
+                if found is None:
+                    found = interned[signature] = len(interned)
+                self.literal_sids[key] = found
+            sids[node] = found
+            return found
+        edges = idx.get(node)
+        blank = node.startswith("_:")
+        if not blank and (not edges or node in self.constants or self.plan.string_tests):
+            name: Any = node
+        else:
+            name = "_" if blank else "I"
+        sids[node] = -1
+        if edges:
+            sid = self.sid
+            shape: tuple[Any, ...] = (name, *[(pred, *[sid(idx, v) for v in values])
+                                              for pred, values in edges.items() if pred[0] != "^"])
+        else:
+            shape = (name,)
+        found = interned.get(shape)
+        if found is None:
+            found = interned[shape] = len(interned)
+        sids[node] = found
+        return found
+
+    def _conformance(self, key: str) -> Check:
+        done = self.conforms.get(key)
+        if done is not None:
+            return done
+        memo: dict[Any, bool] = {}
+        self.memos.append(memo)
+        cell: list[Check] = []
+        linked = self
+
+        def conforms(idx: Index, node: Any) -> bool:
+            k = linked.key(idx, node)
+            answer = memo.get(k)
+            if answer is None:
+                answer = memo[k] = cell[0](idx, node)
+            return answer
+
+        self.conforms[key] = conforms
+        cell.append(self._checker(key, with_properties=True))
+        return conforms
+
+    def _reporter(self, key: str) -> Check:
+        own = self._checker(key, with_properties=False)
+        return lambda idx, focus: not own(idx, focus)
+
+    def _checker(self, key: str, *, with_properties: bool) -> Check:
+        path, constraints = self.plan.shapes[key]
+        values = _path(path) if path is not None else None
+        parts = [self._constraint(c) for c in constraints if with_properties or c[0] != "property"]
+
+        if values is None:
+            def node_check(idx: Index, node: Any) -> bool:
+                focus_values = (node,)
+                for part in parts:  # noqa: SIM110 - a plain loop is faster than all() on this hot path
+                    if not part(idx, node, focus_values):
+                        return False
+                return True
+
+            return node_check
+
+        def property_check(idx: Index, node: Any) -> bool:
+            found = values(idx, node)
+            for part in parts:  # noqa: SIM110 - a plain loop is faster than all() on this hot path
+                if not part(idx, node, found):
+                    return False
+            return True
+
+        return property_check
+
+    def _each(self, test: Callable[[Any], bool]) -> Callable[[Index, Any, Sequence[Any]], bool]:
+        self.literal_tests.append(test)
+
+        def every(_idx: Index, _focus: Any, found: Sequence[Any]) -> bool:
+            for value in found:  # noqa: SIM110 - a plain loop is faster than all() on this hot path
+                if not test(value):
+                    return False
+            return True
+
+        return every
+
+    def _constraint(self, c: tuple[Any, ...]) -> Callable[[Index, Any, Sequence[Any]], bool]:
+        kind = c[0]
+        if kind == "class":
+            allowed = frozenset(c[1])
+
+            def has_class(idx: Index, _focus: Any, found: Sequence[Any]) -> bool:
+                for value in found:
+                    for t in idx.get(value, _NO_EDGES).get(_TYPE, _NONE):
+                        if t in allowed:
+                            break
+                    else:
+                        return False
+                return True
+
+            return has_class
+        if kind == "datatype":
+            rule = c[1]
+            return self._each(_memo_literal(lambda v: _datatype_ok(v, rule)))
+        if kind == "nodeKind":
+            tests: dict[str, Callable[[Any], bool]] = {
+                "IRI": _is_iri, "BlankNode": _is_blank, "Literal": lambda v: type(v) is not str,
+                "BlankNodeOrIRI": lambda v: type(v) is str, "BlankNodeOrLiteral": lambda v: not _is_iri(v),
+                "IRIOrLiteral": lambda v: not _is_blank(v),
+            }
+            return self._each(tests[c[1]])
+        if kind == "in":
+            members = frozenset(_ox_term(t) for t in c[1])
+            return self._each(lambda v: v in members)
+        if kind == "hasValue":
+            wanted = _ox_term(c[1])
+            self.literal_tests.append(lambda v: v == wanted)
+            return lambda _idx, _focus, found: wanted in found
+        if kind in _RANGE_TESTS:
+            bound = _plan_literal(c[1])
+            return self._each(_memo_literal(lambda v: _range_ok(v, bound, kind)))
+        if kind in ("minLength", "maxLength"):
+            limit = c[1]
+            if kind == "minLength":
+                return self._each(lambda v: (t := _text(v)) is not None and len(t) >= limit)
+            return self._each(lambda v: (t := _text(v)) is not None and len(t) <= limit)
+        if kind == "pattern":
+            flags = 0
+            for letter, flag in (("i", re.IGNORECASE), ("m", re.MULTILINE), ("s", re.DOTALL), ("x", re.VERBOSE)):
+                if letter in c[2]:
+                    flags |= flag
+            regex = re.compile(c[1], flags)
+            return self._each(lambda v: (t := _text(v)) is not None and regex.search(t) is not None)
+        if kind == "languageIn":
+            languages = c[1]
+
+            def language_ok(v: Any) -> bool:
+                if type(v) is str or not v.language:
+                    return False
+                lang = v.language.lower()
+                return any(lang == x or lang.startswith(x + "-") or x == "*" for x in languages)
+
+            return self._each(language_ok)
+        if kind in ("node", "property"):
+            inner = self._conformance(c[1])
+            return lambda idx, _focus, found: all(inner(idx, v) for v in found)
+        if kind == "not":
+            inner = self._conformance(c[1])
+            return lambda idx, _focus, found: not any(inner(idx, v) for v in found)
+        if kind in ("and", "or", "xone"):
+            members_ = [self._conformance(k) for k in c[1]]
+            if kind == "and":
+                return lambda idx, _focus, found: all(all(m(idx, v) for m in members_) for v in found)
+            if kind == "or":
+                return lambda idx, _focus, found: all(any(m(idx, v) for m in members_) for v in found)
+            return lambda idx, _focus, found: all(sum(m(idx, v) for m in members_) == 1 for v in found)
+        if kind == "minCount":
+            low = c[1]
+            return lambda _idx, _focus, found: len(found) >= low
+        if kind == "maxCount":
+            high = c[1]
+            return lambda _idx, _focus, found: len(found) <= high
+        if kind == "qualified":
+            inner = self._conformance(c[1])
+            qmin, qmax = c[2], c[3]
+
+            def qualified(idx: Index, _focus: Any, found: Sequence[Any]) -> bool:
+                count = 0
+                for value in found:
+                    if inner(idx, value):
+                        count += 1
+                return (qmin is None or count >= qmin) and (qmax is None or count <= qmax)
+
+            return qualified
+        if kind == "closed":
+            allowed_preds = frozenset(c[1])
+
+            def closed(idx: Index, _focus: Any, found: Sequence[Any]) -> bool:
+                for value in found:
+                    for pred in idx.get(value, _NO_EDGES):
+                        if pred[0] != "^" and pred not in allowed_preds:
+                            return False
+                return True
+
+            return closed
+        if kind in ("equals", "disjoint"):
+            other = c[1]
+            if kind == "equals":
+                return lambda idx, focus, found: set(found) == set(idx.get(focus, _NO_EDGES).get(other, _NONE))
+            return lambda idx, focus, found: not (set(found) & set(idx.get(focus, _NO_EDGES).get(other, _NONE)))
+        raise Unsupported(f"constraint {kind}")  # pragma: no cover - the compiler only emits the kinds above
+
+
+# ---------------------------------------------------------------------------------------------
+# The engine
+# ---------------------------------------------------------------------------------------------
+
+_OX_FORMAT = {"nt": ox.RdfFormat.N_TRIPLES, "nq": ox.RdfFormat.N_QUADS, "csv": ox.RdfFormat.N_TRIPLES}
+
+
+class LocalEngine:
+    """The eligibility and patient-model shapes, compiled to Python closures, applied to batches."""
+
+    def __init__(self, shapes: Graph | None = None, kb: Graph | None = None, *, subclasses: Graph | None = None) -> None:
+        from npc_kg import shacl
+        from npc_kg.cohort.compiler import subclass_closure
+
+        shapes_graph = shapes if shapes is not None else shacl.shapes_graph()
+        if kb is None:
+            from npc_kg.graph import load
+
+            kb = load()
+        closure = subclass_closure(subclasses if subclasses is not None else shacl.subclass_graph())
+        self.plan = compile_plan(shapes_graph, closure)
+        self.criteria = criteria_of(kb, shapes_graph)
+        self.implemented = {str(o) for o in shapes_graph.objects(None, NPC.criterion)}
+        self._link()
+
+    _STATE = ("plan", "criteria", "implemented")
+
+    def _link(self) -> None:
+        self.linked = _Linked(self.plan)
+        self.needed = frozenset(self.plan.predicates)
+        self.inverse = frozenset(self.plan.inverse)
+        self.chains: dict[tuple[Any, ...], Callable[[Index, Any], Sequence[Any]]] = {}
+        grouped: dict[tuple[Any, ...], list[tuple[Unit, Check]]] = {}
+        for unit in self.plan.units:
+            if unit.chain and unit.chain not in self.chains:
+                self.chains[unit.chain] = _chain([_path(p) for p in unit.chain])
+            # units with the same focus nodes are checked together (one memo per group)
+            grouped.setdefault((self.plan.targets[unit.root], unit.chain), []).append((unit, self.linked.reports[unit.shape]))
+        self.groups: list[tuple[tuple[Any, ...], tuple[Any, ...], list[tuple[Unit, Check]], dict[int, tuple[int, ...]]]] = []
+        for (specs, chain), members in grouped.items():
+            memo: dict[int, tuple[int, ...]] = {}
+            self.linked.group_memos.append(memo)
+            self.groups.append((specs, chain, members, memo))
+
+    @classmethod
+    def cached(cls) -> LocalEngine:
+        """The engine for the package's shapes and KB, its plan from the user cache when up to date."""
+        from npc_kg.graph import cached, graph_files
+        from npc_kg.shacl import shape_files
+
+        def build() -> dict[str, object]:
+            engine = cls()
+            return {name: getattr(engine, name) for name in cls._STATE}
+
+        code = [Path(__file__), Path(__file__).with_name("local_compile.py")]
+        state = cached("local-engine", [*graph_files(), *shape_files(), *code], build)
+        engine = cls.__new__(cls)
+        engine.__dict__.update(state)
+        engine._link()
+        return engine
+
+    # -- index -----------------------------------------------------------------------------------
+    def index(self, triples: Iterable[Any]) -> Index:
+        """Build the index of pyoxigraph triples or quads (graph names ignored: the union graph)."""
+        idx: Index = {}
+        needed, inverse, every = self.needed, self.inverse, self.plan.all_predicates
+        named, blank = ox.NamedNode, ox.BlankNode
+        for quad in triples:
+            pred = quad.predicate.value
+            if pred not in needed and not every:
+                if pred == _SUBCLASS:
+                    raise Unsupported("the data has rdfs:subClassOf triples")
+                continue
+            subject, obj = quad.subject, quad.object
+            kind = type(subject)
+            s = subject.value if kind is named else "_:" + subject.value if kind is blank else None
+            kind = type(obj)
+            o = obj.value if kind is named else "_:" + obj.value if kind is blank else obj
+            if s is None or type(o) is ox.Triple:
+                raise Unsupported("RDF-star triple terms")
+            edges = idx.get(s)
+            if edges is None:
+                edges = idx[s] = {}
+            values = edges.get(pred)
+            if values is None:
+                edges[pred] = [o]
+            elif o not in values:
+                values.append(o)
+            if pred in inverse:
+                back = idx.get(o)
+                if back is None:
+                    back = idx[o] = {}
+                key = "^" + pred
+                values = back.get(key)
+                if values is None:
+                    back[key] = [s]
+                elif s not in values:
+                    values.append(s)
+        return idx
+
+    # -- assessment ------------------------------------------------------------------------------
+    def assess_index(self, idx: Index, order: Iterable[str] = ()) -> list[PatientRow]:
+        """One row per patient of the index (asserted ``npc:Patient``), ``order`` first, then IRI order."""
+        errors, severities = self._results(idx)
+        patients = self._patients(idx)
+        ordered = [p for p in dict.fromkeys(order) if p in patients]
+        ordered += sorted(patients - set(ordered))
+        rows = []
+        for patient in ordered:
+            if patient in errors:
+                rows.append(PatientRow(patient, "error", {}, "breaks the patient model: " + ", ".join(sorted(errors[patient]))))
+                continue
+            statuses = {}
+            for criterion in self.criteria:
+                found = severities.get((patient, criterion.iri), _NONE)
+                unknown = _WARNING in found or criterion.iri not in self.implemented
+                statuses[criterion.iri] = "violated" if _VIOLATION in found else "unknown" if unknown else "satisfied"
+            rows.append(PatientRow(patient, verdict_of(statuses), statuses))
+        return rows
+
+    @staticmethod
+    def _patients(idx: Index) -> set[str]:
+        return {n for n, edges in idx.items() if _PATIENT in edges.get(_TYPE, _NONE)}
+
+    def hits(self, idx: Index) -> list[tuple[Unit, Any]]:
+        """Every (unit, focus node) for which SHACL reports at least one result from that unit's shape."""
+        try:
+            return self._hits(idx, signatures=True)
+        except _Cycle:
+            return self._hits(idx, signatures=False)
+
+    def _hits(self, idx: Index, *, signatures: bool) -> list[tuple[Unit, Any]]:
+        linked = self.linked
+        linked.begin(signatures)
+        targets: dict[tuple[Any, ...], list[Any]] = {}
+        out: list[tuple[Unit, Any]] = []
+        try:
+            for specs, chain, members, memo in self.groups:
+                roots = targets.get(specs)
+                if roots is None:
+                    roots = targets[specs] = self._targets(idx, specs)
+                foci = roots
+                if chain:
+                    follow = self.chains[chain]
+                    foci = list(dict.fromkeys(v for f in roots for v in follow(idx, f)))
+                for focus in foci:
+                    if linked.signature_mode:
+                        sid = linked.sid(idx, focus)
+                        failing = memo.get(sid)
+                        if failing is None:
+                            failing = memo[sid] = tuple(i for i, (_u, reports) in enumerate(members) if reports(idx, focus))
+                    else:
+                        failing = tuple(i for i, (_u, reports) in enumerate(members) if reports(idx, focus))
+                    for i in failing:
+                        out.append((members[i][0], focus))
+        finally:
+            linked.end()
+        return out
+
+    def _results(self, idx: Index) -> tuple[dict[str, set[str]], dict[tuple[str, str], set[str]]]:
+        """Patient-model shape names per patient, and severities per (patient, criterion)."""
+        patients = self._patients(idx)
+        errors: dict[str, set[str]] = {}
+        severities: dict[tuple[str, str], set[str]] = {}
+        owner_key = "^" + _HAS_FINDING
+        for unit, focus in self.hits(idx):
+            owners = [focus] if focus in patients else []
+            if type(focus) is str:
+                owners += [o for o in idx.get(focus, _NO_EDGES).get(owner_key, _NONE) if o in patients]
+            for patient in owners:
+                if unit.criterion is None:
+                    errors.setdefault(patient, set()).add(unit.name)
+                else:
+                    severities.setdefault((patient, unit.criterion), set()).add(unit.severity)
+        return errors, severities
+
+    def _targets(self, idx: Index, specs: tuple[Any, ...]) -> list[Any]:
+        found: dict[Any, None] = {}
+        for spec in specs:
+            kind = spec[0]
+            if kind == "class":
+                allowed = frozenset(spec[1])
+                for node, edges in idx.items():
+                    types = edges.get(_TYPE)
+                    if types and not allowed.isdisjoint(types):
+                        found[node] = None
+            elif kind == "node":
+                for term in spec[1]:
+                    found[_ox_term(term)] = None
+            elif kind == "subjectsOf":
+                for node, edges in idx.items():
+                    if spec[1] in edges:
+                        found[node] = None
+            elif kind == "objectsOf":
+                key = "^" + spec[1]
+                if spec[1] not in self.inverse:
+                    raise Unsupported("objects-of target without an inverse index")
+                for node, edges in idx.items():
+                    if key in edges:
+                        found[node] = None
+        return list(found)
+
+    def assess_batch(self, batch: Any) -> list[PatientRow]:
+        """Rows for a :class:`npc_kg.cohort.reader.Batch`: its patients in input order, then unreadable records."""
+        if batch.quads:
+            idx = self.index(batch.quads)
+        else:
+            try:
+                idx = self.index(_parse(batch.data, batch.fmt))
+            except SyntaxError:
+                batch = batch.repair()
+                idx = self.index(_parse(batch.data, batch.fmt))
+        rows = self.assess_index(idx, batch.roots)
+        return rows + [PatientRow(e.subject, "error", {}, e.reason) for e in batch.errors]
+
+
+def _parse(data: bytes, fmt: str) -> Iterator[Any]:
+    if not data:
+        return iter(())
+    return iter(ox.parse(input=data, format=_OX_FORMAT.get(fmt, ox.RdfFormat.N_TRIPLES)))
+
+
+def _chain(steps: list[Callable[[Index, Any], Sequence[Any]]]) -> Callable[[Index, Any], Sequence[Any]]:
+    def follow(idx: Index, node: Any) -> Sequence[Any]:
+        current: Sequence[Any] = (node,)
+        for step in steps:
+            current = list(dict.fromkeys(v for n in current for v in step(idx, n)))
+        return current
+
+    return follow
+
+
+_DEFAULT: LocalEngine | None = None
+
+
+def _rdflib_triples(graph: Graph) -> Iterator[Any]:
+    """An rdflib graph's triples as pyoxigraph triples (for :meth:`LocalEngine.index`)."""
+    def term(node: Any) -> Any:
+        if isinstance(node, URIRef):
+            return ox.NamedNode(str(node))
+        if isinstance(node, BNode):
+            return ox.BlankNode(str(node))
+        if node.language:
+            return ox.Literal(str(node), language=node.language)
+        return ox.Literal(str(node), datatype=ox.NamedNode(str(node.datatype) if node.datatype else _XSD_STRING))
+
+    for s, p, o in graph:
+        yield ox.Triple(term(s), term(p), term(o))
+
+
+def evaluate_graph(graph: Graph, engine: LocalEngine | None = None) -> dict[str, PatientRow]:
+    """Assess every patient (``rdf:type npc:Patient``) of an rdflib graph: ``{patient IRI: row}``.
+
+    The row holds the verdict, one status per criterion IRI, or the error reason. Uses the
+    package's shapes (plan from the user cache) unless ``engine`` is given.
+    """
+    global _DEFAULT
+    if engine is None:
+        if _DEFAULT is None:
+            _DEFAULT = LocalEngine.cached()
+        engine = _DEFAULT
+    rows = engine.assess_index(engine.index(_rdflib_triples(graph)))
+    return {row.patient: row for row in rows}
