@@ -197,3 +197,21 @@ def test_progress_only_on_a_terminal() -> None:
     bar.update(10, 500)
     bar.close()
     assert "patients" in loud.getvalue() and "ETA" in loud.getvalue() and "/s" in loud.getvalue()
+
+
+def test_subclass_declared_in_the_data_counts_like_the_reference(tmp_path: Path) -> None:
+    data = tmp_path / "local-class.nt"
+    npc, patient = "https://w3id.org/npc-kg/", "https://w3id.org/npc-kg/patient/"
+    rdf, rdfs = "http://www.w3.org/1999/02/22-rdf-syntax-ns#", "http://www.w3.org/2000/01/rdf-schema#"
+    data.write_text(
+        f"<{patient}L-1> <{rdf}type> <{npc}Patient> .\n"
+        f"<{patient}L-1> <{npc}hasFinding> <{patient}L-1/f> .\n"
+        f"<{patient}L-1/f> <{rdf}type> <https://example.org/local/SixthNervePalsy> .\n"
+        f"<{patient}L-1/f> <{npc}findingStatus> <{npc}Present> .\n"
+        f"<https://example.org/local/SixthNervePalsy> <{rdfs}subClassOf> <{npc}CranialNervePalsy> .\n"
+    )
+    [batch] = list(iter_batches(data))
+    [fast] = assess_batch(batch, "fast")
+    [reference] = assess_batch(batch, "reference")
+    assert (fast.verdict, fast.statuses) == (reference.verdict, reference.statuses)
+    assert fast.statuses[npc + "kb/ci-1-skull-base-or-cranial-nerve"] == "violated"
