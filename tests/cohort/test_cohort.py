@@ -33,7 +33,8 @@ def _compare_with_reference(path: Path) -> int:
     reference = {r.patient: (r.verdict, r.statuses) for r in assess_batch(batch, "reference")}
     assert fast.keys() == reference.keys()
     differences = [p for p in reference if fast[p] != reference[p]]
-    assert not differences, f"{len(differences)} patients differ, e.g. {differences[0]}: {fast[differences[0]]} vs {reference[differences[0]]}"
+    example = differences[0] if differences else ""
+    assert not differences, f"{len(differences)} patients differ, e.g. {example}: {fast[example]} vs {reference[example]}"
     return len(reference)
 
 

@@ -52,7 +52,7 @@ def _random_data(seed: int, n: int = 60) -> Graph:
         for _ in range(rng.choice([0, 1, 1, 2, 3])):
             g.add((node, EX.status, rng.choice([EX.a, EX.b, EX.c, Literal("x"), Literal("y")])))
         for _ in range(rng.choice([0, 1, 2])):
-            g.add((node, EX.link, rng.choice(nodes + [Literal("lit")])))
+            g.add((node, EX.link, rng.choice([*nodes, Literal("lit")])))
         if rng.random() < 0.1:
             g.add((node, EX.extra, Literal(1)))
     return g
