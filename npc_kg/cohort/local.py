@@ -34,7 +34,7 @@ from typing import Any
 import pyoxigraph as ox
 from rdflib import RDF, RDFS, BNode, Graph, Literal, URIRef
 
-from npc_kg.cohort.engine import PatientRow, criteria_of, verdict_of
+from npc_kg.cohort.engine import PatientRow, criteria_of
 from npc_kg.cohort.local_compile import Plan, Unit, Unsupported, compile_plan
 from npc_kg.namespace import NPC, SH
 
@@ -51,6 +51,9 @@ _HAS_FINDING = str(NPC.hasFinding)
 _PATIENT = str(NPC.Patient)
 _VIOLATION, _WARNING = str(SH.Violation), str(SH.Warning)
 _MEMO_LIMIT = 200_000
+_RANK = {_VIOLATION: 2, _WARNING: 1}
+_STATUS = ("satisfied", "unknown", "violated")
+_VERDICT = ("eligible", "indeterminate", "ineligible")
 _NO_EDGES: dict[str, list[Any]] = {}
 _NONE: tuple[Any, ...] = ()
 _RDFLIB_LOG = logging.getLogger("rdflib.term")
@@ -60,8 +63,20 @@ _RDFLIB_LOG = logging.getLogger("rdflib.term")
 # Literals as pySHACL judges them
 # ---------------------------------------------------------------------------------------------
 
+_CONVERTED: dict[ox.Literal, Literal] = {}
+
+
 def _rdflib_literal(value: ox.Literal) -> Literal:
     """The literal as the reference path sees it: parsed by rdflib, then rebuilt from its lexical form."""
+    found = _CONVERTED.get(value)
+    if found is None:
+        if len(_CONVERTED) > _MEMO_LIMIT:
+            _CONVERTED.clear()
+        found = _CONVERTED[value] = _convert(value)
+    return found
+
+
+def _convert(value: ox.Literal) -> Literal:
     disabled, _RDFLIB_LOG.disabled = _RDFLIB_LOG.disabled, True  # rdflib's log records quote the value
     with warnings.catch_warnings():  # and so do its warnings ("weird boolean")
         warnings.simplefilter("ignore")
@@ -251,6 +266,53 @@ class _Cycle(Exception):
     """A node reaches itself along the indexed edges: signatures are not defined for this batch."""
 
 
+class _Counts:
+    """Qualified-value counts of one path, for every qualified shape used with it, in one pass.
+
+    For a focus node, the values along the path are visited once; each value contributes a
+    packed int with one 16-bit count per qualified shape (memoised per value, by signature), and
+    the sum is memoised per focus for the batch. So the thirty-odd ``sh:qualifiedValueShape``
+    checks on a patient's finding records cost one pass over the records, not thirty.
+    """
+
+    def __init__(self, linked: _Linked, values: Callable[[Index, Any], Sequence[Any]]) -> None:
+        self.linked = linked
+        self.values = values
+        self.shapes: list[str] = []
+        self.per_focus: dict[Any, int] = {}
+        self.per_value: dict[Any, int] = {}
+        linked.memos.append(self.per_value)  # type: ignore[arg-type]
+        self.tests: list[Check] = []
+
+    def link(self) -> None:
+        self.tests = [self.linked.conforms[key] for key in self.shapes]
+
+    def counts(self, idx: Index, focus: Any, found: Sequence[Any]) -> int:
+        total = self.per_focus.get(focus)
+        if total is not None:
+            return total
+        if len(found) >= 0xFFFF:  # a count could overflow its 16 bits: count directly
+            return sum(sum(1 for v in found if test(idx, v)) << (16 * i) for i, test in enumerate(self.tests))
+        linked = self.linked
+        key, per_value, tests = linked.key, self.per_value, self.tests
+        sids = linked.batch_sids if linked.signature_mode else {}
+        total = 0
+        for value in found:
+            k = sids.get(value)
+            if k is None or k < 0:
+                k = key(idx, value)
+            packed = per_value.get(k)
+            if packed is None:
+                packed = 0
+                for i, test in enumerate(tests):
+                    if test(idx, value):
+                        packed |= 1 << (16 * i)
+                per_value[k] = packed
+            total += packed
+        self.per_focus[focus] = total
+        return total
+
+
 class _Linked:
     """The plan's shapes as closures: ``conforms[id](idx, node)`` and ``reports[id](idx, focus)``.
 
@@ -269,8 +331,18 @@ class _Linked:
         self.conforms: dict[str, Check] = {}
         self.memos: list[dict[Any, bool]] = []
         self.literal_tests: list[Callable[[Any], bool]] = []
+        self._tested: set[Any] = set()
+        self._packers: dict[Any, _Counts] = {}
+        for path, constraints in plan.shapes.values():
+            for c in constraints:
+                if c[0] == "qualified":
+                    counts = self._packers.setdefault(path, _Counts(self, _path(path)))
+                    if c[1] not in counts.shapes:
+                        counts.shapes.append(c[1])
         for key in plan.shapes:
             self._conformance(key)
+        for counts in self._packers.values():
+            counts.link()
         self.reports: dict[str, Check] = {u.shape: self._reporter(u.shape) for u in plan.units}
         self.signatures_possible = not (plan.inverse_paths or plan.compares_values)
         self.constants = frozenset(plan.constants)
@@ -284,6 +356,8 @@ class _Linked:
     def begin(self, signatures: bool) -> None:
         """Start a batch, keyed by signatures or by nodes."""
         self.batch_sids.clear()
+        for counts in self._packers.values():
+            counts.per_focus.clear()
         self.signature_mode = signatures and self.signatures_possible
         if not self.signature_mode or len(self.interned) > _MEMO_LIMIT:
             self.reset()
@@ -292,6 +366,8 @@ class _Linked:
     def end(self) -> None:
         """Finish a batch: forget its nodes (memos keyed by node are per batch)."""
         self.batch_sids.clear()
+        for counts in self._packers.values():
+            counts.per_focus.clear()
         if not self.signature_mode:
             self.reset()
 
@@ -333,12 +409,23 @@ class _Linked:
         else:
             name = "_" if blank else "I"
         sids[node] = -1
+        shape: tuple[Any, ...] = (name,)
         if edges:
             sid = self.sid
-            shape: tuple[Any, ...] = (name, *[(pred, *[sid(idx, v) for v in values])
-                                              for pred, values in edges.items() if pred[0] != "^"])
-        else:
-            shape = (name,)
+            parts: list[Any] = [name]
+            for pred, values in edges.items():
+                if pred[0] == "^":
+                    continue
+                row: list[Any] = [pred]
+                for value in values:
+                    k = sids.get(value)
+                    if k is None:
+                        k = sid(idx, value)
+                    elif k < 0:
+                        raise _Cycle
+                    row.append(k)
+                parts.append(tuple(row))
+            shape = tuple(parts)
         found = interned.get(shape)
         if found is None:
             found = interned[shape] = len(interned)
@@ -372,7 +459,7 @@ class _Linked:
     def _checker(self, key: str, *, with_properties: bool) -> Check:
         path, constraints = self.plan.shapes[key]
         values = _path(path) if path is not None else None
-        parts = [self._constraint(c) for c in constraints if with_properties or c[0] != "property"]
+        parts = [self._constraint(c, path) for c in constraints if with_properties or c[0] != "property"]
 
         if values is None:
             def node_check(idx: Index, node: Any) -> bool:
@@ -393,8 +480,11 @@ class _Linked:
 
         return property_check
 
-    def _each(self, test: Callable[[Any], bool]) -> Callable[[Index, Any, Sequence[Any]], bool]:
-        self.literal_tests.append(test)
+    def _each(self, test: Callable[[Any], bool], key: Any = None) -> Callable[[Index, Any, Sequence[Any]], bool]:
+        if key is None or key not in self._tested:  # one literal test per distinct constraint
+            self.literal_tests.append(test)
+            if key is not None:
+                self._tested.add(key)
 
         def every(_idx: Index, _focus: Any, found: Sequence[Any]) -> bool:
             for value in found:  # noqa: SIM110 - a plain loop is faster than all() on this hot path
@@ -404,7 +494,7 @@ class _Linked:
 
         return every
 
-    def _constraint(self, c: tuple[Any, ...]) -> Callable[[Index, Any, Sequence[Any]], bool]:
+    def _constraint(self, c: tuple[Any, ...], path: Any = None) -> Callable[[Index, Any, Sequence[Any]], bool]:
         kind = c[0]
         if kind == "class":
             allowed = frozenset(c[1])
@@ -421,24 +511,24 @@ class _Linked:
             return has_class
         if kind == "datatype":
             rule = c[1]
-            return self._each(_memo_literal(lambda v: _datatype_ok(v, rule)))
+            return self._each(_memo_literal(lambda v: _datatype_ok(v, rule)), c)
         if kind == "nodeKind":
             tests: dict[str, Callable[[Any], bool]] = {
                 "IRI": _is_iri, "BlankNode": _is_blank, "Literal": lambda v: type(v) is not str,
                 "BlankNodeOrIRI": lambda v: type(v) is str, "BlankNodeOrLiteral": lambda v: not _is_iri(v),
                 "IRIOrLiteral": lambda v: not _is_blank(v),
             }
-            return self._each(tests[c[1]])
+            return self._each(tests[c[1]], c)
         if kind == "in":
             members = frozenset(_ox_term(t) for t in c[1])
-            return self._each(lambda v: v in members)
+            return self._each(lambda v: v in members, c)
         if kind == "hasValue":
             wanted = _ox_term(c[1])
             self.literal_tests.append(lambda v: v == wanted)
             return lambda _idx, _focus, found: wanted in found
         if kind in _RANGE_TESTS:
             bound = _plan_literal(c[1])
-            return self._each(_memo_literal(lambda v: _range_ok(v, bound, kind)))
+            return self._each(_memo_literal(lambda v: _range_ok(v, bound, kind)), c)
         if kind in ("minLength", "maxLength"):
             limit = c[1]
             if kind == "minLength":
@@ -481,14 +571,12 @@ class _Linked:
             high = c[1]
             return lambda _idx, _focus, found: len(found) <= high
         if kind == "qualified":
-            inner = self._conformance(c[1])
             qmin, qmax = c[2], c[3]
+            packed = self._packers[path]
+            offset = 16 * packed.shapes.index(c[1])
 
-            def qualified(idx: Index, _focus: Any, found: Sequence[Any]) -> bool:
-                count = 0
-                for value in found:
-                    if inner(idx, value):
-                        count += 1
+            def qualified(idx: Index, focus: Any, found: Sequence[Any]) -> bool:
+                count = (packed.counts(idx, focus, found) >> offset) & 0xFFFF
                 return (qmin is None or count >= qmin) and (qmax is None or count <= qmax)
 
             return qualified
@@ -554,6 +642,9 @@ class LocalEngine:
             memo: dict[int, tuple[int, ...]] = {}
             self.linked.group_memos.append(memo)
             self.groups.append((specs, chain, members, memo))
+        # [lookups, hits] per group: a group whose focus nodes rarely share a signature (patients
+        # do not: a patient is a combination of many records) stops paying for signatures
+        self._group_stats = [[0, 0] for _ in self.groups]
 
     @classmethod
     def cached(cls) -> LocalEngine:
@@ -614,21 +705,29 @@ class LocalEngine:
     # -- assessment ------------------------------------------------------------------------------
     def assess_index(self, idx: Index, order: Iterable[str] = ()) -> list[PatientRow]:
         """One row per patient of the index (asserted ``npc:Patient``), ``order`` first, then IRI order."""
-        errors, severities = self._results(idx)
         patients = self._patients(idx)
+        errors, marks = self._results(idx, patients)
         ordered = [p for p in dict.fromkeys(order) if p in patients]
-        ordered += sorted(patients - set(ordered))
+        if len(ordered) < len(patients):
+            ordered += sorted(patients - set(ordered))
+        columns = [(c.iri, c.iri in self.implemented) for c in self.criteria]
         rows = []
+        nothing: dict[str, int] = {}
         for patient in ordered:
             if patient in errors:
                 rows.append(PatientRow(patient, "error", {}, "breaks the patient model: " + ", ".join(sorted(errors[patient]))))
                 continue
+            found = marks.get(patient, nothing)
             statuses = {}
-            for criterion in self.criteria:
-                found = severities.get((patient, criterion.iri), _NONE)
-                unknown = _WARNING in found or criterion.iri not in self.implemented
-                statuses[criterion.iri] = "violated" if _VIOLATION in found else "unknown" if unknown else "satisfied"
-            rows.append(PatientRow(patient, verdict_of(statuses), statuses))
+            worst = 0
+            for iri, implemented in columns:
+                rank = found.get(iri, 0)
+                if rank == 0 and not implemented:
+                    rank = 1
+                statuses[iri] = _STATUS[rank]
+                if rank > worst:
+                    worst = rank
+            rows.append(PatientRow(patient, _VERDICT[worst], statuses))
         return rows
 
     @staticmethod
@@ -648,7 +747,7 @@ class LocalEngine:
         targets: dict[tuple[Any, ...], list[Any]] = {}
         out: list[tuple[Unit, Any]] = []
         try:
-            for specs, chain, members, memo in self.groups:
+            for n, (specs, chain, members, memo) in enumerate(self.groups):
                 roots = targets.get(specs)
                 if roots is None:
                     roots = targets[specs] = self._targets(idx, specs)
@@ -656,12 +755,17 @@ class LocalEngine:
                 if chain:
                     follow = self.chains[chain]
                     foci = list(dict.fromkeys(v for f in roots for v in follow(idx, f)))
+                stats = self._group_stats[n]
+                use_memo = linked.signature_mode and not (stats[0] > 2000 and stats[1] * 4 < stats[0])
                 for focus in foci:
-                    if linked.signature_mode:
+                    if use_memo:
                         sid = linked.sid(idx, focus)
                         failing = memo.get(sid)
+                        stats[0] += 1
                         if failing is None:
                             failing = memo[sid] = tuple(i for i, (_u, reports) in enumerate(members) if reports(idx, focus))
+                        else:
+                            stats[1] += 1
                     else:
                         failing = tuple(i for i, (_u, reports) in enumerate(members) if reports(idx, focus))
                     for i in failing:
@@ -670,13 +774,15 @@ class LocalEngine:
             linked.end()
         return out
 
-    def _results(self, idx: Index) -> tuple[dict[str, set[str]], dict[tuple[str, str], set[str]]]:
-        """Patient-model shape names per patient, and severities per (patient, criterion)."""
-        patients = self._patients(idx)
+    def _results(self, idx: Index, patients: set[str]) -> tuple[dict[str, set[str]], dict[str, dict[str, int]]]:
+        """Patient-model shape names per patient, and per patient the worst rank per criterion (2 violated, 1 unknown)."""
         errors: dict[str, set[str]] = {}
-        severities: dict[tuple[str, str], set[str]] = {}
+        marks: dict[str, dict[str, int]] = {}
         owner_key = "^" + _HAS_FINDING
         for unit, focus in self.hits(idx):
+            rank = _RANK.get(unit.severity, 0)
+            if unit.criterion is not None and rank == 0:
+                continue  # sh:Info (or another severity) never changes a status
             owners = [focus] if focus in patients else []
             if type(focus) is str:
                 owners += [o for o in idx.get(focus, _NO_EDGES).get(owner_key, _NONE) if o in patients]
@@ -684,8 +790,12 @@ class LocalEngine:
                 if unit.criterion is None:
                     errors.setdefault(patient, set()).add(unit.name)
                 else:
-                    severities.setdefault((patient, unit.criterion), set()).add(unit.severity)
-        return errors, severities
+                    found = marks.get(patient)
+                    if found is None:
+                        found = marks[patient] = {}
+                    if found.get(unit.criterion, 0) < rank:
+                        found[unit.criterion] = rank
+        return errors, marks
 
     def _targets(self, idx: Index, specs: tuple[Any, ...]) -> list[Any]:
         found: dict[Any, None] = {}
