@@ -113,7 +113,7 @@ def main() -> None:
         child(args.child, args.file, args.workers, args.batch_size, args.out_dir)
         return
 
-    from npc_kg.synth import synth
+    from npc_kg.synthetic import synth
 
     folder = Path(args.keep) if args.keep else Path(tempfile.mkdtemp(prefix="npc-kg-bench-"))
     folder.mkdir(parents=True, exist_ok=True)

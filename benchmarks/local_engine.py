@@ -32,7 +32,7 @@ def main() -> None:
     from npc_kg.cohort.local import LocalEngine, _parse
     from npc_kg.cohort.reader import iter_batches
     from npc_kg.cohort.writer import RowWriter
-    from npc_kg.synth import synth
+    from npc_kg.synthetic import synth
 
     folder = Path(args.keep) if args.keep else Path(tempfile.mkdtemp(prefix="npc-kg-local-"))
     folder.mkdir(parents=True, exist_ok=True)

@@ -27,7 +27,7 @@ _API = {
     "xrefs": "npc_kg.mapping",
     "reason": "npc_kg.reasoning",
     "assess_cohort": "npc_kg.cohort",
-    "synth": "npc_kg.synth",
+    "synth": "npc_kg.synthetic",
 }
 
 __all__ = sorted([*_API, "__version__"])
@@ -42,7 +42,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from npc_kg.querying import query
     from npc_kg.reasoning import reason
     from npc_kg.summary import info
-    from npc_kg.synth import synth
+    from npc_kg.synthetic import synth
 
 
 def __getattr__(name: str) -> Any:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from npc_kg.synth import synth
+from npc_kg.synthetic import synth
 
 
 @pytest.fixture(scope="session")

@@ -15,7 +15,7 @@ from npc_kg.cohort import assess_batch, assess_cohort
 from npc_kg.cohort.progress import Progress
 from npc_kg.cohort.reader import iter_batches
 from npc_kg.errors import InputError, OutputError
-from npc_kg.synth import synth
+from npc_kg.synthetic import synth
 
 HERE = Path(__file__).parent
 DATA = HERE / "data"

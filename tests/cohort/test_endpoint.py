@@ -16,7 +16,7 @@ import pytest
 
 from npc_kg.cohort import assess_cohort
 from npc_kg.errors import EndpointError
-from npc_kg.synth import synth
+from npc_kg.synthetic import synth
 
 pytestmark = pytest.mark.server
 

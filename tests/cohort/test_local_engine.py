@@ -30,7 +30,7 @@ from npc_kg.cohort.local import LocalEngine, Unsupported, evaluate_graph
 from npc_kg.cohort.reader import iter_batches
 from npc_kg.namespace import NPC, SH
 from npc_kg.rdfio import parse_file
-from npc_kg.synth import synth
+from npc_kg.synthetic import synth
 
 EX = Namespace("http://example.org/t/")
 XSD = Namespace("http://www.w3.org/2001/XMLSchema#")
