@@ -331,7 +331,10 @@ class _Linked:
         self.conforms: dict[str, Check] = {}
         self.memos: list[dict[Any, bool]] = []
         self.literal_tests: list[Callable[[Any], bool]] = []
+        self.class_tests: list[Callable[[Index, Sequence[Any]], bool]] = []
         self._tested: set[Any] = set()
+        self.behaviours: dict[int, int] = {}
+        self.shallow: set[int] = set()
         self._packers: dict[Any, _Counts] = {}
         for path, constraints in plan.shapes.values():
             for c in constraints:
@@ -345,6 +348,10 @@ class _Linked:
             counts.link()
         self.reports: dict[str, Check] = {u.shape: self._reporter(u.shape) for u in plan.units}
         self.signatures_possible = not (plan.inverse_paths or plan.compares_values)
+        simple_paths = all(path is None or path[0] == "pred" for path, _c in plan.shapes.values()) and all(
+            step[0] == "pred" for unit in plan.units for step in unit.chain)
+        self.behaviour_mode = (self.signatures_possible and simple_paths and not plan.string_tests
+                               and not plan.all_predicates)
         self.constants = frozenset(plan.constants)
         self.interned: dict[Any, int] = {}
         self.literal_sids: dict[Any, int] = {}
@@ -379,6 +386,63 @@ class _Linked:
             group.clear()
         self.interned.clear()
         self.literal_sids.clear()
+        self.behaviours.clear()
+        self.shallow.clear()
+
+    def behaviour(self, idx: Index, value: Any, sid: int) -> int:
+        """What every constraint can see of ``value`` (with signature ``sid``, and edges) as a value node.
+
+        A value with edges (a finding record) is abstracted to its kind, its IRI if a shape names
+        it, whether it conforms to each shape, and whether it has each class of the shapes. With
+        predicate paths only (checked when linking) no constraint can see more of a value.
+        """
+        found = self.behaviours.get(sid)
+        if found is None:
+            vector = ("N", value.startswith("_:"), value if value in self.constants else None,
+                      *(conforms(idx, value) for conforms in self.conforms.values()),
+                      *(test(idx, (value,)) for test in self.class_tests))
+            interned = self.interned
+            found = interned.get(vector)
+            if found is None:
+                found = interned[vector] = len(interned)
+            self.behaviours[sid] = found
+        return found
+
+    def focus_key(self, idx: Index, node: Any) -> int:
+        """The memo key of a focus node: its signature, with values that have edges abstracted by behaviour.
+
+        Patients differ in their finding records' IRIs and details, but far less in how those
+        records behave under the shapes: this key lets many patients share one evaluation.
+        """
+        structural = self.batch_sids.get(node)
+        if structural is None or structural < 0:
+            structural = self.sid(idx, node)
+        if not self.behaviour_mode or structural in self.shallow or type(node) is not str:
+            return structural  # nothing to abstract: the signature is the key
+        edges = idx[node]
+        blank = node.startswith("_:")
+        sids, sid, behaviour = self.batch_sids, self.sid, self.behaviour
+        parts: list[Any] = ["K", node if not blank and node in self.constants else ("_" if blank else "I")]
+        for pred, values in edges.items():
+            if pred[0] == "^":
+                continue
+            row: list[Any] = []
+            for value in values:
+                k = sids.get(value)
+                if k is None or k < 0:
+                    k = sid(idx, value)
+                if type(value) is str and idx.get(value):
+                    k = behaviour(idx, value, k)
+                row.append(k)
+            if len(row) > 1:
+                row.sort()
+            parts.append((pred, *row))
+        key = tuple(parts)
+        interned = self.interned
+        found = interned.get(key)
+        if found is None:
+            found = interned[key] = len(interned)
+        return found
 
     def sid(self, idx: Index, node: Any) -> int:
         """The interned signature of ``node`` (see the class docstring)."""
@@ -410,6 +474,7 @@ class _Linked:
             name = "_" if blank else "I"
         sids[node] = -1
         shape: tuple[Any, ...] = (name,)
+        shallow = True  # no value has edges of its own
         if edges:
             sid = self.sid
             parts: list[Any] = [name]
@@ -423,12 +488,16 @@ class _Linked:
                         k = sid(idx, value)
                     elif k < 0:
                         raise _Cycle
+                    if shallow and value in idx and type(value) is str:
+                        shallow = False
                     row.append(k)
                 parts.append(tuple(row))
             shape = tuple(parts)
         found = interned.get(shape)
         if found is None:
             found = interned[shape] = len(interned)
+            if shallow:
+                self.shallow.add(found)
         sids[node] = found
         return found
 
@@ -508,6 +577,9 @@ class _Linked:
                         return False
                 return True
 
+            if c not in self._tested:
+                self._tested.add(c)
+                self.class_tests.append(lambda idx, found: has_class(idx, None, found))
             return has_class
         if kind == "datatype":
             rule = c[1]
@@ -759,7 +831,7 @@ class LocalEngine:
                 use_memo = linked.signature_mode and not (stats[0] > 2000 and stats[1] * 4 < stats[0])
                 for focus in foci:
                     if use_memo:
-                        sid = linked.sid(idx, focus)
+                        sid = linked.focus_key(idx, focus)
                         failing = memo.get(sid)
                         stats[0] += 1
                         if failing is None:
