@@ -415,11 +415,11 @@ class _Linked:
         records behave under the shapes: this key lets many patients share one evaluation.
         """
         structural = self.batch_sids.get(node)
-        if structural is None or structural < 0:
-            structural = self.sid(idx, node)
-        if not self.behaviour_mode or structural in self.shallow or type(node) is not str:
+        if structural is not None and structural >= 0 and structural in self.shallow:
             return structural  # nothing to abstract: the signature is the key
-        edges = idx[node]
+        edges = idx.get(node)
+        if not self.behaviour_mode or not edges or type(node) is not str:
+            return self.sid(idx, node)
         blank = node.startswith("_:")
         sids, sid, behaviour = self.batch_sids, self.sid, self.behaviour
         parts: list[Any] = ["K", node if not blank and node in self.constants else ("_" if blank else "I")]
