@@ -21,14 +21,13 @@ from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-import yaml
 from rdflib import Graph, URIRef
 from rdflib.namespace import RDFS, SKOS
 
 from npc_kg.errors import InputError
 from npc_kg.namespace import BASE, PREFIXES
 from npc_kg.rdfio import parse_file
-from npc_kg.resources import data_path
+from npc_kg.resources import data_path, read_yaml
 
 if TYPE_CHECKING:  # pragma: no cover
     import curies
@@ -189,13 +188,7 @@ def _known() -> str:
 def external_terms() -> dict[str, Any]:
     """Return ``mappings/external-terms.yaml`` (labels and check status of external IDs)."""
     path = data_path("mappings", "external-terms.yaml")
-    try:
-        document = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise InputError("no such file", path=str(path)) from None
-    except yaml.YAMLError as error:
-        mark = getattr(error, "problem_mark", None)
-        raise InputError(f"invalid YAML: {error}", path=str(path), line=mark.line + 1 if mark else None) from None
+    document = read_yaml(path)
     for key in ("mapping_set", "status", "terms"):
         if not isinstance(document, dict) or not isinstance(document.get(key), dict):
             raise InputError(f"missing mapping {key!r}", path=str(path))

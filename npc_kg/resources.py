@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
-__all__ = ["DATA_FOLDERS", "data_path", "data_root", "seeds_dir"]
+__all__ = ["DATA_FOLDERS", "data_path", "data_root", "read_yaml", "seeds_dir"]
 
 DATA_FOLDERS = ("ontology", "shapes", "queries", "mappings", "examples", "docs")
 
@@ -43,3 +44,18 @@ def seeds_dir() -> Path:
         if candidate.is_dir():
             return candidate
     return _PACKAGE_DIR.parent.parent / "shared" / "seeds"
+
+
+def read_yaml(path: Path) -> Any:
+    """Parse a YAML data file; a missing file or a syntax error is an ``InputError`` with its line."""
+    import yaml
+
+    from npc_kg.errors import InputError
+
+    try:
+        return yaml.safe_load(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise InputError("no such file", path=str(path)) from None
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        raise InputError(f"invalid YAML: {error}", path=str(path), line=mark.line + 1 if mark else None) from None

@@ -20,7 +20,6 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-import yaml
 from rdflib import Graph, URIRef
 from rdflib.namespace import OWL, PROV, RDF, RDFS, SKOS
 
@@ -30,7 +29,7 @@ from npc_kg.exporting import register_exporter
 from npc_kg.graph import graph_files
 from npc_kg.mapping import external_terms, to_curie, to_iri
 from npc_kg.namespace import BASE, NPC, OA
-from npc_kg.resources import data_path
+from npc_kg.resources import data_path, read_yaml
 
 __all__ = ["EDGE_COLUMNS", "NODE_COLUMNS", "KgxTables", "kgx_paths", "kgx_tables", "profile", "write_kgx"]
 
@@ -64,13 +63,7 @@ class KgxTables:
 def profile() -> dict[str, Any]:
     """Return ``mappings/biolink-profile.yaml``."""
     path = data_path("mappings", "biolink-profile.yaml")
-    try:
-        document = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise InputError("no such file", path=str(path)) from None
-    except yaml.YAMLError as error:
-        mark = getattr(error, "problem_mark", None)
-        raise InputError(f"invalid YAML: {error}", path=str(path), line=mark.line + 1 if mark else None) from None
+    document = read_yaml(path)
     for key in ("categories", "triples", "statements", "primary_knowledge_source", "agent_type"):
         if not isinstance(document, dict) or key not in document:
             raise InputError(f"missing key {key!r}", path=str(path))
