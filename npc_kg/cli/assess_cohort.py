@@ -22,8 +22,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     parser.add_argument("--attrition", help="also write the attrition table as CSV")
     parser.add_argument("--batch-size", type=int, default=1000, help="patients per batch (memory bound; default 1000)")
     parser.add_argument("--endpoint", help="SPARQL endpoint URL that already holds the patient data")
-    parser.add_argument("--engine", choices=("fast", "reference"), default="fast",
-                        help="compiled SPARQL (fast) or pySHACL (reference)")
+    parser.add_argument("--engine", choices=("local", "sparql", "reference", "fast"), default="local",
+                        help="shapes compiled to Python (local, the default; alias fast), to SPARQL (sparql; "
+                        "always used with --endpoint) or pySHACL (reference)")
     parser.add_argument("--workers", type=int, default=1, help="worker processes (default 1)")
     parser.add_argument("--input-format", choices=("nt", "nq", "ttl", "csv"), help="input format (default: from the file name)")
     parser.add_argument("--timeout", type=float, default=60.0, help="endpoint timeout in seconds (default 60)")

@@ -1,7 +1,9 @@
 """Cohort screening: stream many patients through the compiled eligibility shapes.
 
 ``assess_cohort(inputs, out)`` reads N-Triples, N-Quads, Turtle or CSV in batches, assesses each
-batch (``engine="fast"``: shapes compiled to SPARQL on an in-memory pyoxigraph store;
+batch (``engine="local"``, the default: shapes compiled to Python closures over an in-memory
+index, :mod:`npc_kg.cohort.local`; ``engine="sparql"``: shapes compiled to SPARQL on an
+in-memory pyoxigraph store;
 ``engine="reference"``: one pySHACL run per batch), writes one row per patient and returns the
 attrition table. With ``endpoint=URL`` the compiled queries run on a remote SPARQL endpoint that
 already holds the patient data. See ``docs/cohort.md``.
@@ -25,9 +27,13 @@ from npc_kg.errors import InputError
 
 __all__ = ["CohortSummary", "assess_batch", "assess_cohort"]
 
-ENGINES = ("fast", "reference")
+ENGINES = ("local", "sparql", "reference", "fast")
+"""``local`` (the default; ``fast`` is its alias): shapes compiled to Python closures
+(:mod:`npc_kg.cohort.local`); ``sparql``: shapes compiled to SPARQL on a pyoxigraph store (also
+the first fallback of ``local``, and the engine of ``--endpoint``); ``reference``: pySHACL."""
 
 _ENGINE: Engine | None = None
+_LOCAL: Any = None  # LocalEngine, or False if the shapes are outside its subset
 _THREADS = os.cpu_count() or 1
 """Threads per process for the compiled queries (1 inside worker processes)."""
 
@@ -52,8 +58,39 @@ def _error_rows(batch: Batch) -> list[PatientRow]:
     return [PatientRow(e.subject, "error", {}, e.reason) for e in batch.errors]
 
 
-def assess_batch(batch: Batch, engine_name: str = "fast") -> list[PatientRow]:
-    """Assess one batch: rows for its patients (in input order), then its unreadable records."""
+def _local_engine() -> Any:
+    """The local engine, or None (with a notice on stderr, once) if the shapes are outside its subset."""
+    global _LOCAL
+    if _LOCAL is None:
+        from npc_kg.cohort.local import LocalEngine, Unsupported
+
+        try:
+            _LOCAL = LocalEngine.cached()
+        except Unsupported as error:
+            import sys
+
+            print(f"npc-kg: note: the local engine cannot evaluate these shapes ({error}); using the SPARQL engine",
+                  file=sys.stderr)
+            _LOCAL = False
+    return _LOCAL or None
+
+
+def assess_batch(batch: Batch, engine_name: str = "local") -> list[PatientRow]:
+    """Assess one batch: rows for its patients (in input order), then its unreadable records.
+
+    ``local`` (alias ``fast``) falls back to ``sparql`` for shapes or a batch it cannot answer
+    (e.g. ``rdfs:subClassOf`` triples in the data); ``sparql`` falls back to pySHACL per shape.
+    """
+    if engine_name in ("local", "fast"):
+        from npc_kg.cohort.local import Unsupported
+
+        local = _local_engine()
+        if local is not None:
+            try:
+                return local.assess_batch(batch)
+            except Unsupported:
+                pass  # this batch goes to the SPARQL engine
+        engine_name = "sparql"
     engine = _engine()
     if engine_name == "reference":
         return _reference_batch(batch, engine) + _error_rows(batch)
@@ -167,7 +204,7 @@ def assess_cohort(
     attrition: str | Path | None = None,
     batch_size: int = 1000,
     endpoint: str | None = None,
-    engine: str = "fast",
+    engine: str = "local",
     workers: int = 1,
     input_format: str | None = None,
     progress: bool | None = None,
@@ -186,8 +223,8 @@ def assess_cohort(
         raise InputError(f"unknown engine {engine!r} (use one of {', '.join(ENGINES)})")
     if endpoint is None and not paths:
         raise InputError("give at least one input file, or --endpoint")
-    if endpoint is not None and engine != "fast":
-        raise InputError("--endpoint runs the compiled SPARQL: use --engine fast")
+    if endpoint is not None and engine == "reference":
+        raise InputError("--endpoint runs the compiled SPARQL: use --engine sparql")
     eng = _engine()
     summary = Attrition(eng.criteria)
     total = 0
@@ -233,7 +270,7 @@ def _run(paths: Sequence[str | Path], batch_size: int, input_format: str | None,
     global _THREADS
     batches = _batches(paths, batch_size, input_format)
     if workers <= 1:
-        if engine != "fast" or _engine().fallback or _THREADS <= 1:  # pySHACL flips rdflib globals: no threads
+        if engine != "sparql" or _engine().fallback or _THREADS <= 1:  # pySHACL flips rdflib globals: no threads
             for batch in batches:
                 yield _work(batch, engine)
             return

@@ -46,6 +46,7 @@ def test_cache_holds_no_patient_data(tmp_path: Path) -> None:
                           env={**os.environ, "NPC_KG_CACHE": str(cache)})
     assert done.returncode == 0, done.stderr
     assert "V-1" in (tmp_path / "o.csv").read_text()
-    assert sorted(p.name.split("-")[0] for p in cache.iterdir()) == ["engine", "graph"]
+    # the SPARQL engine's queries (criteria), the merged graph, the local engine's plan
+    assert sorted(p.name.split("-")[0] for p in cache.iterdir()) == ["engine", "graph", "local"]
     for path in cache.iterdir():
         assert b"patient/V-1" not in path.read_bytes() and b"patient/V-2" not in path.read_bytes()
