@@ -320,3 +320,32 @@ def test_cycles_fall_back_to_per_node_memos(engine: LocalEngine) -> None:
     [row] = evaluate_graph(graph, engine).values()
     # the patient is now also a finding record (object of npc:hasFinding): no type, no status
     assert row.verdict == "error" and "status" in row.error and "type" in row.error
+
+
+def test_shapes_outside_the_subset_go_to_the_sparql_engine(monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
+                                                          capsys: pytest.CaptureFixture[str]) -> None:
+    import npc_kg.cohort as cohort
+    from npc_kg.cohort import local
+
+    def refuse(cls: type) -> LocalEngine:
+        raise Unsupported("sh:sparql is not supported by the local evaluator")
+
+    synth(30, 4, tmp_path / "c.nt")
+    [batch] = list(iter_batches(tmp_path / "c.nt"))
+    monkeypatch.setattr(local.LocalEngine, "cached", classmethod(refuse))
+    monkeypatch.setattr(cohort, "_LOCAL", None)
+    rows = assess_batch(batch, "local")
+    assert "using the SPARQL engine" in capsys.readouterr().err
+    assert rows == assess_batch(batch, "sparql") and len(rows) == 30
+
+
+def test_a_batch_with_subclass_triples_goes_to_the_sparql_engine(tmp_path: Path) -> None:
+    data = tmp_path / "c.nt"
+    synth(5, 4, data)
+    with open(data, "a") as handle:
+        handle.write("<https://example.org/X> <http://www.w3.org/2000/01/rdf-schema#subClassOf> "
+                     "<https://w3id.org/npc-kg/Finding> .\n")
+    [batch] = list(iter_batches(data, batch_size=100))
+    with pytest.raises(Unsupported):
+        LocalEngine.cached().assess_batch(batch)
+    assert assess_batch(batch, "local") == assess_batch(batch, "sparql")
