@@ -53,10 +53,14 @@ def test_export_round_trips(tmp_path: Path, fmt: str, suffix: str) -> None:
 def test_export_refuses_to_overwrite_an_input(tmp_path: Path) -> None:
     source = data_path("ontology", "kb", "criteria.ttl")
     before = source.read_bytes()
-    run = _cli(["export", "--format", "ttl", "-o", str(source)], cwd=tmp_path)
-    assert run.returncode == 2
-    assert "refusing to overwrite" in run.stderr
-    assert source.read_bytes() == before
+    try:
+        run = _cli(["export", "--format", "ttl", "-o", str(source)], cwd=tmp_path)
+        assert run.returncode == 2
+        assert "refusing to overwrite" in run.stderr
+        assert source.read_bytes() == before
+    finally:  # if the refusal ever breaks, do not leave the knowledge base overwritten
+        if source.read_bytes() != before:
+            source.write_bytes(before)
 
 
 def test_failed_export_leaves_no_partial_file(tmp_path: Path) -> None:

@@ -51,10 +51,14 @@ def test_export_round_trips(cli, tmp_path: Path, kg: Graph, fmt: str) -> None:
 def test_export_refuses_to_overwrite_an_input(cli) -> None:
     source = data_path("ontology", "npc-kg.ttl")
     before = source.read_bytes()
-    result = cli("export", "--format", "ttl", "-o", str(source))
-    assert result.returncode == 2
-    assert "refusing to overwrite an input" in result.stderr
-    assert source.read_bytes() == before
+    try:
+        result = cli("export", "--format", "ttl", "-o", str(source))
+        assert result.returncode == 2
+        assert "refusing to overwrite an input" in result.stderr
+        assert source.read_bytes() == before
+    finally:  # if the refusal ever breaks, do not leave the ontology overwritten
+        if source.read_bytes() != before:
+            source.write_bytes(before)
 
 
 def test_jsonld_inlines_the_published_context(cli, tmp_path: Path) -> None:
