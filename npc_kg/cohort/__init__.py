@@ -93,10 +93,26 @@ def assess_batch(batch: Batch, engine_name: str = "local") -> list[PatientRow]:
         engine_name = "sparql"
     engine = _engine()
     if engine_name == "reference":
-        return _reference_batch(batch, engine) + _error_rows(batch)
-    import pyoxigraph as ox
-
+        return _reference_batch(batch, engine)
     from npc_kg.cohort.engine import store_runner
+
+    store, batch = _load_store(batch)
+    graph = None
+    if engine.fallback:
+        graph = _rdflib_graph(store)
+    local = engine.for_store(store)
+    rows = local.assess(store_runner(store, union=batch.fmt == "nq"), order=batch.roots, fallback_graph=graph,
+                        threads=_THREADS)
+    return rows + _error_rows(batch)
+
+
+def _load_store(batch: Batch) -> tuple[Any, Batch]:
+    """Bulk-load a batch into a new pyoxigraph store.
+
+    On a syntax error the batch is repaired (its unparsable records become error records) and
+    loaded again; the repaired batch is returned so its error rows are not lost.
+    """
+    import pyoxigraph as ox
 
     store = ox.Store()
     if batch.quads:
@@ -110,13 +126,7 @@ def assess_batch(batch: Batch, engine_name: str = "local") -> list[PatientRow]:
             store = ox.Store()
             if batch.data:
                 store.bulk_load(batch.data, format=fmt)
-    graph = None
-    if engine.fallback:
-        graph = _rdflib_graph(store)
-    local = engine.for_store(store)
-    rows = local.assess(store_runner(store, union=batch.fmt == "nq"), order=batch.roots, fallback_graph=graph,
-                        threads=_THREADS)
-    return rows + _error_rows(batch)
+    return store, batch
 
 
 def _rdflib_graph(store: Any) -> Any:
@@ -132,25 +142,12 @@ def _rdflib_graph(store: Any) -> Any:
 
 
 def _reference_batch(batch: Batch, engine: Engine) -> list[PatientRow]:
-    """The pySHACL reference path on one batch: one validation run, statuses as ``npc_kg.assessment``."""
-    import pyoxigraph as ox
-
+    """The pySHACL reference path on one batch, with its error rows; statuses as ``npc_kg.assessment``."""
     from npc_kg import assessment
     from npc_kg.namespace import NPC, SH
     from npc_kg.shacl import shapes_graph, validate
 
-    store = ox.Store()
-    if batch.quads:
-        store.bulk_extend(batch.quads)
-    elif batch.data:
-        fmt = ox.RdfFormat.N_QUADS if batch.fmt == "nq" else ox.RdfFormat.N_TRIPLES
-        try:
-            store.bulk_load(batch.data, format=fmt)
-        except SyntaxError:
-            batch = batch.repair()
-            store = ox.Store()
-            if batch.data:
-                store.bulk_load(batch.data, format=fmt)
+    store, batch = _load_store(batch)
     graph = _rdflib_graph(store)
     patients = list(graph.subjects(RDF.type, NPC.Patient))
     run = validate(graph)
@@ -178,7 +175,7 @@ def _reference_batch(batch: Batch, engine: Engine) -> list[PatientRow]:
         statuses = {c.iri: assessment._status(grouped[by_key[key]].get(URIRef(c.iri), []), c.iri in {str(i) for i in implemented})
                     for c in engine.criteria}
         rows.append(PatientRow(key, assessment._verdict(statuses.values()), statuses))
-    return rows
+    return rows + _error_rows(batch)
 
 
 def _batches(inputs: Sequence[str | Path], batch_size: int, input_format: str | None) -> Iterator[Batch]:
