@@ -13,6 +13,8 @@ from rdflib.namespace import DefinedNamespace
 
 __all__ = [
     "BASE",
+    "CONTEXT_IRI",
+    "DEFAULT_GRAPH_IRI",
     "KB",
     "NPC",
     "OA",
@@ -27,6 +29,12 @@ __all__ = [
 BASE = "https://w3id.org/npc-kg/"
 
 ONTOLOGY_IRI = URIRef(BASE + "ontology")
+
+CONTEXT_IRI = BASE + "context.jsonld"
+"""Published JSON-LD context; npc-kg resolves it from ``ontology/context.jsonld``, never the network."""
+
+DEFAULT_GRAPH_IRI = BASE + "graph"
+"""Named graph that ``npc-kg load`` replaces on a SPARQL server, and queries default to."""
 
 KB = Namespace(BASE + "kb/")
 """Individuals of the knowledge base: criteria, figures, sources, populations."""

@@ -22,6 +22,7 @@ from typing import Any
 from rdflib import Dataset, Graph
 
 from npc_kg.errors import InputError
+from npc_kg.namespace import CONTEXT_IRI
 from npc_kg.resources import data_path
 
 __all__ = ["FORMATS_BY_SUFFIX", "guess_format", "parse_file", "parse_text", "LOCAL_CONTEXTS"]
@@ -41,7 +42,7 @@ FORMATS_BY_SUFFIX = {
 }
 
 LOCAL_CONTEXTS = {
-    "https://w3id.org/npc-kg/context.jsonld": ("ontology", "context.jsonld"),
+    CONTEXT_IRI: ("ontology", "context.jsonld"),
 }
 """Remote JSON-LD contexts that npc-kg resolves from a local copy instead of the network."""
 

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import argparse
 
+from npc_kg.namespace import DEFAULT_GRAPH_IRI
+
 __all__ = ["register"]
 
-_EPILOG = """\
-The named graph (--graph, default https://w3id.org/npc-kg/graph) is replaced by the knowledge
+_EPILOG = f"""\
+The named graph (--graph, default {DEFAULT_GRAPH_IRI}) is replaced by the knowledge
 graph, plus each PATIENT_FILE and the RDF form of its eligibility assessment (computed locally
 with npc_kg.assess), so that 'npc-kg query patient-criterion-status --endpoint URL' works on the
 server. Loading uses the Graph Store Protocol if --gsp-endpoint is given (PUT ?graph=, N-Triples),
@@ -34,7 +36,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
         "patient_files", nargs="*", metavar="PATIENT_FILE", help="patient RDF files to load with their assessments"
     )
     parser.add_argument("--endpoint", required=True, metavar="URL", help="SPARQL 1.1 query endpoint")
-    parser.add_argument("--graph", metavar="IRI", help="named graph to replace (default https://w3id.org/npc-kg/graph)")
+    parser.add_argument("--graph", metavar="IRI", help=f"named graph to replace (default {DEFAULT_GRAPH_IRI})")
     parser.add_argument("--update-endpoint", metavar="URL", help="SPARQL 1.1 update endpoint (default: --endpoint)")
     parser.add_argument("--gsp-endpoint", metavar="URL", help="Graph Store Protocol endpoint (e.g. Oxigraph .../store)")
     parser.add_argument("--timeout", type=float, default=None, metavar="SECONDS", help="per-request timeout (default 10)")

@@ -6,10 +6,11 @@ import argparse
 import sys
 
 from npc_kg.errors import NpcKgError, QueryError
+from npc_kg.namespace import DEFAULT_GRAPH_IRI
 
 __all__ = ["register"]
 
-_EPILOG = """\
+_EPILOG = f"""\
 QUERY is a named query (see --list), a path to a .rq file, or SPARQL text.
 Parameters: --param name=value, once per parameter declared in the query's '# params:' header;
 IRI values may be CURIEs with the project prefixes (npc:SalvageSurgery, MONDO:0015459).
@@ -20,7 +21,7 @@ values, empty cell for unbound); tsv (the same with tabs); json (a list of objec
 with JSON numbers/booleans and null for unbound; not the W3C results JSON). ASK prints true/false.
 
 Backends: rdflib (default) or oxigraph, embedded, over the packaged knowledge graph; or a SPARQL
-1.1 server with --endpoint (queries the named graph --graph, default https://w3id.org/npc-kg/graph).
+1.1 server with --endpoint (queries the named graph --graph, default {DEFAULT_GRAPH_IRI}).
 SERVICE, LOAD and FROM of remote graphs are refused unless --allow-network. Updates are refused
 unless --update (which needs --endpoint). Exit codes: 0 ran, 2 bad query/arguments, 4 endpoint.
 """

@@ -27,14 +27,14 @@ from rdflib import BNode, Graph, Literal, URIRef
 from rdflib.term import Node
 
 from npc_kg.errors import EndpointError, QueryError
-from npc_kg.namespace import BASE
+from npc_kg.namespace import DEFAULT_GRAPH_IRI
 from npc_kg.sparql.backends.base import Backend, GraphSource, Solutions, as_graph
 from npc_kg.sparql.safety import ParsedQuery, check_safe, parse
 from npc_kg.sparql.terms import inject_values, sparql_term
 
 __all__ = ["DEFAULT_GRAPH", "DEFAULT_TIMEOUT", "LoadReport", "RemoteBackend", "batches"]
 
-DEFAULT_GRAPH = BASE + "graph"
+DEFAULT_GRAPH = DEFAULT_GRAPH_IRI
 """Named graph the remote backend loads into and queries by default."""
 
 DEFAULT_TIMEOUT = 10.0
