@@ -71,6 +71,17 @@ def test_row_count_equals_patient_count_with_unreadable_records(cohort_dir: Path
         assert not any(value in r["error"] for r in errors), "no patient value in an error reason"
 
 
+@pytest.mark.parametrize("engine", ["local", "sparql", "reference"])
+def test_every_engine_keeps_the_error_rows_of_unreadable_records(engine: str, tmp_path: Path) -> None:
+    synth(30, 5, tmp_path / "c.nt", error_rate=0.3)  # syntax errors included
+    source = tmp_path / "c.nt"
+    assert "cannot parse" not in source.read_text()  # the defects are in the data, not in this test
+    summary = assess_cohort(source, tmp_path / "out.csv", engine=engine, batch_size=7)
+    rows = _rows(tmp_path / "out.csv")
+    assert len(rows) == summary.rows == 30
+    assert any("cannot parse nt line" in r["error"] for r in rows if r["verdict"] == "error")
+
+
 def test_csv_bad_cells_become_error_rows(cohort_dir: Path, tmp_path: Path) -> None:
     assess_cohort(cohort_dir / "defects.csv", tmp_path / "out.csv")
     rows = _rows(tmp_path / "out.csv")
