@@ -125,7 +125,7 @@ def query(
 
     ``backend`` is ``"rdflib"`` (default), ``"oxigraph"``, a :class:`Backend` instance, or
     implied ``"remote"`` by ``endpoint`` (a SPARQL 1.1 query URL; ``timeout`` seconds, default
-    10; ``graph`` the named graph to query, default ``https://w3id.org/npc-kg/graph``).
+    10; ``graph`` the named graph to query, default :data:`npc_kg.namespace.DEFAULT_GRAPH_IRI`).
     ``params`` are the query's declared parameters; CURIEs are expanded with the project prefixes.
     """
     options: dict[str, Any] = {}

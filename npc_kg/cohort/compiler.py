@@ -24,19 +24,18 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
-from rdflib import RDF, RDFS, BNode, Graph, Literal, URIRef
+from rdflib import OWL, RDF, RDFS, BNode, Graph, Literal, URIRef
 from rdflib.collection import Collection
 from rdflib.term import Node
 
 from npc_kg.namespace import NPC, SH
 
-__all__ = ["MAX_COUNT", "CompiledShape", "Unsupported", "compile_shapes", "subclass_closure"]
+__all__ = ["MAX_COUNT", "CompiledShape", "Unsupported", "compile_shapes", "shape_roots", "subclass_closure"]
 
 MAX_COUNT = 4
 """Largest sh:minCount/sh:maxCount+1 compiled as pairwise-distinct values; larger falls back."""
 
 _XSD = "http://www.w3.org/2001/XMLSchema#"
-_OWL_CLASS = URIRef("http://www.w3.org/2002/07/owl#Class")
 _RDF_LANGSTRING = str(RDF.langString)
 
 # sh: predicates that carry no constraint (or are handled where they are read).
@@ -366,7 +365,7 @@ def _targets(g: Graph, shape: Node, compiler: _Compiler) -> list[str]:
     patterns: list[str] = []
     for cls in g.objects(shape, SH.targetClass):
         patterns.append(compiler.typed("?this", _as_iri(cls)))
-    if (shape, RDF.type, RDFS.Class) in g or (shape, RDF.type, _OWL_CLASS) in g:
+    if (shape, RDF.type, RDFS.Class) in g or (shape, RDF.type, OWL.Class) in g:
         patterns.append(compiler.typed("?this", _as_iri(shape)))
     nodes = list(g.objects(shape, SH.targetNode))
     if nodes:
@@ -389,15 +388,21 @@ def criterion_of(g: Graph, shape: Node) -> URIRef | None:
     return value if isinstance(value, URIRef) else None
 
 
-def compile_shapes(shapes: Graph, closure: Mapping[str, frozenset[str]]) -> list[CompiledShape]:
-    """Compile every result-producing shape of ``shapes`` (see the module docstring)."""
+def shape_roots(shapes: Graph) -> list[Node]:
+    """The shapes that have targets: explicit ``sh:target*`` or implicit class targets."""
     roots: list[Node] = []
     for pred in (SH.targetClass, SH.targetNode, SH.targetSubjectsOf, SH.targetObjectsOf):
         roots += [s for s in dict.fromkeys(shapes.subjects(pred, None)) if s not in roots]
-    for cls_type in (RDFS.Class, _OWL_CLASS):
+    for cls_type in (RDFS.Class, OWL.Class):
         for s in shapes.subjects(RDF.type, cls_type):
             if s not in roots and ((s, RDF.type, SH.NodeShape) in shapes or (s, SH.property, None) in shapes):
                 roots.append(s)
+    return roots
+
+
+def compile_shapes(shapes: Graph, closure: Mapping[str, frozenset[str]]) -> list[CompiledShape]:
+    """Compile every result-producing shape of ``shapes`` (see the module docstring)."""
+    roots = shape_roots(shapes)
     out: list[CompiledShape] = []
     for root in sorted(roots, key=str):
         if shapes.value(root, SH.deactivated) == Literal(True):

@@ -23,15 +23,15 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from rdflib import RDF, RDFS, BNode, Graph, Literal, URIRef
+from rdflib import OWL, RDF, RDFS, BNode, Graph, Literal, URIRef
 from rdflib.collection import Collection
 from rdflib.term import Node
 
+from npc_kg.cohort.compiler import shape_roots
 from npc_kg.namespace import NPC, SH
 
 __all__ = ["Plan", "Unit", "Unsupported", "compile_plan"]
 
-_OWL_CLASS = URIRef("http://www.w3.org/2002/07/owl#Class")
 _XSD_STRING = "http://www.w3.org/2001/XMLSchema#string"
 
 # sh: predicates that carry no constraint of their own (or are read with another one).
@@ -277,7 +277,7 @@ def _name(g: Graph, shape: Node) -> str:
 def _targets(c: _Compiler, shape: Node) -> tuple[Any, ...]:
     g = c.g
     specs: list[Any] = [("class", c.classes(cls)) for cls in g.objects(shape, SH.targetClass)]
-    if (shape, RDF.type, RDFS.Class) in g or (shape, RDF.type, _OWL_CLASS) in g:
+    if (shape, RDF.type, RDFS.Class) in g or (shape, RDF.type, OWL.Class) in g:
         specs.append(("class", c.classes(shape)))
     nodes = list(g.objects(shape, SH.targetNode))
     if nodes:
@@ -294,13 +294,7 @@ def _targets(c: _Compiler, shape: Node) -> tuple[Any, ...]:
 def compile_plan(shapes: Graph, closure: Mapping[str, frozenset[str]]) -> Plan:
     """Compile every result-producing shape of ``shapes``; raise :class:`Unsupported` if any cannot be."""
     c = _Compiler(shapes, closure)
-    roots: list[Node] = []
-    for pred in (SH.targetClass, SH.targetNode, SH.targetSubjectsOf, SH.targetObjectsOf):
-        roots += [s for s in dict.fromkeys(shapes.subjects(pred, None)) if s not in roots]
-    for cls_type in (RDFS.Class, _OWL_CLASS):
-        for s in shapes.subjects(RDF.type, cls_type):
-            if s not in roots and ((s, RDF.type, SH.NodeShape) in shapes or (s, SH.property, None) in shapes):
-                roots.append(s)
+    roots = shape_roots(shapes)
     for sparql in (SH.sparql, SH.rule, SH.target):
         if (None, sparql, None) in shapes:
             raise Unsupported(f"{sparql} is not supported by the local evaluator")
