@@ -8,13 +8,12 @@ focus nodes pySHACL reports for it.
 
 from __future__ import annotations
 
-import random
 from pathlib import Path
 
 import pyoxigraph as ox
 import pytest
 from pyshacl import validate
-from rdflib import RDF, RDFS, BNode, Graph, Literal, Namespace, URIRef
+from rdflib import RDF, BNode, Graph, Namespace, URIRef
 
 from npc_kg.cohort.compiler import compile_shapes, subclass_closure
 from npc_kg.cohort.engine import Engine, store_runner
@@ -23,39 +22,6 @@ from npc_kg.namespace import SH
 EX = Namespace("http://example.org/t/")
 XSD = Namespace("http://www.w3.org/2001/XMLSchema#")
 HERE = Path(__file__).parent
-
-
-def _shapes() -> Graph:
-    graph = Graph()
-    graph.parse(HERE / "data" / "core-shapes.ttl", format="turtle")
-    return graph
-
-
-def _random_data(seed: int, n: int = 60) -> Graph:
-    rng = random.Random(seed)
-    g = Graph()
-    for t in _shapes().triples((None, RDFS.subClassOf, None)):
-        g.add(t)
-    nodes = [EX[f"n{i}"] for i in range(1, n + 1)] + [BNode(f"b{i}") for i in range(5)]
-    for node in nodes:
-        for cls in rng.sample([EX.Thing, EX.Sub, EX.SubSub, EX.Other], rng.choice([0, 1, 1, 1, 2])):
-            g.add((node, RDF.type, cls))
-        for _ in range(rng.choice([0, 1, 1, 2])):
-            g.add((node, EX.num, rng.choice([Literal(rng.randint(-2, 7)), Literal("abc", datatype=XSD.integer),
-                                              Literal("4.5", datatype=XSD.integer), Literal("3")])))
-        for _ in range(rng.choice([0, 1, 2])):
-            g.add((node, EX.dec, rng.choice([Literal("1.5", datatype=XSD.decimal), Literal("n/a", datatype=XSD.decimal),
-                                              Literal(3), Literal("9.25", datatype=XSD.decimal), Literal(True)])))
-        for _ in range(rng.choice([0, 1, 2])):
-            g.add((node, EX.label, rng.choice([Literal("abc"), Literal("ABCC"), Literal("a"), Literal("abc", lang="en"),
-                                                Literal("abcbcbc", lang="fr"), Literal("x", lang="en-GB")])))
-        for _ in range(rng.choice([0, 1, 1, 2, 3])):
-            g.add((node, EX.status, rng.choice([EX.a, EX.b, EX.c, Literal("x"), Literal("y")])))
-        for _ in range(rng.choice([0, 1, 2])):
-            g.add((node, EX.link, rng.choice([*nodes, Literal("lit")])))
-        if rng.random() < 0.1:
-            g.add((node, EX.extra, Literal(1)))
-    return g
 
 
 def _pyshacl_hits(data: Graph, shapes: Graph) -> set[tuple[str, str]]:
@@ -93,25 +59,25 @@ def _normalise_bnodes(hits: set[tuple[str, str]], data: Graph) -> set[tuple[str,
 
 
 @pytest.mark.parametrize("seed", range(6))
-def test_compiled_queries_report_what_pyshacl_reports(seed: int) -> None:
-    shapes = _shapes()
-    data = _random_data(seed)
+def test_compiled_queries_report_what_pyshacl_reports(seed: int, core_shapes: Graph, core_data) -> None:
+    shapes = core_shapes
+    data = core_data(seed)
     expected = _pyshacl_hits(data, shapes)
     got = _compiled_hits(data, shapes)
     assert _normalise_bnodes(got, data) == _normalise_bnodes(expected, data)
     assert any(s.endswith("qualified") for s, _f in expected), "the data exercises qualified shapes"
 
 
-def test_every_core_shape_compiles_to_the_fast_form() -> None:
-    units = compile_shapes(_shapes(), {})
+def test_every_core_shape_compiles_to_the_fast_form(core_shapes: Graph) -> None:
+    units = compile_shapes(core_shapes, {})
     assert units and all(u.query is not None for u in units)
     assert len({u.shape for u in units}) == len(units), "one compiled query per shape"
     slow = {str(u.shape).rsplit("/", 1)[-1] for u in units if u.query and "EXISTS" in u.query}
     assert slow == {"closed", "xone"}, "only sh:closed and sh:xone need the EXISTS form"
 
 
-def test_deactivated_shape_reports_nothing() -> None:
-    assert not [u for u in compile_shapes(_shapes(), {}) if str(u.shape).endswith("deactivated")]
+def test_deactivated_shape_reports_nothing(core_shapes: Graph) -> None:
+    assert not [u for u in compile_shapes(core_shapes, {}) if str(u.shape).endswith("deactivated")]
 
 
 def test_unsupported_shape_falls_back_to_pyshacl_with_a_notice(capsys: pytest.CaptureFixture[str]) -> None:

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import logging
 import os
-import random
 import warnings
 from pathlib import Path
 
@@ -45,39 +44,6 @@ def engine() -> LocalEngine:
 
 
 # -- the SHACL Core suite, shape by shape -------------------------------------------------------
-
-def _core_shapes() -> Graph:
-    graph = Graph()
-    graph.parse(HERE / "data" / "core-shapes.ttl", format="turtle")
-    return graph
-
-
-def _random_data(seed: int, n: int = 60) -> Graph:
-    rng = random.Random(seed)
-    g = Graph()
-    for t in _core_shapes().triples((None, RDFS.subClassOf, None)):
-        g.add(t)
-    nodes = [EX[f"n{i}"] for i in range(1, n + 1)] + [BNode(f"b{i}") for i in range(5)]
-    for node in nodes:
-        for cls in rng.sample([EX.Thing, EX.Sub, EX.SubSub, EX.Other], rng.choice([0, 1, 1, 1, 2])):
-            g.add((node, RDF.type, cls))
-        for _ in range(rng.choice([0, 1, 1, 2])):
-            g.add((node, EX.num, rng.choice([Literal(rng.randint(-2, 7)), Literal("abc", datatype=XSD.integer),
-                                              Literal("4.5", datatype=XSD.integer), Literal("3")])))
-        for _ in range(rng.choice([0, 1, 2])):
-            g.add((node, EX.dec, rng.choice([Literal("1.5", datatype=XSD.decimal), Literal("n/a", datatype=XSD.decimal),
-                                              Literal(3), Literal("9.25", datatype=XSD.decimal), Literal(True)])))
-        for _ in range(rng.choice([0, 1, 2])):
-            g.add((node, EX.label, rng.choice([Literal("abc"), Literal("ABCC"), Literal("a"), Literal("abc", lang="en"),
-                                                Literal("abcbcbc", lang="fr"), Literal("x", lang="en-GB")])))
-        for _ in range(rng.choice([0, 1, 1, 2, 3])):
-            g.add((node, EX.status, rng.choice([EX.a, EX.b, EX.c, Literal("x"), Literal("y")])))
-        for _ in range(rng.choice([0, 1, 2])):
-            g.add((node, EX.link, rng.choice([*nodes, Literal("lit")])))
-        if rng.random() < 0.1:
-            g.add((node, EX.extra, Literal(1)))
-    return g
-
 
 def _key(node: object) -> str:
     import pyoxigraph as ox
@@ -107,16 +73,16 @@ def _local_hits(data: Graph, shapes: Graph) -> set[tuple[str, str]]:
 
 
 @pytest.mark.parametrize("seed", range(6))
-def test_core_suite_reports_what_pyshacl_reports(seed: int) -> None:
-    shapes = _core_shapes()
-    data = _random_data(seed)
+def test_core_suite_reports_what_pyshacl_reports(seed: int, core_shapes: Graph, core_data) -> None:
+    shapes = core_shapes
+    data = core_data(seed)
     expected = _pyshacl_hits(data, shapes)
     assert _local_hits(data, shapes) == expected
     assert {s.rsplit("/", 1)[-1] for s, _f in expected} >= {"qualified", "datatype-int", "range", "closed", "xone"}
 
 
-def test_every_core_shape_compiles_and_deactivated_reports_nothing() -> None:
-    local = LocalEngine(_core_shapes(), Graph(), subclasses=_core_shapes())
+def test_every_core_shape_compiles_and_deactivated_reports_nothing(core_shapes: Graph) -> None:
+    local = LocalEngine(core_shapes, Graph(), subclasses=core_shapes)
     shapes = {u.shape.rsplit("/", 1)[-1] for u in local.plan.units}
     assert {"class", "datatype-int", "pattern", "lang", "closed", "inverse", "sequence", "alternative", "star",
             "nested", "qualified", "qualified-none", "xone", "not", "and"} <= shapes
