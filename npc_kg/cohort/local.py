@@ -1,7 +1,8 @@
 """Assess patients with the SHACL shapes evaluated in plain Python on an in-memory index (no store, no SPARQL).
 
 The shapes are compiled once to a plan (:mod:`npc_kg.cohort.local_compile`), linked here into
-Python closures. A batch of patient records is parsed with pyoxigraph into an index
+Python closures. A batch of patient records is read (by the strict N-Triples reader of
+:mod:`npc_kg.cohort.ntriples`, or else by pyoxigraph's parser) into an index
 ``{node: {predicate: [objects]}}`` (IRIs as strings, blank nodes as ``_:label``, literals as
 pyoxigraph literals; ``^predicate`` keys hold the inverse edges the shapes need), and every
 result-producing shape is checked on its focus nodes. A patient's verdict only depends on the
@@ -36,6 +37,7 @@ from rdflib import RDF, RDFS, BNode, Graph, Literal, URIRef
 
 from npc_kg.cohort.engine import PatientRow, criteria_of
 from npc_kg.cohort.local_compile import Plan, Unit, Unsupported, compile_plan
+from npc_kg.cohort.ntriples import NotStrict, strict_triples
 from npc_kg.namespace import NPC, SH
 
 __all__ = ["LocalEngine", "Unsupported", "evaluate_graph"]
@@ -738,22 +740,17 @@ class LocalEngine:
     # -- index -----------------------------------------------------------------------------------
     def index(self, triples: Iterable[Any]) -> Index:
         """Build the index of pyoxigraph triples or quads (graph names ignored: the union graph)."""
+        return self.index_terms(_index_terms(triples))
+
+    def index_terms(self, triples: Iterable[tuple[str, str, Any]]) -> Index:
+        """Build the index of ``(subject, predicate, object)`` index terms (see the module docstring)."""
         idx: Index = {}
         needed, inverse, every = self.needed, self.inverse, self.plan.all_predicates
-        named, blank = ox.NamedNode, ox.BlankNode
-        for quad in triples:
-            pred = quad.predicate.value
+        for s, pred, o in triples:
             if pred not in needed and not every:
                 if pred == _SUBCLASS:
                     raise Unsupported("the data has rdfs:subClassOf triples")
                 continue
-            subject, obj = quad.subject, quad.object
-            kind = type(subject)
-            s = subject.value if kind is named else "_:" + subject.value if kind is blank else None
-            kind = type(obj)
-            o = obj.value if kind is named else "_:" + obj.value if kind is blank else obj
-            if s is None or type(o) is ox.Triple:
-                raise Unsupported("RDF-star triple terms")
             edges = idx.get(s)
             if edges is None:
                 edges = idx[s] = {}
@@ -900,19 +897,46 @@ class LocalEngine:
         if batch.quads:
             idx = self.index(batch.quads)
         else:
-            try:
-                idx = self.index(_parse(batch.data, batch.fmt))
-            except SyntaxError:
-                batch = batch.repair()
-                idx = self.index(_parse(batch.data, batch.fmt))
+            idx, batch = self.index_batch(batch)
         rows = self.assess_index(idx, batch.roots)
         return rows + [PatientRow(e.subject, "error", {}, e.reason) for e in batch.errors]
+
+    def index_batch(self, batch: Any) -> tuple[Index, Any]:
+        """The index of a batch's N-Triples/N-Quads data, and the batch (repaired if a record cannot be parsed).
+
+        Strict one-triple-per-line N-Triples is read by :func:`strict_triples`; anything else,
+        and any batch it gives up on, is parsed by pyoxigraph.
+        """
+        if batch.fmt in ("nt", "csv"):
+            try:
+                return self.index_terms(strict_triples(batch.data)), batch
+            except NotStrict:
+                pass
+        try:
+            return self.index(_parse(batch.data, batch.fmt)), batch
+        except SyntaxError:
+            batch = batch.repair()
+            return self.index(_parse(batch.data, batch.fmt)), batch
 
 
 def _parse(data: bytes, fmt: str) -> Iterator[Any]:
     if not data:
         return iter(())
     return iter(ox.parse(input=data, format=_OX_FORMAT.get(fmt, ox.RdfFormat.N_TRIPLES)))
+
+
+def _index_terms(quads: Iterable[Any]) -> Iterator[tuple[str, str, Any]]:
+    """pyoxigraph triples or quads as index terms (IRI strings, ``_:label``, literals)."""
+    named, blank = ox.NamedNode, ox.BlankNode
+    for quad in quads:
+        subject, obj = quad.subject, quad.object
+        kind = type(subject)
+        s = subject.value if kind is named else "_:" + subject.value if kind is blank else None
+        kind = type(obj)
+        o = obj.value if kind is named else "_:" + obj.value if kind is blank else obj
+        if s is None or type(o) is ox.Triple:
+            raise Unsupported("RDF-star triple terms")
+        yield s, quad.predicate.value, o
 
 
 def _chain(steps: list[Callable[[Index, Any], Sequence[Any]]]) -> Callable[[Index, Any], Sequence[Any]]:

@@ -1,0 +1,109 @@
+"""A strict, fast reader for the common form of N-Triples; anything else is left to pyoxigraph.
+
+Writers (``npc-kg synth``, rdflib, Oxigraph, Jena riot) put each triple on one line as
+``S P O .`` with single spaces. For such lines, splitting at the first two spaces gives the three
+terms, and most terms (predicates, classes, status values, common literals) repeat, so each
+distinct term is decoded and checked once and then memoised. This costs far less than building
+pyoxigraph objects for every triple.
+
+The reader is exact or it gives up: a term is accepted only if pyoxigraph would read it the same
+way (IRIs are checked by ``pyoxigraph.NamedNode`` after the N-Triples character rules; literals
+must have no escapes and a well-formed language tag or datatype IRI; blank node labels are
+ASCII). Any other line (comments, tabs, escapes, RDF-star, a syntax error) raises
+:class:`NotStrict`, and the caller parses the batch with pyoxigraph instead, which also reports
+the errors. Terms come out as the local engine's index holds them: an IRI as its string, a blank
+node as ``_:label``, a literal as a ``pyoxigraph.Literal``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from typing import Any
+
+import pyoxigraph as ox
+
+__all__ = ["NotStrict", "strict_triples"]
+
+_MEMO_LIMIT = 200_000
+_IRI_FORBIDDEN = re.compile(r'[\x00-\x20<>"{}|^`\\]')
+_BLANK = re.compile(rb"_:[A-Za-z0-9_](?:[A-Za-z0-9_.\-]*[A-Za-z0-9_\-])?")
+_LITERAL = re.compile(rb'"([^"\\\r\n]*)"(?:\^\^<([^>]*)>|@([a-zA-Z]+(?:-[a-zA-Z0-9]+)*))?')
+_LANG_STRING = "http://www.w3.org/1999/02/22-rdf-syntax-ns#langString"
+
+
+class NotStrict(Exception):
+    """The data is not in the strict one-triple-per-line form: parse it with pyoxigraph."""
+
+
+_TERMS: dict[bytes, Any] = {}
+
+
+def _iri(text: bytes) -> str:
+    try:
+        value = text.decode("utf-8")
+    except UnicodeDecodeError:
+        raise NotStrict from None
+    if _IRI_FORBIDDEN.search(value):
+        raise NotStrict
+    try:
+        ox.NamedNode(value)
+    except ValueError:
+        raise NotStrict from None
+    return value
+
+
+def _term(token: bytes) -> Any:
+    """The index term of one N-Triples term, or :class:`NotStrict`."""
+    first = token[:1]
+    if first == b"<" and token[-1:] == b">":
+        return _iri(token[1:-1])
+    if first == b"_":
+        if not _BLANK.fullmatch(token):
+            raise NotStrict
+        return token.decode("ascii")
+    if first == b'"':
+        match = _LITERAL.fullmatch(token)
+        if match is None:
+            raise NotStrict
+        lexical, datatype, language = match.groups()
+        try:
+            text = lexical.decode("utf-8")
+            if language is not None:
+                return ox.Literal(text, language=language.decode("ascii"))
+            if datatype is not None:
+                iri = _iri(datatype)
+                if iri == _LANG_STRING:
+                    raise NotStrict  # needs a language tag: let the parser report it
+                return ox.Literal(text, datatype=ox.NamedNode(iri))
+            return ox.Literal(text)
+        except (UnicodeDecodeError, ValueError):
+            raise NotStrict from None
+    raise NotStrict
+
+
+def strict_triples(data: bytes) -> Iterator[tuple[str, str, Any]]:
+    """Yield ``(subject, predicate, object)`` index terms of N-Triples ``data``, or raise :class:`NotStrict`."""
+    terms = _TERMS
+    if len(terms) > _MEMO_LIMIT:
+        terms.clear()
+    for line in data.split(b"\n"):
+        if not line:
+            continue
+        parts = line.split(b" ", 2)
+        if len(parts) != 3 or line[-2:] != b" .":
+            raise NotStrict
+        s_token, p_token, rest = parts
+        o_token = rest[:-2]
+        s = terms.get(s_token)
+        if s is None:
+            s = terms[s_token] = _term(s_token)
+        p = terms.get(p_token)
+        if p is None:
+            p = terms[p_token] = _term(p_token)
+        o = terms.get(o_token)
+        if o is None:
+            o = terms[o_token] = _term(o_token)
+        if type(s) is not str or type(p) is not str or p[:2] == "_:":
+            raise NotStrict
+        yield s, p, o
