@@ -3,7 +3,7 @@
 Exit codes (also in the README):
 
 - 0: the command ran (an assessment ran, whatever its verdicts; a query returned rows);
-- 1: an internal or unexpected error;
+- 1: an internal or unexpected error, or a program npc-kg runs (Java, the OWL API) is missing or failed;
 - 2: unreadable input (file missing, syntax error), bad arguments, or a refused operation;
 - 3: readable input that breaks the patient model (data errors are listed);
 - 4: a remote SPARQL endpoint failed (unreachable, timed out, rejected the request);
@@ -14,6 +14,7 @@ from __future__ import annotations
 
 __all__ = [
     "EndpointError",
+    "ExternalToolError",
     "InconsistentOntologyError",
     "InputError",
     "NpcKgError",
@@ -28,6 +29,10 @@ class NpcKgError(Exception):
     """Base class of every error npc-kg raises on purpose."""
 
     exit_code = 1
+
+
+class ExternalToolError(NpcKgError):
+    """A program npc-kg runs (Java with the OWL API) is missing or failed; the message says what to install."""
 
 
 class InputError(NpcKgError):
