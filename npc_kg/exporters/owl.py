@@ -10,8 +10,8 @@ owlready2 writes plain string literals with an explicit ``^^xsd:string`` datatyp
 in RDF 1.1) and writes ``xsd:decimal`` values in canonical form (``0.70`` becomes ``0.7``).
 ``tests/linking/test_roundtrip.py`` checks isomorphism after normalising exactly these two.
 
-OWL functional syntax and OWL/XML are not offered: py-horned-owl 2.0 (the serializer available
-on PyPI) drops the blank-node annotation values that carry npc-kg's provenance.
+:func:`safe_ntriples` is also what the OWL API reads for the ``ofn`` and ``owx`` exports
+(:mod:`npc_kg.exporters.owlapi`).
 """
 
 from __future__ import annotations
@@ -28,10 +28,11 @@ from npc_kg.exporting import register_exporter
 from npc_kg.graph import graph_files
 from npc_kg.namespace import ONTOLOGY_IRI, OWLREADY
 
-__all__ = ["owl_rdfxml", "write_owl"]
+__all__ = ["owl_rdfxml", "safe_ntriples", "write_owl"]
 
 
-def _safe_ntriples(graph: Graph) -> bytes:
+def safe_ntriples(graph: Graph) -> bytes:
+    """Return ``graph`` as N-Triples without ``owl:imports`` and owlready2 annotations (nothing to fetch or run)."""
     safe = Graph(bind_namespaces="none")
     for triple in graph:
         if triple[1] == OWL.imports or str(triple[1]).startswith(str(OWLREADY)):
@@ -44,7 +45,7 @@ def owl_rdfxml(graph: Graph) -> bytes:
     """Return ``graph`` as OWL RDF/XML written by owlready2 (no imports followed)."""
     world = owlready2.World()
     try:
-        data = _safe_ntriples(graph)
+        data = safe_ntriples(graph)
         ontology = world.get_ontology(str(ONTOLOGY_IRI)).load(fileobj=io.BytesIO(data), format="ntriples", only_local=True)
         buffer = io.BytesIO()
         ontology.save(buffer, format="rdfxml")
