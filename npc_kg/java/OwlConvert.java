@@ -3,9 +3,9 @@
 //   java -cp <OWL API jars> OwlConvert.java FROM TO   < input > output
 //
 // FROM is ttl (Turtle, N-Triples included), ofn (OWL functional syntax) or owx (OWL/XML);
-// TO is ofn, owx or ttl. The ontology is read from stdin and written to stdout; nothing else
-// is read or written. npc-kg runs this file with Java's single-file source launcher, from
-// npc_kg/exporters/owlapi.py.
+// TO is ofn, owx or ttl, but not owx to ttl (see main). The ontology is read from stdin and
+// written to stdout; nothing else is read or written. npc-kg runs this file with Java's
+// single-file source launcher, from npc_kg/exporters/owlapi.py.
 //
 // No network: every URL protocol except file, jar and jrt (the JVM's own class loading) is
 // refused for the whole JVM, the manager has no IRI mappers, and a missing import is skipped
@@ -64,6 +64,13 @@ public class OwlConvert {
         PrefixDocumentFormat to = args.length == 2 ? format(args[1]) : null;
         if (from == null || to == null) {
             System.err.println("usage: OwlConvert {ttl|ofn|owx} {ofn|owx|ttl} < input > output");
+            System.exit(2);
+        }
+        if (args[0].equals("owx") && args[1].equals("ttl")) {
+            // OWL API 5.1.20: the OWL/XML parser makes a new object for every occurrence of an
+            // anonymous individual and the RDF writers key blank nodes by object identity, so
+            // each one would come out as several blank nodes. Convert owx -> ofn -> ttl instead.
+            System.err.println("OwlConvert: owx -> ttl splits anonymous individuals; convert owx -> ofn -> ttl");
             System.exit(2);
         }
         refuseNetwork();
