@@ -95,6 +95,7 @@ def test_installed_package_ships_its_data(tmp_path: Path) -> None:
     assert build.returncode == 0, build.stdout + build.stderr
     assert (target / "npc_kg" / "_data" / "ontology" / "kb" / "criteria.ttl").is_file()
     assert (target / "npc_kg" / "_data" / "shapes" / "kb.ttl").is_file()
+    assert (target / "npc_kg" / "java" / "OwlConvert.java").is_file()  # run by the ofn and owx exports
 
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
