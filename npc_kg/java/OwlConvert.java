@@ -9,7 +9,8 @@
 //
 // No network: every URL protocol except file, jar and jrt (the JVM's own class loading) is
 // refused for the whole JVM, the manager has no IRI mappers, and a missing import is skipped
-// silently (npc-kg removes owl:imports before it calls this tool anyway).
+// silently. The refusal is what counts: with SILENT alone the OWL API still requests an import
+// (npc-kg removes owl:imports before it calls this tool anyway).
 // Exit codes: 0 written; 2 bad arguments; 3 the input could not be parsed or written.
 
 import java.io.BufferedOutputStream;
