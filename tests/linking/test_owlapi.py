@@ -111,11 +111,17 @@ def test_owlapi_export_round_trips(exports: dict[str, Path], kg: Graph, fmt: str
     back = parse_text(owlapi_convert(functional, "ofn", "ttl").decode("utf-8"), "turtle")
     normalised = _normalised(back, kg)
     assert len(back) > len(normalised) == len(kg)
+    # split anonymous individuals fail here at once; isomorphic() can run for many minutes on them
+    assert len(_blank_nodes(normalised)) == len(_blank_nodes(kg))
     assert isomorphic(normalised, _sorted_one_of(kg))
     # the provenance: blank oa:TextQuoteSelector nodes with their quotes, as in the source
     for graph in (back, normalised):
         assert _quotes(graph) == _quotes(kg)
         assert len(set(graph.subjects(RDF.type, OA.TextQuoteSelector))) == len(set(kg.subjects(RDF.type, OA.TextQuoteSelector)))
+
+
+def _blank_nodes(graph: Graph) -> set[Node]:
+    return {term for triple in graph for term in triple if isinstance(term, BNode)}
 
 
 def _quotes(graph: Graph) -> list[Node]:
