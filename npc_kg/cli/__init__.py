@@ -1,6 +1,6 @@
 """The ``npc-kg`` command line. Each sub-command lives in its own module and calls one API function.
 
-Exit codes are those of :mod:`npc_kg.errors`: 0 ran, 1 internal error, 2 unreadable input or
+Exit codes are those of :mod:`npc_kg.errors`: 0 ran, 1 internal error or missing external tool, 2 unreadable input or
 bad arguments, 3 patient data breaks the patient model, 4 endpoint failure, 5 inconsistent
 ontology. Errors print one line (or a short list) to stderr, never a traceback; set
 ``NPC_KG_DEBUG=1`` to see the traceback of an unexpected error.
@@ -44,7 +44,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="npc-kg",
         description="Computable knowledge about recurrent nasopharyngeal carcinoma and salvage treatment.",
-        epilog="Exit codes: 0 ran; 1 internal error; 2 unreadable input or bad arguments; "
+        epilog="Exit codes: 0 ran; 1 internal error or missing external tool; 2 unreadable input or bad arguments; "
         "3 patient data breaks the patient model; 4 SPARQL endpoint failure; 5 inconsistent ontology.",
     )
     parser.add_argument("--version", action="version", version=f"npc-kg {__version__}")
