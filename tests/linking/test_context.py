@@ -7,9 +7,9 @@ import json
 from rdflib import Graph
 from rdflib.namespace import OWL, RDF, RDFS, XSD
 
+from npc_kg.mapping import prefix_map
 from npc_kg.namespace import BASE
 from npc_kg.resources import data_path
-from npc_kg.mapping import prefix_map
 
 CONTEXT = json.loads(data_path("ontology", "context.jsonld").read_text(encoding="utf-8"))["@context"]
 CLASS_VALUED_ANNOTATIONS = {

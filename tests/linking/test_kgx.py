@@ -12,8 +12,8 @@ from rdflib import Graph
 from rdflib.namespace import PROV, RDF
 
 from npc_kg.exporters.kgx import kgx_paths, kgx_tables, profile
-from npc_kg.namespace import NPC, OA
 from npc_kg.mapping import to_curie
+from npc_kg.namespace import NPC, OA
 
 REQUIRED_NODE_COLUMNS = ("id", "category", "name")
 REQUIRED_EDGE_COLUMNS = ("subject", "predicate", "object", "knowledge_level", "agent_type", "primary_knowledge_source")
