@@ -7,10 +7,9 @@ error); ``tests/linking/test_curies.py`` checks the spellings against bioregistr
 
 The mappings themselves are the ``skos:*Match`` triples of the merged graph. Labels and
 confidence of the external side come from ``mappings/external-terms.yaml``, which records how
-each identifier was checked. :func:`xrefs` answers both directions::
-
-    xrefs("npc:NasopharyngealCarcinoma")   # -> MONDO:0015459, NCIT:C3871, ... (asserted)
-    xrefs("MONDO:0015459")                 # -> npc:NasopharyngealCarcinoma (inverse)
+each identifier was checked. :func:`xrefs` answers both directions: for an npc-kg term it
+gives the external identifiers the ontology maps it to (asserted), and for an external
+identifier the npc-kg terms mapped to it (inverse). Examples are in ``docs/linking.md``.
 """
 
 from __future__ import annotations
@@ -156,7 +155,7 @@ def converter() -> curies.Converter:
 
 
 def to_iri(curie_or_iri: str) -> URIRef:
-    """Expand a CURIE (``MONDO:0015459``) or accept a full IRI known to the prefix map.
+    """Expand a CURIE (``PREFIX:ID``) or accept a full IRI known to the prefix map.
 
     Raises :class:`InputError` for an unknown prefix or an IRI outside every known namespace.
     """
@@ -247,7 +246,7 @@ def mapping_rows(graph: Graph | None = None) -> list[MappingRow]:
 def xrefs(curie_or_iri: str, *, graph: Graph | None = None) -> list[Xref]:
     """Return the mappings of an npc-kg term, or the npc-kg terms an external identifier maps to.
 
-    ``curie_or_iri`` is a CURIE (``npc:NasopharyngealCarcinoma``, ``MONDO:0015459``) or a full
+    ``curie_or_iri`` is a CURIE (``npc:...`` or ``PREFIX:ID``) or a full
     IRI. An empty list means the identifier is known to no mapping. Raises
     :class:`InputError` for an unknown prefix.
     """

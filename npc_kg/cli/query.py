@@ -13,7 +13,7 @@ __all__ = ["register"]
 _EPILOG = f"""\
 QUERY is a named query (see --list), a path to a .rq file, or SPARQL text.
 Parameters: --param name=value, once per parameter declared in the query's '# params:' header;
-IRI values may be CURIEs with the project prefixes (npc:SalvageSurgery, MONDO:0015459).
+IRI values may be CURIEs with the project prefixes (npc:..., or another PREFIX:ID of the ontology).
 An undeclared parameter is an error (exit 2).
 
 Formats: table (default, aligned text); csv (W3C SPARQL 1.1 CSV results: header row, plain

@@ -19,12 +19,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     parser = subparsers.add_parser(
         "xrefs",
         help="show the SKOS mappings of a term, in both directions",
-        description="Look up CURIE_OR_IRI: for an npc-kg term (npc:NasopharyngealCarcinoma) print its "
-        "mappings to external vocabularies; for an external identifier (MONDO:0015459) print the "
+        description="Look up CURIE_OR_IRI: for an npc-kg term (npc:...) print its "
+        "mappings to external vocabularies; for an external identifier (PREFIX:ID) print the "
         "npc-kg terms mapped to it, with the inverse SKOS predicate. Exit 0 also when there is no "
         "mapping (a note goes to stderr); exit 2 for an unknown prefix.",
     )
-    parser.add_argument("term", metavar="CURIE_OR_IRI", help="a CURIE such as MONDO:0015459 or a full IRI")
+    parser.add_argument("term", metavar="CURIE_OR_IRI", help="a CURIE (PREFIX:ID) or a full IRI; examples in docs/linking.md")
     parser.add_argument("--format", "-f", choices=("table", "json", "tsv"), default="table", help="output format")
     parser.set_defaults(func=_run)
 

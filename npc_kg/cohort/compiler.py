@@ -24,7 +24,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
-from rdflib import OWL, RDF, RDFS, BNode, Graph, Literal, URIRef
+from rdflib import OWL, RDF, RDFS, XSD, BNode, Graph, Literal, URIRef
 from rdflib.collection import Collection
 from rdflib.term import Node
 
@@ -35,7 +35,7 @@ __all__ = ["MAX_COUNT", "CompiledShape", "Unsupported", "compile_shapes", "shape
 MAX_COUNT = 4
 """Largest sh:minCount/sh:maxCount+1 compiled as pairwise-distinct values; larger falls back."""
 
-_XSD = "http://www.w3.org/2001/XMLSchema#"
+_XSD = str(XSD)
 _RDF_LANGSTRING = str(RDF.langString)
 
 # sh: predicates that carry no constraint (or are handled where they are read).

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 import yaml
+from rdflib import RDF
 
 from npc_kg.errors import InputError
 from npc_kg.resources import data_path
@@ -23,7 +24,7 @@ if TYPE_CHECKING:  # pragma: no cover
 
 __all__ = ["CsvMapping", "RowError", "load_mapping"]
 
-_RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
+_RDF_TYPE = str(RDF.type)
 _LEXICAL = {
     "integer": re.compile(r"[+-]?[0-9]+"),
     "decimal": re.compile(r"[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)"),

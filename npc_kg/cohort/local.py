@@ -33,7 +33,7 @@ from pathlib import Path
 from typing import Any
 
 import pyoxigraph as ox
-from rdflib import RDF, RDFS, BNode, Graph, Literal, URIRef
+from rdflib import RDF, RDFS, XSD, BNode, Graph, Literal, URIRef
 
 from npc_kg.cohort.engine import PatientRow, criteria_of
 from npc_kg.cohort.local_compile import Plan, Unit, Unsupported, compile_plan
@@ -45,7 +45,7 @@ __all__ = ["LocalEngine", "Unsupported", "evaluate_graph"]
 Index = dict[Any, dict[str, list[Any]]]
 Check = Callable[[Index, Any], bool]
 
-_XSD = "http://www.w3.org/2001/XMLSchema#"
+_XSD = str(XSD)
 _XSD_STRING = _XSD + "string"
 _TYPE = str(RDF.type)
 _SUBCLASS = str(RDFS.subClassOf)

@@ -23,7 +23,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from rdflib import OWL, RDF, RDFS, BNode, Graph, Literal, URIRef
+from rdflib import OWL, RDF, RDFS, XSD, BNode, Graph, Literal, URIRef
 from rdflib.collection import Collection
 from rdflib.term import Node
 
@@ -32,7 +32,7 @@ from npc_kg.namespace import NPC, SH
 
 __all__ = ["Plan", "Unit", "Unsupported", "compile_plan"]
 
-_XSD_STRING = "http://www.w3.org/2001/XMLSchema#string"
+_XSD_STRING = str(XSD.string)
 
 # sh: predicates that carry no constraint of their own (or are read with another one).
 _IGNORED = {

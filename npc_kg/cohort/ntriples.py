@@ -22,6 +22,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pyoxigraph as ox
+from rdflib import RDF
 
 __all__ = ["NotStrict", "strict_triples"]
 
@@ -29,7 +30,7 @@ _MEMO_LIMIT = 200_000
 _IRI_FORBIDDEN = re.compile(r'[\x00-\x20<>"{}|^`\\]')
 _BLANK = re.compile(rb"_:[A-Za-z0-9_](?:[A-Za-z0-9_.\-]*[A-Za-z0-9_\-])?")
 _LITERAL = re.compile(rb'"([^"\\\r\n]*)"(?:\^\^<([^>]*)>|@([a-zA-Z]+(?:-[a-zA-Z0-9]+)*))?')
-_LANG_STRING = "http://www.w3.org/1999/02/22-rdf-syntax-ns#langString"
+_LANG_STRING = str(RDF.langString)
 
 
 class NotStrict(Exception):
