@@ -11,6 +11,8 @@ from rdflib import Graph
 from rdflib.term import Node
 
 import npc_kg.rdfio  # noqa: F401 - installs the filter that keeps literal values out of rdflib's log
+from npc_kg.errors import QueryError
+from npc_kg.sparql.safety import ParsedQuery, check_safe, parse
 
 __all__ = ["Backend", "GraphSource", "Solutions"]
 
@@ -30,6 +32,7 @@ class Backend(ABC):
     """A SPARQL store. Bindings are RDF terms keyed by variable name (without ``?``)."""
 
     name: str = "backend"
+    allow_network: bool = False
 
     @abstractmethod
     def load(self, data: GraphSource, graph_iri: str | None = None) -> int:
@@ -50,6 +53,18 @@ class Backend(ABC):
     def graphs(self) -> set[str]:
         """IRIs of the named graphs the store holds (FROM may name these without network)."""
         return set()
+
+    def _known_graphs(self, parsed: ParsedQuery) -> set[str]:
+        """Graphs that FROM / FROM NAMED may name without reaching the network."""
+        return self.graphs()
+
+    def _checked(self, query: str, kinds: tuple[str, ...]) -> ParsedQuery:
+        """Parse ``query``, check it is one of ``kinds`` and safe (no SERVICE, LOAD or remote FROM unless allowed)."""
+        parsed = parse(query)
+        if parsed.kind not in kinds:
+            raise QueryError(f"expected a {' or '.join(k.upper() for k in kinds)} query, got {parsed.kind.upper()}")
+        check_safe(parsed, allow_network=self.allow_network, known_graphs=self._known_graphs(parsed))
+        return parsed
 
     def close(self) -> None:  # noqa: B027 - optional hook
         """Release resources."""

@@ -17,7 +17,6 @@ from rdflib.term import Node
 
 from npc_kg.errors import QueryError
 from npc_kg.sparql.backends.base import Backend, GraphSource, Solutions, as_graph
-from npc_kg.sparql.safety import ParsedQuery, check_safe, parse
 from npc_kg.sparql.terms import inject_values
 
 __all__ = ["OxigraphBackend", "from_oxigraph", "to_oxigraph"]
@@ -87,13 +86,6 @@ class OxigraphBackend(Backend):
         before = len(self._store)
         self._store.load(graph.serialize(format="nt", encoding="utf-8"), format=ox.RdfFormat.N_TRIPLES)
         return len(self._store) - before
-
-    def _checked(self, query: str, kinds: tuple[str, ...]) -> ParsedQuery:
-        parsed = parse(query)
-        if parsed.kind not in kinds:
-            raise QueryError(f"expected a {' or '.join(k.upper() for k in kinds)} query, got {parsed.kind.upper()}")
-        check_safe(parsed, allow_network=self.allow_network, known_graphs=self.graphs())
-        return parsed
 
     def _query(self, query: str, bindings: Mapping[str, Node] | None, projected: list[str]):  # type: ignore[no-untyped-def]
         bound = dict(bindings or {})

@@ -9,7 +9,7 @@ from rdflib.term import Node, Variable
 
 from npc_kg.errors import QueryError
 from npc_kg.sparql.backends.base import Backend, GraphSource, Solutions, as_graph
-from npc_kg.sparql.safety import ParsedQuery, allow_service, check_safe, install_rdflib_guards, parse
+from npc_kg.sparql.safety import ParsedQuery, allow_service, install_rdflib_guards
 
 __all__ = ["RdflibBackend"]
 
@@ -55,13 +55,6 @@ class RdflibBackend(Backend):
         before = len(target)
         target += extra
         return len(target) - before
-
-    def _checked(self, query: str, kinds: tuple[str, ...]) -> ParsedQuery:
-        parsed = parse(query)
-        if parsed.kind not in kinds:
-            raise QueryError(f"expected a {' or '.join(k.upper() for k in kinds)} query, got {parsed.kind.upper()}")
-        check_safe(parsed, allow_network=self.allow_network, known_graphs=self.graphs())
-        return parsed
 
     def _run(self, parsed: ParsedQuery, bindings: Mapping[str, Node] | None) -> tuple[list[str], list[tuple], bool]:  # type: ignore[type-arg]
         init = {Variable(name): term for name, term in (bindings or {}).items()}
