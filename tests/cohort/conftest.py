@@ -7,7 +7,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from rdflib import RDF, RDFS, XSD, BNode, Graph, Literal, Namespace
+from rdflib import RDF, RDFS, XSD, BNode, Graph, Literal, Namespace, URIRef
 
 from npc_kg.synthetic import synth
 
@@ -34,6 +34,22 @@ def core_shapes_graph() -> Graph:
     graph = Graph()
     graph.parse(CORE_SHAPES, format="turtle")
     return graph
+
+
+def pyshacl_hits(data: Graph, shapes: Graph, key: Callable[[object], str]) -> set[tuple[str, str]]:
+    """(shape IRI or "bnode", key(focus node)) of every result pySHACL reports: the reference answer."""
+    from pyshacl import validate
+
+    from npc_kg.namespace import SH
+
+    _conforms, report, _text = validate(data, shacl_graph=shapes, inference="none", advanced=False,
+                                        allow_warnings=True, allow_infos=True)
+    assert isinstance(report, Graph)
+    out = set()
+    for result in report.subjects(RDF.type, SH.ValidationResult):
+        shape = report.value(result, SH.sourceShape)
+        out.add((str(shape) if isinstance(shape, URIRef) else "bnode", key(report.value(result, SH.focusNode))))
+    return out
 
 
 def random_core_data(seed: int, n: int = 60) -> Graph:

@@ -12,28 +12,15 @@ from pathlib import Path
 
 import pyoxigraph as ox
 import pytest
-from pyshacl import validate
-from rdflib import RDF, BNode, Graph, Namespace, URIRef
+from rdflib import BNode, Graph, Namespace, URIRef
 
 from npc_kg.cohort.compiler import compile_shapes, subclass_closure
 from npc_kg.cohort.engine import Engine, store_runner
-from npc_kg.namespace import SH
+from tests.cohort.conftest import pyshacl_hits
 
 EX = Namespace("http://example.org/t/")
 XSD = Namespace("http://www.w3.org/2001/XMLSchema#")
 HERE = Path(__file__).parent
-
-
-def _pyshacl_hits(data: Graph, shapes: Graph) -> set[tuple[str, str]]:
-    _conforms, report, _text = validate(data, shacl_graph=shapes, inference="none", advanced=False,
-                                        allow_warnings=True, allow_infos=True)
-    assert isinstance(report, Graph)
-    out = set()
-    for result in report.subjects(RDF.type, SH.ValidationResult):
-        shape = report.value(result, SH.sourceShape)
-        focus = report.value(result, SH.focusNode)
-        out.add((str(shape) if isinstance(shape, URIRef) else "bnode", _key(focus)))
-    return out
 
 
 def _key(node: object) -> str:
@@ -62,7 +49,7 @@ def _normalise_bnodes(hits: set[tuple[str, str]], data: Graph) -> set[tuple[str,
 def test_compiled_queries_report_what_pyshacl_reports(seed: int, core_shapes: Graph, core_data) -> None:
     shapes = core_shapes
     data = core_data(seed)
-    expected = _pyshacl_hits(data, shapes)
+    expected = pyshacl_hits(data, shapes, _key)
     got = _compiled_hits(data, shapes)
     assert _normalise_bnodes(got, data) == _normalise_bnodes(expected, data)
     assert any(s.endswith("qualified") for s, _f in expected), "the data exercises qualified shapes"

@@ -21,15 +21,15 @@ import warnings
 from pathlib import Path
 
 import pytest
-from pyshacl import validate
-from rdflib import RDF, RDFS, BNode, Graph, Literal, Namespace, URIRef
+from rdflib import RDF, RDFS, BNode, Graph, Literal, Namespace
 
 from npc_kg.cohort import assess_batch
 from npc_kg.cohort.local import LocalEngine, Unsupported, evaluate_graph
 from npc_kg.cohort.reader import iter_batches
-from npc_kg.namespace import NPC, SH
+from npc_kg.namespace import NPC
 from npc_kg.rdfio import parse_file
 from npc_kg.synthetic import synth
+from tests.cohort.conftest import pyshacl_hits
 
 EX = Namespace("http://example.org/t/")
 XSD = Namespace("http://www.w3.org/2001/XMLSchema#")
@@ -53,17 +53,6 @@ def _key(node: object) -> str:
     return "_:" if isinstance(node, BNode) or str(node).startswith("_:") else str(node)
 
 
-def _pyshacl_hits(data: Graph, shapes: Graph) -> set[tuple[str, str]]:
-    _conforms, report, _text = validate(data, shacl_graph=shapes, inference="none", advanced=False,
-                                        allow_warnings=True, allow_infos=True)
-    assert isinstance(report, Graph)
-    out = set()
-    for result in report.subjects(RDF.type, SH.ValidationResult):
-        shape = report.value(result, SH.sourceShape)
-        out.add((str(shape) if isinstance(shape, URIRef) else "bnode", _key(report.value(result, SH.focusNode))))
-    return out
-
-
 def _local_hits(data: Graph, shapes: Graph) -> set[tuple[str, str]]:
     from npc_kg.cohort.local import _rdflib_triples
 
@@ -76,7 +65,7 @@ def _local_hits(data: Graph, shapes: Graph) -> set[tuple[str, str]]:
 def test_core_suite_reports_what_pyshacl_reports(seed: int, core_shapes: Graph, core_data) -> None:
     shapes = core_shapes
     data = core_data(seed)
-    expected = _pyshacl_hits(data, shapes)
+    expected = pyshacl_hits(data, shapes, _key)
     assert _local_hits(data, shapes) == expected
     assert {s.rsplit("/", 1)[-1] for s, _f in expected} >= {"qualified", "datatype-int", "range", "closed", "xone"}
 
@@ -214,7 +203,7 @@ def test_literal_checks_match_pyshacl_and_log_no_value(caplog: pytest.LogCapture
 
     reread = Graph()
     reread.parse(data=data.serialize(format="nt"), format="nt")
-    expected = _pyshacl_hits(Graph().__iadd__([(s, p, _from_lexical(o)) for s, p, o in reread]), shapes)
+    expected = pyshacl_hits(Graph().__iadd__([(s, p, _from_lexical(o)) for s, p, o in reread]), shapes, _key)
     caplog.clear()
     with caplog.at_level(logging.DEBUG), warnings.catch_warnings(record=True) as warned:
         warnings.simplefilter("always")
