@@ -30,7 +30,7 @@ from rdflib.term import Node
 
 from npc_kg.namespace import NPC, SH
 
-__all__ = ["MAX_COUNT", "CompiledShape", "Unsupported", "compile_shapes", "shape_roots", "subclass_closure"]
+__all__ = ["MAX_COUNT", "CompiledShape", "Unsupported", "compile_shapes", "shape_name", "shape_roots", "subclass_closure"]
 
 MAX_COUNT = 4
 """Largest sh:minCount/sh:maxCount+1 compiled as pairwise-distinct values; larger falls back."""
@@ -386,6 +386,18 @@ def criterion_of(g: Graph, shape: Node) -> URIRef | None:
     """The ``npc:criterion`` of a shape (as the reference path reads it: on the shape itself)."""
     value = g.value(shape, NPC.criterion)
     return value if isinstance(value, URIRef) else None
+
+
+def shape_name(shapes: Graph, shape: Node) -> str:
+    """The field name of a patient-model shape in error rows: its ``sh:name`` (or its parent's), else its label."""
+    name = shapes.value(shape, SH.name)
+    if name is None:
+        for parent in shapes.subjects(SH.property, shape):
+            name = shapes.value(parent, SH.name)
+            if name is not None:
+                break
+    label = shapes.value(shape, RDFS.label)
+    return str(name) if name is not None else (str(label) if label is not None else "a structure rule")
 
 
 def shape_roots(shapes: Graph) -> list[Node]:

@@ -22,7 +22,7 @@ import pyoxigraph as ox
 from rdflib import RDFS, Graph, Literal, URIRef
 from rdflib.term import BNode, Node
 
-from npc_kg.cohort.compiler import CompiledShape, compile_shapes, subclass_closure
+from npc_kg.cohort.compiler import CompiledShape, compile_shapes, shape_name, subclass_closure
 from npc_kg.errors import NpcKgError
 from npc_kg.namespace import NPC, SH
 from npc_kg.shacl import ValidationRun
@@ -126,18 +126,6 @@ def _key(term: object) -> str:
     return str(term)
 
 
-def _shape_name(shapes: Graph, shape: Node) -> str:
-    name = shapes.value(shape, SH.name)
-    if name is None:
-        for parent in shapes.subjects(SH.property, shape):
-            name = shapes.value(parent, SH.name)
-            if name is not None:
-                break
-    label = shapes.value(shape, RDFS.label)
-    text = str(name) if name is not None else (str(label) if label is not None else "a structure rule")
-    return text
-
-
 class Engine:
     """The eligibility and patient-model shapes, compiled once, applied to batches of patients."""
 
@@ -154,7 +142,7 @@ class Engine:
         self.units = compile_shapes(self.shapes, self.closure)
         self.fallback = [u for u in self.units if u.query is None]
         self.implemented = {str(o) for o in self.shapes.objects(None, NPC.criterion)}
-        self._names = {u.shape: _shape_name(self.shapes, u.shape) for u in self.units if u.criterion is None}
+        self._names = {u.shape: shape_name(self.shapes, u.shape) for u in self.units if u.criterion is None}
         self._extra: dict[frozenset[tuple[str, str]], Engine] = {}
         if notices:
             self.notify()

@@ -730,7 +730,7 @@ class LocalEngine:
             engine = cls()
             return {name: getattr(engine, name) for name in cls._STATE}
 
-        code = [Path(__file__), Path(__file__).with_name("local_compile.py")]
+        code = [Path(__file__), Path(__file__).with_name("local_compile.py"), Path(__file__).with_name("compiler.py")]
         state = cached("local-engine", [*graph_files(), *shape_files(), *code], build)
         engine = cls.__new__(cls)
         engine.__dict__.update(state)

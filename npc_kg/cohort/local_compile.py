@@ -27,7 +27,7 @@ from rdflib import OWL, RDF, RDFS, XSD, BNode, Graph, Literal, URIRef
 from rdflib.collection import Collection
 from rdflib.term import Node
 
-from npc_kg.cohort.compiler import shape_roots
+from npc_kg.cohort.compiler import shape_name, shape_roots
 from npc_kg.namespace import NPC, SH
 
 __all__ = ["Plan", "Unit", "Unsupported", "compile_plan"]
@@ -262,18 +262,6 @@ def _cost(constraint: tuple[Any, ...]) -> int:
     return order.get(constraint[0], 3)
 
 
-def _name(g: Graph, shape: Node) -> str:
-    """The field name of a patient-model shape, as the SPARQL engine reports it (no data values)."""
-    name = g.value(shape, SH.name)
-    if name is None:
-        for parent in g.subjects(SH.property, shape):
-            name = g.value(parent, SH.name)
-            if name is not None:
-                break
-    label = g.value(shape, RDFS.label)
-    return str(name) if name is not None else (str(label) if label is not None else "a structure rule")
-
-
 def _targets(c: _Compiler, shape: Node) -> tuple[Any, ...]:
     g = c.g
     specs: list[Any] = [("class", c.classes(cls)) for cls in g.objects(shape, SH.targetClass)]
@@ -319,7 +307,7 @@ def _units(c: _Compiler, root: Node, shape: Node, chain: tuple[Any, ...]) -> Non
     severity = g.value(shape, SH.severity)
     criterion = g.value(shape, NPC.criterion)
     c.plan.units.append(Unit(key, _id(root), chain, str(severity) if isinstance(severity, URIRef) else str(SH.Violation),
-                             str(criterion) if isinstance(criterion, URIRef) else None, _name(g, shape)))
+                             str(criterion) if isinstance(criterion, URIRef) else None, shape_name(g, shape)))
     step = chain + ((path,) if path is not None else ())
     for prop in sorted(g.objects(shape, SH.property), key=str):
         _units(c, root, prop, step)
