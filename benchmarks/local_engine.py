@@ -3,11 +3,13 @@
     python benchmarks/local_engine.py [--n 20000] [--seed 1] [--batch-size 1000] [--keep DIR]
 
 Writes one synthetic cohort (``npc-kg synth``), then in this process: the bare pyoxigraph parse
-of the whole file (the floor), and the local engine's stages per batch: the record reader
-(line grouping), reading the batch's triples into the index (the strict N-Triples reader of
+of the whole file (the floor), and the local engine's stages per batch: the record reader (line
+grouping), reading the batch's triples into the index (the strict N-Triples reader of
 :mod:`npc_kg.cohort.ntriples`; ``--parser pyoxigraph`` measures the pyoxigraph parse and the
-indexing separately instead), evaluating the shapes, and writing the CSV rows. Prints one JSON line per measure and the ratio to the floor. The first
-batches also fill the signature memos (cold start is included, as in a real run).
+indexing separately instead), evaluating the shapes, and writing the CSV rows. The C accelerator
+(``npc_kg/cohort/_ntscan.c``) is used if built, unless ``--no-native``. Prints one JSON line per
+measure and the ratio to the floor. The first batches also fill the signature memos (cold start
+is included, as in a real run).
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from __future__ import annotations
 import argparse
 import io
 import json
+import os
 import tempfile
 import time
 from pathlib import Path
@@ -27,11 +30,14 @@ def main() -> None:
     parser.add_argument("--batch-size", type=int, default=1000)
     parser.add_argument("--keep", help="folder for the cohort (kept; reused if present)")
     parser.add_argument("--parser", choices=("strict", "pyoxigraph"), default="strict")
+    parser.add_argument("--no-native", action="store_true", help="pure Python even if the C accelerator is built")
     args = parser.parse_args()
+    if args.no_native:
+        os.environ["NPC_KG_NO_NATIVE"] = "1"
 
     import pyoxigraph as ox
 
-    from npc_kg.cohort.local import LocalEngine, _parse
+    from npc_kg.cohort.local import LocalEngine, _gc_paused, _parse
     from npc_kg.cohort.reader import iter_batches
     from npc_kg.cohort.writer import RowWriter
     from npc_kg.synthetic import synth
@@ -58,18 +64,20 @@ def main() -> None:
     for batch in iter_batches(path, batch_size=args.batch_size):
         now = time.perf_counter()
         stages["read"] += now - mark
-        if args.parser == "strict":
-            idx, batch = engine.index_batch(batch)
-            mark, now = now, time.perf_counter()
-            stages["index"] += now - mark
-        else:
-            quads = list(_parse(batch.data, batch.fmt))
-            mark = time.perf_counter()
-            stages["parse"] += mark - now
-            idx = engine.index(quads)
-            now = time.perf_counter()
-            stages["index"] += now - mark
-        out = engine.assess_index(idx, batch.roots)
+        with _gc_paused():  # as LocalEngine.assess_batch does
+            if args.parser == "strict":
+                idx, batch = engine.index_batch(batch)
+                mark, now = now, time.perf_counter()
+                stages["index"] += now - mark
+            else:
+                quads = list(_parse(batch.data, batch.fmt))
+                mark = time.perf_counter()
+                stages["parse"] += mark - now
+                idx = engine.index(quads)
+                now = time.perf_counter()
+                stages["index"] += now - mark
+            out = engine.assess_index(idx, batch.roots)
+            del idx
         mark = time.perf_counter()
         stages["evaluate"] += mark - now
         writer.write(out)
@@ -81,7 +89,10 @@ def main() -> None:
     writer.close()
     print(json.dumps({"measure": "pyoxigraph parse only (floor)", "patients": args.n, "triples": triples,
                       "seconds": round(floor, 3), "patients_per_s": round(args.n / floor)}))
-    print(json.dumps({"measure": "local engine, one process", "patients": rows, "seconds": round(total, 3),
+    from npc_kg.cohort.native import load_native
+
+    print(json.dumps({"measure": "local engine, one process", "native": load_native() is not None,
+                      "patients": rows, "seconds": round(total, 3),
                       "patients_per_s": round(rows / total), "x_floor": round(total / floor, 2),
                       **{f"{k}_s": round(v, 3) for k, v in stages.items()},
                       **{f"{k}_us_per_patient": round(v / rows * 1e6) for k, v in stages.items()}}))

@@ -25,10 +25,13 @@ subset: the caller then uses the SPARQL engine (and pySHACL behind it), never a 
 from __future__ import annotations
 
 import datetime
+import gc
 import logging
 import re
 import warnings
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -37,7 +40,8 @@ from rdflib import RDF, RDFS, XSD, BNode, Graph, Literal, URIRef
 
 from npc_kg.cohort.engine import PatientRow, criteria_of
 from npc_kg.cohort.local_compile import Plan, Unit, Unsupported, compile_plan
-from npc_kg.cohort.ntriples import NotStrict, strict_triples
+from npc_kg.cohort.native import load_native
+from npc_kg.cohort.ntriples import NotStrict, strict_index, strict_triples
 from npc_kg.namespace import NPC, SH
 
 __all__ = ["LocalEngine", "Unsupported", "evaluate_graph"]
@@ -359,6 +363,14 @@ class _Linked:
         self.literal_sids: dict[Any, int] = {}
         self.batch_sids: dict[Any, int] = {}
         self.group_memos: list[dict[int, tuple[int, ...]]] = []
+        self.sid: Callable[[Index, Any], int] = self._sid
+        self.focus_key: Callable[[Index, Any], int] = self._focus_key
+        native = load_native()
+        if native is not None:  # the same signatures, computed in C on the same dicts
+            state = (self.batch_sids, self.interned, self.constants, bool(plan.string_tests), self.shallow,
+                     self._literal_sid, _Cycle, self.behaviours, self.behaviour, self.behaviour_mode)
+            self.sid = partial(native.sid, state)
+            self.focus_key = partial(native.focus_key, state)
         self.key: Callable[[Index, Any], Any] = self.sid
         self.signature_mode = self.signatures_possible
 
@@ -410,7 +422,7 @@ class _Linked:
             self.behaviours[sid] = found
         return found
 
-    def focus_key(self, idx: Index, node: Any) -> int:
+    def _focus_key(self, idx: Index, node: Any) -> int:
         """The memo key of a focus node: its signature, with values that have edges abstracted by behaviour.
 
         Patients differ in their finding records' IRIs and details, but far less in how those
@@ -446,7 +458,23 @@ class _Linked:
             found = interned[key] = len(interned)
         return found
 
-    def sid(self, idx: Index, node: Any) -> int:
+    def _literal_sid(self, node: Any) -> int:
+        """The interned signature of a literal: the vector of answers of every literal test."""
+        key = node
+        if not self.plan.string_tests and node.datatype.value == _XSD_STRING and not node.language:
+            key = _XSD_STRING  # plain strings are alike for every literal test of these shapes
+        found = self.literal_sids.get(key)
+        if found is None:
+            signature = ("L", *(test(node) for test in self.literal_tests))
+            interned = self.interned
+            found = interned.get(signature)
+            if found is None:
+                found = interned[signature] = len(interned)
+            self.literal_sids[key] = found
+        self.batch_sids[node] = found
+        return found
+
+    def _sid(self, idx: Index, node: Any) -> int:
         """The interned signature of ``node`` (see the class docstring)."""
         sids = self.batch_sids
         known = sids.get(node)
@@ -454,20 +482,9 @@ class _Linked:
             if known < 0:
                 raise _Cycle
             return known
-        interned = self.interned
         if type(node) is not str:
-            key = node
-            if not self.plan.string_tests and node.datatype.value == _XSD_STRING and not node.language:
-                key = _XSD_STRING  # plain strings are alike for every literal test of these shapes
-            found = self.literal_sids.get(key)
-            if found is None:
-                signature = ("L", *(test(node) for test in self.literal_tests))
-                found = interned.get(signature)
-                if found is None:
-                    found = interned[signature] = len(interned)
-                self.literal_sids[key] = found
-            sids[node] = found
-            return found
+            return self._literal_sid(node)
+        interned = self.interned
         edges = idx.get(node)
         blank = node.startswith("_:")
         if not blank and (not edges or node in self.constants or self.plan.string_tests):
@@ -704,6 +721,8 @@ class LocalEngine:
         self.linked = _Linked(self.plan)
         self.needed = frozenset(self.plan.predicates)
         self.inverse = frozenset(self.plan.inverse)
+        self.inverse_keys = {p: "^" + p for p in self.inverse}
+        self.native = load_native()
         self.chains: dict[tuple[Any, ...], Callable[[Index, Any], Sequence[Any]]] = {}
         grouped: dict[tuple[Any, ...], list[tuple[Unit, Check]]] = {}
         for unit in self.plan.units:
@@ -770,6 +789,12 @@ class LocalEngine:
                 elif s not in values:
                     values.append(s)
         return idx
+
+    def index_strict(self, data: bytes) -> Index:
+        """The index of strict one-triple-per-line N-Triples (C accelerator if built), or :class:`NotStrict`."""
+        if self.native is None:
+            return self.index_terms(strict_triples(data))
+        return strict_index(self.native, data, self.needed, self.inverse_keys, self.plan.all_predicates, Unsupported)
 
     # -- assessment ------------------------------------------------------------------------------
     def assess_index(self, idx: Index, order: Iterable[str] = ()) -> list[PatientRow]:
@@ -894,11 +919,12 @@ class LocalEngine:
 
     def assess_batch(self, batch: Any) -> list[PatientRow]:
         """Rows for a :class:`npc_kg.cohort.reader.Batch`: its patients in input order, then unreadable records."""
-        if batch.quads:
-            idx = self.index(batch.quads)
-        else:
-            idx, batch = self.index_batch(batch)
-        rows = self.assess_index(idx, batch.roots)
+        with _gc_paused():
+            if batch.quads:
+                idx = self.index(batch.quads)
+            else:
+                idx, batch = self.index_batch(batch)
+            rows = self.assess_index(idx, batch.roots)
         return rows + [PatientRow(e.subject, "error", {}, e.reason) for e in batch.errors]
 
     def index_batch(self, batch: Any) -> tuple[Index, Any]:
@@ -909,7 +935,7 @@ class LocalEngine:
         """
         if batch.fmt in ("nt", "csv"):
             try:
-                return self.index_terms(strict_triples(batch.data)), batch
+                return self.index_strict(batch.data), batch
             except NotStrict:
                 pass
         try:
@@ -917,6 +943,24 @@ class LocalEngine:
         except SyntaxError:
             batch = batch.repair()
             return self.index(_parse(batch.data, batch.fmt)), batch
+
+
+@contextmanager
+def _gc_paused() -> Iterator[None]:
+    """Pause the cyclic garbage collector for one batch.
+
+    A batch makes tens of thousands of dicts and lists (its index), which would trigger many
+    collections that each walk the engine's long-lived memos; the index has no reference cycles
+    and is freed by reference counting, so collecting once the batch is done loses nothing.
+    """
+    if not gc.isenabled():
+        yield
+        return
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
 
 
 def _parse(data: bytes, fmt: str) -> Iterator[Any]:

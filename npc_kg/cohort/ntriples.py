@@ -22,15 +22,16 @@ from collections.abc import Iterator
 from typing import Any
 
 import pyoxigraph as ox
-from rdflib import RDF
+from rdflib import RDF, RDFS
 
-__all__ = ["NotStrict", "strict_triples"]
+__all__ = ["NotStrict", "strict_index", "strict_triples", "term"]
 
 _MEMO_LIMIT = 200_000
 _IRI_FORBIDDEN = re.compile(r'[\x00-\x20<>"{}|^`\\]')
 _BLANK = re.compile(rb"_:[A-Za-z0-9_](?:[A-Za-z0-9_.\-]*[A-Za-z0-9_\-])?")
 _LITERAL = re.compile(rb'"([^"\\\r\n]*)"(?:\^\^<([^>]*)>|@([a-zA-Z]+(?:-[a-zA-Z0-9]+)*))?')
 _LANG_STRING = str(RDF.langString)
+_SUBCLASS = str(RDFS.subClassOf)
 
 
 class NotStrict(Exception):
@@ -54,7 +55,7 @@ def _iri(text: bytes) -> str:
     return value
 
 
-def _term(token: bytes) -> Any:
+def term(token: bytes) -> Any:
     """The index term of one N-Triples term, or :class:`NotStrict`."""
     first = token[:1]
     if first == b"<" and token[-1:] == b">":
@@ -83,11 +84,28 @@ def _term(token: bytes) -> Any:
     raise NotStrict
 
 
+def _memo() -> dict[bytes, Any]:
+    """The memo of decoded terms, emptied first if it has grown past its bound."""
+    if len(_TERMS) > _MEMO_LIMIT:
+        _TERMS.clear()
+    return _TERMS
+
+
+def strict_index(native: Any, data: bytes, needed: frozenset[str], inverse: dict[str, str], every: bool,
+                 unsupported: type[Exception]) -> dict[Any, dict[str, list[Any]]]:
+    """The local engine's index of ``data``, read by the C accelerator ``native`` (or :class:`NotStrict`).
+
+    Equals ``LocalEngine.index_terms(strict_triples(data))``: the same lines are refused, and every
+    term is decoded by :func:`term` with the same memo. ``inverse`` maps each inverse-indexed
+    predicate to its ``^predicate`` key; ``unsupported`` is raised for an ``rdfs:subClassOf``
+    triple the shapes do not read.
+    """
+    return native.index(data, _memo(), term, needed, inverse, every, _SUBCLASS, NotStrict, unsupported)
+
+
 def strict_triples(data: bytes) -> Iterator[tuple[str, str, Any]]:
     """Yield ``(subject, predicate, object)`` index terms of N-Triples ``data``, or raise :class:`NotStrict`."""
-    terms = _TERMS
-    if len(terms) > _MEMO_LIMIT:
-        terms.clear()
+    terms = _memo()
     for line in data.split(b"\n"):
         if not line:
             continue
@@ -98,13 +116,13 @@ def strict_triples(data: bytes) -> Iterator[tuple[str, str, Any]]:
         o_token = rest[:-2]
         s = terms.get(s_token)
         if s is None:
-            s = terms[s_token] = _term(s_token)
+            s = terms[s_token] = term(s_token)
         p = terms.get(p_token)
         if p is None:
-            p = terms[p_token] = _term(p_token)
+            p = terms[p_token] = term(p_token)
         o = terms.get(o_token)
         if o is None:
-            o = terms[o_token] = _term(o_token)
+            o = terms[o_token] = term(o_token)
         if type(s) is not str or type(p) is not str or p[:2] == "_:":
             raise NotStrict
         yield s, p, o

@@ -28,12 +28,14 @@ from pathlib import Path
 import pyoxigraph as ox
 
 from npc_kg.cohort.csv_mapping import CsvMapping, RowError, load_mapping
+from npc_kg.cohort.native import load_native
 from npc_kg.errors import InputError
 
 __all__ = ["Batch", "ErrorRecord", "INPUT_FORMATS", "guess_input_format", "iter_batches"]
 
 INPUT_FORMATS = ("nt", "nq", "ttl", "csv")
 _SUFFIXES = {".nt": "nt", ".ntriples": "nt", ".nq": "nq", ".nquads": "nq", ".ttl": "ttl", ".turtle": "ttl", ".csv": "csv"}
+_BLOCK = 1 << 20  # bytes read at a time
 _OX_FORMAT = {"nt": ox.RdfFormat.N_TRIPLES, "nq": ox.RdfFormat.N_QUADS, "ttl": ox.RdfFormat.TURTLE}
 
 # Subject, predicate and (if it is an IRI or blank node) object of an N-Triples/N-Quads line.
@@ -59,7 +61,7 @@ class Batch:
     errors: list[ErrorRecord] = field(default_factory=list)
     position: int = 0  # bytes of the input read so far (progress)
     where: str = ""
-    records: list[tuple[bytes, list[bytes], int]] = field(default_factory=list)
+    records: list[tuple[bytes, bytes, int, int]] = field(default_factory=list)  # (root, data, lines, first line)
 
     def repair(self) -> Batch:
         """Return this batch without its unparseable records, which become error records."""
@@ -101,36 +103,78 @@ def iter_batches(path: str | Path, fmt: str | None = None, *, batch_size: int = 
             raise InputError(f"unknown cohort format {fmt!r} (use one of {', '.join(INPUT_FORMATS)})", path=str(path))
 
 
-def _line_records(handle: io.BufferedReader, where: str) -> Iterator[tuple[bytes, list[bytes], int, int]]:
-    """Yield (root subject, lines, first line number, bytes read) for each record."""
-    root: bytes | None = None
-    linked: set[bytes] = set()
-    lines: list[bytes] = []
-    first = 0
-    position = 0
-    for number, raw in enumerate(handle, 1):
-        position += len(raw)
-        stripped = raw.strip()
+def _scan_records(block: bytes, state: list) -> list[tuple[bytes, bytes, int, int]]:
+    """Group the lines of ``block`` (whole lines, each ending in a newline) into records.
+
+    ``state`` is ``[root, linked, number, first, pending, lines]``: the open record's root
+    subject, the subjects linked to it, the last line number read, the open record's first line
+    number, its data so far and its line count. Returns the records this block completed as
+    ``(root, data, lines, first)``. The C accelerator's ``records`` does exactly this.
+    """
+    root, linked, number, first, pending, lines = state
+    out: list[tuple[bytes, bytes, int, int]] = []
+    parts = block.split(b"\n")
+    parts.pop()  # the block ends with a newline: the last part is empty
+    for line in parts:
+        number += 1
+        stripped = line.strip()
         if not stripped or stripped.startswith(b"#"):
             continue
+        raw = line + b"\n"
         match = _LINE.match(raw)
         subject = match.group(1) if match else raw.split(None, 1)[0]
         if root is None or subject not in linked:
             if root is not None:
-                yield root, lines, first, position - len(raw)
-            root, linked, lines, first = subject, {subject}, [], number
-        lines.append(raw if raw.endswith(b"\n") else raw + b"\n")
+                out.append((root, bytes(pending), lines, first))
+            root, first, lines = subject, number, 0
+            linked.clear()
+            linked.add(subject)
+            pending.clear()
+        pending += raw
+        lines += 1
         if match and match.group(2):
             linked.add(match.group(2))
+    state[:] = [root, linked, number, first, pending, lines]
+    return out
+
+
+def _line_records(handle: io.BufferedReader, where: str) -> Iterator[tuple[bytes, bytes, int, int, int]]:
+    """Yield (root subject, record data, line count, first line number, bytes read) for each record.
+
+    The file is read in blocks of whole lines; a missing final newline is added. Blank lines and
+    ``#`` comment lines are left out of the records (line numbers still count them).
+    """
+    native = load_native()
+    scan = native.records if native is not None else _scan_records
+    state: list = [None, set(), 0, 0, bytearray(), 0]
+    held: list[bytes] = []  # the start of a line that continues in the next block
+    position = 0
+    while True:
+        block = handle.read(_BLOCK)
+        if not block:
+            break
+        position += len(block)
+        cut = block.rfind(b"\n") + 1
+        if cut == 0:
+            held.append(block)
+            continue
+        whole = b"".join([*held, block[:cut]]) if held else block[:cut]
+        held = [block[cut:]] if cut < len(block) else []
+        for root, data, lines, first in scan(whole, state):
+            yield root, data, lines, first, position
+    if held:
+        for root, data, lines, first in scan(b"".join(held) + b"\n", state):
+            yield root, data, lines, first, position
+    root, _linked, _number, first, pending, lines = state
     if root is not None:
-        yield root, lines, first, position
+        yield root, bytes(pending), lines, first, position
 
 
 def _line_batches(handle: io.BufferedReader, fmt: str, batch_size: int, where: str) -> Iterator[Batch]:
-    batch: list[tuple[bytes, list[bytes], int]] = []
+    batch: list[tuple[bytes, bytes, int, int]] = []
     position = 0
-    for root, lines, first, position in _line_records(handle, where):
-        batch.append((root, lines, first))
+    for root, data, lines, first, position in _line_records(handle, where):
+        batch.append((root, data, lines, first))
         if len(batch) >= batch_size:
             yield _parse_line_batch(batch, fmt, where, position)
             batch = []
@@ -143,15 +187,15 @@ def _subject_text(root: bytes) -> str:
     return text[1:-1] if text.startswith("<") and text.endswith(">") else text
 
 
-def _parse_line_batch(records: list[tuple[bytes, list[bytes], int]], fmt: str, where: str, position: int) -> Batch:
+def _parse_line_batch(records: list[tuple[bytes, bytes, int, int]], fmt: str, where: str, position: int) -> Batch:
     """Make a batch; it is parsed when loaded, and :meth:`Batch.repair` finds bad records on failure."""
     batch = Batch(fmt=fmt, position=position, where=where, records=records)
-    batch.data = b"".join(b"".join(lines) for _root, lines, _first in records)
-    batch.roots = [_subject_text(root) for root, _lines, _first in records]
+    batch.data = b"".join([data for _root, data, _lines, _first in records])
+    batch.roots = [_subject_text(root) for root, _data, _lines, _first in records]
     return batch
 
 
-def _parse_carefully(records: list[tuple[bytes, list[bytes], int]], fmt: str, where: str, position: int) -> Batch:
+def _parse_carefully(records: list[tuple[bytes, bytes, int, int]], fmt: str, where: str, position: int) -> Batch:
     """Find every bad record of a batch (slow path, only for batches with a syntax error)."""
     batch = Batch(fmt=fmt, position=position)
     good: list[bytes] = []
@@ -159,25 +203,25 @@ def _parse_carefully(records: list[tuple[bytes, list[bytes], int]], fmt: str, wh
     while start < len(records):
         starts: list[int] = []
         line = 1
-        for _root, lines, _first in records[start:]:
+        for _root, _data, lines, _first in records[start:]:
             starts.append(line)
-            line += len(lines)
-        chunk = b"".join(b"".join(lines) for _root, lines, _first in records[start:])
+            line += lines
+        chunk = b"".join([data for _r, data, _l, _f in records[start:]])
         try:
             for _ in ox.parse(input=chunk, format=_OX_FORMAT[fmt]):
                 pass
         except (SyntaxError, UnicodeDecodeError) as error:
             bad_line = getattr(error, "lineno", None) or 1
             index = max(i for i, s in enumerate(starts) if s <= bad_line)
-            root, lines, first = records[start + index]
-            good += [b"".join(lines) for _r, lines, _f in records[start:start + index]]
-            batch.roots += [_subject_text(r) for r, _l, _f in records[start:start + index]]
+            root, _data, _lines, first = records[start + index]
+            good += [data for _r, data, _l, _f in records[start:start + index]]
+            batch.roots += [_subject_text(r) for r, _d, _l, _f in records[start:start + index]]
             file_line = first + (bad_line - starts[index])
             batch.errors.append(ErrorRecord(_subject_text(root), f"{Path(where).name}:{file_line}: cannot parse {fmt} line"))
             start += index + 1
             continue
-        good += [b"".join(lines) for _r, lines, _f in records[start:]]
-        batch.roots += [_subject_text(r) for r, _l, _f in records[start:]]
+        good += [data for _r, data, _l, _f in records[start:]]
+        batch.roots += [_subject_text(r) for r, _d, _l, _f in records[start:]]
         break
     batch.data = b"".join(good)
     return batch

@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib.util
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -100,10 +101,13 @@ def test_installed_package_ships_its_data(tmp_path: Path) -> None:
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
     env = {**os.environ, "PYTHONPATH": str(target)}
-    code = "import npc_kg, npc_kg.resources as r; print(len(npc_kg.load())); print(npc_kg.__file__); print(r.data_root())"
+    code = ("import npc_kg, npc_kg.resources as r; from npc_kg.cohort.native import load_native; print(len(npc_kg.load())); "
+            "print(npc_kg.__file__); print(r.data_root()); print(load_native() is not None)")
     run = subprocess.run([sys.executable, "-c", code], cwd=elsewhere, env=env, capture_output=True, text=True, timeout=600)
     assert run.returncode == 0, run.stderr
-    count, module_file, data_root = run.stdout.split("\n")[:3]
+    count, module_file, data_root, native = run.stdout.split("\n")[:4]
     assert Path(module_file).is_relative_to(target), "the installed copy, not the checkout, must be imported"
     assert Path(data_root) == target / "npc_kg" / "_data"
     assert int(count) == len(npc_kg.load())
+    if shutil.which("cc") or shutil.which("gcc"):
+        assert native == "True", "the wheel carries the C accelerator (npc_kg/cohort/_ntscan.c) when a compiler exists"

@@ -1,0 +1,696 @@
+/*
+ * npc_kg.cohort._ntscan: the two per-line loops of the cohort reader in C.
+ *
+ * Optional accelerator. Each function does exactly what a pure-Python reference does, and the
+ * tests compare the two on random and mutated input (tests/cohort/test_ntscan.py):
+ *
+ * - records(block, state) groups N-Triples/N-Quads lines into patient records, as
+ *   npc_kg.cohort.reader._line_records does (same regular expression, same skipped lines);
+ * - index(data, memo, term, needed, inverse, every, subclass, not_strict, unsupported) reads
+ *   strict one-triple-per-line N-Triples into the local engine's index, as
+ *   npc_kg.cohort.local.LocalEngine.index_terms(npc_kg.cohort.ntriples.strict_triples(data)) does.
+ *   Every term is decoded by the Python function `term` (memoised in `memo`), so what counts as
+ *   strict is decided in one place, in Python.
+ *
+ * No clinical knowledge lives here: no IRI, criterion or threshold.
+ */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <string.h>
+
+/* ASCII whitespace as Python's bytes.strip(), bytes.split() and the bytes regex \s see it. */
+static inline int is_ws(unsigned char c) {
+    return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\x0b' || c == '\x0c';
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* records                                                                                     */
+/* ------------------------------------------------------------------------------------------ */
+
+/* The reader's line pattern, rb"\s*(<[^>]*>|_:[^\s<]+)\s*<[^>]*>\s*(<[^>]*>|_:[^\s<]+?(?=\s*[\s<.]))?"
+ * matched at the start of `p[0:n]` (one line including its newline). Returns 1 on a match with
+ * the subject span and the object span (object length 0 if the optional group did not match). */
+static int match_line(const char *p, Py_ssize_t n, Py_ssize_t *s0, Py_ssize_t *s1, Py_ssize_t *o0, Py_ssize_t *o1) {
+    Py_ssize_t i = 0, j;
+    while (i < n && is_ws((unsigned char)p[i])) i++;
+    /* group 1: subject */
+    if (i < n && p[i] == '<') {
+        const char *close = memchr(p + i + 1, '>', (size_t)(n - i - 1));
+        if (close == NULL) return 0;
+        *s0 = i;
+        *s1 = (close - p) + 1;
+    } else if (i + 1 < n && p[i] == '_' && p[i + 1] == ':') {
+        j = i + 2;
+        while (j < n && !is_ws((unsigned char)p[j]) && p[j] != '<') j++;
+        if (j == i + 2) return 0;
+        *s0 = i;
+        *s1 = j;
+    } else {
+        return 0;
+    }
+    i = *s1;
+    while (i < n && is_ws((unsigned char)p[i])) i++;
+    /* predicate */
+    if (i >= n || p[i] != '<') return 0;
+    {
+        const char *close = memchr(p + i + 1, '>', (size_t)(n - i - 1));
+        if (close == NULL) return 0;
+        i = (close - p) + 1;
+    }
+    while (i < n && is_ws((unsigned char)p[i])) i++;
+    /* optional group 2: object IRI or blank node */
+    *o0 = *o1 = i;
+    if (i < n && p[i] == '<') {
+        const char *close = memchr(p + i + 1, '>', (size_t)(n - i - 1));
+        if (close != NULL) *o1 = (close - p) + 1;
+    } else if (i + 2 < n && p[i] == '_' && p[i + 1] == ':' && !is_ws((unsigned char)p[i + 2]) && p[i + 2] != '<') {
+        /* lazy [^\s<]+? then lookahead \s*[\s<.]: stop before the first whitespace, '<' or '.' */
+        j = i + 3;
+        while (j < n && !is_ws((unsigned char)p[j]) && p[j] != '<' && p[j] != '.') j++;
+        if (j < n && (is_ws((unsigned char)p[j]) || p[j] == '<' || p[j] == '.')) *o1 = j;
+    }
+    return 1;
+}
+
+/* state = [root (bytes | None), linked (set), number (int), first (int), pending (bytearray), pending_lines (int)] */
+enum { ST_ROOT, ST_LINKED, ST_NUMBER, ST_FIRST, ST_PENDING, ST_LINES, ST_SIZE };
+
+static int set_ssize(PyObject *state, int slot, Py_ssize_t value) {
+    PyObject *v = PyLong_FromSsize_t(value);
+    if (v == NULL) return -1;
+    return PyList_SetItem(state, slot, v); /* steals v */
+}
+
+static int emit(PyObject *out, PyObject *root, PyObject *pending, Py_ssize_t lines, Py_ssize_t first) {
+    PyObject *data = PyBytes_FromStringAndSize(PyByteArray_AS_STRING(pending), PyByteArray_GET_SIZE(pending));
+    if (data == NULL) return -1;
+    PyObject *record = Py_BuildValue("(ONnn)", root, data, lines, first);
+    if (record == NULL) return -1;
+    int rc = PyList_Append(out, record);
+    Py_DECREF(record);
+    if (rc < 0) return -1;
+    return PyByteArray_Resize(pending, 0);
+}
+
+static int append_line(PyObject *pending, const char *line, Py_ssize_t len, int newline) {
+    Py_ssize_t size = PyByteArray_GET_SIZE(pending);
+    if (PyByteArray_Resize(pending, size + len + (newline ? 1 : 0)) < 0) return -1;
+    char *buffer = PyByteArray_AS_STRING(pending);
+    memcpy(buffer + size, line, (size_t)len);
+    if (newline) buffer[size + len] = '\n';
+    return 0;
+}
+
+PyDoc_STRVAR(records_doc,
+"records(block, state) -> list of (root, data, lines, first)\n\n"
+"Group the lines of ``block`` (whole lines) into records, continuing the open record of ``state``\n"
+"(see npc_kg.cohort.reader). Returns the records completed in this block.");
+
+static PyObject *records(PyObject *Py_UNUSED(module), PyObject *args) {
+    Py_buffer view;
+    PyObject *state;
+    if (!PyArg_ParseTuple(args, "y*O!:records", &view, &PyList_Type, &state)) return NULL;
+    PyObject *out = NULL, *subject = NULL;
+    if (PyList_GET_SIZE(state) != ST_SIZE || !PyAnySet_Check(PyList_GET_ITEM(state, ST_LINKED)) ||
+        !PyByteArray_Check(PyList_GET_ITEM(state, ST_PENDING))) {
+        PyErr_SetString(PyExc_ValueError, "records: malformed state");
+        goto fail;
+    }
+    PyObject *linked = PyList_GET_ITEM(state, ST_LINKED);
+    PyObject *pending = PyList_GET_ITEM(state, ST_PENDING);
+    Py_ssize_t number = PyLong_AsSsize_t(PyList_GET_ITEM(state, ST_NUMBER));
+    Py_ssize_t first = PyLong_AsSsize_t(PyList_GET_ITEM(state, ST_FIRST));
+    Py_ssize_t lines = PyLong_AsSsize_t(PyList_GET_ITEM(state, ST_LINES));
+    if (PyErr_Occurred()) goto fail;
+    out = PyList_New(0);
+    if (out == NULL) goto fail;
+
+    const char *data = view.buf;
+    Py_ssize_t size = view.len, start = 0;
+    while (start < size) {
+        const char *nl = memchr(data + start, '\n', (size_t)(size - start));
+        Py_ssize_t end = nl ? (nl - data) + 1 : size; /* the raw line is data[start:end] */
+        const char *raw = data + start;
+        Py_ssize_t n = end - start;
+        start = end;
+        number++;
+        Py_ssize_t a = 0, b = n;
+        while (a < b && is_ws((unsigned char)raw[a])) a++;
+        while (b > a && is_ws((unsigned char)raw[b - 1])) b--;
+        if (a == b || raw[a] == '#') continue;
+        Py_ssize_t s0, s1, o0 = 0, o1 = 0;
+        if (!match_line(raw, n, &s0, &s1, &o0, &o1)) {
+            /* raw.split(None, 1)[0] */
+            s0 = a;
+            s1 = a;
+            while (s1 < n && !is_ws((unsigned char)raw[s1])) s1++;
+            o0 = o1 = 0;
+        }
+        subject = PyBytes_FromStringAndSize(raw + s0, s1 - s0);
+        if (subject == NULL) goto fail;
+        PyObject *root = PyList_GET_ITEM(state, ST_ROOT);
+        int known = root == Py_None ? 0 : PySet_Contains(linked, subject);
+        if (known < 0) goto fail;
+        if (!known) {
+            if (root != Py_None && emit(out, root, pending, lines, first) < 0) goto fail;
+            if (PySet_Clear(linked) < 0 || PySet_Add(linked, subject) < 0) goto fail;
+            PyList_SetItem(state, ST_ROOT, subject); /* steals */
+            subject = NULL;
+            first = number;
+            lines = 0;
+        } else {
+            Py_CLEAR(subject);
+        }
+        if (append_line(pending, raw, n, raw[n - 1] != '\n') < 0) goto fail;
+        lines++;
+        if (o1 > o0) {
+            PyObject *object = PyBytes_FromStringAndSize(raw + o0, o1 - o0);
+            if (object == NULL) goto fail;
+            int rc = PySet_Add(linked, object);
+            Py_DECREF(object);
+            if (rc < 0) goto fail;
+        }
+    }
+    if (set_ssize(state, ST_NUMBER, number) < 0 || set_ssize(state, ST_FIRST, first) < 0 ||
+        set_ssize(state, ST_LINES, lines) < 0) goto fail;
+    PyBuffer_Release(&view);
+    return out;
+fail:
+    Py_XDECREF(subject);
+    Py_XDECREF(out);
+    PyBuffer_Release(&view);
+    return NULL;
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* index                                                                                       */
+/* ------------------------------------------------------------------------------------------ */
+
+/* Characters an IRI may hold, by part, for the fast path below (ASCII only, no '%'):
+ * unreserved, sub-delims, ':' and '@' (RFC 3986 pchar), plus '/' for paths and '/', '?' for
+ * queries and fragments. */
+static int is_pchar(unsigned char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '.' ||
+           c == '_' || c == '~' || c == '!' || c == '$' || c == '&' || c == '\'' || c == '(' || c == ')' || c == '*' ||
+           c == '+' || c == ',' || c == ';' || c == '=' || c == ':' || c == '@';
+}
+
+/* 1 if the IRI text p[0:n] is in a conservative subset that every RFC 3987 parser (and so
+ * pyoxigraph.NamedNode) accepts unchanged: scheme "://" host [path] ["?" query] ["#" fragment],
+ * with an ASCII host name and no percent-encoding, port, user or IP literal. Anything else goes
+ * to the Python decoder. */
+static int simple_iri(const char *p, Py_ssize_t n) {
+    Py_ssize_t i = 0;
+    if (n == 0 || !((p[0] >= 'a' && p[0] <= 'z') || (p[0] >= 'A' && p[0] <= 'Z'))) return 0;
+    for (i = 1; i < n && p[i] != ':'; i++) {
+        unsigned char c = (unsigned char)p[i];
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '+' || c == '-' || c == '.'))
+            return 0;
+    }
+    if (i + 2 >= n || p[i + 1] != '/' || p[i + 2] != '/') return 0;
+    Py_ssize_t host = i + 3;
+    for (i = host; i < n && p[i] != '/' && p[i] != '?' && p[i] != '#'; i++) {
+        unsigned char c = (unsigned char)p[i];
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '.')) return 0;
+    }
+    if (i == host) return 0;
+    for (; i < n && p[i] != '?' && p[i] != '#'; i++)
+        if (!is_pchar((unsigned char)p[i]) && p[i] != '/') return 0;
+    if (i < n && p[i] == '?')
+        for (i++; i < n && p[i] != '#'; i++)
+            if (!is_pchar((unsigned char)p[i]) && p[i] != '/' && p[i] != '?') return 0;
+    if (i < n && p[i] == '#')
+        for (i++; i < n; i++)
+            if (!is_pchar((unsigned char)p[i]) && p[i] != '/' && p[i] != '?') return 0;
+    return 1;
+}
+
+/* 1 if p[0:n] is a blank node as the Python reader accepts it:
+ * rb"_:[A-Za-z0-9_](?:[A-Za-z0-9_.\-]*[A-Za-z0-9_\-])?" */
+static int simple_blank(const char *p, Py_ssize_t n) {
+    if (n < 3 || p[0] != '_' || p[1] != ':') return 0;
+    for (Py_ssize_t i = 2; i < n; i++) {
+        unsigned char c = (unsigned char)p[i];
+        int word = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
+        if (!(word || ((c == '.' || c == '-') && i > 2))) return 0;
+    }
+    return p[n - 1] != '.';
+}
+
+PyDoc_STRVAR(fast_term_doc,
+"fast_term(token) -> str | None\n\n"
+"The index term of an N-Triples IRI or blank node token decoded by the C fast path, or None if the\n"
+"token is outside the fast path's subset (the Python decoder then decides).");
+
+/* The index term of an IRI or blank node token on the fast path (new reference), or NULL without
+ * an exception set if the token is outside it. */
+static PyObject *decode_fast(const char *p, Py_ssize_t n) {
+    if (n >= 2 && p[0] == '<' && p[n - 1] == '>' && simple_iri(p + 1, n - 2)) return PyUnicode_DecodeASCII(p + 1, n - 2, NULL);
+    if (simple_blank(p, n)) return PyUnicode_DecodeASCII(p, n, NULL);
+    return NULL;
+}
+
+static PyObject *fast_term(PyObject *Py_UNUSED(module), PyObject *arg) {
+    if (!PyBytes_Check(arg)) {
+        PyErr_SetString(PyExc_TypeError, "fast_term: bytes expected");
+        return NULL;
+    }
+    PyObject *value = decode_fast(PyBytes_AS_STRING(arg), PyBytes_GET_SIZE(arg));
+    if (value == NULL && !PyErr_Occurred()) Py_RETURN_NONE;
+    return value;
+}
+
+/* memo[token], or memo[token] = the fast path's term or term(token). Returns a borrowed
+ * reference (held by memo). */
+static PyObject *lookup(PyObject *memo, PyObject *term, const char *p, Py_ssize_t n) {
+    PyObject *key = PyBytes_FromStringAndSize(p, n);
+    if (key == NULL) return NULL;
+    PyObject *value = PyDict_GetItemWithError(memo, key);
+    if (value == NULL && !PyErr_Occurred()) {
+        value = decode_fast(p, n);
+        if (value == NULL && !PyErr_Occurred()) value = PyObject_CallOneArg(term, key);
+        if (value != NULL) {
+            int rc = PyDict_SetItem(memo, key, value);
+            Py_DECREF(value); /* memo holds it */
+            if (rc < 0) value = NULL;
+        }
+    }
+    Py_DECREF(key);
+    return value;
+}
+
+/* values = edges[key]; values.append(item) unless item in values. */
+static int add_edge(PyObject *idx, PyObject *node, PyObject *key, PyObject *item) {
+    PyObject *edges = PyDict_GetItemWithError(idx, node);
+    if (edges == NULL) {
+        if (PyErr_Occurred()) return -1;
+        edges = PyDict_New();
+        if (edges == NULL) return -1;
+        int rc = PyDict_SetItem(idx, node, edges);
+        Py_DECREF(edges);
+        if (rc < 0) return -1;
+    }
+    PyObject *values = PyDict_GetItemWithError(edges, key);
+    if (values == NULL) {
+        if (PyErr_Occurred()) return -1;
+        values = PyList_New(1);
+        if (values == NULL) return -1;
+        Py_INCREF(item);
+        PyList_SET_ITEM(values, 0, item);
+        int rc = PyDict_SetItem(edges, key, values);
+        Py_DECREF(values);
+        return rc;
+    }
+    int found = PySequence_Contains(values, item);
+    if (found < 0) return -1;
+    return found ? 0 : PyList_Append(values, item);
+}
+
+PyDoc_STRVAR(index_doc,
+"index(data, memo, term, needed, inverse, every, subclass, not_strict, unsupported) -> dict\n\n"
+"The local engine's index of strict N-Triples ``data``; raises ``not_strict`` if a line is not in\n"
+"the strict form (see npc_kg.cohort.ntriples), ``unsupported`` for an unneeded ``subclass`` triple.\n"
+"``inverse`` maps each inverse-indexed predicate to its ``^predicate`` key.");
+
+static PyObject *index_nt(PyObject *Py_UNUSED(module), PyObject *args) {
+    Py_buffer view;
+    PyObject *memo, *term, *needed, *inverse, *subclass, *not_strict, *unsupported;
+    int every;
+    if (!PyArg_ParseTuple(args, "y*O!OOO!pUOO:index", &view, &PyDict_Type, &memo, &term, &needed, &PyDict_Type,
+                          &inverse, &every, &subclass, &not_strict, &unsupported))
+        return NULL;
+    PyObject *idx = PyDict_New();
+    if (idx == NULL) goto fail;
+    PyObject *last_s = NULL; /* borrowed from memo, which only grows during this call */
+    const char *last_text = NULL;
+    Py_ssize_t last_n = 0;
+    const char *data = view.buf;
+    Py_ssize_t size = view.len, start = 0;
+    while (start < size) {
+        const char *nl = memchr(data + start, '\n', (size_t)(size - start));
+        Py_ssize_t end = nl ? nl - data : size; /* the line is data[start:end], without '\n' */
+        const char *line = data + start;
+        Py_ssize_t n = end - start;
+        start = end + 1;
+        if (n == 0) continue;
+        const char *sp1 = memchr(line, ' ', (size_t)n);
+        const char *sp2 = sp1 ? memchr(sp1 + 1, ' ', (size_t)(line + n - sp1 - 1)) : NULL;
+        if (sp2 == NULL || n < 2 || line[n - 2] != ' ' || line[n - 1] != '.') goto not_strict_line;
+        Py_ssize_t rest = (line + n) - (sp2 + 1);
+        Py_ssize_t olen = rest > 2 ? rest - 2 : 0;
+        /* consecutive lines mostly share their subject: reuse the last one's term */
+        PyObject *s;
+        if (last_s != NULL && sp1 - line == last_n && memcmp(line, last_text, (size_t)last_n) == 0) {
+            s = last_s;
+        } else {
+            s = lookup(memo, term, line, sp1 - line);
+            if (s == NULL) goto fail;
+            last_s = s, last_text = line, last_n = sp1 - line;
+        }
+        PyObject *p = lookup(memo, term, sp1 + 1, sp2 - sp1 - 1);
+        if (p == NULL) goto fail;
+        PyObject *o = lookup(memo, term, sp2 + 1, olen);
+        if (o == NULL) goto fail;
+        /* subject and predicate must be IRIs or blank nodes (str), the predicate not "_:label" */
+        if (!PyUnicode_CheckExact(s) || !PyUnicode_CheckExact(p)) goto not_strict_line;
+        if (PyUnicode_GET_LENGTH(p) >= 2 && PyUnicode_READ_CHAR(p, 0) == '_' && PyUnicode_READ_CHAR(p, 1) == ':')
+            goto not_strict_line;
+        if (!every) {
+            int wanted = PySet_Contains(needed, p);
+            if (wanted < 0) goto fail;
+            if (!wanted) {
+                int same = PyUnicode_Compare(p, subclass);
+                if (same == -1 && PyErr_Occurred()) goto fail;
+                if (same == 0) {
+                    PyErr_SetString(unsupported, "the data has rdfs:subClassOf triples");
+                    goto fail;
+                }
+                continue;
+            }
+        }
+        if (add_edge(idx, s, p, o) < 0) goto fail;
+        PyObject *back = PyDict_GetItemWithError(inverse, p);
+        if (back == NULL && PyErr_Occurred()) goto fail;
+        if (back != NULL && add_edge(idx, o, back, s) < 0) goto fail;
+    }
+    PyBuffer_Release(&view);
+    return idx;
+not_strict_line:
+    PyErr_SetNone(not_strict);
+fail:
+    Py_XDECREF(idx);
+    PyBuffer_Release(&view);
+    return NULL;
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* signatures                                                                                  */
+/* ------------------------------------------------------------------------------------------ */
+
+/* The local engine's node signatures (npc_kg.cohort.local._Linked.sid and .focus_key), computed
+ * exactly as the Python methods do, on the same dicts. `state` is a tuple:
+ *   (batch_sids, interned, constants, string_tests, shallow, literal_sid, cycle, behaviours,
+ *    behaviour, behaviour_mode)
+ * literal_sid(node) and behaviour(idx, value, sid) are the Python methods (called on a memo miss);
+ * cycle is the exception class raised when a node's signature depends on itself. */
+enum { SG_SIDS, SG_INTERNED, SG_CONSTANTS, SG_STRING_TESTS, SG_SHALLOW, SG_LITERAL, SG_CYCLE, SG_BEHAVIOURS,
+       SG_BEHAVIOUR, SG_BEHAVIOUR_MODE, SG_SIZE };
+
+static PyObject *str_blank, *str_iri, *str_k; /* "_", "I", "K" */
+
+static int is_blank_node(PyObject *node) {
+    return PyUnicode_GET_LENGTH(node) >= 2 && PyUnicode_READ_CHAR(node, 0) == '_' && PyUnicode_READ_CHAR(node, 1) == ':';
+}
+
+static int is_inverse_key(PyObject *pred) {
+    return PyUnicode_Check(pred) && PyUnicode_GET_LENGTH(pred) >= 1 && PyUnicode_READ_CHAR(pred, 0) == '^';
+}
+
+/* interned[key] or interned[key] = len(interned); *fresh tells which. -1 on error. */
+static Py_ssize_t intern_key(PyObject *interned, PyObject *key, int *fresh) {
+    PyObject *found = PyDict_GetItemWithError(interned, key);
+    *fresh = 0;
+    if (found != NULL) return PyLong_AsSsize_t(found);
+    if (PyErr_Occurred()) return -1;
+    Py_ssize_t value = PyDict_GET_SIZE(interned);
+    PyObject *number = PyLong_FromSsize_t(value);
+    if (number == NULL) return -1;
+    int rc = PyDict_SetItem(interned, key, number);
+    Py_DECREF(number);
+    *fresh = 1;
+    return rc < 0 ? -1 : value;
+}
+
+/* batch_sids[node] as a C integer: -2 if absent, -1 in progress; -3 on error. */
+static Py_ssize_t known_sid(PyObject *sids, PyObject *node) {
+    PyObject *known = PyDict_GetItemWithError(sids, node);
+    if (known == NULL) return PyErr_Occurred() ? -3 : -2;
+    Py_ssize_t value = PyLong_AsSsize_t(known);
+    return value == -1 && PyErr_Occurred() ? -3 : value;
+}
+
+static int store_sid(PyObject *sids, PyObject *node, Py_ssize_t value) {
+    PyObject *number = PyLong_FromSsize_t(value);
+    if (number == NULL) return -1;
+    int rc = PyDict_SetItem(sids, node, number);
+    Py_DECREF(number);
+    return rc;
+}
+
+static Py_ssize_t signature(PyObject *state, PyObject *idx, PyObject *node) {
+    PyObject *sids = PyTuple_GET_ITEM(state, SG_SIDS);
+    Py_ssize_t known = known_sid(sids, node);
+    if (known == -3) return -1;
+    if (known == -1) {
+        PyErr_SetNone(PyTuple_GET_ITEM(state, SG_CYCLE));
+        return -1;
+    }
+    if (known >= 0) return known;
+    if (!PyUnicode_CheckExact(node)) {
+        PyObject *found = PyObject_CallOneArg(PyTuple_GET_ITEM(state, SG_LITERAL), node);
+        if (found == NULL) return -1;
+        Py_ssize_t value = PyLong_AsSsize_t(found);
+        Py_DECREF(found);
+        return value;
+    }
+    PyObject *edges = PyDict_GetItemWithError(idx, node);
+    if (edges == NULL && PyErr_Occurred()) return -1;
+    int has_edges = edges != NULL && PyDict_GET_SIZE(edges) > 0;
+    int blank = is_blank_node(node);
+    PyObject *name;
+    if (!blank) {
+        int constant = PySet_Contains(PyTuple_GET_ITEM(state, SG_CONSTANTS), node);
+        if (constant < 0) return -1;
+        name = (!has_edges || constant || PyObject_IsTrue(PyTuple_GET_ITEM(state, SG_STRING_TESTS))) ? node : str_iri;
+    } else {
+        name = str_blank;
+    }
+    if (store_sid(sids, node, -1) < 0) return -1;
+    int shallow = 1;
+    PyObject *parts = PyList_New(1);
+    if (parts == NULL) return -1;
+    Py_XINCREF(edges);
+    Py_INCREF(name);
+    PyList_SET_ITEM(parts, 0, name);
+    if (has_edges) {
+        Py_ssize_t pos = 0;
+        PyObject *pred, *values;
+        while (PyDict_Next(edges, &pos, &pred, &values)) {
+            if (is_inverse_key(pred)) continue;
+            Py_ssize_t count = PyList_GET_SIZE(values);
+            PyObject *row = PyTuple_New(count + 1);
+            if (row == NULL) goto fail;
+            Py_INCREF(pred);
+            PyTuple_SET_ITEM(row, 0, pred);
+            for (Py_ssize_t i = 0; i < count; i++) {
+                PyObject *value = PyList_GET_ITEM(values, i);
+                Py_ssize_t k = known_sid(sids, value);
+                if (k == -3) { Py_DECREF(row); goto fail; }
+                if (k == -1) {
+                    PyErr_SetNone(PyTuple_GET_ITEM(state, SG_CYCLE));
+                    Py_DECREF(row);
+                    goto fail;
+                }
+                if (k == -2) {
+                    Py_INCREF(value); /* the recursion may change values */
+                    k = signature(state, idx, value);
+                    Py_DECREF(value);
+                    if (k < 0) { Py_DECREF(row); goto fail; }
+                }
+                if (shallow && PyUnicode_CheckExact(value)) {
+                    int inside = PyDict_Contains(idx, value);
+                    if (inside < 0) { Py_DECREF(row); goto fail; }
+                    if (inside) shallow = 0;
+                }
+                PyObject *number = PyLong_FromSsize_t(k);
+                if (number == NULL) { Py_DECREF(row); goto fail; }
+                PyTuple_SET_ITEM(row, i + 1, number);
+            }
+            int rc = PyList_Append(parts, row);
+            Py_DECREF(row);
+            if (rc < 0) goto fail;
+        }
+    }
+    Py_CLEAR(edges);
+    PyObject *shape = PyList_AsTuple(parts);
+    Py_CLEAR(parts);
+    if (shape == NULL) return -1;
+    int fresh;
+    Py_ssize_t found = intern_key(PyTuple_GET_ITEM(state, SG_INTERNED), shape, &fresh);
+    Py_DECREF(shape);
+    if (found < 0) return -1;
+    if (fresh && shallow) {
+        PyObject *number = PyLong_FromSsize_t(found);
+        if (number == NULL) return -1;
+        int rc = PySet_Add(PyTuple_GET_ITEM(state, SG_SHALLOW), number);
+        Py_DECREF(number);
+        if (rc < 0) return -1;
+    }
+    if (store_sid(sids, node, found) < 0) return -1;
+    return found;
+fail:
+    Py_XDECREF(edges);
+    Py_XDECREF(parts);
+    return -1;
+}
+
+static int check_state(PyObject *state) {
+    if (!PyTuple_Check(state) || PyTuple_GET_SIZE(state) != SG_SIZE) {
+        PyErr_SetString(PyExc_ValueError, "signature state: a tuple of 10 expected");
+        return -1;
+    }
+    return 0;
+}
+
+PyDoc_STRVAR(sid_doc, "sid(state, idx, node) -> int\n\nThe interned signature of node (npc_kg.cohort.local._Linked.sid).");
+
+static PyObject *sid(PyObject *Py_UNUSED(module), PyObject *const *args, Py_ssize_t nargs) {
+    if (nargs != 3) {
+        PyErr_SetString(PyExc_TypeError, "sid(state, idx, node)");
+        return NULL;
+    }
+    if (check_state(args[0]) < 0) return NULL;
+    Py_ssize_t found = signature(args[0], args[1], args[2]);
+    return found < 0 ? NULL : PyLong_FromSsize_t(found);
+}
+
+static int compare_ssize(const void *a, const void *b) {
+    Py_ssize_t x = *(const Py_ssize_t *)a, y = *(const Py_ssize_t *)b;
+    return (x > y) - (x < y);
+}
+
+PyDoc_STRVAR(focus_key_doc,
+"focus_key(state, idx, node) -> int\n\nThe memo key of a focus node (npc_kg.cohort.local._Linked.focus_key).");
+
+static PyObject *focus_key(PyObject *Py_UNUSED(module), PyObject *const *args, Py_ssize_t nargs) {
+    if (nargs != 3) {
+        PyErr_SetString(PyExc_TypeError, "focus_key(state, idx, node)");
+        return NULL;
+    }
+    PyObject *state = args[0], *idx = args[1], *node = args[2];
+    if (check_state(state) < 0) return NULL;
+    PyObject *sids = PyTuple_GET_ITEM(state, SG_SIDS);
+    Py_ssize_t structural = known_sid(sids, node);
+    if (structural == -3) return NULL;
+    if (structural >= 0) {
+        PyObject *number = PyLong_FromSsize_t(structural);
+        if (number == NULL) return NULL;
+        int shallow = PySet_Contains(PyTuple_GET_ITEM(state, SG_SHALLOW), number);
+        if (shallow < 0) { Py_DECREF(number); return NULL; }
+        if (shallow) return number;
+        Py_DECREF(number);
+    }
+    PyObject *edges = PyDict_GetItemWithError(idx, node);
+    if (edges == NULL && PyErr_Occurred()) return NULL;
+    int mode = PyObject_IsTrue(PyTuple_GET_ITEM(state, SG_BEHAVIOUR_MODE));
+    if (!mode || edges == NULL || PyDict_GET_SIZE(edges) == 0 || !PyUnicode_CheckExact(node)) {
+        Py_ssize_t found = signature(state, idx, node);
+        return found < 0 ? NULL : PyLong_FromSsize_t(found);
+    }
+    Py_INCREF(edges);
+    PyObject *parts = NULL, *name, *key = NULL;
+    Py_ssize_t *row = NULL, capacity = 0;
+    if (is_blank_node(node)) {
+        name = str_blank;
+    } else {
+        int constant = PySet_Contains(PyTuple_GET_ITEM(state, SG_CONSTANTS), node);
+        if (constant < 0) goto fail;
+        name = constant ? node : str_iri;
+    }
+    parts = PyList_New(2);
+    if (parts == NULL) goto fail;
+    Py_INCREF(str_k);
+    PyList_SET_ITEM(parts, 0, str_k);
+    Py_INCREF(name);
+    PyList_SET_ITEM(parts, 1, name);
+    Py_ssize_t pos = 0;
+    PyObject *pred, *values;
+    while (PyDict_Next(edges, &pos, &pred, &values)) {
+        if (is_inverse_key(pred)) continue;
+        Py_ssize_t count = PyList_GET_SIZE(values);
+        if (count > capacity) {
+            Py_ssize_t *grown = PyMem_Realloc(row, (size_t)count * sizeof(Py_ssize_t));
+            if (grown == NULL) { PyErr_NoMemory(); goto fail; }
+            row = grown, capacity = count;
+        }
+        for (Py_ssize_t i = 0; i < count; i++) {
+            PyObject *value = PyList_GET_ITEM(values, i);
+            Py_ssize_t k = known_sid(sids, value);
+            if (k == -3) goto fail;
+            Py_INCREF(value);
+            if (k < 0) k = signature(state, idx, value);
+            if (k >= 0 && PyUnicode_CheckExact(value)) {
+                PyObject *inner = PyDict_GetItemWithError(idx, value);
+                if (inner == NULL && PyErr_Occurred()) k = -1;
+                else if (inner != NULL && PyDict_GET_SIZE(inner) > 0) {
+                    PyObject *number = PyLong_FromSsize_t(k);
+                    PyObject *known = number == NULL ? NULL : PyDict_GetItemWithError(PyTuple_GET_ITEM(state, SG_BEHAVIOURS), number);
+                    if (number == NULL || (known == NULL && PyErr_Occurred())) {
+                        k = -1;
+                    } else if (known != NULL) {
+                        k = PyLong_AsSsize_t(known);
+                    } else {
+                        PyObject *call[3] = {idx, value, number};
+                        PyObject *found = PyObject_Vectorcall(PyTuple_GET_ITEM(state, SG_BEHAVIOUR), call, 3, NULL);
+                        k = found == NULL ? -1 : PyLong_AsSsize_t(found);
+                        Py_XDECREF(found);
+                    }
+                    Py_XDECREF(number);
+                }
+            }
+            Py_DECREF(value);
+            if (k < 0) goto fail;
+            row[i] = k;
+        }
+        if (count > 1) qsort(row, (size_t)count, sizeof(Py_ssize_t), compare_ssize);
+        PyObject *entry = PyTuple_New(count + 1);
+        if (entry == NULL) goto fail;
+        Py_INCREF(pred);
+        PyTuple_SET_ITEM(entry, 0, pred);
+        for (Py_ssize_t i = 0; i < count; i++) {
+            PyObject *number = PyLong_FromSsize_t(row[i]);
+            if (number == NULL) { Py_DECREF(entry); goto fail; }
+            PyTuple_SET_ITEM(entry, i + 1, number);
+        }
+        int rc = PyList_Append(parts, entry);
+        Py_DECREF(entry);
+        if (rc < 0) goto fail;
+    }
+    key = PyList_AsTuple(parts);
+    if (key == NULL) goto fail;
+    int fresh;
+    Py_ssize_t found = intern_key(PyTuple_GET_ITEM(state, SG_INTERNED), key, &fresh);
+    Py_DECREF(key);
+    Py_DECREF(parts);
+    Py_DECREF(edges);
+    PyMem_Free(row);
+    return found < 0 ? NULL : PyLong_FromSsize_t(found);
+fail:
+    Py_XDECREF(parts);
+    Py_DECREF(edges);
+    PyMem_Free(row);
+    return NULL;
+}
+
+static PyMethodDef methods[] = {
+    {"records", records, METH_VARARGS, records_doc},
+    {"index", index_nt, METH_VARARGS, index_doc},
+    {"fast_term", fast_term, METH_O, fast_term_doc},
+    {"sid", (PyCFunction)(void (*)(void))sid, METH_FASTCALL, sid_doc},
+    {"focus_key", (PyCFunction)(void (*)(void))focus_key, METH_FASTCALL, focus_key_doc},
+    {NULL, NULL, 0, NULL},
+};
+
+static struct PyModuleDef module = {
+    PyModuleDef_HEAD_INIT, "_ntscan",
+    "The cohort reader's per-line loops in C (optional; see npc_kg.cohort.reader and npc_kg.cohort.ntriples).",
+    -1, methods, NULL, NULL, NULL, NULL,
+};
+
+PyMODINIT_FUNC PyInit__ntscan(void) {
+    str_blank = PyUnicode_InternFromString("_");
+    str_iri = PyUnicode_InternFromString("I");
+    str_k = PyUnicode_InternFromString("K");
+    if (str_blank == NULL || str_iri == NULL || str_k == NULL) return NULL;
+    return PyModule_Create(&module);
+}

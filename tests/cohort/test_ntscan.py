@@ -1,0 +1,271 @@
+"""The C accelerator (``npc_kg/cohort/_ntscan.c``) gives exactly the pure-Python answers.
+
+Each of its functions has a Python twin that stays the reference:
+
+- ``records`` vs :func:`npc_kg.cohort.reader._scan_records` (grouping lines into records);
+- ``index`` vs ``LocalEngine.index_terms(strict_triples(data))`` (strict N-Triples into the index);
+- ``fast_term`` vs :func:`npc_kg.cohort.ntriples.term` (IRIs and blank nodes);
+- ``sid``/``focus_key`` vs ``_Linked._sid``/``_focus_key`` (node signatures, the memo keys).
+
+They are compared on synthetic cohorts, the strict reader's edge cases and random mutations. In CI
+the accelerator must be built (``pip install -e .`` compiles it), so these tests never skip there.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import random
+import sysconfig
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+
+from npc_kg.cohort.local import LocalEngine, Unsupported
+from npc_kg.cohort.native import load_native
+from npc_kg.cohort.ntriples import NotStrict, term
+from npc_kg.cohort.reader import _scan_records, iter_batches
+from npc_kg.synthetic import synth
+from tests.cohort.test_ntriples import ACCEPTED, REFUSED
+
+NATIVE = load_native()
+needs_native = pytest.mark.skipif(NATIVE is None and not os.environ.get("CI"),
+                                  reason="the C accelerator is not built (no C compiler); CI requires it")
+ALPHABET = [b" ", b"\t", b'"', b"<", b">", b"\\", b"@", b"^", b".", b"_", b":", b"#", b"{", b"%", b"-", b"a", b"/",
+            b"?", b"[", b"]", b"1", "\u00e9".encode(), b"\xff", b"\n", b"\r", b"\x0b"]
+
+
+def _native() -> ModuleType:
+    assert NATIVE is not None, "CI builds the C accelerator: pip install -e . needs a C compiler"
+    return NATIVE
+
+
+def _mutate(rnd: random.Random, line: bytes, edits: int = 3) -> bytes:
+    out = bytearray(line)
+    for _ in range(rnd.randint(1, edits)):
+        at = rnd.randrange(len(out) + 1)
+        if rnd.random() < 0.3 and at < len(out):
+            del out[at]
+        else:
+            out[at:at] = rnd.choice(ALPHABET)
+    return bytes(out)
+
+
+@pytest.fixture(scope="module")
+def cohort_lines(tmp_path_factory: pytest.TempPathFactory) -> list[bytes]:
+    folder = tmp_path_factory.mktemp("ntscan")
+    synth(120, 5, folder / "c.nt", error_rate=0.2)  # syntax errors and ill-typed literals included
+    return (folder / "c.nt").read_bytes().splitlines(keepends=True)
+
+
+def test_ci_builds_the_accelerator() -> None:
+    if os.environ.get("CI"):
+        assert NATIVE is not None, "pip install -e . must compile npc_kg/cohort/_ntscan.c in CI"
+
+
+def test_no_native_switch_selects_pure_python(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("NPC_KG_NO_NATIVE", "1")
+    assert load_native() is None
+    assert LocalEngine.cached().native is None
+
+
+# -- records ---------------------------------------------------------------------------------------
+
+def _records(scan: object, blocks: list[bytes]) -> tuple[list[tuple[bytes, bytes, int, int]], list[object]]:
+    state: list[object] = [None, set(), 0, 0, bytearray(), 0]
+    out = [r for block in blocks for r in scan(block, state)]  # type: ignore[operator]
+    return out, [state[0], set(state[1]), state[2], state[3], bytes(state[4]), state[5]]  # type: ignore[call-overload]
+
+
+def _blocks(rnd: random.Random, lines: list[bytes]) -> list[bytes]:
+    blocks, start = [], 0
+    while start < len(lines):
+        end = start + rnd.randint(1, 40)
+        blocks.append(b"".join(lines[start:end]))
+        start = end
+    return blocks
+
+
+@needs_native
+def test_records_equal_the_python_grouping_on_a_cohort(cohort_lines: list[bytes]) -> None:
+    blocks = _blocks(random.Random(1), cohort_lines)
+    expected = _records(_scan_records, blocks)
+    assert len(expected[0]) > 100
+    assert _records(_native().records, blocks) == expected
+
+
+@needs_native
+def test_records_equal_the_python_grouping_on_mutated_lines(cohort_lines: list[bytes]) -> None:
+    rnd = random.Random(2)
+    odd = [b"\n", b"   \n", b"# comment\n", b"  # indented comment\n", b"\t<http://x.org/a> <http://x.org/p> _:b .\n",
+           b"_:a <http://x.org/p> _:b.c .\n", b"_:a<http://x.org/p><http://x.org/o>.\n", b"<unclosed <http://x.org/p> .\n",
+           b"_: <http://x.org/p> <http://x.org/o> .\n", b"\x0b\x0c\n", b"<a> <p> _:x\n", b"<a> <p> _:x"]
+    for _ in range(300):
+        lines = [_mutate(rnd, line) if rnd.random() < 0.3 else line for line in rnd.sample(cohort_lines, 30)]
+        lines += rnd.sample(odd, 4)
+        rnd.shuffle(lines)
+        text = b"".join(lines)
+        if not text.endswith(b"\n"):
+            text += b"\n"  # as _line_records completes the last line
+        blocks = _blocks(rnd, [line + b"\n" for line in text.split(b"\n")[:-1]])
+        assert _records(_native().records, blocks) == _records(_scan_records, blocks), text
+
+
+@needs_native
+def test_reading_a_file_gives_the_same_batches_natively(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    synth(300, 8, tmp_path / "c.nt", error_rate=0.2)
+    with (tmp_path / "c.nt").open("ab") as handle:
+        handle.write(b"<http://x.org/last> <http://x.org/p> _:tail")  # no final newline
+    import npc_kg.cohort.reader as reader
+
+    monkeypatch.setattr(reader, "_BLOCK", 4096)  # many blocks, lines cut at block ends
+
+    def batches() -> list[tuple[bytes, list[str], list[tuple[str, str]]]]:
+        return [(b.data, b.roots, [(e.subject, e.reason) for e in b.errors])
+                for b in iter_batches(tmp_path / "c.nt", batch_size=37)]
+
+    native = batches()
+    monkeypatch.setenv("NPC_KG_NO_NATIVE", "1")
+    assert batches() == native
+    assert native[-1][1][-1] == "http://x.org/last"
+
+
+# -- index ------------------------------------------------------------------------------------------
+
+def _engines() -> tuple[LocalEngine, LocalEngine]:
+    native = LocalEngine.cached()
+    saved = os.environ.get("NPC_KG_NO_NATIVE")
+    os.environ["NPC_KG_NO_NATIVE"] = "1"
+    try:
+        python = LocalEngine.cached()
+    finally:
+        if saved is None:
+            del os.environ["NPC_KG_NO_NATIVE"]
+        else:
+            os.environ["NPC_KG_NO_NATIVE"] = saved
+    return native, python
+
+
+def _index_or_why(engine: LocalEngine, data: bytes) -> object:
+    try:
+        return engine.index_strict(data)
+    except (NotStrict, Unsupported) as error:
+        return type(error).__name__
+
+
+@needs_native
+def test_index_equals_the_python_index_on_a_cohort(cohort_lines: list[bytes]) -> None:
+    native, python = _engines()
+    assert native.native is not None and python.native is None
+    data = b"".join(line for line in cohort_lines if isinstance(_index_or_why(python, line), dict))  # the readable lines
+    expected = _index_or_why(python, data)
+    assert isinstance(expected, dict) and len(expected) > 500
+    assert _index_or_why(native, data) == expected
+
+
+SUBCLASS_LINE = b"<http://x.org/s> <http://www.w3.org/2000/01/rdf-schema#subClassOf> <http://x.org/o> .\n"
+
+
+@needs_native
+@pytest.mark.parametrize("data", [*ACCEPTED, *REFUSED, SUBCLASS_LINE])
+def test_index_equals_the_python_index_on_edge_cases(data: bytes) -> None:
+    native, python = _engines()
+    assert _index_or_why(native, data) == _index_or_why(python, data)
+
+
+@needs_native
+def test_index_equals_the_python_index_on_mutations(cohort_lines: list[bytes]) -> None:
+    native, python = _engines()
+    rnd = random.Random(3)
+    lines = [line for line in cohort_lines if line.strip()] + [line for d in ACCEPTED for line in d.splitlines(keepends=True)]
+    outcomes = set()
+    for _ in range(3000):
+        data = b"".join(_mutate(rnd, line) if rnd.random() < 0.5 else line for line in rnd.sample(lines, 3))
+        expected = _index_or_why(python, data)
+        outcomes.add(expected if isinstance(expected, str) else "index")
+        assert _index_or_why(native, data) == expected, data
+    assert {"index", "NotStrict"} <= outcomes
+
+
+@needs_native
+def test_fast_terms_are_what_the_python_decoder_gives() -> None:
+    fast_term = _native().fast_term
+    rnd = random.Random(4)
+    seeds = [b"<http://x.org/a/b?c=d#e>", b"<https://w3id.org/npc-kg/patient/SYN-1/recurrence-1>", b"_:b1", b"_:a.b-c",
+             b"<urn:x:y>", b"<http://x.org:8080/p>", b"<http://[::1]/p>", b"<http://x.org/%41>", b"<http://u@x.org/>"]
+    fast = slow = 0
+    for _ in range(20000):
+        token = _mutate(rnd, rnd.choice(seeds), edits=2)
+        got = fast_term(token)
+        if got is None:
+            slow += 1
+            continue
+        fast += 1
+        assert got == term(token), token  # term() raises NotStrict if pyoxigraph would not read it so
+    assert fast > 1000 and slow > 1000
+
+
+# -- signatures -------------------------------------------------------------------------------------
+
+@needs_native
+def test_signatures_and_verdicts_equal_the_python_engine(tmp_path: Path) -> None:
+    synth(600, 9, tmp_path / "c.nt", error_rate=0.2, syntax_errors=False)
+    native, python = _engines()
+    assert native.linked.sid.__class__.__name__ == "partial" and python.linked.sid.__class__.__name__ == "method"
+    rows = 0
+    for batch in iter_batches(tmp_path / "c.nt", batch_size=100):
+        got, expected = native.assess_batch(batch), python.assess_batch(batch)
+        assert got == expected
+        assert native.linked.interned == python.linked.interned  # the same memo keys, in the same order
+        assert native.linked.shallow == python.linked.shallow
+        assert native.linked.behaviours == python.linked.behaviours
+        rows += len(got)
+    assert rows == 600
+
+
+@needs_native
+def test_a_cycle_falls_back_to_node_keys_natively() -> None:
+    data = (b"<http://x.org/p1> <http://www.w3.org/1999/02/22-rdf-syntax-ns#type> <https://w3id.org/npc-kg/Patient> .\n"
+            b"<http://x.org/p1> <https://w3id.org/npc-kg/hasFinding> <http://x.org/f1> .\n"
+            b"<http://x.org/f1> <https://w3id.org/npc-kg/hasFinding> <http://x.org/p1> .\n")
+    native, python = _engines()
+    assert native.assess_index(native.index_strict(data)) == python.assess_index(python.index_strict(data))
+
+
+# -- build -------------------------------------------------------------------------------------------
+
+ROOT = Path(__file__).parents[2]
+SOURCE = ROOT / "npc_kg" / "cohort" / "_ntscan.c"
+
+
+def _hook() -> ModuleType:
+    pytest.importorskip("hatchling")  # a test dependency
+    spec = importlib.util.spec_from_file_location("hatch_build", ROOT / "hatch_build.py")
+    assert spec is not None and spec.loader is not None
+    hook = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(hook)
+    return hook
+
+
+def test_build_without_a_compiler_says_why(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    hook = _hook()
+    real = sysconfig.get_config_var
+    monkeypatch.setattr(sysconfig, "get_config_var",
+                        lambda name: "no-such-compiler-npc-kg -shared" if name == "LDSHARED" else real(name))
+    problem = hook.compile_extension(SOURCE, tmp_path / "x.so")
+    assert problem is not None and "no C compiler" in problem
+    assert not (tmp_path / "x.so").exists()
+
+
+def test_build_hook_compiles_an_importable_module(tmp_path: Path) -> None:
+    if NATIVE is None:
+        pytest.skip("no C compiler here")  # CI has one: NATIVE is asserted there
+    hook = _hook()
+    target = tmp_path / ("_ntscan" + (sysconfig.get_config_var("EXT_SUFFIX") or ".so"))
+    assert hook.compile_extension(SOURCE, target) is None
+    spec = importlib.util.spec_from_file_location("_ntscan", target)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    assert module.fast_term(b"_:b1") == "_:b1"
