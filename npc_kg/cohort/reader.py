@@ -61,13 +61,17 @@ class Batch:
     errors: list[ErrorRecord] = field(default_factory=list)
     position: int = 0  # bytes of the input read so far (progress)
     where: str = ""
-    records: list[tuple[bytes, bytes, int, int]] = field(default_factory=list)  # (root, data, lines, first line)
+    records: list[tuple[int, int, int]] = field(default_factory=list)  # per root: (bytes of data, lines, first line)
 
     def repair(self) -> Batch:
         """Return this batch without its unparseable records, which become error records."""
         if not self.records:
             raise InputError("cannot parse the batch", path=self.where)
-        repaired = _parse_carefully(self.records, self.fmt, self.where, self.position)
+        records, at = [], 0
+        for root, (size, lines, first) in zip(self.roots, self.records, strict=True):
+            records.append((root, self.data[at:at + size], lines, first))
+            at += size
+        repaired = _parse_carefully(records, self.fmt, self.where, self.position)
         repaired.errors = self.errors + repaired.errors
         return repaired
 
@@ -189,14 +193,18 @@ def _subject_text(root: bytes) -> str:
 
 def _parse_line_batch(records: list[tuple[bytes, bytes, int, int]], fmt: str, where: str, position: int) -> Batch:
     """Make a batch; it is parsed when loaded, and :meth:`Batch.repair` finds bad records on failure."""
-    batch = Batch(fmt=fmt, position=position, where=where, records=records)
+    batch = Batch(fmt=fmt, position=position, where=where)
     batch.data = b"".join([data for _root, data, _lines, _first in records])
     batch.roots = [_subject_text(root) for root, _data, _lines, _first in records]
+    batch.records = [(len(data), lines, first) for _root, data, lines, first in records]
     return batch
 
 
-def _parse_carefully(records: list[tuple[bytes, bytes, int, int]], fmt: str, where: str, position: int) -> Batch:
-    """Find every bad record of a batch (slow path, only for batches with a syntax error)."""
+def _parse_carefully(records: list[tuple[str, bytes, int, int]], fmt: str, where: str, position: int) -> Batch:
+    """Find every bad record of a batch (slow path, only for batches with a syntax error).
+
+    ``records`` are ``(root subject, data, lines, first line)``.
+    """
     batch = Batch(fmt=fmt, position=position)
     good: list[bytes] = []
     start = 0
@@ -215,13 +223,13 @@ def _parse_carefully(records: list[tuple[bytes, bytes, int, int]], fmt: str, whe
             index = max(i for i, s in enumerate(starts) if s <= bad_line)
             root, _data, _lines, first = records[start + index]
             good += [data for _r, data, _l, _f in records[start:start + index]]
-            batch.roots += [_subject_text(r) for r, _d, _l, _f in records[start:start + index]]
+            batch.roots += [r for r, _d, _l, _f in records[start:start + index]]
             file_line = first + (bad_line - starts[index])
-            batch.errors.append(ErrorRecord(_subject_text(root), f"{Path(where).name}:{file_line}: cannot parse {fmt} line"))
+            batch.errors.append(ErrorRecord(root, f"{Path(where).name}:{file_line}: cannot parse {fmt} line"))
             start += index + 1
             continue
         good += [data for _r, data, _l, _f in records[start:]]
-        batch.roots += [_subject_text(r) for r, _d, _l, _f in records[start:]]
+        batch.roots += [r for r, _d, _l, _f in records[start:]]
         break
     batch.data = b"".join(good)
     return batch
