@@ -735,6 +735,24 @@ class LocalEngine:
             memo: dict[int, tuple[int, ...]] = {}
             self.linked.group_memos.append(memo)
             self.groups.append((specs, chain, members, memo))
+        # the targets of every group, found in one pass over the index (_scan): per distinct target
+        # list, tests on each node (a class set against its types, or an edge key it must have) and
+        # constant focus nodes
+        self._target_specs = list(dict.fromkeys(specs for specs, _chain, _members, _memo in self.groups))
+        self._target_checks: list[tuple[int, bool, Any]] = []
+        self._target_nodes: list[tuple[int, Any]] = []
+        for n, specs in enumerate(self._target_specs):
+            for kind, argument in specs:
+                if kind == "class":
+                    self._target_checks.append((n, False, frozenset(argument)))
+                elif kind == "node":
+                    self._target_nodes.append((n, argument))
+                elif kind == "subjectsOf":
+                    self._target_checks.append((n, True, argument))
+                elif kind == "objectsOf":
+                    if argument not in self.inverse:
+                        raise Unsupported("objects-of target without an inverse index")
+                    self._target_checks.append((n, True, "^" + argument))
         # [lookups, hits] per group: a group whose focus nodes rarely share a signature (patients
         # do not: a patient is a combination of many records) stops paying for signatures
         self._group_stats = [[0, 0] for _ in self.groups]
@@ -799,8 +817,8 @@ class LocalEngine:
     # -- assessment ------------------------------------------------------------------------------
     def assess_index(self, idx: Index, order: Iterable[str] = ()) -> list[PatientRow]:
         """One row per patient of the index (asserted ``npc:Patient``), ``order`` first, then IRI order."""
-        patients = self._patients(idx)
-        errors, marks = self._results(idx, patients)
+        patients, targets = self._scan(idx)
+        errors, marks = self._results(idx, patients, targets)
         ordered = [p for p in dict.fromkeys(order) if p in patients]
         if len(ordered) < len(patients):
             ordered += sorted(patients - set(ordered))
@@ -824,27 +842,43 @@ class LocalEngine:
             rows.append(PatientRow(patient, _VERDICT[worst], statuses))
         return rows
 
-    @staticmethod
-    def _patients(idx: Index) -> set[str]:
-        return {n for n, edges in idx.items() if _PATIENT in edges.get(_TYPE, _NONE)}
+    def _scan(self, idx: Index) -> tuple[set[str], dict[tuple[Any, ...], list[Any]]]:
+        """The patients (asserted ``npc:Patient``) and the focus nodes of every group's targets, in one pass."""
+        found: list[dict[Any, None]] = [{} for _ in self._target_specs]
+        patients: set[str] = set()
+        checks = self._target_checks
+        for node, edges in idx.items():
+            types = edges.get(_TYPE)
+            if types and _PATIENT in types:
+                patients.add(node)
+            for n, by_key, argument in checks:
+                if by_key:
+                    if argument in edges:
+                        found[n][node] = None
+                elif types and not argument.isdisjoint(types):
+                    found[n][node] = None
+        for n, terms in self._target_nodes:
+            for term in terms:
+                found[n][_ox_term(term)] = None
+        return patients, {specs: list(nodes) for specs, nodes in zip(self._target_specs, found, strict=True)}
 
     def hits(self, idx: Index) -> list[tuple[Unit, Any]]:
         """Every (unit, focus node) for which SHACL reports at least one result from that unit's shape."""
-        try:
-            return self._hits(idx, signatures=True)
-        except _Cycle:
-            return self._hits(idx, signatures=False)
+        return self._all_hits(idx, self._scan(idx)[1])
 
-    def _hits(self, idx: Index, *, signatures: bool) -> list[tuple[Unit, Any]]:
+    def _all_hits(self, idx: Index, targets: dict[tuple[Any, ...], list[Any]]) -> list[tuple[Unit, Any]]:
+        try:
+            return self._hits(idx, targets, signatures=True)
+        except _Cycle:
+            return self._hits(idx, targets, signatures=False)
+
+    def _hits(self, idx: Index, targets: dict[tuple[Any, ...], list[Any]], *, signatures: bool) -> list[tuple[Unit, Any]]:
         linked = self.linked
         linked.begin(signatures)
-        targets: dict[tuple[Any, ...], list[Any]] = {}
         out: list[tuple[Unit, Any]] = []
         try:
             for n, (specs, chain, members, memo) in enumerate(self.groups):
-                roots = targets.get(specs)
-                if roots is None:
-                    roots = targets[specs] = self._targets(idx, specs)
+                roots = targets[specs]
                 foci = roots
                 if chain:
                     follow = self.chains[chain]
@@ -868,12 +902,13 @@ class LocalEngine:
             linked.end()
         return out
 
-    def _results(self, idx: Index, patients: set[str]) -> tuple[dict[str, set[str]], dict[str, dict[str, int]]]:
+    def _results(self, idx: Index, patients: set[str], targets: dict[tuple[Any, ...], list[Any]],
+                 ) -> tuple[dict[str, set[str]], dict[str, dict[str, int]]]:
         """Patient-model shape names per patient, and per patient the worst rank per criterion (2 violated, 1 unknown)."""
         errors: dict[str, set[str]] = {}
         marks: dict[str, dict[str, int]] = {}
         owner_key = "^" + _HAS_FINDING
-        for unit, focus in self.hits(idx):
+        for unit, focus in self._all_hits(idx, targets):
             rank = _RANK.get(unit.severity, 0)
             if unit.criterion is not None and rank == 0:
                 continue  # sh:Info (or another severity) never changes a status
@@ -891,41 +926,18 @@ class LocalEngine:
                         found[unit.criterion] = rank
         return errors, marks
 
-    def _targets(self, idx: Index, specs: tuple[Any, ...]) -> list[Any]:
-        found: dict[Any, None] = {}
-        for spec in specs:
-            kind = spec[0]
-            if kind == "class":
-                allowed = frozenset(spec[1])
-                for node, edges in idx.items():
-                    types = edges.get(_TYPE)
-                    if types and not allowed.isdisjoint(types):
-                        found[node] = None
-            elif kind == "node":
-                for term in spec[1]:
-                    found[_ox_term(term)] = None
-            elif kind == "subjectsOf":
-                for node, edges in idx.items():
-                    if spec[1] in edges:
-                        found[node] = None
-            elif kind == "objectsOf":
-                key = "^" + spec[1]
-                if spec[1] not in self.inverse:
-                    raise Unsupported("objects-of target without an inverse index")
-                for node, edges in idx.items():
-                    if key in edges:
-                        found[node] = None
-        return list(found)
-
     def assess_batch(self, batch: Any) -> list[PatientRow]:
         """Rows for a :class:`npc_kg.cohort.reader.Batch`: its patients in input order, then unreadable records."""
         with _gc_paused():
-            if batch.quads:
-                idx = self.index(batch.quads)
-            else:
-                idx, batch = self.index_batch(batch)
-            rows = self.assess_index(idx, batch.roots)
+            rows, batch = self._assess_batch(batch)  # the index is freed before the collector resumes
         return rows + [PatientRow(e.subject, "error", {}, e.reason) for e in batch.errors]
+
+    def _assess_batch(self, batch: Any) -> tuple[list[PatientRow], Any]:
+        if batch.quads:
+            idx = self.index(batch.quads)
+        else:
+            idx, batch = self.index_batch(batch)
+        return self.assess_index(idx, batch.roots), batch
 
     def index_batch(self, batch: Any) -> tuple[Index, Any]:
         """The index of a batch's N-Triples/N-Quads data, and the batch (repaired if a record cannot be parsed).
