@@ -22,7 +22,7 @@ from rdflib import RDF, URIRef
 
 from npc_kg.cohort.engine import Engine, PatientRow
 from npc_kg.cohort.reader import Batch, iter_batches
-from npc_kg.cohort.writer import OUTPUT_FORMATS, Attrition, RowWriter
+from npc_kg.cohort.writer import OUTPUT_FORMATS, Attrition, RowWriter, render
 from npc_kg.errors import InputError
 
 __all__ = ["CohortSummary", "assess_batch", "assess_cohort"]
@@ -244,11 +244,11 @@ def assess_cohort(
                 total = len(rows)
             else:
                 bar = Progress(_total_bytes(paths), enabled=progress)
-                for rows, position in _run(paths, batch_size, input_format, engine, workers):
-                    writer.write(rows)
-                    summary.add(rows)
-                    total += len(rows)
-                    bar.update(total, position)
+                for done in _run(paths, batch_size, input_format, engine, workers, fmt):
+                    writer.write_rendered(done.payload)
+                    summary.merge(done.counts)
+                    total += done.rows
+                    bar.update(total, done.position)
                 bar.close()
         finally:
             writer.close()
@@ -257,25 +257,47 @@ def assess_cohort(
     return CohortSummary(rows=total, attrition=summary, out=out_path)
 
 
-def _work(batch: Batch, engine: str) -> tuple[list[PatientRow], int]:
-    return assess_batch(batch, engine), batch.position
+def _worker_started() -> None:
+    """In a new worker: move what it inherited (engine, memos) out of the garbage collector's sight."""
+    import gc
+
+    gc.freeze()
+
+
+@dataclass
+class _Done:
+    """One assessed batch, ready to write: rendered rows, their attrition counts, and progress."""
+
+    payload: str | list[list[str]]
+    counts: Attrition
+    rows: int
+    position: int
+
+
+def _work(batch: Batch, engine: str, fmt: str) -> _Done:
+    """Assess, render and count one batch (in a worker process, so the main process only writes)."""
+    rows = assess_batch(batch, engine)
+    criteria = _engine().criteria
+    counts = Attrition(criteria)
+    counts.add(rows)
+    return _Done(render(rows, fmt, criteria), counts, len(rows), batch.position)
 
 
 def _run(paths: Sequence[str | Path], batch_size: int, input_format: str | None, engine: str,
-         workers: int) -> Iterator[tuple[list[PatientRow], int]]:
+         workers: int, fmt: str) -> Iterator[_Done]:
     """Rows per batch, in input order; with ``workers`` > 1 a bounded window of batches runs in parallel."""
     global _THREADS
     batches = _batches(paths, batch_size, input_format)
     if workers <= 1:
         if engine != "sparql" or _engine().fallback or _THREADS <= 1:  # pySHACL flips rdflib globals: no threads
             for batch in batches:
-                yield _work(batch, engine)
+                yield _work(batch, engine, fmt)
             return
         # Two batches in flight: one loads its store while the other runs its queries.
         with ThreadPoolExecutor(max_workers=2) as threads:
-            in_flight: list[Future[tuple[list[PatientRow], int]]] = []
+            in_flight: list[Future[_Done]] = []
             for batch in batches:
-                in_flight.append(threads.submit(_work, batch, engine))
+                in_flight.append(threads.submit(_work, batch, engine, fmt))
                 while len(in_flight) >= 2:
                     yield in_flight.pop(0).result()
             while in_flight:
@@ -286,10 +308,12 @@ def _run(paths: Sequence[str | Path], batch_size: int, input_format: str | None,
     saved, _THREADS = _THREADS, 1  # forked workers inherit this: one query thread each
     try:
         context = multiprocessing.get_context("fork") if "fork" in multiprocessing.get_all_start_methods() else None
-        pending: list[Future[tuple[list[PatientRow], int]]] = []
-        with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+        if context is not None and engine in ("local", "fast"):
+            _local_engine()  # loaded once here, inherited by every forked worker
+        pending: list[Future[_Done]] = []
+        with ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=_worker_started) as pool:
             for batch in batches:
-                pending.append(pool.submit(_work, batch, engine))
+                pending.append(pool.submit(_work, batch, engine, fmt))
                 while len(pending) >= 2 * workers:
                     yield pending.pop(0).result()
             while pending:

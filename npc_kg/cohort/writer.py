@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import io
 import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -12,7 +13,7 @@ from typing import IO, Any
 from npc_kg.cohort.engine import Criterion, PatientRow
 from npc_kg.errors import InputError
 
-__all__ = ["OUTPUT_FORMATS", "Attrition", "RowWriter", "header"]
+__all__ = ["OUTPUT_FORMATS", "Attrition", "RowWriter", "header", "render"]
 
 OUTPUT_FORMATS = ("csv", "jsonl", "parquet")
 
@@ -20,6 +21,19 @@ OUTPUT_FORMATS = ("csv", "jsonl", "parquet")
 def header(criteria: Sequence[Criterion]) -> list[str]:
     """Output columns: patient, verdict, one per criterion (KB order), error."""
     return ["patient", "verdict", *[c.name for c in criteria], "error"]
+
+
+def render(rows: Iterable[PatientRow], fmt: str, criteria: Sequence[Criterion]) -> str | list[list[str]]:
+    """A batch of rows as :meth:`RowWriter.write_rendered` takes it: CSV or JSON Lines text, or value lists (Parquet)."""
+    columns = header(criteria)
+    values = [[r.patient, r.verdict, *[r.statuses.get(c.iri, "") for c in criteria], r.error] for r in rows]
+    if fmt == "csv":
+        text = io.StringIO()
+        csv.writer(text, lineterminator="\n").writerows(values)
+        return text.getvalue()
+    if fmt == "jsonl":
+        return "".join(json.dumps(dict(zip(columns, v, strict=True))) + "\n" for v in values)
+    return values
 
 
 class RowWriter:
@@ -44,20 +58,18 @@ class RowWriter:
             self._schema = pa.schema([(c, pa.string()) for c in self.columns])
             self._parquet = pq.ParquetWriter(handle, self._schema)
 
-    def _values(self, row: PatientRow) -> list[str]:
-        return [row.patient, row.verdict, *[row.statuses.get(c.iri, "") for c in self.criteria], row.error]
-
     def write(self, rows: Iterable[PatientRow]) -> None:
         """Write a batch of rows."""
-        values = [self._values(r) for r in rows]
-        if self.fmt == "csv":
-            self._csv.writerows(values)
-        elif self.fmt == "jsonl":
-            self.handle.write("".join(json.dumps(dict(zip(self.columns, v, strict=True))) + "\n" for v in values))
-        elif values:
+        self.write_rendered(render(rows, self.fmt, self.criteria))
+
+    def write_rendered(self, payload: str | list[list[str]]) -> None:
+        """Write a batch of rows already rendered by :func:`render` (for example in a worker process)."""
+        if isinstance(payload, str):
+            self.handle.write(payload)
+        elif payload:
             import pyarrow as pa
 
-            columns = list(zip(*values, strict=True))
+            columns = list(zip(*payload, strict=True))
             self._parquet.write_table(pa.table({c: list(col) for c, col in zip(self.columns, columns, strict=True)},
                                                schema=self._schema))
 
@@ -107,6 +119,18 @@ class Attrition:
                         step.newly_excluded += 1
                 if still:
                     step.remaining += 1
+
+    def merge(self, other: Attrition) -> None:
+        """Add the counts of ``other`` (the same criteria, for example one batch counted in a worker)."""
+        self.total += other.total
+        self.errors += other.errors
+        for verdict, count in other.verdicts.items():
+            self.verdicts[verdict] = self.verdicts.get(verdict, 0) + count
+        for mine, theirs in zip(self.steps, other.steps, strict=True):
+            mine.violated += theirs.violated
+            mine.unknown += theirs.unknown
+            mine.newly_excluded += theirs.newly_excluded
+            mine.remaining += theirs.remaining
 
     def table(self) -> list[dict[str, str | int]]:
         """Rows: all patients, error rows, then one per criterion in order; remaining = satisfied so far."""
