@@ -174,6 +174,14 @@ def test_attrition_table(cohort_dir: Path, tmp_path: Path) -> None:
     assert "verdicts:" in summary.attrition.text()
 
 
+def test_attrition_counted_per_batch_in_workers_equals_one_count(cohort_dir: Path, tmp_path: Path) -> None:
+    """Workers count their own batches; the merged table equals one count over every row."""
+    whole = assess_cohort(cohort_dir / "defects.nt", tmp_path / "a.csv", batch_size=100000).attrition
+    merged = assess_cohort(cohort_dir / "defects.nt", tmp_path / "b.jsonl", batch_size=7, workers=2).attrition
+    assert merged.table() == whole.table()
+    assert merged.verdicts == whole.verdicts and sum(whole.verdicts.values()) == 400
+
+
 def test_refuses_to_overwrite_an_input(cohort_dir: Path, tmp_path: Path) -> None:
     copy = tmp_path / "in.nt"
     copy.write_bytes((cohort_dir / "clean.nt").read_bytes())
