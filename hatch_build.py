@@ -14,6 +14,7 @@ build configuration (``sysconfig``: ``LDSHARED``, ``CCSHARED``), so no setuptool
 
 from __future__ import annotations
 
+import hashlib
 import os
 import shlex
 import shutil
@@ -38,8 +39,9 @@ def compile_extension(source: Path, target: Path) -> str | None:
     include = sysconfig.get_paths().get("include")
     if not ldshared or not include:
         return "this Python has no build configuration (LDSHARED)"
+    digest = hashlib.sha256(source.read_bytes()).hexdigest()  # lets npc_kg.cohort.native refuse a stale build
     command = [*shlex.split(ldshared), *shlex.split(sysconfig.get_config_var("CCSHARED") or ""),
-               "-O2", "-DNDEBUG", f"-I{include}", str(source), "-o", str(target)]
+               "-O2", "-DNDEBUG", f'-DNPC_KG_SOURCE_SHA256="{digest}"', f"-I{include}", str(source), "-o", str(target)]
     try:
         done = subprocess.run(command, capture_output=True, text=True, check=False)
     except OSError as error:

@@ -15,6 +15,9 @@
  * No clinical knowledge lives here: no IRI, criterion or threshold.
  */
 #define PY_SSIZE_T_CLEAN
+#ifndef NPC_KG_SOURCE_SHA256
+#define NPC_KG_SOURCE_SHA256 "unknown" /* hatch_build.py passes the SHA-256 of this file */
+#endif
 #include <Python.h>
 #include <string.h>
 
@@ -692,5 +695,7 @@ PyMODINIT_FUNC PyInit__ntscan(void) {
     str_iri = PyUnicode_InternFromString("I");
     str_k = PyUnicode_InternFromString("K");
     if (str_blank == NULL || str_iri == NULL || str_k == NULL) return NULL;
-    return PyModule_Create(&module);
+    PyObject *m = PyModule_Create(&module);
+    if (m != NULL && PyModule_AddStringConstant(m, "SOURCE_SHA256", NPC_KG_SOURCE_SHA256) < 0) Py_CLEAR(m);
+    return m;
 }

@@ -13,6 +13,7 @@ the accelerator must be built (``pip install -e .`` compiles it), so these tests
 
 from __future__ import annotations
 
+import hashlib
 import importlib.util
 import os
 import random
@@ -30,6 +31,8 @@ from npc_kg.synthetic import synth
 from tests.cohort.test_ntriples import ACCEPTED, REFUSED
 
 NATIVE = load_native()
+ROOT = Path(__file__).parents[2]
+SOURCE = ROOT / "npc_kg" / "cohort" / "_ntscan.c"
 needs_native = pytest.mark.skipif(NATIVE is None and not os.environ.get("CI"),
                                   reason="the C accelerator is not built (no C compiler); CI requires it")
 ALPHABET = [b" ", b"\t", b'"', b"<", b">", b"\\", b"@", b"^", b".", b"_", b":", b"#", b"{", b"%", b"-", b"a", b"/",
@@ -68,6 +71,19 @@ def test_no_native_switch_selects_pure_python(monkeypatch: pytest.MonkeyPatch) -
     monkeypatch.setenv("NPC_KG_NO_NATIVE", "1")
     assert load_native() is None
     assert LocalEngine.cached().native is None
+
+
+@needs_native
+def test_a_stale_build_is_not_used(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    import npc_kg.cohort.native as native
+
+    assert hashlib.sha256(SOURCE.read_bytes()).hexdigest() == _native().SOURCE_SHA256, "built from this source"
+    edited = tmp_path / "_ntscan.c"
+    edited.write_bytes(SOURCE.read_bytes() + b"/* edited */\n")
+    monkeypatch.setattr(native, "_SOURCE", edited)
+    monkeypatch.setattr(native, "_checked", {})
+    with pytest.warns(RuntimeWarning, match="pip install -e"):
+        assert load_native() is None
 
 
 # -- records ---------------------------------------------------------------------------------------
@@ -234,10 +250,6 @@ def test_a_cycle_falls_back_to_node_keys_natively() -> None:
 
 
 # -- build -------------------------------------------------------------------------------------------
-
-ROOT = Path(__file__).parents[2]
-SOURCE = ROOT / "npc_kg" / "cohort" / "_ntscan.c"
-
 
 def _hook() -> ModuleType:
     pytest.importorskip("hatchling")  # a test dependency
