@@ -7,9 +7,11 @@ and the triples of its finding records must be contiguous, and a finding record'
 come after the patient's ``npc:hasFinding`` triple that names it (``npc-kg synth`` and any
 "subject-grouped" serialisation write them so). A batch holds up to ``batch_size`` records.
 
-- N-Triples / N-Quads are split into lines; a batch is parsed with pyoxigraph, and a record
-  with a line that cannot be parsed becomes an error record (its lines are dropped, the rest of
-  the batch is kept). N-Quads graph names are kept; queries see the union of all graphs.
+- N-Triples / N-Quads are read in blocks and their lines grouped into records (by the C
+  accelerator ``npc_kg.cohort._ntscan.records`` if built, else :func:`_scan_records`: the same
+  answers); a batch is parsed when it is assessed, and a record with a line that cannot be
+  parsed becomes an error record (its lines are dropped, the rest of the batch is kept). N-Quads
+  graph names are kept; queries see the union of all graphs.
 - Turtle is parsed by pyoxigraph's streaming parser; a syntax error stops the run (Turtle cannot
   be resynchronised after an error), with the line of the error.
 - CSV rows are mapped to N-Triples by :mod:`npc_kg.cohort.csv_mapping`; a row with a bad cell
