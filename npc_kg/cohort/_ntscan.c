@@ -480,6 +480,10 @@ static Py_ssize_t signature(PyObject *state, PyObject *idx, PyObject *node) {
         PyObject *pred, *values;
         while (PyDict_Next(edges, &pos, &pred, &values)) {
             if (is_inverse_key(pred)) continue;
+            if (!PyList_Check(values)) {
+                PyErr_SetString(PyExc_TypeError, "sid: index values must be lists");
+                goto fail;
+            }
             Py_ssize_t count = PyList_GET_SIZE(values);
             PyObject *row = PyTuple_New(count + 1);
             if (row == NULL) goto fail;
@@ -496,7 +500,12 @@ static Py_ssize_t signature(PyObject *state, PyObject *idx, PyObject *node) {
                 }
                 if (k == -2) {
                     Py_INCREF(value); /* the recursion may change values */
-                    k = signature(state, idx, value);
+                    if (Py_EnterRecursiveCall(" in sid") < 0) { /* a chain deeper than the recursion limit */
+                        k = -1;
+                    } else {
+                        k = signature(state, idx, value);
+                        Py_LeaveRecursiveCall();
+                    }
                     Py_DECREF(value);
                     if (k < 0) { Py_DECREF(row); goto fail; }
                 }
@@ -610,6 +619,10 @@ static PyObject *focus_key(PyObject *Py_UNUSED(module), PyObject *const *args, P
     PyObject *pred, *values;
     while (PyDict_Next(edges, &pos, &pred, &values)) {
         if (is_inverse_key(pred)) continue;
+        if (!PyList_Check(values)) {
+            PyErr_SetString(PyExc_TypeError, "focus_key: index values must be lists");
+            goto fail;
+        }
         Py_ssize_t count = PyList_GET_SIZE(values);
         if (count > capacity) {
             Py_ssize_t *grown = PyMem_Realloc(row, (size_t)count * sizeof(Py_ssize_t));

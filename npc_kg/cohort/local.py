@@ -869,7 +869,7 @@ class LocalEngine:
     def _all_hits(self, idx: Index, targets: dict[tuple[Any, ...], list[Any]]) -> list[tuple[Unit, Any]]:
         try:
             return self._hits(idx, targets, signatures=True)
-        except _Cycle:
+        except (_Cycle, RecursionError):  # signatures need an acyclic graph of bounded depth
             return self._hits(idx, targets, signatures=False)
 
     def _hits(self, idx: Index, targets: dict[tuple[Any, ...], list[Any]], *, signatures: bool) -> list[tuple[Unit, Any]]:

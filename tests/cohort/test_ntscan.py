@@ -17,6 +17,7 @@ import hashlib
 import importlib.util
 import os
 import random
+import sys
 import sysconfig
 from pathlib import Path
 from types import ModuleType
@@ -247,6 +248,21 @@ def test_a_cycle_falls_back_to_node_keys_natively() -> None:
             b"<http://x.org/f1> <https://w3id.org/npc-kg/hasFinding> <http://x.org/p1> .\n")
     native, python = _engines()
     assert native.assess_index(native.index_strict(data)) == python.assess_index(python.index_strict(data))
+
+
+@needs_native
+def test_a_chain_deeper_than_the_recursion_limit_is_still_assessed() -> None:
+    """Signatures recurse along the data; past Python's recursion limit both engines fall back to node keys."""
+    lines = [b"<http://x.org/p1> <http://www.w3.org/1999/02/22-rdf-syntax-ns#type> <https://w3id.org/npc-kg/Patient> ."]
+    previous = b"http://x.org/p1"
+    for i in range(3 * sys.getrecursionlimit()):
+        lines.append(b"<%s> <https://w3id.org/npc-kg/hasFinding> <http://x.org/f%d> ." % (previous, i))
+        previous = b"http://x.org/f%d" % i
+    data = b"\n".join(lines) + b"\n"
+    native, python = _engines()
+    got = native.assess_index(native.index_strict(data))
+    assert got == python.assess_index(python.index_strict(data))
+    assert [row.verdict for row in got] == ["error"]  # the chained "findings" break the patient model
 
 
 # -- build -------------------------------------------------------------------------------------------
