@@ -19,7 +19,7 @@ from npc_kg.errors import QueryError
 from npc_kg.sparql.backends.base import Backend, GraphSource, Solutions, as_graph
 from npc_kg.sparql.terms import inject_values
 
-__all__ = ["OxigraphBackend", "from_oxigraph", "to_oxigraph"]
+__all__ = ["OxigraphBackend", "from_oxigraph", "kg_ntriples", "to_oxigraph"]
 
 _LOCK = threading.Lock()
 _KG_NTRIPLES: dict[str, bytes] = {}
@@ -55,7 +55,8 @@ def from_oxigraph(term: object) -> Node | None:
     raise QueryError(f"unsupported result term {term!r}")
 
 
-def _kg_ntriples() -> bytes:
+def kg_ntriples() -> bytes:
+    """The merged knowledge graph as N-Triples (serialised once per process)."""
     with _LOCK:
         data = _KG_NTRIPLES.get("kg")
         if data is None:
@@ -74,7 +75,7 @@ class OxigraphBackend(Backend):
         self.allow_network = allow_network
         self._store = ox.Store()
         if include_kg:
-            self._store.bulk_load(_kg_ntriples(), format=ox.RdfFormat.N_TRIPLES)
+            self._store.bulk_load(kg_ntriples(), format=ox.RdfFormat.N_TRIPLES)
 
     @property
     def store(self) -> ox.Store:
