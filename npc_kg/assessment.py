@@ -20,7 +20,7 @@ import threading
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any
+from typing import Any, Protocol
 
 import pyoxigraph as ox
 from rdflib import RDF, RDFS, BNode, Graph, Literal, URIRef
@@ -28,15 +28,15 @@ from rdflib.namespace import PROV
 from rdflib.term import Node
 
 from npc_kg.errors import InputError, PatientModelError, QueryError
-from npc_kg.graph import load
+from npc_kg.graph import kg_ntriples, load
 from npc_kg.namespace import NPC, OA, PREFIXES, RESULT, SH
 from npc_kg.patient import PatientInput, check_patients, data_errors, read_patient
 from npc_kg.resources import data_path
 from npc_kg.shacl import ShaclResult, ValidationRun, shapes_graph, validate
-from npc_kg.sparql.backends.oxigraph_backend import from_oxigraph, kg_ntriples
-from npc_kg.sparql.terms import inject_values
+from npc_kg.sparql.terms import from_oxigraph, inject_values
 
 __all__ = [
+    "ENGINES",
     "STATUSES",
     "VERDICTS",
     "Assessment",
@@ -103,6 +103,24 @@ class Assessment:
     prognosis: tuple[dict[str, Any], ...]
     evidence: tuple[dict[str, Any], ...]
     report: Graph = field(default_factory=Graph, repr=False, compare=False)
+    """The pySHACL report behind the rows; empty for the local engine until :meth:`explained` runs."""
+    _source: Graph | None = field(default=None, repr=False, compare=False)
+    """The patient graph, kept by the local engine so :meth:`explained` can run the reference."""
+
+    def explained(self) -> Assessment:
+        """This assessment with its SHACL results (``report``, ``produced_by``), from the pySHACL reference.
+
+        The local engine (the default) computes the same statuses, messages and missing items
+        without SHACL result nodes; the first call runs pySHACL on the patient graph (once).
+        """
+        if self._source is None:
+            return self
+        done = self.__dict__.get("_explained")
+        if done is None:
+            by_patient = {a.patient: a for a in assess_graph(self._source, self.treatment, engine="reference")}
+            done = by_patient[self.patient]
+            object.__setattr__(self, "_explained", done)  # a cache on a frozen dataclass
+        return done
 
     @property
     def iri(self) -> URIRef:
@@ -127,7 +145,9 @@ class Assessment:
         return json.dumps(self.to_dict(), indent=indent, ensure_ascii=False)
 
     def to_rdf(self) -> Graph:
-        """Return the assessment as RDF, rows linked to the SHACL results that produced them."""
+        """Return the assessment as RDF, rows linked to the SHACL results that produced them (see :meth:`explained`)."""
+        if self._source is not None:
+            return self.explained().to_rdf()
         graph = Graph()
         for prefix, iri in PREFIXES.items():
             graph.bind(prefix, iri)
@@ -224,16 +244,84 @@ def criteria_for(treatment: str | URIRef = NPC.SalvageSurgery) -> list[_Criterio
 # ---------------------------------------------------------------------------------------------
 
 
+class _Explanation(Protocol):
+    """What a row's status, message and missing items need of a SHACL result."""
+
+    @property
+    def severity(self) -> URIRef: ...  # pragma: no cover
+
+    @property
+    def message(self) -> str | None: ...  # pragma: no cover
+
+    @property
+    def source_shape(self) -> Node: ...  # pragma: no cover
+
+
+@dataclass(frozen=True)
+class _EngineResult:
+    """A result of the local engine: a shape that reports on a patient's focus node (no result node)."""
+
+    severity: URIRef
+    message: str | None
+    source_shape: Node
+    missing_items: tuple[str, ...]
+    """The shape's ``npc:missingDataItem`` values (a pySHACL result has them looked up in the shapes)."""
+
+
+Grouped = dict[Node, dict[URIRef, list[Any]]]
+
+
+def _local_results(graph: Graph, patients: Sequence[Node]) -> tuple[Grouped, set[Node]] | None:
+    """Per patient and criterion, the results of the local engine; and the implemented criteria.
+
+    The local engine finds which result-producing shapes report on which focus nodes (the same
+    answers as pySHACL: ``tests/cohort``); a criterion shape's ``sh:message`` is the message of
+    each of its results, and its ``npc:missingDataItem`` values are read from the engine's
+    cached notes, so the shapes graph is not loaded. ``None`` (use pySHACL) if the data breaks
+    the patient model (the reference words those errors), if a criterion shape has no IRI or
+    several messages, if a finding record has several patients, or if the engine cannot
+    evaluate the data.
+    """
+    from npc_kg.cohort.local import Unsupported, default_engine, rdflib_triples
+
+    try:
+        engine = default_engine()
+        idx = engine.index(rdflib_triples(graph))
+        hits = engine.hits(idx)
+    except Unsupported:
+        return None
+    implemented: set[Node] = {URIRef(iri) for iri in engine.implemented}
+    by_iri = {str(p): p for p in patients}
+    owner_key = "^" + str(NPC.hasFinding)
+    grouped: Grouped = {p: {} for p in patients}
+    for unit, focus in hits:
+        if unit.criterion is None or unit.shape not in engine.notes:
+            return None
+        if focus in by_iri:
+            owners = [focus]
+        elif type(focus) is str:
+            owners = [o for o in idx.get(focus, {}).get(owner_key, ()) if o in by_iri]
+        else:
+            owners = []
+        messages, missing = engine.notes[unit.shape]
+        if len(owners) > 1 or len(messages) > 1:
+            return None
+        for owner in owners:
+            result = _EngineResult(URIRef(unit.severity), messages[0] if messages else None, URIRef(unit.shape), missing)
+            grouped[by_iri[owner]].setdefault(URIRef(unit.criterion), []).append(result)
+    return grouped, implemented
+
+
 def _owner(focus: Node, data: Graph, patients: set[Node]) -> Node | None:
     if focus in patients:
         return focus
     return next((p for p in data.subjects(NPC.hasFinding, focus) if p in patients), None)
 
 
-def _results_by_patient(run: ValidationRun, data: Graph, patients: Iterable[Node]) -> dict[Node, dict[URIRef, list[ShaclResult]]]:
+def _results_by_patient(run: ValidationRun, data: Graph, patients: Iterable[Node]) -> Grouped:
     shapes = shapes_graph()
     wanted = set(patients)
-    grouped: dict[Node, dict[URIRef, list[ShaclResult]]] = {p: {} for p in wanted}
+    grouped: Grouped = {p: {} for p in wanted}
     for result in run.results:
         criterion = shapes.value(result.source_shape, NPC.criterion)
         if not isinstance(criterion, URIRef):
@@ -244,7 +332,7 @@ def _results_by_patient(run: ValidationRun, data: Graph, patients: Iterable[Node
     return grouped
 
 
-def _status(results: Sequence[ShaclResult], implemented: bool) -> str:
+def _status(results: Sequence[_Explanation], implemented: bool) -> str:
     severities = {r.severity for r in results}
     if SH.Violation in severities:
         return "violated"
@@ -266,7 +354,7 @@ def _implemented() -> set[Node]:
     return set(shapes_graph().objects(None, NPC.criterion))
 
 
-def _message(criterion: _Criterion, status: str, results: Sequence[ShaclResult], implemented: bool) -> str:
+def _message(criterion: _Criterion, status: str, results: Sequence[_Explanation], implemented: bool) -> str:
     if not implemented:
         return "No eligibility shape implements this criterion, so it cannot be assessed."
     wanted = {"violated": SH.Violation, "unknown": SH.Warning, "satisfied": SH.Info}[status]
@@ -278,16 +366,22 @@ def _message(criterion: _Criterion, status: str, results: Sequence[ShaclResult],
     return "Met: the recorded findings satisfy this indication."
 
 
-def _missing(results: Iterable[ShaclResult]) -> list[str]:
-    shapes = shapes_graph()
+def _missing(per_criterion: Iterable[Sequence[_Explanation]]) -> list[str]:
+    """``npc:missingDataItem`` of the shapes that reported missing data (warnings), by criterion.
+
+    In criterion order, sorted within a criterion (SHACL does not order results), no duplicates.
+    """
     items: list[str] = []
-    for result in results:
-        if result.severity != SH.Warning:
-            continue
-        for item in shapes.objects(result.source_shape, NPC.missingDataItem):
-            if str(item) not in items:
-                items.append(str(item))
+    for results in per_criterion:
+        found = {item for r in results if r.severity == SH.Warning for item in _missing_items(r)}
+        items += [item for item in sorted(found) if item not in items]
     return items
+
+
+def _missing_items(result: _Explanation) -> tuple[str, ...]:
+    if isinstance(result, _EngineResult):
+        return result.missing_items
+    return tuple(str(item) for item in shapes_graph().objects(result.source_shape, NPC.missingDataItem))
 
 
 def reference_statuses(
@@ -412,20 +506,38 @@ def _ordered(row: Mapping[str, Any], first: Sequence[str]) -> dict[str, Any]:
 # ---------------------------------------------------------------------------------------------
 
 
-def assess_graph(graph: Graph, treatment: str | URIRef = NPC.SalvageSurgery, *, where: str = "<graph>") -> list[Assessment]:
-    """Assess every ``npc:Patient`` of ``graph``; ``where`` names the input in error messages."""
+ENGINES = ("local", "reference")
+
+
+def assess_graph(graph: Graph, treatment: str | URIRef = NPC.SalvageSurgery, *, where: str = "<graph>",
+                 engine: str = "local") -> list[Assessment]:
+    """Assess every ``npc:Patient`` of ``graph``; ``where`` names the input in error messages.
+
+    ``engine="local"`` (the default) evaluates the shapes with the compiled local engine and
+    falls back to pySHACL wherever only the reference can explain (see :func:`_local_results`);
+    ``engine="reference"`` always runs pySHACL. Both give the same rows; only the reference
+    fills ``report`` and ``produced_by`` at once (:meth:`Assessment.explained`).
+    """
+    if engine not in ENGINES:
+        raise InputError(f"unknown engine {engine!r} (use one of {', '.join(ENGINES)})")
     target = resolve_treatment(treatment)
     criteria = criteria_for(target)
     if not criteria:
         raise InputError(f"no eligibility criteria in the knowledge base apply to treatment <{target}>")
     patients = check_patients(graph, where)
-    run = validate(graph)
-    errors = data_errors(run, graph)
-    if errors:
-        raise PatientModelError(f"{where}: the patient data breaks the patient model ({len(errors)} error(s))",
-                                [f"{where}: {line}" for line in errors])
-    grouped = _results_by_patient(run, graph, patients)
-    implemented = _implemented()
+    local = _local_results(graph, patients) if engine == "local" else None
+    report: Graph = Graph()
+    source: Graph | None = graph
+    if local is not None:
+        grouped, implemented = local
+    else:
+        run = validate(graph)
+        errors = data_errors(run, graph)
+        if errors:
+            raise PatientModelError(f"{where}: the patient data breaks the patient model ({len(errors)} error(s))",
+                                    [f"{where}: {line}" for line in errors])
+        grouped, report, source = _results_by_patient(run, graph, patients), run.report, None
+        implemented = _implemented()
     union = _union(graph)
     assessments = []
     for patient in patients:
@@ -444,10 +556,10 @@ def assess_graph(graph: Graph, treatment: str | URIRef = NPC.SalvageSurgery, *, 
                     message=_message(criterion, status, results, is_implemented),
                     source=criterion.source,
                     quote=criterion.quote,
-                    produced_by=tuple(r.node for r in results if r.severity == producing and status != "satisfied"),
+                    produced_by=tuple(r.node for r in results
+                                      if r.severity == producing and status != "satisfied" and isinstance(r, ShaclResult)),
                 )
             )
-        all_results = [r for c in criteria for r in grouped[patient].get(c.iri, [])]
         prognosis = [_ordered(r, ("association", "label", "basis")) for r in _rows(union, "patient-prognosis", patient)]
         figures = [
             _ordered({"type": "figure", **r, "population_label": _label(r.get("population"))}, ("type", "figure", "label"))
@@ -463,16 +575,17 @@ def assess_graph(graph: Graph, treatment: str | URIRef = NPC.SalvageSurgery, *, 
                 treatment=str(target),
                 verdict=_verdict(row.status for row in rows),
                 criteria=tuple(rows),
-                missing=tuple(_missing(all_results)),
+                missing=tuple(_missing(grouped[patient].get(c.iri, []) for c in criteria)),
                 prognosis=tuple(prognosis),
                 evidence=tuple(figures + statements),
-                report=run.report,
+                report=report,
+                _source=source,
             )
         )
     return assessments
 
 
-def assess(patient: PatientInput, treatment: str | URIRef = NPC.SalvageSurgery) -> list[Assessment]:
+def assess(patient: PatientInput, treatment: str | URIRef = NPC.SalvageSurgery, *, engine: str = "local") -> list[Assessment]:
     """Assess ``patient`` for ``treatment`` (default ``npc:SalvageSurgery``); one result per ``npc:Patient``.
 
     ``patient`` is an rdflib Graph, a path (format from the extension), Turtle or JSON-LD text,
@@ -481,10 +594,11 @@ def assess(patient: PatientInput, treatment: str | URIRef = NPC.SalvageSurgery) 
     :class:`~npc_kg.errors.PatientModelError` for data that breaks the patient model.
     """
     graph, where = read_patient(patient)
-    return assess_graph(graph, treatment, where=where)
+    return assess_graph(graph, treatment, where=where, engine=engine)
 
 
-def assess_many(sources: Iterable[PatientInput], treatment: str | URIRef = NPC.SalvageSurgery) -> list[Assessment]:
+def assess_many(sources: Iterable[PatientInput], treatment: str | URIRef = NPC.SalvageSurgery, *,
+                engine: str = "local") -> list[Assessment]:
     """Assess several inputs (e.g. files) into one combined list.
 
     Unreadable input raises :class:`~npc_kg.errors.InputError` at once; patient-model errors
@@ -494,7 +608,7 @@ def assess_many(sources: Iterable[PatientInput], treatment: str | URIRef = NPC.S
     errors: list[str] = []
     for source in sources:
         try:
-            assessments.extend(assess(source, treatment))
+            assessments.extend(assess(source, treatment, engine=engine))
         except PatientModelError as error:
             errors.extend(error.errors or [str(error)])
     if errors:

@@ -16,10 +16,11 @@ from npc_kg.namespace import PREFIXES
 from npc_kg.rdfio import parse_file
 from npc_kg.resources import data_path
 
-__all__ = ["cache_dir", "cached", "graph_files", "load", "ontology_files"]
+__all__ = ["cache_dir", "cached", "graph_files", "kg_ntriples", "load", "ontology_files"]
 
 _LOCK = threading.Lock()
 _CACHE: dict[str, Graph] = {}
+_NTRIPLES: dict[str, bytes] = {}
 
 
 def ontology_files() -> list[Path]:
@@ -116,6 +117,18 @@ def load(*, fresh: bool = False) -> Graph:
         if merged is None:
             merged = _CACHE["merged"] = cached("graph", graph_files(), _parse_all)
         return merged
+
+
+def kg_ntriples() -> bytes:
+    """The merged graph (:func:`load`) as N-Triples for pyoxigraph stores (from the user cache when up to date)."""
+    data = _NTRIPLES.get("merged")
+    if data is None:
+        data = _NTRIPLES["merged"] = cached("merged-ntriples", graph_files(), _serialise)
+    return data
+
+
+def _serialise() -> bytes:
+    return load().serialize(format="nt", encoding="utf-8")
 
 
 def _parse_all() -> Graph:

@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from npc_kg.assessment import assess_many
+from npc_kg.assessment import ENGINES, assess_many
 from npc_kg.report import FORMATS, render
 
 __all__ = ["register"]
@@ -26,10 +26,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     parser.add_argument(
         "--treatment", default="npc:SalvageSurgery", metavar="CURIE", help="treatment to assess (default: npc:SalvageSurgery)"
     )
+    parser.add_argument(
+        "--engine", choices=ENGINES, default="local",
+        help="local: shapes compiled to Python (default, same rows); reference: pySHACL for every file",
+    )
     parser.set_defaults(func=_run)
 
 
 def _run(args: argparse.Namespace) -> int:
-    assessments = assess_many([Path(name) for name in args.files], args.treatment)
+    assessments = assess_many([Path(name) for name in args.files], args.treatment, engine=args.engine)
     sys.stdout.write(render(assessments, args.format))
     return 0

@@ -13,17 +13,21 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator, Sequence
-from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rdflib import RDF, URIRef
 
-from npc_kg.cohort.engine import Engine, PatientRow
-from npc_kg.cohort.reader import Batch, iter_batches
+from npc_kg.cohort.rows import PatientRow
 from npc_kg.cohort.writer import OUTPUT_FORMATS, Attrition, RowWriter, render
 from npc_kg.errors import InputError
+
+if TYPE_CHECKING:  # imported where used: `import npc_kg.cohort.local` (npc_kg.assess) stays light
+    from concurrent.futures import Future
+
+    from npc_kg.cohort.engine import Engine
+    from npc_kg.cohort.reader import Batch
 
 __all__ = ["CohortSummary", "assess_batch", "assess_cohort"]
 
@@ -50,6 +54,8 @@ class CohortSummary:
 def _engine() -> Engine:
     global _ENGINE
     if _ENGINE is None:
+        from npc_kg.cohort.engine import Engine
+
         _ENGINE = Engine.cached()
     return _ENGINE
 
@@ -179,6 +185,8 @@ def _reference_batch(batch: Batch, engine: Engine) -> list[PatientRow]:
 
 
 def _batches(inputs: Sequence[str | Path], batch_size: int, input_format: str | None) -> Iterator[Batch]:
+    from npc_kg.cohort.reader import iter_batches
+
     for path in inputs:
         yield from iter_batches(path, input_format, batch_size=batch_size)
 
@@ -294,6 +302,8 @@ def _run(paths: Sequence[str | Path], batch_size: int, input_format: str | None,
                 yield _work(batch, engine, fmt)
             return
         # Two batches in flight: one loads its store while the other runs its queries.
+        from concurrent.futures import ThreadPoolExecutor
+
         with ThreadPoolExecutor(max_workers=2) as threads:
             in_flight: list[Future[_Done]] = []
             for batch in batches:
@@ -304,6 +314,7 @@ def _run(paths: Sequence[str | Path], batch_size: int, input_format: str | None,
                 yield in_flight.pop(0).result()
         return
     import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
 
     saved, _THREADS = _THREADS, 1  # forked workers inherit this: one query thread each
     try:

@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
-import yaml
 from rdflib import RDF
 
 from npc_kg.errors import InputError
@@ -207,6 +206,8 @@ def _column(spec: dict[str, Any], prefixes: dict[str, str], where: str) -> _Colu
 
 def load_mapping(path: str | Path | None = None) -> CsvMapping:
     """Read a cohort CSV mapping file (default: ``mappings/cohort-csv.yaml``)."""
+    import yaml  # only when a CSV is read: keeps `import npc_kg.cohort` light
+
     where = str(path or data_path("mappings", "cohort-csv.yaml"))
     try:
         doc = yaml.safe_load(Path(where).read_text(encoding="utf-8"))

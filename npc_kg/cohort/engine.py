@@ -12,17 +12,17 @@ patient(s) that have it as ``npc:hasFinding``.
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
 import pyoxigraph as ox
-from rdflib import RDFS, Graph, Literal, URIRef
-from rdflib.term import BNode, Node
+from rdflib import RDFS, Graph, URIRef
+from rdflib.term import BNode
 
 from npc_kg.cohort.compiler import CompiledShape, compile_shapes, shape_name, subclass_closure
+from npc_kg.cohort.rows import STATUSES, VERDICTS, Criterion, PatientRow, criteria_of, verdict_of
 from npc_kg.errors import NpcKgError
 from npc_kg.namespace import NPC, SH
 from npc_kg.shacl import ValidationRun
@@ -38,79 +38,10 @@ __all__ = [
     "verdict_of",
 ]
 
-STATUSES = ("satisfied", "violated", "unknown")
-VERDICTS = ("eligible", "ineligible", "indeterminate", "error")
-
-
-@dataclass(frozen=True)
-class Criterion:
-    """A criterion as read from the knowledge base: IRI, column name, label, kind and ordinal."""
-
-    iri: str
-    name: str
-    label: str
-    kind: str
-    ordinal: int
-
-
-@dataclass
-class PatientRow:
-    """One output row: the patient, its verdict, one status per criterion, and an error reason."""
-
-    patient: str
-    verdict: str
-    statuses: dict[str, str] = field(default_factory=dict)
-    error: str = ""
-
-
 class QueryRunner(Protocol):
     """Runs a SPARQL SELECT and yields rows as ``{variable: term string}`` (IRIs bare)."""
 
     def __call__(self, query: str) -> Iterable[dict[str, str]]: ...  # pragma: no cover
-
-
-def verdict_of(statuses: Mapping[str, str]) -> str:
-    """The three-valued verdict of a set of criterion statuses."""
-    values = set(statuses.values())
-    if "violated" in values:
-        return "ineligible"
-    if "unknown" in values:
-        return "indeterminate"
-    return "eligible"
-
-
-def _kind_rank(kind: Node | None) -> int:
-    return {NPC.Indication: 0, NPC.Contraindication: 1}.get(kind, 2)  # type: ignore[call-overload]
-
-
-def criteria_of(kb: Graph, shapes: Graph) -> list[Criterion]:
-    """The criteria of salvage surgery in the KB (as ``npc_kg.assessment.criteria_for``), by kind then ordinal.
-
-    With a custom shapes graph (tests), the criteria named by its shapes (``npc:criterion``).
-    """
-    from npc_kg import shacl
-
-    if shapes is shacl.shapes_graph():
-        from npc_kg.assessment import criteria_for
-
-        return [Criterion(str(c.iri), str(c.iri).rstrip("/").rsplit("/", 1)[-1], c.label, c.kind, c.ordinal)
-                for c in criteria_for()]
-    iris = {o for o in shapes.objects(None, NPC.criterion) if isinstance(o, URIRef)}
-    out = []
-    for iri in iris:
-        kind = kb.value(iri, NPC.criterionKind)
-        ordinal = kb.value(iri, NPC.ordinal)
-        label = kb.value(iri, RDFS.label)
-        local = str(iri).rstrip("/").rsplit("/", 1)[-1].rsplit("#", 1)[-1]
-        out.append((
-            _kind_rank(kind),
-            int(ordinal.toPython()) if isinstance(ordinal, Literal) else 10**6,
-            str(iri),
-            Criterion(str(iri), local, str(label) if label is not None else local,
-                      str(kind).rsplit("/", 1)[-1].lower() if kind is not None else "",
-                      int(ordinal.toPython()) if isinstance(ordinal, Literal) else 0),
-        ))
-    return [item[-1] for item in sorted(out, key=lambda t: t[:3])]
 
 
 def _key(term: object) -> str:

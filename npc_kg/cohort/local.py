@@ -38,13 +38,13 @@ from typing import Any
 import pyoxigraph as ox
 from rdflib import RDF, RDFS, XSD, BNode, Graph, Literal, URIRef
 
-from npc_kg.cohort.engine import PatientRow, criteria_of
 from npc_kg.cohort.local_compile import Plan, Unit, Unsupported, compile_plan
 from npc_kg.cohort.native import load_native
 from npc_kg.cohort.ntriples import NotStrict, strict_index, strict_triples
+from npc_kg.cohort.rows import PatientRow, criteria_of
 from npc_kg.namespace import NPC, SH
 
-__all__ = ["LocalEngine", "Unsupported", "evaluate_graph"]
+__all__ = ["LocalEngine", "Unsupported", "default_engine", "evaluate_graph", "rdflib_triples"]
 
 Index = dict[Any, dict[str, list[Any]]]
 Check = Callable[[Index, Any], bool]
@@ -713,9 +713,15 @@ class LocalEngine:
         self.plan = compile_plan(shapes_graph, closure)
         self.criteria = criteria_of(kb, shapes_graph)
         self.implemented = {str(o) for o in shapes_graph.objects(None, NPC.criterion)}
+        # what each result-producing shape says (npc_kg.assess explains rows without the shapes graph)
+        self.notes: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+            unit.shape: (tuple(sorted(str(m) for m in shapes_graph.objects(URIRef(unit.shape), SH.message))),
+                         tuple(sorted(str(i) for i in shapes_graph.objects(URIRef(unit.shape), NPC.missingDataItem))))
+            for unit in self.plan.units if not unit.shape.startswith("_:")
+        }
         self._link()
 
-    _STATE = ("plan", "criteria", "implemented")
+    _STATE = ("plan", "criteria", "implemented", "notes")
 
     def _link(self) -> None:
         self.linked = _Linked(self.plan)
@@ -1008,7 +1014,15 @@ def _chain(steps: list[Callable[[Index, Any], Sequence[Any]]]) -> Callable[[Inde
 _DEFAULT: LocalEngine | None = None
 
 
-def _rdflib_triples(graph: Graph) -> Iterator[Any]:
+def default_engine() -> LocalEngine:
+    """The engine for the package's shapes and KB (plan from the user cache), built once per process."""
+    global _DEFAULT
+    if _DEFAULT is None:
+        _DEFAULT = LocalEngine.cached()
+    return _DEFAULT
+
+
+def rdflib_triples(graph: Graph) -> Iterator[Any]:
     """An rdflib graph's triples as pyoxigraph triples (for :meth:`LocalEngine.index`)."""
     def term(node: Any) -> Any:
         if isinstance(node, URIRef):
@@ -1029,10 +1043,6 @@ def evaluate_graph(graph: Graph, engine: LocalEngine | None = None) -> dict[str,
     The row holds the verdict, one status per criterion IRI, or the error reason. Uses the
     package's shapes (plan from the user cache) unless ``engine`` is given.
     """
-    global _DEFAULT
-    if engine is None:
-        if _DEFAULT is None:
-            _DEFAULT = LocalEngine.cached()
-        engine = _DEFAULT
-    rows = engine.assess_index(engine.index(_rdflib_triples(graph)))
+    engine = engine or default_engine()
+    rows = engine.assess_index(engine.index(rdflib_triples(graph)))
     return {row.patient: row for row in rows}

@@ -9,12 +9,13 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 
+import pyoxigraph as ox
 from rdflib import BNode, Literal, URIRef
 from rdflib.term import Node
 
 from npc_kg.errors import QueryError
 
-__all__ = ["inject_values", "sparql_term"]
+__all__ = ["from_oxigraph", "inject_values", "sparql_term", "to_oxigraph"]
 
 _IRI_FORBIDDEN = re.compile(r'[\x00-\x20<>"{}|^`\\]')
 _LANG = re.compile(r"^[A-Za-z]+(-[A-Za-z0-9]+)*$")
@@ -113,3 +114,33 @@ def inject_values(query: str, bindings: Mapping[str, Node]) -> str:
     row = " ".join(sparql_term(bindings[name]) for name in names)
     at = _where_brace(query) + 1
     return f"{query[:at]}\n  VALUES ({head}) {{ ({row}) }}\n{query[at:]}"
+
+
+def to_oxigraph(term: Node) -> ox.NamedNode | ox.BlankNode | ox.Literal:
+    """Convert an rdflib term to a pyoxigraph term."""
+    if isinstance(term, URIRef):
+        return ox.NamedNode(str(term))
+    if isinstance(term, BNode):
+        return ox.BlankNode(str(term))
+    if isinstance(term, Literal):
+        if term.language:
+            return ox.Literal(str(term), language=term.language)
+        if term.datatype is not None:
+            return ox.Literal(str(term), datatype=ox.NamedNode(str(term.datatype)))
+        return ox.Literal(str(term))
+    raise QueryError(f"cannot bind {term!r}: not an IRI, blank node or literal")
+
+
+def from_oxigraph(term: object) -> Node | None:
+    """Convert a pyoxigraph term (or None) to an rdflib term."""
+    if term is None:
+        return None
+    if isinstance(term, ox.NamedNode):
+        return URIRef(term.value)
+    if isinstance(term, ox.BlankNode):
+        return BNode(term.value)
+    if isinstance(term, ox.Literal):
+        if term.language:
+            return Literal(term.value, lang=term.language)
+        return Literal(term.value, datatype=URIRef(term.datatype.value))
+    raise QueryError(f"unsupported result term {term!r}")

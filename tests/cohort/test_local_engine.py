@@ -54,10 +54,10 @@ def _key(node: object) -> str:
 
 
 def _local_hits(data: Graph, shapes: Graph) -> set[tuple[str, str]]:
-    from npc_kg.cohort.local import _rdflib_triples
+    from npc_kg.cohort.local import rdflib_triples
 
     local = LocalEngine(shapes, Graph(), subclasses=data)
-    idx = local.index(t for t in _rdflib_triples(data) if t.predicate.value != str(RDFS.subClassOf))
+    idx = local.index(t for t in rdflib_triples(data) if t.predicate.value != str(RDFS.subClassOf))
     return {(u.shape if not u.shape.startswith("_:") else "bnode", _key(focus)) for u, focus in local.hits(idx)}
 
 

@@ -38,8 +38,7 @@ def _rdflib_rows(graph: Graph, name: str, patient: object) -> list[tuple[str, li
 def _oxigraph_rows(graph: Graph, name: str, patient: object) -> list[tuple[str, list[tuple[str, object]]]]:
     import pyoxigraph as ox
 
-    from npc_kg.sparql.backends.oxigraph_backend import from_oxigraph
-    from npc_kg.sparql.terms import inject_values
+    from npc_kg.sparql.terms import from_oxigraph, inject_values
 
     result = assessment._union(graph).query(inject_values(assessment._query(name), {"patient": patient}))  # type: ignore[dict-item]
     assert isinstance(result, ox.QuerySolutions)

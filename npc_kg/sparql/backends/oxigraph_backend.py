@@ -8,62 +8,19 @@ loaded into the default graph (``graph_iri`` is ignored).
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Mapping
 
 import pyoxigraph as ox
-from rdflib import BNode, Graph, Literal, URIRef
+from rdflib import Graph
 from rdflib.term import Node
 
 from npc_kg.errors import QueryError
+from npc_kg.graph import kg_ntriples
 from npc_kg.sparql.backends.base import Backend, GraphSource, Solutions, as_graph
-from npc_kg.sparql.terms import inject_values
+from npc_kg.sparql.terms import from_oxigraph, inject_values, to_oxigraph
 
-__all__ = ["OxigraphBackend", "from_oxigraph", "kg_ntriples", "to_oxigraph"]
+__all__ = ["OxigraphBackend", "from_oxigraph", "to_oxigraph"]  # the conversions live in npc_kg.sparql.terms
 
-_LOCK = threading.Lock()
-_KG_NTRIPLES: dict[str, bytes] = {}
-
-
-def to_oxigraph(term: Node) -> ox.NamedNode | ox.BlankNode | ox.Literal:
-    """Convert an rdflib term to a pyoxigraph term."""
-    if isinstance(term, URIRef):
-        return ox.NamedNode(str(term))
-    if isinstance(term, BNode):
-        return ox.BlankNode(str(term))
-    if isinstance(term, Literal):
-        if term.language:
-            return ox.Literal(str(term), language=term.language)
-        if term.datatype is not None:
-            return ox.Literal(str(term), datatype=ox.NamedNode(str(term.datatype)))
-        return ox.Literal(str(term))
-    raise QueryError(f"cannot bind {term!r}: not an IRI, blank node or literal")
-
-
-def from_oxigraph(term: object) -> Node | None:
-    """Convert a pyoxigraph term (or None) to an rdflib term."""
-    if term is None:
-        return None
-    if isinstance(term, ox.NamedNode):
-        return URIRef(term.value)
-    if isinstance(term, ox.BlankNode):
-        return BNode(term.value)
-    if isinstance(term, ox.Literal):
-        if term.language:
-            return Literal(term.value, lang=term.language)
-        return Literal(term.value, datatype=URIRef(term.datatype.value))
-    raise QueryError(f"unsupported result term {term!r}")
-
-
-def kg_ntriples() -> bytes:
-    """The merged knowledge graph as N-Triples (serialised once per process)."""
-    with _LOCK:
-        data = _KG_NTRIPLES.get("kg")
-        if data is None:
-            from npc_kg.graph import load
-
-            data = _KG_NTRIPLES["kg"] = load().serialize(format="nt", encoding="utf-8")
-        return data
 
 
 class OxigraphBackend(Backend):
