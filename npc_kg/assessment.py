@@ -589,9 +589,11 @@ def assess(patient: PatientInput, treatment: str | URIRef = NPC.SalvageSurgery, 
     """Assess ``patient`` for ``treatment`` (default ``npc:SalvageSurgery``); one result per ``npc:Patient``.
 
     ``patient`` is an rdflib Graph, a path (format from the extension), Turtle or JSON-LD text,
-    or a plain dict (see :func:`npc_kg.patient.patient_from_dict`). Raises
-    :class:`~npc_kg.errors.InputError` for unreadable input and
-    :class:`~npc_kg.errors.PatientModelError` for data that breaks the patient model.
+    or a plain dict (see :func:`npc_kg.patient.patient_from_dict`). ``engine`` is ``local`` (the
+    default: compiled shapes, pySHACL only when needed) or ``reference`` (pySHACL); both give the
+    same rows (see :func:`assess_graph`). Raises :class:`~npc_kg.errors.InputError` for
+    unreadable input and :class:`~npc_kg.errors.PatientModelError` for data that breaks the
+    patient model.
     """
     graph, where = read_patient(patient)
     return assess_graph(graph, treatment, where=where, engine=engine)
