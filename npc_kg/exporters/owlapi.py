@@ -18,8 +18,7 @@ have no ``Class-Path``, so :data:`OWLAPI_JARS` lists the modules and dependencie
 Read back by the OWL API as RDF, an export is the source graph, literals and blank-node
 provenance included, up to two changes without meaning in OWL: the OWL API adds declarations
 for entities the graph uses undeclared (``owl:NamedIndividual`` for individuals typed only by
-their class, ``owl:Class`` for ``oa:SpecificResource`` and ``oa:TextQuoteSelector``,
-``rdfs:Datatype`` for ``xsd:date`` and ``xsd:gYearMonth``), and it writes the members of
+their class, ``rdfs:Datatype`` for ``xsd:date`` and ``xsd:gYearMonth``), and it writes the members of
 ``owl:oneOf`` (a set) in its own list order. ``tests/linking/test_owlapi.py`` checks isomorphism
 after normalising exactly these. OWL/XML is read back through OFN (``owx -> ofn -> ttl``): OWL
 API 5.1.20 writes an anonymous individual read from OWL/XML as one blank node per occurrence.
