@@ -286,25 +286,17 @@ def _local_results(graph: Graph, patients: Sequence[Node]) -> tuple[Grouped, set
 
     try:
         engine = default_engine()
-        idx = engine.index(rdflib_triples(graph))
-        hits = engine.hits(idx)
+        _found, hits = engine.patient_hits(engine.index(rdflib_triples(graph)))
     except Unsupported:
         return None
     implemented: set[Node] = {URIRef(iri) for iri in engine.implemented}
     by_iri = {str(p): p for p in patients}
-    owner_key = "^" + str(NPC.hasFinding)
     grouped: Grouped = {p: {} for p in patients}
-    for unit, focus in hits:
+    for unit, owners in hits:
         if unit.criterion is None or unit.shape not in engine.notes:
             return None
-        if focus in by_iri:
-            owners = [focus]
-        elif type(focus) is str:
-            owners = [o for o in idx.get(focus, {}).get(owner_key, ()) if o in by_iri]
-        else:
-            owners = []
         messages, missing = engine.notes[unit.shape]
-        if len(owners) > 1 or len(messages) > 1:
+        if len(owners) > 1 or len(messages) > 1 or not set(owners) <= by_iri.keys():
             return None
         for owner in owners:
             result = _EngineResult(URIRef(unit.severity), messages[0] if messages else None, URIRef(unit.shape), missing)

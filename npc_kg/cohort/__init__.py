@@ -68,10 +68,10 @@ def _local_engine() -> Any:
     """The local engine, or None (with a notice on stderr, once) if the shapes are outside its subset."""
     global _LOCAL
     if _LOCAL is None:
-        from npc_kg.cohort.local import LocalEngine, Unsupported
+        from npc_kg.cohort.local import Unsupported, default_engine
 
         try:
-            _LOCAL = LocalEngine.cached()
+            _LOCAL = default_engine()  # the one per process, shared with npc_kg.assess
         except Unsupported as error:
             import sys
 

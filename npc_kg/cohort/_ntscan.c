@@ -409,6 +409,20 @@ static int is_inverse_key(PyObject *pred) {
     return PyUnicode_Check(pred) && PyUnicode_GET_LENGTH(pred) >= 1 && PyUnicode_READ_CHAR(pred, 0) == '^';
 }
 
+/* The next forward edge of a node's edges dict (``^predicate`` keys skipped): 1 and its predicate
+ * and values list (borrowed), 0 at the end, -1 (TypeError) if the values are not a list. */
+static int next_forward_edge(PyObject *edges, Py_ssize_t *pos, PyObject **pred, PyObject **values) {
+    while (PyDict_Next(edges, pos, pred, values)) {
+        if (is_inverse_key(*pred)) continue;
+        if (!PyList_Check(*values)) {
+            PyErr_SetString(PyExc_TypeError, "index values must be lists");
+            return -1;
+        }
+        return 1;
+    }
+    return 0;
+}
+
 /* interned[key] or interned[key] = len(interned); *fresh tells which. -1 on error. */
 static Py_ssize_t intern_key(PyObject *interned, PyObject *key, int *fresh) {
     PyObject *found = PyDict_GetItemWithError(interned, key);
@@ -478,12 +492,9 @@ static Py_ssize_t signature(PyObject *state, PyObject *idx, PyObject *node) {
     if (has_edges) {
         Py_ssize_t pos = 0;
         PyObject *pred, *values;
-        while (PyDict_Next(edges, &pos, &pred, &values)) {
-            if (is_inverse_key(pred)) continue;
-            if (!PyList_Check(values)) {
-                PyErr_SetString(PyExc_TypeError, "sid: index values must be lists");
-                goto fail;
-            }
+        int more;
+        while ((more = next_forward_edge(edges, &pos, &pred, &values)) != 0) {
+            if (more < 0) goto fail;
             Py_ssize_t count = PyList_GET_SIZE(values);
             PyObject *row = PyTuple_New(count + 1);
             if (row == NULL) goto fail;
@@ -617,12 +628,9 @@ static PyObject *focus_key(PyObject *Py_UNUSED(module), PyObject *const *args, P
     PyList_SET_ITEM(parts, 1, name);
     Py_ssize_t pos = 0;
     PyObject *pred, *values;
-    while (PyDict_Next(edges, &pos, &pred, &values)) {
-        if (is_inverse_key(pred)) continue;
-        if (!PyList_Check(values)) {
-            PyErr_SetString(PyExc_TypeError, "focus_key: index values must be lists");
-            goto fail;
-        }
+    int more;
+    while ((more = next_forward_edge(edges, &pos, &pred, &values)) != 0) {
+        if (more < 0) goto fail;
         Py_ssize_t count = PyList_GET_SIZE(values);
         if (count > capacity) {
             Py_ssize_t *grown = PyMem_Realloc(row, (size_t)count * sizeof(Py_ssize_t));

@@ -36,13 +36,14 @@ from pathlib import Path
 from typing import Any
 
 import pyoxigraph as ox
-from rdflib import RDF, RDFS, XSD, BNode, Graph, Literal, URIRef
+from rdflib import RDF, RDFS, XSD, Graph, Literal, URIRef
 
 from npc_kg.cohort.local_compile import Plan, Unit, Unsupported, compile_plan
 from npc_kg.cohort.native import load_native
 from npc_kg.cohort.ntriples import NotStrict, strict_index, strict_triples
 from npc_kg.cohort.rows import PatientRow, criteria_of
 from npc_kg.namespace import NPC, SH
+from npc_kg.sparql.terms import to_oxigraph
 
 __all__ = ["LocalEngine", "Unsupported", "default_engine", "evaluate_graph", "rdflib_triples"]
 
@@ -54,6 +55,7 @@ _XSD_STRING = _XSD + "string"
 _TYPE = str(RDF.type)
 _SUBCLASS = str(RDFS.subClassOf)
 _HAS_FINDING = str(NPC.hasFinding)
+_FINDING_OWNERS = "^" + _HAS_FINDING  # index key of the patients that have a finding record
 _PATIENT = str(NPC.Patient)
 _VIOLATION, _WARNING = str(SH.Violation), str(SH.Warning)
 _MEMO_LIMIT = 200_000
@@ -332,7 +334,7 @@ class _Linked:
     cycles, use the node itself as the key (per batch).
     """
 
-    def __init__(self, plan: Plan) -> None:
+    def __init__(self, plan: Plan, native: Any = None) -> None:
         self.plan = plan
         self.conforms: dict[str, Check] = {}
         self.memos: list[dict[Any, bool]] = []
@@ -365,8 +367,7 @@ class _Linked:
         self.group_memos: list[dict[int, tuple[int, ...]]] = []
         self.sid: Callable[[Index, Any], int] = self._sid
         self.focus_key: Callable[[Index, Any], int] = self._focus_key
-        native = load_native()
-        if native is not None:  # the same signatures, computed in C on the same dicts
+        if native is not None:  # the same signatures, computed in C (the accelerator) on the same dicts
             state = (self.batch_sids, self.interned, self.constants, bool(plan.string_tests), self.shallow,
                      self._literal_sid, _Cycle, self.behaviours, self.behaviour, self.behaviour_mode)
             self.sid = partial(native.sid, state)
@@ -724,11 +725,11 @@ class LocalEngine:
     _STATE = ("plan", "criteria", "implemented", "notes")
 
     def _link(self) -> None:
-        self.linked = _Linked(self.plan)
+        self.native = load_native()
+        self.linked = _Linked(self.plan, self.native)
         self.needed = frozenset(self.plan.predicates)
         self.inverse = frozenset(self.plan.inverse)
         self.inverse_keys = {p: "^" + p for p in self.inverse}
-        self.native = load_native()
         self.chains: dict[tuple[Any, ...], Callable[[Index, Any], Sequence[Any]]] = {}
         grouped: dict[tuple[Any, ...], list[tuple[Unit, Check]]] = {}
         for unit in self.plan.units:
@@ -823,8 +824,8 @@ class LocalEngine:
     # -- assessment ------------------------------------------------------------------------------
     def assess_index(self, idx: Index, order: Iterable[str] = ()) -> list[PatientRow]:
         """One row per patient of the index (asserted ``npc:Patient``), ``order`` first, then IRI order."""
-        patients, targets = self._scan(idx)
-        errors, marks = self._results(idx, patients, targets)
+        patients, hits = self.patient_hits(idx)
+        errors, marks = self._results(hits)
         ordered = [p for p in dict.fromkeys(order) if p in patients]
         if len(ordered) < len(patients):
             ordered += sorted(patients - set(ordered))
@@ -872,6 +873,15 @@ class LocalEngine:
         """Every (unit, focus node) for which SHACL reports at least one result from that unit's shape."""
         return self._all_hits(idx, self._scan(idx)[1])
 
+    def patient_hits(self, idx: Index) -> tuple[set[str], list[tuple[Unit, list[str]]]]:
+        """The patients of the index, and every hit (:meth:`hits`) with the patients it counts for.
+
+        A hit counts for its focus node if that is a patient, and for every patient that has the
+        focus node as ``npc:hasFinding`` (a finding record).
+        """
+        patients, targets = self._scan(idx)
+        return patients, [(unit, _owners(idx, focus, patients)) for unit, focus in self._all_hits(idx, targets)]
+
     def _all_hits(self, idx: Index, targets: dict[tuple[Any, ...], list[Any]]) -> list[tuple[Unit, Any]]:
         try:
             return self._hits(idx, targets, signatures=True)
@@ -908,19 +918,15 @@ class LocalEngine:
             linked.end()
         return out
 
-    def _results(self, idx: Index, patients: set[str], targets: dict[tuple[Any, ...], list[Any]],
-                 ) -> tuple[dict[str, set[str]], dict[str, dict[str, int]]]:
+    @staticmethod
+    def _results(hits: list[tuple[Unit, list[str]]]) -> tuple[dict[str, set[str]], dict[str, dict[str, int]]]:
         """Patient-model shape names per patient, and per patient the worst rank per criterion (2 violated, 1 unknown)."""
         errors: dict[str, set[str]] = {}
         marks: dict[str, dict[str, int]] = {}
-        owner_key = "^" + _HAS_FINDING
-        for unit, focus in self._all_hits(idx, targets):
+        for unit, owners in hits:
             rank = _RANK.get(unit.severity, 0)
             if unit.criterion is not None and rank == 0:
                 continue  # sh:Info (or another severity) never changes a status
-            owners = [focus] if focus in patients else []
-            if type(focus) is str:
-                owners += [o for o in idx.get(focus, _NO_EDGES).get(owner_key, _NONE) if o in patients]
             for patient in owners:
                 if unit.criterion is None:
                     errors.setdefault(patient, set()).add(unit.name)
@@ -961,6 +967,14 @@ class LocalEngine:
         except SyntaxError:
             batch = batch.repair()
             return self.index(_parse(batch.data, batch.fmt)), batch
+
+
+def _owners(idx: Index, focus: Any, patients: set[str]) -> list[str]:
+    """The patients a result on ``focus`` counts for: ``focus`` itself, and the patients that have it as a finding."""
+    owners = [focus] if focus in patients else []
+    if type(focus) is str:
+        owners += [o for o in idx.get(focus, _NO_EDGES).get(_FINDING_OWNERS, _NONE) if o in patients]
+    return owners
 
 
 @contextmanager
@@ -1024,17 +1038,11 @@ def default_engine() -> LocalEngine:
 
 def rdflib_triples(graph: Graph) -> Iterator[Any]:
     """An rdflib graph's triples as pyoxigraph triples (for :meth:`LocalEngine.index`)."""
-    def term(node: Any) -> Any:
-        if isinstance(node, URIRef):
-            return ox.NamedNode(str(node))
-        if isinstance(node, BNode):
-            return ox.BlankNode(str(node))
-        if node.language:
-            return ox.Literal(str(node), language=node.language)
-        return ox.Literal(str(node), datatype=ox.NamedNode(str(node.datatype) if node.datatype else _XSD_STRING))
-
     for s, p, o in graph:
-        yield ox.Triple(term(s), term(p), term(o))
+        subject = to_oxigraph(s)
+        if isinstance(subject, ox.Literal):
+            raise Unsupported("a literal as subject (generalised RDF)")
+        yield ox.Triple(subject, ox.NamedNode(str(p)), to_oxigraph(o))
 
 
 def evaluate_graph(graph: Graph, engine: LocalEngine | None = None) -> dict[str, PatientRow]:

@@ -24,10 +24,11 @@ from typing import Any
 import pyoxigraph as ox
 from rdflib import RDF, RDFS
 
+from npc_kg.sparql.terms import IRI_FORBIDDEN
+
 __all__ = ["NotStrict", "strict_index", "strict_triples", "term"]
 
 _MEMO_LIMIT = 200_000
-_IRI_FORBIDDEN = re.compile(r'[\x00-\x20<>"{}|^`\\]')
 _BLANK = re.compile(rb"_:[A-Za-z0-9_](?:[A-Za-z0-9_.\-]*[A-Za-z0-9_\-])?")
 _LITERAL = re.compile(rb'"([^"\\\r\n]*)"(?:\^\^<([^>]*)>|@([a-zA-Z]+(?:-[a-zA-Z0-9]+)*))?')
 _LANG_STRING = str(RDF.langString)
@@ -46,7 +47,7 @@ def _iri(text: bytes) -> str:
         value = text.decode("utf-8")
     except UnicodeDecodeError:
         raise NotStrict from None
-    if _IRI_FORBIDDEN.search(value):
+    if IRI_FORBIDDEN.search(value):
         raise NotStrict
     try:
         ox.NamedNode(value)

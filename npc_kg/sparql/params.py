@@ -30,6 +30,7 @@ from rdflib.term import Node
 
 from npc_kg.errors import QueryError
 from npc_kg.namespace import PREFIXES
+from npc_kg.sparql.terms import IRI_FORBIDDEN
 
 __all__ = ["ParamSpec", "expand_curie", "parse_params_header", "prefixes", "to_term"]
 
@@ -53,7 +54,6 @@ _ENTRY = re.compile(
         \s*(?:(?:—|--|\u2013)\s*(?P<meaning>.*))?$""",
     re.VERBOSE,
 )
-_IRI_FORBIDDEN = re.compile(r'[\x00-\x20<>"{}|^`\\]')
 _ABSOLUTE_IRI = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:")
 
 
@@ -180,7 +180,7 @@ def expand_curie(value: str, *, what: str = "value") -> URIRef:
             text = known[prefix] + local
         elif not text.lower().startswith(("urn:", "mailto:", "tag:")):
             raise QueryError(f"{what}: unknown prefix {prefix!r} in {value!r} (known: {', '.join(sorted(known))})")
-    if not _ABSOLUTE_IRI.match(text) or _IRI_FORBIDDEN.search(text):
+    if not _ABSOLUTE_IRI.match(text) or IRI_FORBIDDEN.search(text):
         raise QueryError(f"{what}: {value!r} is not a CURIE with a known prefix or an absolute IRI")
     return URIRef(text)
 

@@ -15,9 +15,10 @@ from rdflib.term import Node
 
 from npc_kg.errors import QueryError
 
-__all__ = ["from_oxigraph", "inject_values", "sparql_term", "to_oxigraph"]
+__all__ = ["IRI_FORBIDDEN", "from_oxigraph", "inject_values", "sparql_term", "to_oxigraph"]
 
-_IRI_FORBIDDEN = re.compile(r'[\x00-\x20<>"{}|^`\\]')
+IRI_FORBIDDEN = re.compile(r'[\x00-\x20<>"{}|^`\\]')
+"""Characters an IRI may not hold in N-Triples, Turtle or SPARQL (IRIREF)."""
 _LANG = re.compile(r"^[A-Za-z]+(-[A-Za-z0-9]+)*$")
 _BNODE_BAD = re.compile(r"[^A-Za-z0-9_]")
 _ESCAPES = {"\\": "\\\\", '"': '\\"', "\n": "\\n", "\r": "\\r", "\t": "\\t", "\b": "\\b", "\f": "\\f"}
@@ -28,7 +29,7 @@ def _escape(text: str) -> str:
 
 
 def _iri(value: str) -> str:
-    if _IRI_FORBIDDEN.search(value):
+    if IRI_FORBIDDEN.search(value):
         raise QueryError(f"not a valid IRI: {value!r}")
     return f"<{value}>"
 

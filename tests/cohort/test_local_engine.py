@@ -289,6 +289,7 @@ def test_shapes_outside_the_subset_go_to_the_sparql_engine(monkeypatch: pytest.M
     [batch] = list(iter_batches(tmp_path / "c.nt"))
     monkeypatch.setattr(local.LocalEngine, "cached", classmethod(refuse))
     monkeypatch.setattr(cohort, "_LOCAL", None)
+    monkeypatch.setattr(local, "_DEFAULT", None)
     rows = assess_batch(batch, "local")
     assert "using the SPARQL engine" in capsys.readouterr().err
     assert rows == assess_batch(batch, "sparql") and len(rows) == 30

@@ -22,7 +22,6 @@ from npc_kg.sparql.terms import from_oxigraph, inject_values, to_oxigraph
 __all__ = ["OxigraphBackend", "from_oxigraph", "to_oxigraph"]  # the conversions live in npc_kg.sparql.terms
 
 
-
 class OxigraphBackend(Backend):
     """pyoxigraph in-memory store, loaded with the merged graph unless ``include_kg=False``."""
 
