@@ -54,7 +54,7 @@ def child(engine: str, path: str, workers: int, batch_size: int, out_dir: str) -
     elif engine == "shacl":
         import shacl
 
-        from npc_kg.shacl import shape_files, subclass_graph
+        from npc_kg.shacl.shapes import shape_files, subclass_graph
 
         shapes_text = "\n".join(p.read_text(encoding="utf-8") for p in shape_files()[:1])
         shapes = shacl.Shapes.from_text(shapes_text + "\n" + shape_files()[1].read_text(encoding="utf-8"), format="turtle")
@@ -110,7 +110,7 @@ def main() -> None:
         child(args.child, args.file, args.workers, args.batch_size, args.out_dir)
         return
 
-    from npc_kg.synthetic import synth
+    from npc_kg.cohort.synth import synth
 
     folder = Path(args.keep) if args.keep else Path(tempfile.mkdtemp(prefix="npc-kg-bench-"))
     folder.mkdir(parents=True, exist_ok=True)

@@ -37,10 +37,10 @@ def main() -> None:
 
     import pyoxigraph as ox
 
-    from npc_kg.cohort.local import LocalEngine, _gc_paused, _parse
     from npc_kg.cohort.reader import iter_batches
+    from npc_kg.cohort.synth import synth
     from npc_kg.cohort.writer import RowWriter
-    from npc_kg.synthetic import synth
+    from npc_kg.shacl.closures import LocalEngine, _gc_paused, _parse
 
     folder = Path(args.keep) if args.keep else Path(tempfile.mkdtemp(prefix="npc-kg-local-"))
     folder.mkdir(parents=True, exist_ok=True)

@@ -16,33 +16,33 @@ from typing import TYPE_CHECKING, Any
 __version__ = "0.1.0"
 
 _API = {
-    "load": "npc_kg.graph",
-    "info": "npc_kg.summary",
-    "export": "npc_kg.exporting",
-    "assess": "npc_kg.assessment",
-    "Assessment": "npc_kg.assessment",
-    "CriterionRow": "npc_kg.assessment",
+    "load": "npc_kg.kg.load",
+    "info": "npc_kg.kg.info",
+    "export": "npc_kg.kg.export",
+    "assess": "npc_kg.assessment.assess",
+    "Assessment": "npc_kg.assessment.assess",
+    "CriterionRow": "npc_kg.assessment.assess",
     "patient_from_dict": "npc_kg.patient",
-    "query": "npc_kg.querying",
-    "xrefs": "npc_kg.mapping",
-    "reason": "npc_kg.reasoning",
+    "query": "npc_kg.kg.query",
+    "xrefs": "npc_kg.kg.xrefs",
+    "reason": "npc_kg.kg.reason",
     "assess_cohort": "npc_kg.cohort",
-    "synth": "npc_kg.synthetic",
+    "synth": "npc_kg.cohort.synth",
 }
 
 __all__ = sorted([*_API, "__version__"])
 
 if TYPE_CHECKING:  # pragma: no cover
-    from npc_kg.assessment import Assessment, CriterionRow, assess
+    from npc_kg.assessment.assess import Assessment, CriterionRow, assess
     from npc_kg.cohort import assess_cohort
-    from npc_kg.exporting import export
-    from npc_kg.graph import load
-    from npc_kg.mapping import xrefs
+    from npc_kg.cohort.synth import synth
+    from npc_kg.kg.export import export
+    from npc_kg.kg.info import info
+    from npc_kg.kg.load import load
+    from npc_kg.kg.query import query
+    from npc_kg.kg.reason import reason
+    from npc_kg.kg.xrefs import xrefs
     from npc_kg.patient import patient_from_dict
-    from npc_kg.querying import query
-    from npc_kg.reasoning import reason
-    from npc_kg.summary import info
-    from npc_kg.synthetic import synth
 
 
 def __getattr__(name: str) -> Any:

@@ -30,7 +30,8 @@ from rdflib.term import Node
 from npc_kg.errors import InputError, PatientModelError
 from npc_kg.namespace import NPC, PATIENT, PREFIXES, SH
 from npc_kg.rdfio import FORMATS_BY_SUFFIX, parse_file, parse_text
-from npc_kg.shacl import ShaclResult, ValidationRun, shapes_graph
+from npc_kg.shacl.reference import ShaclResult, ValidationRun
+from npc_kg.shacl.shapes import shapes_graph
 
 __all__ = [
     "PatientInput",
@@ -213,7 +214,7 @@ def _vocabulary() -> dict[str, Any]:
     with _LOCK:
         if _VOCAB:
             return _VOCAB
-        from npc_kg.graph import load
+        from npc_kg.kg.load import load
 
         shapes = shapes_graph()
         kg = load()

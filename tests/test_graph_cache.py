@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from npc_kg.graph import cached
+from npc_kg.kg.load import cached
 
 
 def test_cache_is_reused_but_ignored_when_writable_by_others(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

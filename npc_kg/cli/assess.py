@@ -6,8 +6,8 @@ import argparse
 import sys
 from pathlib import Path
 
-from npc_kg.assessment import ENGINES, assess_many
-from npc_kg.report import FORMATS, render
+from npc_kg.assessment.assess import ENGINES, assess_many
+from npc_kg.assessment.render import FORMATS, render
 
 __all__ = ["register"]
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from npc_kg.exporting import export, formats
+from npc_kg.kg.export import export, formats
 
 __all__ = ["register"]
 

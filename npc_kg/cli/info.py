@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from npc_kg.summary import info
+from npc_kg.kg.info import info
 
 __all__ = ["register"]
 

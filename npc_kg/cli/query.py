@@ -76,7 +76,7 @@ def _params(pairs: list[str]) -> dict[str, str]:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from npc_kg.querying import run_query, update
+    from npc_kg.kg.query import run_query, update
     from npc_kg.sparql.catalog import list_queries
     from npc_kg.sparql.results import format_rows
 

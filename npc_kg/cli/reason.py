@@ -6,8 +6,8 @@ import argparse
 import sys
 
 from npc_kg.atomic import atomic_write_text
-from npc_kg.graph import graph_files
-from npc_kg.reasoning import reason
+from npc_kg.kg.load import graph_files
+from npc_kg.kg.reason import reason
 
 __all__ = ["register"]
 

@@ -24,7 +24,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
 
 
 def _run(args: argparse.Namespace) -> int:
-    from npc_kg.synthetic import synth
+    from npc_kg.cohort.synth import synth
 
     count = synth(args.n, args.seed, args.out, fmt=args.fmt, error_rate=args.error_rate, syntax_errors=not args.no_syntax_errors)
     print(f"wrote {count} synthetic patients to {args.out}")

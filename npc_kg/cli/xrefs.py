@@ -7,7 +7,7 @@ import csv
 import json
 import sys
 
-from npc_kg.mapping import Xref, bridges, xrefs
+from npc_kg.kg.xrefs import Xref, bridges, xrefs
 
 __all__ = ["register"]
 

@@ -2,7 +2,7 @@
 
 ``assess_cohort(inputs, out)`` reads N-Triples, N-Quads, Turtle or CSV in batches, assesses each
 batch (``engine="local"``, the default: shapes compiled to Python closures over an in-memory
-index, :mod:`npc_kg.cohort.local`; ``engine="sparql"``: shapes compiled to SPARQL on an
+index, :mod:`npc_kg.shacl.closures`; ``engine="sparql"``: shapes compiled to SPARQL on an
 in-memory pyoxigraph store;
 ``engine="reference"``: one pySHACL run per batch), writes one row per patient and returns the
 attrition table. With ``endpoint=URL`` the compiled queries run on a remote SPARQL endpoint that
@@ -19,21 +19,21 @@ from typing import TYPE_CHECKING, Any
 
 from rdflib import RDF, URIRef
 
-from npc_kg.cohort.rows import PatientRow
 from npc_kg.cohort.writer import OUTPUT_FORMATS, Attrition, RowWriter, render
+from npc_kg.core.rules import PatientRow
 from npc_kg.errors import InputError
 
-if TYPE_CHECKING:  # imported where used: `import npc_kg.cohort.local` (npc_kg.assess) stays light
+if TYPE_CHECKING:  # imported where used: `import npc_kg.shacl.closures` (npc_kg.assess) stays light
     from concurrent.futures import Future
 
-    from npc_kg.cohort.engine import Engine
     from npc_kg.cohort.reader import Batch
+    from npc_kg.shacl.sparql import Engine
 
 __all__ = ["CohortSummary", "assess_batch", "assess_cohort"]
 
 ENGINES = ("local", "sparql", "reference", "fast")
 """``local`` (the default; ``fast`` is its alias): shapes compiled to Python closures
-(:mod:`npc_kg.cohort.local`); ``sparql``: shapes compiled to SPARQL on a pyoxigraph store (also
+(:mod:`npc_kg.shacl.closures`); ``sparql``: shapes compiled to SPARQL on a pyoxigraph store (also
 the first fallback of ``local``, and the engine of ``--endpoint``); ``reference``: pySHACL."""
 
 _ENGINE: Engine | None = None
@@ -54,7 +54,7 @@ class CohortSummary:
 def _engine() -> Engine:
     global _ENGINE
     if _ENGINE is None:
-        from npc_kg.cohort.engine import Engine
+        from npc_kg.shacl.sparql import Engine
 
         _ENGINE = Engine.cached()
     return _ENGINE
@@ -68,7 +68,7 @@ def _local_engine() -> Any:
     """The local engine, or None (with a notice on stderr, once) if the shapes are outside its subset."""
     global _LOCAL
     if _LOCAL is None:
-        from npc_kg.cohort.local import Unsupported, default_engine
+        from npc_kg.shacl.closures import Unsupported, default_engine
 
         try:
             _LOCAL = default_engine()  # the one per process, shared with npc_kg.assess
@@ -88,7 +88,7 @@ def assess_batch(batch: Batch, engine_name: str = "local") -> list[PatientRow]:
     (e.g. ``rdfs:subClassOf`` triples in the data); ``sparql`` falls back to pySHACL per shape.
     """
     if engine_name in ("local", "fast"):
-        from npc_kg.cohort.local import Unsupported
+        from npc_kg.shacl.closures import Unsupported
 
         local = _local_engine()
         if local is not None:
@@ -100,7 +100,7 @@ def assess_batch(batch: Batch, engine_name: str = "local") -> list[PatientRow]:
     engine = _engine()
     if engine_name == "reference":
         return _reference_batch(batch, engine)
-    from npc_kg.cohort.engine import store_runner
+    from npc_kg.shacl.sparql import store_runner
 
     store, batch = _load_store(batch)
     graph = None
@@ -148,10 +148,11 @@ def _rdflib_graph(store: Any) -> Any:
 
 
 def _reference_batch(batch: Batch, engine: Engine) -> list[PatientRow]:
-    """The pySHACL reference path on one batch, with its error rows; statuses as ``npc_kg.assessment``."""
-    from npc_kg import assessment
+    """The pySHACL reference path on one batch, with its error rows; statuses as ``npc_kg.assessment.assess``."""
+    from npc_kg.assessment import assess as assessment
     from npc_kg.namespace import NPC, SH
-    from npc_kg.shacl import shapes_graph, validate
+    from npc_kg.shacl.reference import validate
+    from npc_kg.shacl.shapes import shapes_graph
 
     store, batch = _load_store(batch)
     graph = _rdflib_graph(store)

@@ -19,7 +19,7 @@ from npc_kg.errors import InputError
 from npc_kg.resources import data_path
 
 if TYPE_CHECKING:  # pragma: no cover
-    from npc_kg.synthetic import SynthPatient
+    from npc_kg.cohort.synth import SynthPatient
 
 __all__ = ["CsvMapping", "RowError", "load_mapping"]
 

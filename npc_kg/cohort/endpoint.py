@@ -13,8 +13,8 @@ import urllib.parse
 import urllib.request
 from collections.abc import Iterable
 
-from npc_kg.cohort.engine import QueryRunner
 from npc_kg.errors import EndpointError
+from npc_kg.shacl.sparql import QueryRunner
 
 __all__ = ["endpoint_runner"]
 

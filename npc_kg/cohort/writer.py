@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
-from npc_kg.cohort.rows import Criterion, PatientRow
+from npc_kg.core.rules import Criterion, PatientRow
 from npc_kg.errors import InputError
 
 __all__ = ["OUTPUT_FORMATS", "Attrition", "RowWriter", "header", "render"]

@@ -25,9 +25,9 @@ from rdflib.namespace import OWL, PROV, RDF, RDFS, SKOS
 
 from npc_kg.atomic import atomic_write_text
 from npc_kg.errors import InputError
-from npc_kg.exporting import register_exporter
-from npc_kg.graph import graph_files
-from npc_kg.mapping import external_terms, to_curie, to_iri
+from npc_kg.exporters.registry import register_exporter
+from npc_kg.kg.load import graph_files
+from npc_kg.kg.xrefs import external_terms, to_curie, to_iri
 from npc_kg.namespace import BASE, NPC, OA
 from npc_kg.resources import data_path, read_yaml
 

@@ -24,8 +24,8 @@ from rdflib import Graph
 from rdflib.namespace import OWL
 
 from npc_kg.atomic import atomic_write_bytes
-from npc_kg.exporting import register_exporter
-from npc_kg.graph import graph_files
+from npc_kg.exporters.registry import register_exporter
+from npc_kg.kg.load import graph_files
 from npc_kg.namespace import ONTOLOGY_IRI, OWLREADY
 
 __all__ = ["owl_rdfxml", "safe_ntriples", "write_owl"]

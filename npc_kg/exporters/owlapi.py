@@ -36,8 +36,8 @@ from rdflib import Graph
 from npc_kg.atomic import atomic_write_bytes
 from npc_kg.errors import ExternalToolError
 from npc_kg.exporters.owl import safe_ntriples
-from npc_kg.exporting import register_exporter
-from npc_kg.graph import graph_files
+from npc_kg.exporters.registry import register_exporter
+from npc_kg.kg.load import graph_files
 from npc_kg.namespace import PREFIXES
 
 __all__ = [

@@ -1,6 +1,6 @@
 """SSSOM export: the mapping set ``mappings/npc-kg.sssom.tsv`` generated from the ontology.
 
-The rows come from :func:`npc_kg.mapping.mapping_rows` (one per ``skos:*Match`` triple); the
+The rows come from :func:`npc_kg.kg.xrefs.mapping_rows` (one per ``skos:*Match`` triple); the
 set-level metadata from the ontology header (version, license, date) and
 ``mappings/external-terms.yaml`` (title, description, creator).
 """
@@ -16,9 +16,9 @@ from rdflib import Graph
 from rdflib.namespace import DCTERMS, OWL
 
 from npc_kg.atomic import atomic_write_text
-from npc_kg.exporting import register_exporter
-from npc_kg.graph import graph_files
-from npc_kg.mapping import external_terms, mapping_rows, prefix_map
+from npc_kg.exporters.registry import register_exporter
+from npc_kg.kg.load import graph_files
+from npc_kg.kg.xrefs import external_terms, mapping_rows, prefix_map
 from npc_kg.namespace import BASE, ONTOLOGY_IRI
 
 __all__ = ["COLUMNS", "MAPPING_SET_ID", "render_sssom", "write_sssom"]

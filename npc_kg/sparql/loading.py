@@ -23,9 +23,9 @@ __all__ = ["assessment_graphs", "build_load_graph", "load_endpoint"]
 
 def _default_assess() -> Callable[[Any], Sequence[Any]]:
     try:
-        from npc_kg.assessment import assess
+        from npc_kg.assessment.assess import assess
     except ImportError as error:  # pragma: no cover - the assessment module ships with the package
-        raise NpcKgError(f"patient files need npc_kg.assessment, which cannot be imported: {error}") from None
+        raise NpcKgError(f"patient files need npc_kg.assessment.assess, which cannot be imported: {error}") from None
     return assess  # type: ignore[no-any-return]
 
 
@@ -54,7 +54,7 @@ def build_load_graph(
     """The content ``npc-kg load`` sends: the merged graph, patient graphs, their assessments, ``extra``."""
     graph = Graph()
     if include_kg:
-        from npc_kg.graph import load
+        from npc_kg.kg.load import load
 
         graph += load()
     for path in patient_files:

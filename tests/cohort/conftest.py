@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from rdflib import RDF, RDFS, XSD, BNode, Graph, Literal, Namespace, URIRef
 
-from npc_kg.synthetic import synth
+from npc_kg.cohort.synth import synth
 
 
 @pytest.fixture(scope="session")

@@ -9,7 +9,7 @@ from pathlib import Path
 
 SCRIPT = """
 import npc_kg
-from npc_kg.cohort.engine import Engine
+from npc_kg.shacl.sparql import Engine
 graph = npc_kg.load()
 engine = Engine.cached(notices=False)
 print(len(graph), len(engine.units), engine.criteria[0].name)

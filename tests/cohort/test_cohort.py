@@ -14,8 +14,8 @@ from npc_kg.cli import main
 from npc_kg.cohort import assess_batch, assess_cohort
 from npc_kg.cohort.progress import Progress
 from npc_kg.cohort.reader import iter_batches
+from npc_kg.cohort.synth import synth
 from npc_kg.errors import InputError, OutputError
-from npc_kg.synthetic import synth
 
 HERE = Path(__file__).parent
 DATA = HERE / "data"
@@ -137,7 +137,7 @@ def test_bad_line_keeps_the_rest_of_the_record_stream(tmp_path: Path) -> None:
 
 
 def test_columns_come_from_the_kb_in_kind_then_ordinal_order(cohort_dir: Path, tmp_path: Path) -> None:
-    from npc_kg.assessment import criteria_for
+    from npc_kg.assessment.assess import criteria_for
 
     assess_cohort(cohort_dir / "clean.nt", tmp_path / "out.csv")
     header = (tmp_path / "out.csv").read_text().splitlines()[0].split(",")

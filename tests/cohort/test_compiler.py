@@ -14,8 +14,8 @@ import pyoxigraph as ox
 import pytest
 from rdflib import BNode, Graph, Namespace, URIRef
 
-from npc_kg.cohort.compiler import compile_shapes, subclass_closure
-from npc_kg.cohort.engine import Engine, store_runner
+from npc_kg.shacl.sparql import Engine, store_runner
+from npc_kg.shacl.sparql_compiler import compile_shapes, subclass_closure
 from tests.cohort.conftest import pyshacl_hits
 
 EX = Namespace("http://example.org/t/")

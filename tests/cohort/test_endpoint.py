@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 
 from npc_kg.cohort import assess_cohort
+from npc_kg.cohort.synth import synth
 from npc_kg.errors import EndpointError
-from npc_kg.synthetic import synth
 
 pytestmark = pytest.mark.server
 

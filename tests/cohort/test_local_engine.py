@@ -24,11 +24,11 @@ import pytest
 from rdflib import RDF, RDFS, BNode, Graph, Literal, Namespace
 
 from npc_kg.cohort import assess_batch
-from npc_kg.cohort.local import LocalEngine, Unsupported, evaluate_graph
 from npc_kg.cohort.reader import iter_batches
+from npc_kg.cohort.synth import synth
 from npc_kg.namespace import NPC
 from npc_kg.rdfio import parse_file
-from npc_kg.synthetic import synth
+from npc_kg.shacl.closures import LocalEngine, Unsupported, evaluate_graph
 from tests.cohort.conftest import pyshacl_hits
 
 EX = Namespace("http://example.org/t/")
@@ -54,7 +54,7 @@ def _key(node: object) -> str:
 
 
 def _local_hits(data: Graph, shapes: Graph) -> set[tuple[str, str]]:
-    from npc_kg.cohort.local import rdflib_triples
+    from npc_kg.shacl.closures import rdflib_triples
 
     local = LocalEngine(shapes, Graph(), subclasses=data)
     idx = local.index(t for t in rdflib_triples(data) if t.predicate.value != str(RDFS.subClassOf))
@@ -105,7 +105,7 @@ def test_subclass_triples_in_the_data_are_unsupported(engine: LocalEngine) -> No
 
 @pytest.mark.parametrize("path", sorted(EXAMPLES.glob("*.ttl")) + sorted(EXAMPLES.glob("*.jsonld")), ids=lambda p: p.name)
 def test_example_patients_get_the_reference_statuses(path: Path, engine: LocalEngine) -> None:
-    from npc_kg.assessment import reference_statuses
+    from npc_kg.assessment.assess import reference_statuses
 
     graph = parse_file(path)
     expected = reference_statuses(graph)
@@ -199,7 +199,7 @@ def test_literal_checks_match_pyshacl_and_log_no_value(caplog: pytest.LogCapture
         data.add((EX[f"n{i}"], EX.v, value))
     # as the reference path reads data: parsed by rdflib (which normalises lexical forms), then
     # rebuilt from the lexical form (npc_kg.shacl._from_lexical); so "yes"^^xsd:boolean reads "false"
-    from npc_kg.shacl import _from_lexical
+    from npc_kg.shacl.reference import _from_lexical
 
     reread = Graph()
     reread.parse(data=data.serialize(format="nt"), format="nt")
@@ -280,7 +280,7 @@ def test_cycles_fall_back_to_per_node_memos(engine: LocalEngine) -> None:
 def test_shapes_outside_the_subset_go_to_the_sparql_engine(monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
                                                           capsys: pytest.CaptureFixture[str]) -> None:
     import npc_kg.cohort as cohort
-    from npc_kg.cohort import local
+    from npc_kg.shacl import closures as local
 
     def refuse(cls: type) -> LocalEngine:
         raise Unsupported("sh:sparql is not supported by the local evaluator")

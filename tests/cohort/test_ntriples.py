@@ -14,9 +14,9 @@ from pathlib import Path
 import pyoxigraph as ox
 import pytest
 
-from npc_kg.cohort.local import _index_terms
 from npc_kg.cohort.ntriples import NotStrict, strict_triples
-from npc_kg.synthetic import synth
+from npc_kg.cohort.synth import synth
+from npc_kg.shacl.closures import _index_terms
 
 
 def _reference(data: bytes) -> list[tuple[str, str, object]] | None:

@@ -24,11 +24,11 @@ from types import ModuleType
 
 import pytest
 
-from npc_kg.cohort.local import LocalEngine, Unsupported
 from npc_kg.cohort.native import load_native
 from npc_kg.cohort.ntriples import NotStrict, term
 from npc_kg.cohort.reader import _scan_records, iter_batches
-from npc_kg.synthetic import synth
+from npc_kg.cohort.synth import synth
+from npc_kg.shacl.closures import LocalEngine, Unsupported
 from tests.cohort.test_ntriples import ACCEPTED, REFUSED
 
 NATIVE = load_native()

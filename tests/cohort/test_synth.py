@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 
 from npc_kg.cli import main
+from npc_kg.cohort.synth import generate, synth
 from npc_kg.errors import InputError
 from npc_kg.rdfio import parse_file
-from npc_kg.synthetic import generate, synth
 
 
 def test_same_seed_same_bytes_other_seed_differs(tmp_path: Path) -> None:

@@ -9,7 +9,7 @@ from types import SimpleNamespace
 import pytest
 
 import npc_kg
-from npc_kg.assessment import Assessment
+from npc_kg.assessment.assess import Assessment
 from npc_kg.namespace import KB, NPC
 
 REPO = Path(__file__).resolve().parents[2]

@@ -10,7 +10,7 @@ import rdflib
 from rdflib import RDF, Graph, URIRef
 
 import npc_kg
-from npc_kg.assessment import assess_graph, reference_statuses
+from npc_kg.assessment.assess import assess_graph, reference_statuses
 from npc_kg.errors import InputError, PatientModelError
 from npc_kg.namespace import KB, NPC, PATIENT, RESULT, SH
 from npc_kg.patient import dict_keys, patient_from_dict
@@ -272,7 +272,7 @@ def test_to_rdf_links_rows_to_validation_results(helpers) -> None:
 
 
 def test_reference_statuses_runs_one_validation_for_many_patients(helpers, monkeypatch: pytest.MonkeyPatch) -> None:
-    import npc_kg.assessment as module
+    import npc_kg.assessment.assess as module
 
     graph = Graph()
     for name, change in (("a", {}), ("b", {"distant_metastasis": "present"}), ("c", {"frailty": None})):

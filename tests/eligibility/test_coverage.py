@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from rdflib import Graph
 
-from npc_kg.assessment import criteria_for
+from npc_kg.assessment.assess import criteria_for
 from npc_kg.namespace import NPC, SH
-from npc_kg.shacl import shapes_graph
+from npc_kg.shacl.shapes import shapes_graph
 
 
 def test_examples_cover_each_verdict_contraindication_and_missing_item(helpers) -> None:

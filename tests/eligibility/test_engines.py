@@ -15,9 +15,9 @@ import pytest
 from rdflib import Graph
 from rdflib.compare import isomorphic
 
-from npc_kg.assessment import assess, assess_graph, assess_many
+from npc_kg.assessment.assess import assess, assess_graph, assess_many
+from npc_kg.cohort.synth import synth
 from npc_kg.errors import InputError, PatientModelError
-from npc_kg.synthetic import synth
 
 REPO = Path(__file__).parents[2]
 TEST_PATIENTS = REPO / "tests" / "data" / "patients"

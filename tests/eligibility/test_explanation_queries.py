@@ -12,9 +12,9 @@ import pytest
 from rdflib import RDF, Graph
 from rdflib.plugins.sparql import prepareQuery
 
-import npc_kg.assessment as assessment
+import npc_kg.assessment.assess as assessment
 from npc_kg.errors import QueryError
-from npc_kg.graph import load
+from npc_kg.kg.load import load
 from npc_kg.namespace import NPC
 from npc_kg.patient import read_patient
 

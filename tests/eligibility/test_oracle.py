@@ -6,7 +6,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from rdflib import Graph
 
-from npc_kg.assessment import reference_statuses
+from npc_kg.assessment.assess import reference_statuses
 from npc_kg.namespace import KB, PATIENT
 from npc_kg.patient import patient_from_dict
 

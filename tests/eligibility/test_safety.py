@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 import npc_kg
+from npc_kg.assessment.render import render
 from npc_kg.errors import PatientModelError
-from npc_kg.report import render
 
 
 class NetworkUsed(AssertionError):

@@ -53,7 +53,7 @@ class ReasoningRun:
 @pytest.fixture(scope="session")
 def reasoning_run(tmp_path_factory: pytest.TempPathFactory) -> ReasoningRun:
     """Run HermiT once per session, with ``tempfile`` pointed at an empty folder we can inspect."""
-    from npc_kg.reasoning import reason
+    from npc_kg.kg.reason import reason
 
     folder = tmp_path_factory.mktemp("reasoning-tmp")
     saved = tempfile.tempdir

@@ -17,7 +17,7 @@ from rdflib.compare import isomorphic
 
 import npc_kg
 from npc_kg.errors import OutputError
-from npc_kg.exporting import export
+from npc_kg.kg.export import export
 from npc_kg.rdfio import parse_file
 from npc_kg.resources import data_path
 

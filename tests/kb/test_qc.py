@@ -9,8 +9,8 @@ from rdflib import OWL, RDF, RDFS, BNode, Graph, Literal
 from rdflib.namespace import PROV, SKOS
 
 import npc_kg
+from npc_kg.kg.quality import qc_queries, run_qc
 from npc_kg.namespace import KB, NPC, OA
-from npc_kg.quality import qc_queries, run_qc
 
 QUERY_NAMES = [query.name for query in qc_queries()]
 

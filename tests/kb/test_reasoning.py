@@ -12,8 +12,8 @@ from rdflib import OWL, RDFS, Graph
 
 from npc_kg.cli import main
 from npc_kg.errors import InconsistentOntologyError
+from npc_kg.kg.reason import ReasoningReport, reason, reasoning_graph
 from npc_kg.namespace import NPC
-from npc_kg.reasoning import ReasoningReport, reason, reasoning_graph
 from tests.kb.conftest import ReasoningRun
 
 PREFIXES = """@prefix npc: <https://w3id.org/npc-kg/> .

@@ -10,8 +10,8 @@ import pytest
 from rdflib import Graph, URIRef
 from rdflib.term import Node
 
+from npc_kg.kg.quality import kb_shapes_graph, validate_kb
 from npc_kg.namespace import SH
-from npc_kg.quality import kb_shapes_graph, validate_kb
 from npc_kg.rdfio import parse_file
 from npc_kg.resources import data_path
 

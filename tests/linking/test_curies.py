@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from npc_kg.mapping import converter, prefix_map
+from npc_kg.kg.xrefs import converter, prefix_map
 
 # prefix -> (bioregistry resource, URI prefix). MESH and ICD10: bioregistry has no preferred
 # prefix; "MESH" is its OBO-context spelling, "ICD10" a registered synonym of "icd10".

@@ -14,7 +14,7 @@ from sssom.parsers import parse_sssom_table
 from sssom.validators import validate
 
 from npc_kg.exporters.sssom import render_sssom
-from npc_kg.mapping import MAPPING_PREDICATES, to_curie, to_iri
+from npc_kg.kg.xrefs import MAPPING_PREDICATES, to_curie, to_iri
 from npc_kg.namespace import BASE
 from npc_kg.resources import data_path
 

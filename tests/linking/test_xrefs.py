@@ -8,7 +8,7 @@ import pytest
 
 import npc_kg
 from npc_kg.errors import InputError
-from npc_kg.mapping import Xref, mapping_rows, to_curie, to_iri, xrefs
+from npc_kg.kg.xrefs import Xref, mapping_rows, to_curie, to_iri, xrefs
 
 
 def test_public_api_answers_like_the_module_function() -> None:
@@ -100,7 +100,7 @@ def test_cli_no_mapping_exits_0_with_note(cli) -> None:
 
 
 def test_bridges_are_reported_separately_from_mappings() -> None:
-    from npc_kg.mapping import bridges
+    from npc_kg.kg.xrefs import bridges
 
     expected = [("HP:0006824", "rdfs:subClassOf", "npc:CranialNervePalsy")]
     assert bridges("HP:0006824") == expected

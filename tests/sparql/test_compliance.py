@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from npc_kg.querying import run_query
+from npc_kg.kg.query import run_query
 from npc_kg.sparql.backends import Backend
 from npc_kg.sparql.catalog import list_queries
 from npc_kg.sparql.results import comparable

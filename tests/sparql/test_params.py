@@ -11,8 +11,8 @@ from rdflib.plugins.sparql.parser import parseQuery
 
 import npc_kg
 from npc_kg.errors import QueryError
+from npc_kg.kg.query import bind_params
 from npc_kg.namespace import NPC
-from npc_kg.querying import bind_params
 from npc_kg.sparql.catalog import named_query, resolve
 from npc_kg.sparql.params import ParamSpec, expand_curie, parse_params_header, to_term
 from npc_kg.sparql.terms import inject_values, sparql_term

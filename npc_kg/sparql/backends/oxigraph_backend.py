@@ -15,7 +15,7 @@ from rdflib import Graph
 from rdflib.term import Node
 
 from npc_kg.errors import QueryError
-from npc_kg.graph import kg_ntriples
+from npc_kg.kg.load import kg_ntriples
 from npc_kg.sparql.backends.base import Backend, GraphSource, Solutions, as_graph
 from npc_kg.sparql.terms import from_oxigraph, inject_values, to_oxigraph
 

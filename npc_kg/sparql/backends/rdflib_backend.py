@@ -26,7 +26,7 @@ class RdflibBackend(Backend):
 
     def __init__(self, graph: Graph | None = None, *, allow_network: bool = False, include_kg: bool = True) -> None:
         if graph is None and include_kg:
-            from npc_kg.graph import load
+            from npc_kg.kg.load import load
 
             graph = load()
             self._shared = True

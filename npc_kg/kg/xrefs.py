@@ -206,7 +206,7 @@ def mapping_rows(graph: Graph | None = None) -> list[MappingRow]:
     ``mappings/external-terms.yaml`` (only checked identifiers may be mapped).
     """
     if graph is None:
-        from npc_kg.graph import load
+        from npc_kg.kg.load import load
 
         graph = load()
     meta = external_terms()
@@ -293,7 +293,7 @@ def bridges(curie_or_iri: str, *, graph: Graph | None = None) -> list[tuple[str,
     item is ``(subject, "rdfs:subClassOf", object)`` as CURIEs, where one side is outside npc-kg.
     """
     if graph is None:
-        from npc_kg.graph import load
+        from npc_kg.kg.load import load
 
         graph = load()
     iri = to_iri(curie_or_iri)

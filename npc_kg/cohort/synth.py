@@ -129,7 +129,7 @@ def _lit(value: object, datatype: str) -> str:
 
 def _narrower_classes() -> dict[str, list[str]]:
     """Subclasses of each finding class in the ontology (e.g. HP:0006824 under cranial nerve palsy)."""
-    from npc_kg.graph import load
+    from npc_kg.kg.load import load
 
     graph = load()
     narrower: dict[str, list[str]] = {}

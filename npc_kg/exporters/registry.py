@@ -1,21 +1,19 @@
-"""Export the merged graph in the formats other tools read, always written atomically.
+"""The export formats: one entry of :data:`EXPORTERS` per ``--format`` value, a function that writes a graph to a path.
 
-Each format is one entry of :data:`EXPORTERS`: a function that writes the graph to a path.
+The RDF serialisations are registered here; the modules of this package register the others.
 """
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from pathlib import Path
 
 from rdflib import Graph
 
 from npc_kg.atomic import atomic_write_bytes
-from npc_kg.errors import NpcKgError
-from npc_kg.graph import graph_files, load
+from npc_kg.kg.load import graph_files
 
-__all__ = ["EXPORTERS", "export", "register_exporter"]
+__all__ = ["EXPORTERS", "Exporter", "register_exporter"]
 
 Exporter = Callable[[Graph, Path], None]
 
@@ -56,33 +54,3 @@ def _write_jsonld(graph: Graph, path: Path) -> None:
     context = json.loads(context_file.read_text(encoding="utf-8"))["@context"] if context_file.exists() else dict(PREFIXES)
     data = graph.serialize(format="json-ld", context=context, encoding="utf-8")
     atomic_write_bytes(path, data, inputs=graph_files())
-
-
-def export(fmt: str, path: str | os.PathLike[str], *, graph: Graph | None = None) -> Path:
-    """Write the merged graph (or ``graph``) to ``path`` in format ``fmt``; return the path."""
-    _load_plugins()
-    try:
-        exporter = EXPORTERS[fmt]
-    except KeyError:
-        raise NpcKgError(f"unknown export format {fmt!r}; choose from {', '.join(sorted(EXPORTERS))}") from None
-    target = Path(path)
-    exporter(graph if graph is not None else load(), target)
-    return target
-
-
-def _load_plugins() -> None:
-    """Import the optional exporter modules, which register themselves."""
-    import importlib
-
-    for module in ("npc_kg.exporters",):
-        try:
-            importlib.import_module(module)
-        except ModuleNotFoundError as error:
-            if error.name != module:
-                raise
-
-
-def formats() -> list[str]:
-    """Return the available export format names."""
-    _load_plugins()
-    return sorted(EXPORTERS)

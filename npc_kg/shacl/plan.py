@@ -1,4 +1,4 @@
-"""Compile SHACL Core shapes to a plain-data *plan* for the local evaluator (:mod:`npc_kg.cohort.local`).
+"""Compile SHACL Core shapes to a plain-data *plan* for the local evaluator (:mod:`npc_kg.shacl.closures`).
 
 The plan holds only strings, numbers and tuples (so it pickles into the user cache): a table of
 shapes by id, each with its path and its constraints, and the list of *units*, the shapes that
@@ -27,8 +27,8 @@ from rdflib import OWL, RDF, RDFS, XSD, BNode, Graph, Literal, URIRef
 from rdflib.collection import Collection
 from rdflib.term import Node
 
-from npc_kg.cohort.compiler import shape_name, shape_roots
 from npc_kg.namespace import NPC, SH
+from npc_kg.shacl.sparql_compiler import shape_name, shape_roots
 
 __all__ = ["Plan", "Unit", "Unsupported", "compile_plan"]
 

@@ -1,6 +1,6 @@
 """Assess patients with the SHACL shapes compiled to SPARQL (pyoxigraph store or remote endpoint).
 
-Statuses follow the same rule as the pySHACL reference path (``npc_kg.assessment``): a criterion
+Statuses follow the same rule as the pySHACL reference path (``npc_kg.assessment.assess``): a criterion
 is *violated* if any ``sh:Violation`` result comes from one of its shapes, else *unknown* if any
 ``sh:Warning`` does, else *satisfied* (``sh:Info`` never changes a status). The verdict is
 *ineligible* if any criterion is violated, *indeterminate* if any is unknown, else *eligible*.
@@ -21,11 +21,10 @@ import pyoxigraph as ox
 from rdflib import RDFS, Graph, URIRef
 from rdflib.term import BNode
 
-from npc_kg.cohort.compiler import CompiledShape, compile_shapes, shape_name, subclass_closure
-from npc_kg.cohort.rows import STATUSES, VERDICTS, Criterion, PatientRow, criteria_of, verdict_of
+from npc_kg.core.rules import STATUSES, VERDICTS, Criterion, PatientRow, criteria_of, verdict_of
 from npc_kg.errors import NpcKgError
 from npc_kg.namespace import NPC, SH
-from npc_kg.shacl import ValidationRun
+from npc_kg.shacl.sparql_compiler import CompiledShape, compile_shapes, shape_name, subclass_closure
 
 __all__ = [
     "STATUSES",
@@ -64,7 +63,7 @@ class Engine:
                  subclasses: Graph | None = None, notices: bool = True) -> None:
         self._shapes = shapes
         if kb is None:
-            from npc_kg.graph import load
+            from npc_kg.kg.load import load
 
             kb = load()
         self._subclasses = subclasses
@@ -83,16 +82,14 @@ class Engine:
     @classmethod
     def cached(cls, *, notices: bool = True) -> Engine:
         """The engine for the package's shapes and KB, from the user cache when it is up to date."""
-        from npc_kg.graph import cached, graph_files
-        from npc_kg.shacl import shape_files
+        from npc_kg.kg.load import cached, graph_files
+        from npc_kg.shacl.shapes import shape_files
 
         def build() -> dict[str, object]:
             engine = cls(notices=False)
             return {name: getattr(engine, name) for name in cls._STATE}
 
-        from npc_kg.cohort import compiler
-
-        code = [Path(compiler.__file__), Path(__file__)]  # a change to the compiler invalidates the cache
+        code = [Path(__file__).with_name("sparql_compiler.py"), Path(__file__)]  # a change to the compiler invalidates the cache
         state = cached("engine", [*graph_files(), *shape_files(), *code], build)
         engine = cls.__new__(cls)
         engine.__dict__.update(state)
@@ -110,16 +107,16 @@ class Engine:
     @property
     def shapes(self) -> Graph:
         """The shapes graph (the package's, unless the engine was built with others)."""
-        from npc_kg import shacl
+        from npc_kg.shacl.shapes import shapes_graph
 
-        return self._shapes if self._shapes is not None else shacl.shapes_graph()
+        return self._shapes if self._shapes is not None else shapes_graph()
 
     @property
     def subclasses(self) -> Graph:
         """The ``rdfs:subClassOf`` triples the class closure is built from."""
-        from npc_kg import shacl
+        from npc_kg.shacl.shapes import subclass_graph
 
-        return self._subclasses if self._subclasses is not None else shacl.subclass_graph()
+        return self._subclasses if self._subclasses is not None else subclass_graph()
 
     # -- queries ---------------------------------------------------------------------------------
     def patients_query(self) -> str:
@@ -160,11 +157,11 @@ class Engine:
         if graph is None:
             reasons = "; ".join(f"{u.shape}: {u.unsupported}" for u in self.fallback)
             raise NpcKgError(f"these shapes cannot be compiled to SPARQL, and pySHACL needs the data locally: {reasons}")
-        from npc_kg import shacl
+        from npc_kg.shacl.reference import validate
 
         by_shape = {u.shape: u for u in self.fallback}
         hits: list[tuple[CompiledShape, str, str | None]] = []
-        run = shacl.validate(graph) if self._shapes is None else _validate_with(graph, self.shapes, self.subclasses)
+        run = validate(graph) if self._shapes is None else validate(graph, shapes=self.shapes, subclasses=self.subclasses)
         for result in run.results:
             unit = by_shape.get(result.source_shape)
             if unit is None:
@@ -246,21 +243,3 @@ def store_runner(store: ox.Store, *, union: bool = False) -> QueryRunner:
             yield row
 
     return run
-
-
-def _validate_with(graph: Graph, shapes: Graph, subclasses: Graph) -> ValidationRun:
-    """pySHACL with custom shapes (tests): same settings as :func:`npc_kg.shacl.validate`."""
-    from npc_kg import shacl
-
-    combined = Graph()
-    for triple in graph:
-        combined.add(triple)
-    for triple in subclasses:
-        combined.add(triple)
-    from pyshacl import validate as pyshacl_validate
-
-    _conforms, report, _text = pyshacl_validate(combined, shacl_graph=shapes, inference="none", advanced=False, js=False,
-                                                do_owl_imports=False, allow_infos=True, allow_warnings=True)
-    assert isinstance(report, Graph)
-    return shacl.ValidationRun(report=report, results=tuple(shacl._results(report)))
-

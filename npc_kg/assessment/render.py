@@ -8,9 +8,9 @@ from typing import Any
 
 from rdflib import RDFS, Graph, URIRef
 
-from npc_kg.assessment import Assessment
+from npc_kg.assessment.assess import Assessment
 from npc_kg.errors import NpcKgError
-from npc_kg.graph import load
+from npc_kg.kg.load import load
 from npc_kg.namespace import NPC, PREFIXES, RESULT
 
 __all__ = ["FORMATS", "render", "render_json", "render_text", "render_ttl"]

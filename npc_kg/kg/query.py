@@ -95,7 +95,7 @@ def run_query(
     parsed = parse(named.text)
     if parsed.kind == "update":
         raise UnsafeQueryError(
-            "SPARQL updates are refused by query(); use 'from npc_kg.querying import update' (CLI: npc-kg query --update)"
+            "SPARQL updates are refused by query(); use 'from npc_kg.kg.query import update' (CLI: npc-kg query --update)"
         )
     if parsed.kind not in ("select", "ask"):
         raise QueryError(f"{parsed.kind.upper()} queries are not supported; write a SELECT or ASK query")

@@ -35,7 +35,7 @@ from rdflib.collection import Collection
 from rdflib.term import Node
 
 from npc_kg.errors import InconsistentOntologyError, NpcKgError
-from npc_kg.graph import ontology_files
+from npc_kg.kg.load import ontology_files
 from npc_kg.namespace import ONTOLOGY_IRI, OWLREADY, PREFIXES
 from npc_kg.rdfio import parse_file, parse_text
 

@@ -55,14 +55,14 @@ def _kind_rank(kind: Node | None) -> int:
 
 
 def criteria_of(kb: Graph, shapes: Graph) -> list[Criterion]:
-    """The criteria of salvage surgery in the KB (as ``npc_kg.assessment.criteria_for``), by kind then ordinal.
+    """The criteria of salvage surgery in the KB (as ``npc_kg.assessment.assess.criteria_for``), by kind then ordinal.
 
     With a custom shapes graph (tests), the criteria named by its shapes (``npc:criterion``).
     """
-    from npc_kg import shacl
+    from npc_kg.shacl.shapes import shapes_graph
 
-    if shapes is shacl.shapes_graph():
-        from npc_kg.assessment import criteria_for
+    if shapes is shapes_graph():
+        from npc_kg.assessment.assess import criteria_for
 
         return [Criterion(str(c.iri), str(c.iri).rstrip("/").rsplit("/", 1)[-1], c.label, c.kind, c.ordinal)
                 for c in criteria_for()]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from rdflib import OWL, RDF, RDFS, Graph
 
 from npc_kg import __version__
-from npc_kg.graph import load
+from npc_kg.kg.load import load
 from npc_kg.namespace import NPC, ONTOLOGY_IRI
 
 __all__ = ["info"]

@@ -1,6 +1,6 @@
 """Assess patients with the SHACL shapes evaluated in plain Python on an in-memory index (no store, no SPARQL).
 
-The shapes are compiled once to a plan (:mod:`npc_kg.cohort.local_compile`), linked here into
+The shapes are compiled once to a plan (:mod:`npc_kg.shacl.plan`), linked here into
 Python closures. A batch of patient records is read (by the strict N-Triples reader of
 :mod:`npc_kg.cohort.ntriples`, or else by pyoxigraph's parser) into an index
 ``{node: {predicate: [objects]}}`` (IRIs as strings, blank nodes as ``_:label``, literals as
@@ -16,7 +16,7 @@ rebuilt from its lexical form as :func:`npc_kg.shacl._from_lexical` does) and ju
 pySHACL's rules; the answers are memoised. rdflib's conversion warnings (which quote the value)
 are silenced, so no patient value reaches a log.
 
-Statuses, verdicts and error rows follow :mod:`npc_kg.cohort.engine` (:class:`PatientRow`). A
+Statuses, verdicts and error rows follow :mod:`npc_kg.shacl.sparql` (:class:`PatientRow`). A
 batch that the local evaluator cannot answer (``rdfs:subClassOf`` triples in the data, RDF-star
 triples) raises :class:`Unsupported`, and so does :class:`LocalEngine` for shapes outside its
 subset: the caller then uses the SPARQL engine (and pySHACL behind it), never a guess.
@@ -38,11 +38,11 @@ from typing import Any
 import pyoxigraph as ox
 from rdflib import RDF, RDFS, XSD, Graph, Literal, URIRef
 
-from npc_kg.cohort.local_compile import Plan, Unit, Unsupported, compile_plan
 from npc_kg.cohort.native import load_native
 from npc_kg.cohort.ntriples import NotStrict, strict_index, strict_triples
-from npc_kg.cohort.rows import PatientRow, criteria_of
+from npc_kg.core.rules import PatientRow, criteria_of
 from npc_kg.namespace import NPC, SH
+from npc_kg.shacl.plan import Plan, Unit, Unsupported, compile_plan
 from npc_kg.sparql.terms import to_oxigraph
 
 __all__ = ["LocalEngine", "Unsupported", "default_engine", "evaluate_graph", "rdflib_triples"]
@@ -702,15 +702,16 @@ class LocalEngine:
     """The eligibility and patient-model shapes, compiled to Python closures, applied to batches."""
 
     def __init__(self, shapes: Graph | None = None, kb: Graph | None = None, *, subclasses: Graph | None = None) -> None:
-        from npc_kg import shacl
-        from npc_kg.cohort.compiler import subclass_closure
+        from npc_kg.shacl.shapes import shapes_graph as package_shapes
+        from npc_kg.shacl.shapes import subclass_graph
+        from npc_kg.shacl.sparql_compiler import subclass_closure
 
-        shapes_graph = shapes if shapes is not None else shacl.shapes_graph()
+        shapes_graph = shapes if shapes is not None else package_shapes()
         if kb is None:
-            from npc_kg.graph import load
+            from npc_kg.kg.load import load
 
             kb = load()
-        closure = subclass_closure(subclasses if subclasses is not None else shacl.subclass_graph())
+        closure = subclass_closure(subclasses if subclasses is not None else subclass_graph())
         self.plan = compile_plan(shapes_graph, closure)
         self.criteria = criteria_of(kb, shapes_graph)
         self.implemented = {str(o) for o in shapes_graph.objects(None, NPC.criterion)}
@@ -767,14 +768,14 @@ class LocalEngine:
     @classmethod
     def cached(cls) -> LocalEngine:
         """The engine for the package's shapes and KB, its plan from the user cache when up to date."""
-        from npc_kg.graph import cached, graph_files
-        from npc_kg.shacl import shape_files
+        from npc_kg.kg.load import cached, graph_files
+        from npc_kg.shacl.shapes import shape_files
 
         def build() -> dict[str, object]:
             engine = cls()
             return {name: getattr(engine, name) for name in cls._STATE}
 
-        code = [Path(__file__), Path(__file__).with_name("local_compile.py"), Path(__file__).with_name("compiler.py")]
+        code = [Path(__file__), Path(__file__).with_name("plan.py"), Path(__file__).with_name("sparql_compiler.py")]
         state = cached("local-engine", [*graph_files(), *shape_files(), *code], build)
         engine = cls.__new__(cls)
         engine.__dict__.update(state)

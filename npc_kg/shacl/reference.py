@@ -1,32 +1,26 @@
-"""Safe pySHACL wrapper: the package's own shapes, no inference, no imports, no network.
+"""The reference evaluator: pySHACL with the package's own shapes, no inference, no imports, no network.
 
-The shapes (``shapes/patient.ttl`` and ``shapes/eligibility/*.ttl``) are parsed once per
-process. A data graph is validated together with the ontology's ``rdfs:subClassOf`` triples
-(copied into a private graph; the caller's graph is never modified), so ``sh:class`` sees
-narrower finding classes and bridged external codes without inference. pySHACL flips
+The shapes come from :mod:`npc_kg.shacl.shapes`. A data graph is validated together with the
+ontology's ``rdfs:subClassOf`` triples (copied into a private graph; the caller's graph is never
+modified), so ``sh:class`` sees narrower finding classes and bridged external codes without
+inference. pySHACL flips
 ``rdflib.NORMALIZE_LITERALS`` and the ``xsd:boolean`` conversion globally while it runs; both
 are restored afterwards.
 """
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
-from pathlib import Path
 
 import rdflib
-from rdflib import RDF, RDFS, Graph, Literal, URIRef
+from rdflib import RDF, Graph, Literal, URIRef
 from rdflib.term import Node
 
 from npc_kg.namespace import SH
-from npc_kg.rdfio import parse_file
-from npc_kg.resources import data_path
+from npc_kg.shacl.shapes import shapes_graph, subclass_graph
 
-__all__ = ["ShaclResult", "ValidationRun", "shape_files", "shapes_graph", "subclass_graph", "validate"]
-
-_LOCK = threading.Lock()
-_CACHE: dict[str, Graph] = {}
+__all__ = ["ShaclResult", "ValidationRun", "results_of", "validate"]
 
 
 @dataclass(frozen=True)
@@ -50,38 +44,6 @@ class ValidationRun:
     results: tuple[ShaclResult, ...]
 
 
-def shape_files() -> list[Path]:
-    """Return the shapes files used for patient data: the patient model, then eligibility."""
-    return [data_path("shapes", "patient.ttl"), *sorted(data_path("shapes", "eligibility").glob("*.ttl"))]
-
-
-def shapes_graph() -> Graph:
-    """Return the parsed shapes graph (cached; treat as read-only)."""
-    with _LOCK:
-        graph = _CACHE.get("shapes")
-        if graph is None:
-            graph = Graph()
-            for path in shape_files():
-                parse_file(path, "turtle", graph=graph)
-            _CACHE["shapes"] = graph
-        return graph
-
-
-def subclass_graph() -> Graph:
-    """Return the ``rdfs:subClassOf`` triples between named classes of the merged graph (cached)."""
-    with _LOCK:
-        graph = _CACHE.get("subclass")
-        if graph is None:
-            from npc_kg.graph import load
-
-            graph = Graph()
-            for sub, sup in load().subject_objects(RDFS.subClassOf):
-                if isinstance(sub, URIRef) and isinstance(sup, URIRef):
-                    graph.add((sub, RDFS.subClassOf, sup))
-            _CACHE["subclass"] = graph
-        return graph
-
-
 def _from_lexical(node: Node) -> Node:
     """Rebuild a literal from its lexical form and datatype, so its value follows the lexical form.
 
@@ -93,29 +55,32 @@ def _from_lexical(node: Node) -> Node:
     return node
 
 
-def _with_ontology(data: Graph | Iterable[Graph]) -> Graph:
+def _with_ontology(data: Graph | Iterable[Graph], subclasses: Graph) -> Graph:
     combined = Graph()
     for graph in [data] if isinstance(data, Graph) else data:
         for subject, predicate, obj in graph:
             combined.add((subject, predicate, _from_lexical(obj)))
-    for triple in subclass_graph():
+    for triple in subclasses:
         combined.add(triple)
     return combined
 
 
-def validate(data: Graph | Iterable[Graph]) -> ValidationRun:
-    """Validate ``data`` (one graph or several) against the package's patient and eligibility shapes."""
+def validate(data: Graph | Iterable[Graph], *, shapes: Graph | None = None, subclasses: Graph | None = None) -> ValidationRun:
+    """Validate ``data`` (one graph or several) against the package's patient and eligibility shapes.
+
+    ``shapes`` and ``subclasses`` replace the package's shapes and class hierarchy (tests, packs).
+    """
     from pyshacl import validate as pyshacl_validate
     from rdflib.term import _XSD_PFX, _toPythonMapping
 
-    combined = _with_ontology(data)
+    combined = _with_ontology(data, subclasses if subclasses is not None else subclass_graph())
     boolean = URIRef(_XSD_PFX + "boolean")
     saved_normalize = rdflib.NORMALIZE_LITERALS
     saved_boolean = _toPythonMapping.get(boolean)
     try:
         _conforms, report, _text = pyshacl_validate(
             combined,
-            shacl_graph=shapes_graph(),
+            shacl_graph=shapes if shapes is not None else shapes_graph(),
             ont_graph=None,
             inference="none",
             advanced=False,
@@ -130,10 +95,10 @@ def validate(data: Graph | Iterable[Graph]) -> ValidationRun:
         if saved_boolean is not None:
             _toPythonMapping[boolean] = saved_boolean
     assert isinstance(report, Graph)
-    return ValidationRun(report=report, results=tuple(_results(report)))
+    return ValidationRun(report=report, results=tuple(results_of(report)))
 
 
-def _results(report: Graph) -> Iterable[ShaclResult]:
+def results_of(report: Graph) -> Iterable[ShaclResult]:
     for node in report.subjects(RDF.type, SH.ValidationResult):
         message = report.value(node, SH.resultMessage)
         severity = report.value(node, SH.resultSeverity)

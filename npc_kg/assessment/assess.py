@@ -28,11 +28,12 @@ from rdflib.namespace import PROV
 from rdflib.term import Node
 
 from npc_kg.errors import InputError, PatientModelError, QueryError
-from npc_kg.graph import kg_ntriples, load
+from npc_kg.kg.load import kg_ntriples, load
 from npc_kg.namespace import NPC, OA, PREFIXES, RESULT, SH
 from npc_kg.patient import PatientInput, check_patients, data_errors, read_patient
 from npc_kg.resources import data_path
-from npc_kg.shacl import ShaclResult, ValidationRun, shapes_graph, validate
+from npc_kg.shacl.reference import ShaclResult, ValidationRun, validate
+from npc_kg.shacl.shapes import shapes_graph
 from npc_kg.sparql.terms import from_oxigraph, inject_values
 
 __all__ = [
@@ -282,7 +283,7 @@ def _local_results(graph: Graph, patients: Sequence[Node]) -> tuple[Grouped, set
     several messages, if a finding record has several patients, or if the engine cannot
     evaluate the data.
     """
-    from npc_kg.cohort.local import Unsupported, default_engine, rdflib_triples
+    from npc_kg.shacl.closures import Unsupported, default_engine, rdflib_triples
 
     try:
         engine = default_engine()

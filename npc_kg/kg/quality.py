@@ -22,7 +22,7 @@ from rdflib.query import ResultRow
 from rdflib.term import Node
 
 from npc_kg.errors import NpcKgError
-from npc_kg.graph import load
+from npc_kg.kg.load import load
 from npc_kg.namespace import PREFIXES, SH
 from npc_kg.rdfio import parse_file
 from npc_kg.resources import data_path

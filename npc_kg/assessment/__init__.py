@@ -1,0 +1,1 @@
+"""Assess one patient or a few: verdict, criterion rows, missing data, prognosis and evidence, and their renderings."""

@@ -1,0 +1,36 @@
+"""Export the merged graph in the formats other tools read, always written atomically.
+
+Each format is one entry of :data:`npc_kg.exporters.registry.EXPORTERS`; the modules of
+:mod:`npc_kg.exporters` register ``owl`` (RDF/XML by owlready2, for Protégé), ``ofn`` and ``owx`` (the OWL API: Java and
+libowlapi-java), ``sssom`` and ``kgx`` (Biolink TSV).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from rdflib import Graph
+
+from npc_kg.errors import NpcKgError
+from npc_kg.exporters import kgx, owl, owlapi, sssom  # noqa: F401 - each registers its formats
+from npc_kg.exporters.registry import EXPORTERS
+from npc_kg.kg.load import load
+
+__all__ = ["export", "formats"]
+
+
+def export(fmt: str, path: str | os.PathLike[str], *, graph: Graph | None = None) -> Path:
+    """Write the merged graph (or ``graph``) to ``path`` in format ``fmt``; return the path."""
+    try:
+        exporter = EXPORTERS[fmt]
+    except KeyError:
+        raise NpcKgError(f"unknown export format {fmt!r}; choose from {', '.join(sorted(EXPORTERS))}") from None
+    target = Path(path)
+    exporter(graph if graph is not None else load(), target)
+    return target
+
+
+def formats() -> list[str]:
+    """Return the available export format names."""
+    return sorted(EXPORTERS)
