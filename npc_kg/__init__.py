@@ -13,7 +13,23 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-__version__ = "0.1.0"
+
+def _version() -> str:
+    """The installed distribution's version; pyproject.toml is its only source (tests/test_version.py)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("npc-kg")
+    except PackageNotFoundError:  # a source tree that is not installed
+        import re
+        from pathlib import Path
+
+        text = (Path(__file__).resolve().parent.parent / "pyproject.toml").read_text(encoding="utf-8")
+        found = re.search(r'^version = "([^"]+)"', text, re.MULTILINE)
+        return found.group(1) if found else "0+unknown"
+
+
+__version__ = _version()
 
 _API = {
     "load": "npc_kg.kg.load",

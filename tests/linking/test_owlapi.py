@@ -33,11 +33,14 @@ from rdflib.compare import isomorphic
 from rdflib.namespace import OWL, RDF, RDFS
 from rdflib.term import Node
 
+import npc_kg
 from npc_kg.errors import ExternalToolError
 from npc_kg.exporters.owlapi import CLASSPATH_ENV, owlapi_convert
-from npc_kg.namespace import OA
+from npc_kg.namespace import OA, ONTOLOGY_IRI
 from npc_kg.rdfio import parse_text
 from tests.linking.conftest import need_owlapi, run_cli
+
+pytestmark = pytest.mark.java
 
 FORMATS = ("ofn", "owx")
 
@@ -94,7 +97,7 @@ def test_ofn_export_is_functional_syntax(exports: dict[str, Path]) -> None:
     text = exports["ofn"].read_text(encoding="utf-8")
     assert text.startswith("Prefix(")
     assert "Prefix(npc:=<https://w3id.org/npc-kg/>)" in text
-    assert "\nOntology(<https://w3id.org/npc-kg/ontology>\n<https://w3id.org/npc-kg/ontology/0.1.0>\n" in text
+    assert f"\nOntology(<{ONTOLOGY_IRI}>\n<{ONTOLOGY_IRI}/{npc_kg.__version__}>\n" in text
     assert text.rstrip().endswith(")")
 
 
@@ -102,7 +105,7 @@ def test_owx_export_is_owl_xml(exports: dict[str, Path]) -> None:
     root = ET.parse(exports["owx"]).getroot()
     assert root.tag == "{http://www.w3.org/2002/07/owl#}Ontology"
     assert root.get("ontologyIRI") == "https://w3id.org/npc-kg/ontology"
-    assert root.get("versionIRI") == "https://w3id.org/npc-kg/ontology/0.1.0"
+    assert root.get("versionIRI") == f"{ONTOLOGY_IRI}/{npc_kg.__version__}"
 
 
 @pytest.mark.parametrize("fmt", FORMATS)
