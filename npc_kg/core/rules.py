@@ -13,10 +13,37 @@ from rdflib.term import Node
 
 from npc_kg.namespace import NPC
 
-__all__ = ["STATUSES", "VERDICTS", "Criterion", "PatientRow", "criteria_of", "verdict_of"]
+__all__ = [
+    "ELIGIBLE",
+    "ERROR",
+    "INDETERMINATE",
+    "INELIGIBLE",
+    "OUT_OF_SCOPE",
+    "ROW_VERDICTS",
+    "SATISFIED",
+    "STATUSES",
+    "UNKNOWN",
+    "VERDICTS",
+    "VIOLATED",
+    "Criterion",
+    "PatientRow",
+    "criteria_of",
+    "verdict_of",
+]
 
-STATUSES = ("satisfied", "violated", "unknown")
-VERDICTS = ("eligible", "ineligible", "indeterminate", "error")
+SATISFIED, VIOLATED, UNKNOWN = "satisfied", "violated", "unknown"
+STATUSES = (SATISFIED, VIOLATED, UNKNOWN)
+"""The three values of a criterion for a patient."""
+
+ELIGIBLE, INELIGIBLE, INDETERMINATE = "eligible", "ineligible", "indeterminate"
+OUT_OF_SCOPE = "out-of-scope"
+"""The input shows that the treatment's disease is not recorded for the patient: no verdict on eligibility."""
+ERROR = "error"
+"""A cohort record that could not be read or breaks the patient model."""
+VERDICTS = (ELIGIBLE, INELIGIBLE, INDETERMINATE, OUT_OF_SCOPE)
+"""The outcomes of an assessment."""
+ROW_VERDICTS = (*VERDICTS, ERROR)
+"""The values of a cohort row's ``verdict`` column."""
 
 
 @dataclass(frozen=True)
@@ -38,6 +65,8 @@ class PatientRow:
     verdict: str
     statuses: dict[str, str] = field(default_factory=dict)
     error: str = ""
+    source_id: str = ""
+    """The patient's id in the source system (registry id, FHIR Patient id); empty if unknown."""
 
 
 def verdict_of(statuses: Mapping[str, str]) -> str:
