@@ -62,6 +62,7 @@ class _Patient:
     links: list[str] = field(default_factory=list)  # extra npc:hasFinding objects (literals)
     shared: list[_Record] = field(default_factory=list)  # records of other patients it also has
     kinds: list[str] = field(default_factory=list)
+    sources: list[_Patient] = field(default_factory=list)  # the patients whose records it shares
 
     def ntriples(self) -> list[str]:
         s = f"<{self.iri}>"
@@ -80,7 +81,8 @@ class Cohort:
     """The N-Triples of a cohort and the mutations each patient carries."""
 
     data: bytes
-    kinds: dict[str, tuple[str, ...]]  # patient IRI -> mutation kinds (empty: unmutated)
+    kinds: dict[str, tuple[str, ...]]
+    """Patient IRI -> its mutation kinds (empty: unmutated), with those of the patients it shares a record with."""
 
 
 # -- mutations ------------------------------------------------------------------------------------
@@ -206,6 +208,7 @@ def m_shared_record(rng: random.Random, p: _Patient, context: _Context) -> None:
         other = rng.choice(context.done)
         if other.records:
             p.shared.append(rng.choice(other.records))
+            p.sources.append(other)
 
 
 def m_blank_records(rng: random.Random, p: _Patient, context: _Context) -> None:
@@ -383,5 +386,7 @@ def generate(n: int, seed: int, *, mutated: float = 0.75) -> Cohort:
         context.done.append(patient)
     for patient in context.done:  # after every mutation, so a shared record is the same in every block
         lines += patient.ntriples()
-        kinds[patient.iri] = tuple(patient.kinds)
+        # a shared record may carry its first patient's mutations: they count for this patient too
+        inherited = [k for source in patient.sources for k in source.kinds]
+        kinds[patient.iri] = tuple(dict.fromkeys([*patient.kinds, *inherited]))
     return Cohort(("\n".join(lines) + "\n").encode("utf-8"), kinds)

@@ -186,18 +186,37 @@ def rows(name: str, data: bytes, *, batch_size: int = 1000) -> dict[str, tuple[s
     """Assess every patient of N-Triples ``data`` with evaluator ``name`` through the cohort path.
 
     Returns ``{patient IRI: (verdict, {criterion IRI: status})}``; a patient that breaks the
-    patient model has the verdict ``"error"`` and no statuses.
+    patient model has the verdict ``"error"`` and no statuses. The batches come from the cohort
+    reader (``npc_kg.cohort.reader.iter_batches``) and are assessed by
+    ``npc_kg.cohort.assess_batch``, except that the closures are called directly: ``assess_batch``
+    would hand a batch they refuse to the SPARQL engine without a word, and the test would then
+    check the wrong evaluator. For the same reason the SPARQL engine must compile every shape.
     """
     from npc_kg.cohort import assess_batch
     from npc_kg.cohort.reader import iter_batches
 
-    engine = COHORT_ENGINES[name]
+    assess: Callable[[Any], list[Any]]
+    if name == "closures":
+        from npc_kg.shacl.closures import default_engine
+
+        assess = default_engine().assess_batch  # raises Unsupported instead of falling back
+    else:
+        if name == "sparql":
+            from npc_kg.shacl.sparql import Engine
+
+            fallback = Engine.cached(notices=False).fallback
+            assert not fallback, f"the SPARQL engine hands {len(fallback)} shape(s) to pySHACL"
+        engine = COHORT_ENGINES[name]
+
+        def assess(batch: Any) -> list[Any]:
+            return assess_batch(batch, engine)
+
     out: dict[str, tuple[str, dict[str, str]]] = {}
     with tempfile.TemporaryDirectory(prefix="npc-kg-diff-") as folder:  # synthetic patients only
         path = Path(folder) / "cohort.nt"
         path.write_bytes(data)
         for batch in iter_batches(path, "nt", batch_size=batch_size):
-            for row in assess_batch(batch, engine):
+            for row in assess(batch):
                 out[row.patient] = (row.verdict, dict(row.statuses))
     return out
 
