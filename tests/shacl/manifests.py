@@ -11,7 +11,6 @@ Format: https://w3c.github.io/data-shapes/data-shapes-test-suite/ (the suite's o
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -62,20 +61,9 @@ class Entry:
 
 
 def suite_root() -> Path | None:
-    """The folder of the W3C SHACL Core tests (``core/manifest.ttl``), or None if it is not on this machine.
-
-    ``NPC_KG_W3C_SHACL`` names it; else ``tests/shacl/w3c/core`` in the repository, else
-    ``w3c-shacl/core`` in the ``shared/`` folder next to the repository (see ``w3c/README.md``).
-    """
-    configured = os.environ.get("NPC_KG_W3C_SHACL")
-    candidates = [Path(configured)] if configured else [
-        HERE / "w3c" / "core",
-        REPO.parent / "shared" / "w3c-shacl" / "core",
-    ]
-    for candidate in candidates:
-        if (candidate / "manifest.ttl").is_file():
-            return candidate
-    return None
+    """The folder of the W3C SHACL Core tests (``tests/shacl/w3c/core``, see ``w3c/README.md``), or None if missing."""
+    root = HERE / "w3c" / "core"
+    return root if (root / "manifest.ttl").is_file() else None
 
 
 @cache

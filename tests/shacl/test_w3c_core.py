@@ -10,14 +10,11 @@ are compared too. Every entry passes, or is a row of ``w3c/known-differences.yam
 (checked to be one) or a wrong answer (xfail, strict: fixing the evaluator turns the suite red
 until the row is deleted).
 
-The W3C files are not in the repository (see ``w3c/README.md``): the suite is read from
-``NPC_KG_W3C_SHACL``, ``tests/shacl/w3c/core`` or ``../shared/w3c-shacl/core``. Without it the
-W3C entries are skipped locally and fail in CI; the regression cases always run.
+The W3C files are in ``tests/shacl/w3c/core`` (source and licence in ``w3c/README.md``).
 """
 
 from __future__ import annotations
 
-import os
 from collections import Counter
 from collections.abc import Iterable
 from pathlib import Path
@@ -113,13 +110,8 @@ def test_reference_report_details(evaluator: str, entry: Entry) -> None:
 # -- the suite and the table themselves --------------------------------------------------------------
 
 def test_the_w3c_suite_is_here() -> None:
-    """The W3C files are found (CI fails without them; locally the W3C entries are skipped)."""
-    if ROOT is None:
-        message = ("the W3C SHACL Core test suite is not on this machine: see tests/shacl/w3c/README.md "
-                   "(NPC_KG_W3C_SHACL, tests/shacl/w3c/core or ../shared/w3c-shacl/core)")
-        if os.environ.get("CI"):
-            pytest.fail(message)
-        pytest.skip(message)
+    """The W3C files are in the repository, with their 98 sht:Validate entries."""
+    assert ROOT is not None, "tests/shacl/w3c/core is missing: see tests/shacl/w3c/README.md"
     assert len(W3C) == W3C_ENTRIES, "the manifests list 98 sht:Validate entries"
     assert {e.id.split("/", 1)[0] for e in W3C} == {"complex", "misc", "node", "path", "property", "targets",
                                                      "validation-reports"}
