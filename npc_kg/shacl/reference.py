@@ -99,7 +99,15 @@ def validate(data: Graph | Iterable[Graph], *, shapes: Graph | None = None, subc
 
 
 def results_of(report: Graph) -> Iterable[ShaclResult]:
+    """The results of a report, without those nested under another result's ``sh:detail``.
+
+    pySHACL nests the results of the shape named by ``sh:node`` under the result it reports for
+    ``sh:node`` itself; they explain that result and are not results of the validation (SHACL
+    ``sh:detail``).
+    """
     for node in report.subjects(RDF.type, SH.ValidationResult):
+        if (None, SH.detail, node) in report:
+            continue
         message = report.value(node, SH.resultMessage)
         severity = report.value(node, SH.resultSeverity)
         component = report.value(node, SH.sourceConstraintComponent)
