@@ -93,6 +93,7 @@ class NPC(DefinedNamespace):
     Descriptive: URIRef
     Disease: URIRef
     DiseaseSpecificSurvival: URIRef
+    DiseaseSpecificSurvivalRate: URIRef
     DistantMetastasis: URIRef
     DistantMetastasisOutcome: URIRef
     EffectDirection: URIRef
@@ -116,6 +117,7 @@ class NPC(DefinedNamespace):
     HepaticInsufficiency: URIRef
     HospitalWebPage: URIRef
     IllegibleText: URIRef
+    InconsistentFigures: URIRef
     Indeterminate: URIRef
     Indication: URIRef
     Ineffective: URIRef
@@ -140,6 +142,7 @@ class NPC(DefinedNamespace):
     OtherContraindicationToSurgery: URIRef
     Outcome: URIRef
     OverallSurvival: URIRef
+    OverallSurvivalRate: URIRef
     PValue: URIRef
     Patient: URIRef
     PeerReviewedArticle: URIRef
@@ -150,6 +153,7 @@ class NPC(DefinedNamespace):
     Present: URIRef
     PrognosticAssociation: URIRef
     ProgressionFreeSurvival: URIRef
+    ProgressionFreeSurvivalRate: URIRef
     Proportion: URIRef
     RNCategory: URIRef
     RTCategory: URIRef
