@@ -15,9 +15,13 @@ __all__ = [
     "BASE",
     "CONTEXT_IRI",
     "DEFAULT_GRAPH_IRI",
+    "IMPORTS",
     "KB",
+    "MONDO_IMPORT_IRI",
     "NPC",
     "OA",
+    "OBO",
+    "OIO",
     "ONTOLOGY_IRI",
     "OWLREADY",
     "PATIENT",
@@ -44,6 +48,18 @@ PATIENT = Namespace(BASE + "patient/")
 
 RESULT = Namespace(BASE + "result/")
 """Namespace for assessment results produced by npc-kg."""
+
+IMPORTS = Namespace(BASE + "imports/")
+"""Ontology IRIs of npc-kg's ODK-style imports (``ontology/imports/*.ttl``)."""
+
+MONDO_IMPORT_IRI = URIRef(BASE + "imports/mondo_import")
+"""Ontology IRI of ``ontology/imports/mondo_import.ttl``, the MONDO import."""
+
+OBO = Namespace("http://purl.obolibrary.org/obo/")
+"""OBO PURLs: IAO_0000115 (definition) of an imported class."""
+
+OIO = Namespace("http://www.geneontology.org/formats/oboInOwl#")
+"""oboInOwl: cross-references and synonyms of imported OBO classes."""
 
 OA = Namespace("http://www.w3.org/ns/oa#")
 SH = Namespace("http://www.w3.org/ns/shacl#")

@@ -27,6 +27,7 @@ COMMAND_MODULES = (
     "load",
     "xrefs",
     "reason",
+    "import_mondo",
     "assess_cohort",
     "synth",
 )

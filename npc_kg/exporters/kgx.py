@@ -27,7 +27,8 @@ from npc_kg.atomic import atomic_write_text
 from npc_kg.errors import InputError
 from npc_kg.exporters.registry import register_exporter
 from npc_kg.kg.load import graph_files
-from npc_kg.kg.xrefs import external_terms, to_curie, to_iri
+from npc_kg.kg.prefixes import expand, to_curie
+from npc_kg.kg.xrefs import external_terms
 from npc_kg.namespace import BASE, NPC, OA
 from npc_kg.resources import data_path, read_yaml
 
@@ -71,7 +72,7 @@ def profile() -> dict[str, Any]:
 
 
 def _iri(curie: str) -> URIRef:
-    return URIRef(to_iri(curie))
+    return URIRef(expand(curie))
 
 
 def _cell(values: Iterable[object]) -> str:

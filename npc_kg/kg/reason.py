@@ -79,8 +79,10 @@ class ReasoningReport:
         return graph
 
     def to_turtle(self) -> str:
-        """Return :meth:`hierarchy_graph` as stable (long) Turtle."""
-        return self.hierarchy_graph().serialize(format="longturtle")
+        """Return :meth:`hierarchy_graph` as stable (long) Turtle with ``@prefix`` lines."""
+        from npc_kg.kg.turtle import turtle_text
+
+        return turtle_text(self.hierarchy_graph())
 
     def summary(self) -> str:
         """Return a short human-readable summary."""

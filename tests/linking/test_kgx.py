@@ -12,7 +12,7 @@ from rdflib import Graph
 from rdflib.namespace import PROV, RDF
 
 from npc_kg.exporters.kgx import kgx_paths, kgx_tables, profile
-from npc_kg.kg.xrefs import to_curie
+from npc_kg.kg.prefixes import to_curie
 from npc_kg.namespace import NPC, OA
 
 REQUIRED_NODE_COLUMNS = ("id", "category", "name")
