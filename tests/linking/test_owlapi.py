@@ -251,3 +251,49 @@ def test_missing_java_is_a_one_line_error(tmp_path: Path) -> None:
         "npc-kg: error: java is not on PATH: install the Debian packages default-jre-headless and libowlapi-java"
     )
     assert sorted(p.name for p in tmp_path.iterdir()) == ["bin"]
+
+
+# ---------------------------------------------------------------------------------------------
+# Turtle written by npc-kg (export ttl, reason -o, the MONDO import) opens in the OWL API (issue 14)
+# ---------------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def turtle_export(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    need_owlapi()
+    folder = tmp_path_factory.mktemp("owlapi-ttl")
+    result = run_cli(folder, "export", "--format", "ttl", "-o", "npc-kg.ttl")
+    assert result.returncode == 0, result.stderr
+    return folder / "npc-kg.ttl"
+
+
+def test_turtle_export_loads_in_the_owl_api(turtle_export: Path) -> None:
+    ofn = owlapi_convert(turtle_export.read_bytes(), "ttl", "ofn").decode("utf-8")
+    assert "Declaration(Class(<https://w3id.org/npc-kg/NasopharyngealCarcinoma>))" in ofn or (
+        "Declaration(Class(npc:NasopharyngealCarcinoma))" in ofn
+    )
+    assert "MONDO_0015459" in ofn  # the equivalence to MONDO and the imported classes came through
+    assert "EquivalentClasses(" in ofn
+
+
+def test_sparql_style_prefix_lines_are_what_the_owl_api_refuses(turtle_export: Path) -> None:
+    """The control: the same file with SPARQL-style PREFIX lines (rdflib's longturtle) does not load."""
+    text = turtle_export.read_text(encoding="utf-8")
+    sparql_style = "\n".join(
+        f"PREFIX {line[len('@prefix '):].rstrip(' .')}" if line.startswith("@prefix ") else line for line in text.splitlines()
+    )
+    with pytest.raises(ExternalToolError):
+        owlapi_convert(sparql_style.encode("utf-8"), "ttl", "ofn")
+
+
+def test_reason_output_and_mondo_import_load_in_the_owl_api(tmp_path: Path) -> None:
+    need_owlapi()
+    from npc_kg.kg.reason import ReasoningReport
+    from npc_kg.resources import data_path
+
+    report = ReasoningReport(consistent=True, reasoner="test", classes=1, inferred=(),
+                             hierarchy={"https://w3id.org/npc-kg/Frailty": ("https://w3id.org/npc-kg/Finding",)})  # fmt: skip
+    ofn = owlapi_convert(report.to_turtle().encode("utf-8"), "ttl", "ofn").decode("utf-8")
+    assert "SubClassOf(" in ofn and "Frailty" in ofn
+    imported = owlapi_convert(data_path("ontology", "imports", "mondo_import.ttl").read_bytes(), "ttl", "ofn").decode("utf-8")
+    assert "MONDO_0015459" in imported and "SubClassOf(" in imported
