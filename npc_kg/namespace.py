@@ -17,6 +17,7 @@ __all__ = [
     "DEFAULT_GRAPH_IRI",
     "IMPORTS",
     "KB",
+    "KBSH",
     "MONDO_IMPORT_IRI",
     "NPC",
     "OA",
@@ -42,6 +43,9 @@ DEFAULT_GRAPH_IRI = BASE + "graph"
 
 KB = Namespace(BASE + "kb/")
 """Individuals of the knowledge base: criteria, figures, sources, populations."""
+
+KBSH = Namespace(BASE + "shapes/kb/")
+"""The knowledge-base shapes (``shapes/kb.ttl``)."""
 
 PATIENT = Namespace(BASE + "patient/")
 """Default namespace for patients built from dicts or CSV rows."""

@@ -28,6 +28,7 @@ COMMAND_MODULES = (
     "xrefs",
     "reason",
     "import_mondo",
+    "qc",
     "assess_cohort",
     "synth",
 )

@@ -123,6 +123,8 @@ def build_mondo_import(source: Graph, seeds: list[URIRef], *, source_name: str, 
     out.add((header, DCTERMS.source, Literal(f"{source_name} ({source_version})")))
     out.add((header, DCTERMS.license, _LICENSE))
     out.add((header, DCTERMS.rights, Literal(_ATTRIBUTION)))
+    definition = "The MONDO module npc-kg imports: its seed classes and their ancestors."
+    out.add((header, SKOS.definition, Literal(definition, lang="en")))
     out.add((header, DCTERMS.description, Literal(
         "ODK-style import of the MONDO classes npc-kg uses (ontology/imports/mondo_terms.txt) and all their "
         "MONDO ancestors, with labels, definitions, synonyms, cross-references and SKOS mappings, extracted by "

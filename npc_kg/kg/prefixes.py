@@ -29,7 +29,7 @@ from functools import lru_cache
 from typing import TYPE_CHECKING
 
 from npc_kg.errors import InputError
-from npc_kg.namespace import PATIENT, PREFIXES, RESULT
+from npc_kg.namespace import KBSH, PATIENT, PREFIXES, RESULT
 from npc_kg.resources import data_path
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -62,7 +62,7 @@ class UnknownPrefixError(InputError):
 
 
 def _own_records() -> list[dict[str, object]]:
-    own = {**PREFIXES, "patient": str(PATIENT), "result": str(RESULT)}
+    own = {**PREFIXES, "patient": str(PATIENT), "result": str(RESULT), "kbsh": str(KBSH)}
     return [
         {"prefix": prefix, "uri_prefix": iri, "prefix_synonyms": sorted({prefix.upper()} - {prefix}), "uri_prefix_synonyms": []}
         for prefix, iri in own.items()
