@@ -16,7 +16,8 @@ from npc_kg.kg.turtle import turtle_text
 
 __all__ = ["EXPORTERS", "Exporter", "register_exporter"]
 
-Exporter = Callable[[Graph, Path], None]
+Exporter = Callable[..., None]
+"""``exporter(graph, path, **options)``; only the ``nanopub`` exporter takes an option (``sign``)."""
 
 EXPORTERS: dict[str, Exporter] = {}
 
