@@ -29,6 +29,7 @@ COMMAND_MODULES = (
     "reason",
     "import_mondo",
     "qc",
+    "release",
     "assess_cohort",
     "synth",
 )
