@@ -159,7 +159,7 @@ def _summary(graph: Graph) -> dict[str, set[str]]:
     for item in graph.subjects(RDF.type, None):
         own = isinstance(item, URIRef) and str(item).startswith(BASE)
         if own and not any((item, RDF.type, kind) in graph for kind in _NOT_INDIVIDUALS):
-            individuals.add(to_curie(item))
+            individuals.add(to_curie(str(item)))
     mappings = {
         f"{to_curie(str(s))} {to_curie(p)} {to_curie(str(o))}"
         for p in _MAPPINGS
