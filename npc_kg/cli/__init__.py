@@ -30,6 +30,7 @@ COMMAND_MODULES = (
     "import_mondo",
     "qc",
     "release",
+    "docs",
     "assess_cohort",
     "synth",
 )
