@@ -13,12 +13,15 @@ from rdflib.namespace import DefinedNamespace
 
 __all__ = [
     "BASE",
+    "BIOLINK",
+    "CC_BY_4",
     "CONTEXT_IRI",
     "DEFAULT_GRAPH_IRI",
     "IMPORTS",
     "KB",
     "KBSH",
     "MONDO_IMPORT_IRI",
+    "NANOPUB_TEMP",
     "NPC",
     "OA",
     "OBO",
@@ -58,6 +61,15 @@ IMPORTS = Namespace(BASE + "imports/")
 
 MONDO_IMPORT_IRI = URIRef(BASE + "imports/mondo_import")
 """Ontology IRI of ``ontology/imports/mondo_import.ttl``, the MONDO import."""
+
+BIOLINK = Namespace("https://w3id.org/biolink/vocab/")
+"""Biolink model predicates (``biolink:treats``) that the ontology uses as annotation properties."""
+
+CC_BY_4 = URIRef("https://creativecommons.org/licenses/by/4.0/")
+"""CC BY 4.0, the licence of MONDO (kept on the MONDO import)."""
+
+NANOPUB_TEMP = "http://purl.org/nanopub/temp/npc-kg/"
+"""Temporary namespace of a nanopublication before its trusty URI is known (nanopub's convention)."""
 
 OBO = Namespace("http://purl.obolibrary.org/obo/")
 """OBO PURLs: IAO_0000115 (definition) of an imported class."""

@@ -16,8 +16,8 @@ nanopublication follows the nanopub guidelines:
   the ontology's version IRI, and an ``rdfs:label``.
 
 Trusty URIs are computed offline with the trusty-URI code of the ``nanopub`` package (2.0.1):
-the nanopublication is built in a temporary namespace under ``http://purl.org/nanopub/temp/``,
-hashed (``RdfHasher.make_hash``) and renamed to ``http://purl.org/np/RA...``; each one is checked
+the nanopublication is built in the temporary namespace :data:`npc_kg.namespace.NANOPUB_TEMP`,
+hashed (``RdfHasher.make_hash``) and renamed to its trusty URI (``purl.org/np/RA...``); each one is checked
 with ``nanopub``'s ``verify_trusty`` before it is written. Nanopublications are unsigned unless
 ``sign`` names the user's RSA private key (PEM or nanopub's base64 form): then ``nanopub``'s
 ``add_signature`` signs and makes the trusty URI. Nothing is ever published: this module never
@@ -43,15 +43,14 @@ from npc_kg.errors import InputError, NpcKgError
 from npc_kg.exporters.registry import register_exporter
 from npc_kg.kg.folders import new_folder
 from npc_kg.kg.prefixes import prefix_map, to_curie
-from npc_kg.namespace import KB, NPC, OA, ONTOLOGY_IRI, PREFIXES
+from npc_kg.namespace import KB, NANOPUB_TEMP, NPC, OA, ONTOLOGY_IRI, PREFIXES
 
 __all__ = ["ITEM_CLASSES", "Nanopub", "build_nanopubs", "load_signing_key", "write_nanopubs"]
 
 ITEM_CLASSES = (NPC.EvidenceFigure, NPC.PrognosticAssociation, NPC.Statement, NPC.EligibilityCriterion)
 """The knowledge-base items that each become one nanopublication."""
 
-TEMP_BASE = "http://purl.org/nanopub/temp/npc-kg/"
-"""Temporary namespace of a nanopublication before its trusty URI is known (nanopub's convention)."""
+TEMP_BASE = NANOPUB_TEMP
 
 _PROVENANCE_PREDICATES = (PROV.wasDerivedFrom, NPC.reportedIn, NPC.textIssue, SKOS.editorialNote)
 

@@ -25,13 +25,13 @@ from rdflib.term import Node
 from npc_kg.errors import NpcKgError
 from npc_kg.kg.folders import new_folder
 from npc_kg.kg.prefixes import to_curie
-from npc_kg.namespace import BASE, KB, NPC, OA, ONTOLOGY_IRI
+from npc_kg.namespace import BASE, BIOLINK, KB, NPC, OA, ONTOLOGY_IRI
 
 __all__ = ["build_docs", "docs_context", "render_docs"]
 
 _TEMPLATES = Path(__file__).resolve().parent.parent / "templates" / "docs"
 _ITEM_SKIP = {RDF.type, RDFS.label, SKOS.definition, PROV.wasDerivedFrom, NPC.textIssue, SKOS.editorialNote}
-_TREATS = URIRef("https://w3id.org/biolink/vocab/treats")
+_TREATS = BIOLINK.treats
 
 
 def _anchor(iri: Node) -> str:

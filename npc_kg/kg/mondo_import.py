@@ -35,7 +35,7 @@ from npc_kg.atomic import atomic_write_text
 from npc_kg.errors import InputError
 from npc_kg.kg.prefixes import expand, prefix_map
 from npc_kg.kg.turtle import turtle_text
-from npc_kg.namespace import MONDO_IMPORT_IRI, OBO, OIO
+from npc_kg.namespace import CC_BY_4, MONDO_IMPORT_IRI, OBO, OIO
 from npc_kg.rdfio import parse_file
 from npc_kg.resources import data_path
 
@@ -58,7 +58,6 @@ KEPT_PREDICATES = (
 )
 """Annotations copied for every class of the module (with named ``rdfs:subClassOf``)."""
 
-_LICENSE = URIRef("https://creativecommons.org/licenses/by/4.0/")
 _ATTRIBUTION = "Mondo Disease Ontology, Monarch Initiative (CC BY 4.0; its mapping files are CC0 1.0)."
 
 
@@ -121,7 +120,7 @@ def build_mondo_import(source: Graph, seeds: list[URIRef], *, source_name: str, 
     out.add((header, OWL.versionInfo, Literal(source_version)))
     out.add((header, RDFS.label, Literal("npc-kg MONDO import", lang="en")))
     out.add((header, DCTERMS.source, Literal(f"{source_name} ({source_version})")))
-    out.add((header, DCTERMS.license, _LICENSE))
+    out.add((header, DCTERMS.license, CC_BY_4))
     out.add((header, DCTERMS.rights, Literal(_ATTRIBUTION)))
     definition = "The MONDO module npc-kg imports: its seed classes and their ancestors."
     out.add((header, SKOS.definition, Literal(definition, lang="en")))

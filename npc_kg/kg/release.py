@@ -2,7 +2,7 @@
 
 Three artefacts, each in Turtle (``.ttl``), OWL RDF/XML (``.owl``, owlready2) and OWL functional
 syntax (``.ofn``, the OWL API), each with its own ontology IRI and version IRI
-(``https://w3id.org/npc-kg/releases/<version>/<artefact>``):
+(``<BASE>releases/<version>/<artefact>``, with :data:`npc_kg.namespace.BASE`):
 
 - ``npc-kg-base``: npc-kg's own axioms, the ontology and the knowledge base, without the
   imported MONDO module and without ``owl:imports`` (ODK's "base");

@@ -152,7 +152,7 @@ def parse_params_header(lines: list[str], where: str = "<query>") -> list[ParamS
 
 
 def expand_curie(value: str, *, what: str = "value") -> URIRef:
-    """Return the IRI for a CURIE (``npc:SalvageSurgery``, ``mondo:0015459``), ``<iri>`` or absolute IRI; validate it.
+    """Return the IRI for a CURIE (``npc:Radiotherapy``, ``mondo:0015459``), ``<iri>`` or absolute IRI; validate it.
 
     CURIEs are expanded with npc-kg's one prefix map (:mod:`npc_kg.kg.prefixes`), which accepts
     bioregistry's prefix synonyms and case variants; an unknown prefix is a :class:`QueryError`
