@@ -21,7 +21,7 @@ import io
 from pathlib import Path
 
 import owlready2
-from rdflib import Graph
+from rdflib import Graph, URIRef
 from rdflib.namespace import OWL, RDF
 
 from npc_kg.atomic import atomic_write_bytes
@@ -29,7 +29,16 @@ from npc_kg.exporters.registry import register_exporter
 from npc_kg.kg.load import graph_files
 from npc_kg.namespace import ONTOLOGY_IRI, OWLREADY
 
-__all__ = ["owl_rdfxml", "safe_ntriples", "write_owl"]
+__all__ = ["main_ontology", "owl_rdfxml", "safe_ntriples", "write_owl"]
+
+
+def main_ontology(graph: Graph) -> URIRef:
+    """The ontology a graph is: npc-kg's own (:data:`ONTOLOGY_IRI`) if it has that header, else its only header
+    (a release artefact such as ``npc-kg-base``); the other headers are merged imports."""
+    headers = [o for o in graph.subjects(RDF.type, OWL.Ontology) if isinstance(o, URIRef)]
+    if ONTOLOGY_IRI in headers or len(headers) != 1:
+        return ONTOLOGY_IRI
+    return headers[0]
 
 
 def safe_ntriples(graph: Graph) -> bytes:
@@ -41,7 +50,7 @@ def safe_ntriples(graph: Graph) -> bytes:
     attribution travels with the export; its ``owl:versionIRI`` (ontology syntax, which OWL tools
     drop from a non-ontology) is left out.
     """
-    merged = {o for o in graph.subjects(RDF.type, OWL.Ontology) if o != ONTOLOGY_IRI}
+    merged = set(graph.subjects(RDF.type, OWL.Ontology)) - {main_ontology(graph)}
     safe = Graph(bind_namespaces="none")
     for triple in graph:
         if triple[1] == OWL.imports or str(triple[1]).startswith(str(OWLREADY)):
@@ -58,7 +67,8 @@ def owl_rdfxml(graph: Graph) -> bytes:
     world = owlready2.World()
     try:
         data = safe_ntriples(graph)
-        ontology = world.get_ontology(str(ONTOLOGY_IRI)).load(fileobj=io.BytesIO(data), format="ntriples", only_local=True)
+        iri = str(main_ontology(graph))
+        ontology = world.get_ontology(iri).load(fileobj=io.BytesIO(data), format="ntriples", only_local=True)
         buffer = io.BytesIO()
         ontology.save(buffer, format="rdfxml")
         return buffer.getvalue()
