@@ -92,15 +92,9 @@ def read_seeds(path: str | os.PathLike[str] | None = None) -> list[URIRef]:
 
 
 def _ancestors(source: Graph, seeds: Iterable[URIRef]) -> list[URIRef]:
-    seen: set[URIRef] = set()
-    stack = list(seeds)
-    while stack:
-        cls = stack.pop()
-        if cls in seen:
-            continue
-        seen.add(cls)
-        stack.extend(o for o in source.objects(cls, RDFS.subClassOf) if isinstance(o, URIRef))
-    return sorted(seen, key=str)
+    """The seeds and every named class above them (rdfs:subClassOf, transitively)."""
+    found = {c for seed in seeds for c in source.transitive_objects(seed, RDFS.subClassOf) if isinstance(c, URIRef)}
+    return sorted(found, key=str)
 
 
 def build_mondo_import(source: Graph, seeds: list[URIRef], *, source_name: str, source_version: str) -> MondoImport:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import shutil
 from html.parser import HTMLParser
 from pathlib import Path
@@ -12,7 +11,7 @@ from rdflib import RDF, Graph
 from rdflib.namespace import PROV
 
 from npc_kg.namespace import NPC, OA
-from tests.linking.conftest import run_cli
+from tests.linking.conftest import fail_in_ci_else_skip, run_cli
 
 
 class _Ids(HTMLParser):
@@ -74,10 +73,7 @@ def _driver():  # type: ignore[no-untyped-def]
     chromedriver = shutil.which("chromedriver")
     chromium = shutil.which("chromium") or shutil.which("chromium-browser")
     if chromedriver is None or chromium is None:
-        message = "Debian chromium and chromium-driver are needed for the browser check (.ci/run installs them)"
-        if os.environ.get("CI"):
-            pytest.fail(message)
-        pytest.skip(message)
+        fail_in_ci_else_skip("Debian chromium and chromium-driver are needed for the browser check (.ci/run installs them)")
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
 

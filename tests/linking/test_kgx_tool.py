@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.linking.conftest import run_cli
+from tests.linking.conftest import fail_in_ci_else_skip, run_cli
 
 LAUNCHER = Path(__file__).resolve().parent / "kgx" / "kgx_offline.py"
 DEFAULT_PYTHON = "/work/venvs/kgx/bin/python"
@@ -39,10 +39,7 @@ EXPLAINED_WARNING = re.compile(
 def _kgx_python() -> str:
     python = os.environ.get("NPC_KG_KGX_PYTHON", DEFAULT_PYTHON)
     if not Path(python).is_file():
-        message = f"kgx's virtual environment is missing ({python}); .ci/run makes it from .ci/kgx-requirements.txt"
-        if os.environ.get("CI"):
-            pytest.fail(message)
-        pytest.skip(message)
+        fail_in_ci_else_skip(f"kgx's virtual environment is missing ({python}); .ci/run makes it from .ci/kgx-requirements.txt")
     return python
 
 

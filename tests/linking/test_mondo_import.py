@@ -15,7 +15,7 @@ from npc_kg.kg.prefixes import expand
 from npc_kg.namespace import MONDO_IMPORT_IRI, NPC
 from npc_kg.rdfio import parse_file
 from npc_kg.resources import data_path
-from tests.linking.conftest import run_cli
+from tests.linking.conftest import fail_in_ci_else_skip, run_cli
 
 IMPORT = data_path("ontology", "imports", "mondo_import.ttl")
 _DEFAULT_SLICE = Path(__file__).resolve().parents[3] / "shared" / "mondo" / "mondo-npc-slice.ttl"
@@ -31,10 +31,7 @@ def imported() -> Graph:
 
 def _slice() -> Path:
     if not SLICE.is_file():
-        message = f"the MONDO slice is not at {SLICE} (set NPC_KG_MONDO_SLICE)"
-        if os.environ.get("CI"):
-            pytest.fail(message)
-        pytest.skip(message)
+        fail_in_ci_else_skip(f"the MONDO slice is not at {SLICE} (set NPC_KG_MONDO_SLICE)")
     return SLICE
 
 
