@@ -13,11 +13,19 @@ from rdflib.namespace import DefinedNamespace
 
 __all__ = [
     "BASE",
+    "BIOLINK",
+    "CC_BY_4",
     "CONTEXT_IRI",
     "DEFAULT_GRAPH_IRI",
+    "IMPORTS",
     "KB",
+    "KBSH",
+    "MONDO_IMPORT_IRI",
+    "NANOPUB_TEMP",
     "NPC",
     "OA",
+    "OBO",
+    "OIO",
     "ONTOLOGY_IRI",
     "OWLREADY",
     "PATIENT",
@@ -39,11 +47,35 @@ DEFAULT_GRAPH_IRI = BASE + "graph"
 KB = Namespace(BASE + "kb/")
 """Individuals of the knowledge base: criteria, figures, sources, populations."""
 
+KBSH = Namespace(BASE + "shapes/kb/")
+"""The knowledge-base shapes (``shapes/kb.ttl``)."""
+
 PATIENT = Namespace(BASE + "patient/")
 """Default namespace for patients built from dicts or CSV rows."""
 
 RESULT = Namespace(BASE + "result/")
 """Namespace for assessment results produced by npc-kg."""
+
+IMPORTS = Namespace(BASE + "imports/")
+"""Ontology IRIs of npc-kg's ODK-style imports (``ontology/imports/*.ttl``)."""
+
+MONDO_IMPORT_IRI = URIRef(BASE + "imports/mondo_import")
+"""Ontology IRI of ``ontology/imports/mondo_import.ttl``, the MONDO import."""
+
+BIOLINK = Namespace("https://w3id.org/biolink/vocab/")
+"""Biolink model predicates (``biolink:treats``) that the ontology uses as annotation properties."""
+
+CC_BY_4 = URIRef("https://creativecommons.org/licenses/by/4.0/")
+"""CC BY 4.0, the licence of MONDO (kept on the MONDO import)."""
+
+NANOPUB_TEMP = "http://purl.org/nanopub/temp/npc-kg/"
+"""Temporary namespace of a nanopublication before its trusty URI is known (nanopub's convention)."""
+
+OBO = Namespace("http://purl.obolibrary.org/obo/")
+"""OBO PURLs: IAO_0000115 (definition) of an imported class."""
+
+OIO = Namespace("http://www.geneontology.org/formats/oboInOwl#")
+"""oboInOwl: cross-references and synonyms of imported OBO classes."""
 
 OA = Namespace("http://www.w3.org/ns/oa#")
 SH = Namespace("http://www.w3.org/ns/shacl#")
@@ -93,6 +125,7 @@ class NPC(DefinedNamespace):
     Descriptive: URIRef
     Disease: URIRef
     DiseaseSpecificSurvival: URIRef
+    DiseaseSpecificSurvivalRate: URIRef
     DistantMetastasis: URIRef
     DistantMetastasisOutcome: URIRef
     EffectDirection: URIRef
@@ -116,6 +149,7 @@ class NPC(DefinedNamespace):
     HepaticInsufficiency: URIRef
     HospitalWebPage: URIRef
     IllegibleText: URIRef
+    InconsistentFigures: URIRef
     Indeterminate: URIRef
     Indication: URIRef
     Ineffective: URIRef
@@ -140,6 +174,7 @@ class NPC(DefinedNamespace):
     OtherContraindicationToSurgery: URIRef
     Outcome: URIRef
     OverallSurvival: URIRef
+    OverallSurvivalRate: URIRef
     PValue: URIRef
     Patient: URIRef
     PeerReviewedArticle: URIRef
@@ -150,6 +185,7 @@ class NPC(DefinedNamespace):
     Present: URIRef
     PrognosticAssociation: URIRef
     ProgressionFreeSurvival: URIRef
+    ProgressionFreeSurvivalRate: URIRef
     Proportion: URIRef
     RNCategory: URIRef
     RTCategory: URIRef

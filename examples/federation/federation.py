@@ -5,8 +5,10 @@ Run it from the repository root::
     python examples/federation/federation.py            # starts its own server on a free port
     python examples/federation/federation.py --endpoint http://127.0.0.1:7879/query
 
-It starts ``oxigraph serve-read-only`` on a loopback port with ``mondo-slice.ttl`` (illustrative
-data, not MONDO), then runs the two federated queries of this folder through ``npc_kg.query``
+It starts ``oxigraph serve-read-only`` on a loopback port with npc-kg's real MONDO import
+(``ontology/imports/mondo_import.ttl``: MONDO:0015459 and all its MONDO ancestors, CC BY 4.0,
+Mondo Disease Ontology, Monarch Initiative), then runs the two federated queries of this folder
+through ``npc_kg.query``
 on the embedded pyoxigraph backend with ``allow_network=True``. The SERVICE endpoint is a query
 parameter (``?mondo``), bound as an RDF term, never formatted into the query text.
 """
@@ -29,12 +31,12 @@ from pathlib import Path
 from typing import Any
 
 import npc_kg
+from npc_kg.resources import data_path
 
 HERE = Path(__file__).resolve().parent
-SLICE = HERE / "mondo-slice.ttl"
+MONDO_IMPORT = data_path("ontology", "imports", "mondo_import.ttl")
 CONTEXT_QUERY = HERE / "mondo-context.rq"
 EVIDENCE_QUERY = HERE / "evidence-under-mondo-class.rq"
-HEAD_AND_NECK = "https://example.org/mondo-slice/head-and-neck-carcinoma"
 
 __all__ = ["free_port", "main", "mondo_context", "evidence_under", "mondo_server"]
 
@@ -57,7 +59,7 @@ def _ready(endpoint: str) -> bool:
 
 
 @contextmanager
-def mondo_server(port: int | None = None, *, data: Path = SLICE, startup_timeout: float = 30.0) -> Iterator[str]:
+def mondo_server(port: int | None = None, *, data: Path = MONDO_IMPORT, startup_timeout: float = 30.0) -> Iterator[str]:
     """Serve ``data`` with ``oxigraph serve-read-only`` on 127.0.0.1; yield the query endpoint URL.
 
     Raises :class:`FileNotFoundError` if the ``oxigraph`` command (pip package ``oxigraph``) is
@@ -100,8 +102,9 @@ def mondo_context(endpoint: str) -> list[dict[str, Any]]:
     return list(npc_kg.query(CONTEXT_QUERY, backend="oxigraph", allow_network=True, mondo=endpoint))
 
 
-def evidence_under(endpoint: str, ancestor: str = HEAD_AND_NECK) -> list[dict[str, Any]]:
-    """Rows of ``evidence-under-mondo-class.rq``: npc-kg items about diseases below ``ancestor``."""
+def evidence_under(endpoint: str, ancestor: str | None = None) -> list[dict[str, Any]]:
+    """Rows of ``evidence-under-mondo-class.rq``: npc-kg items about diseases below ``ancestor``
+    (a MONDO class IRI or CURIE; the query's declared default when None)."""
     return list(npc_kg.query(EVIDENCE_QUERY, backend="oxigraph", allow_network=True, mondo=endpoint, ancestor=ancestor))
 
 
@@ -120,7 +123,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"MONDO endpoint: {endpoint}")
         print("npc-kg terms and their MONDO ancestors:")
         _print(mondo_context(endpoint), ["term", "mondoClass", "mondoLabel", "ancestorLabel"])
-        print("npc-kg items about diseases below 'head and neck carcinoma (illustrative)':")
+        print("npc-kg items about diseases below MONDO's 'head and neck carcinoma' (MONDO:0002038):")
         _print(evidence_under(endpoint), ["item", "itemLabel", "term"])
 
     if args.endpoint:

@@ -27,6 +27,10 @@ COMMAND_MODULES = (
     "load",
     "xrefs",
     "reason",
+    "import_mondo",
+    "qc",
+    "release",
+    "docs",
     "assess_cohort",
     "synth",
 )

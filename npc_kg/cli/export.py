@@ -19,11 +19,17 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
         "beside it and moved into place, so a failed export never leaves a partial file.",
     )
     parser.add_argument("--format", "-f", required=True, choices=formats(), help="output format")
-    parser.add_argument("-o", "--output", required=True, metavar="FILE", help="output file (or folder, for kgx)")
+    parser.add_argument(
+        "-o", "--output", required=True, metavar="FILE",
+        help="output file (a prefix or folder for kgx; a new or empty folder for nanopub)",
+    )
+    parser.add_argument(
+        "--sign", metavar="KEYFILE", help="nanopub only: sign with this RSA private key (PEM or base64); never published"
+    )
     parser.set_defaults(func=_run)
 
 
 def _run(args: argparse.Namespace) -> int:
-    path = export(args.format, args.output)
+    path = export(args.format, args.output, sign=args.sign)
     print(f"wrote {path}", file=sys.stderr)
     return 0

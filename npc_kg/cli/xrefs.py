@@ -11,18 +11,20 @@ from npc_kg.kg.xrefs import Xref, bridges, xrefs
 
 __all__ = ["register"]
 
-_COLUMNS = ("subject", "subject_label", "predicate", "object", "object_label", "confidence", "direction")
+_COLUMNS = ("subject", "subject_label", "predicate", "object", "object_label", "confidence", "direction", "via", "source")
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     """Register the sub-command."""
     parser = subparsers.add_parser(
         "xrefs",
-        help="show the SKOS mappings of a term, in both directions",
+        help="show the crosswalk of a term: its SKOS mappings, both directions, via npc-kg terms and the MONDO import",
         description="Look up CURIE_OR_IRI: for an npc-kg term (npc:...) print its "
-        "mappings to external vocabularies; for an external identifier (PREFIX:ID) print the "
-        "npc-kg terms mapped to it, with the inverse SKOS predicate. Exit 0 also when there is no "
-        "mapping (a note goes to stderr); exit 2 for an unknown prefix.",
+        "mappings to external vocabularies; for an external identifier (PREFIX:ID, any prefix spelling "
+        "bioregistry lists, e.g. mondo:0015459) print the npc-kg terms mapped to it (inverse SKOS "
+        "predicate), their other mappings marked 'via' that term, and the cross-references the MONDO "
+        "import gives the identifier, each with its source. Exit 0 also when there is no "
+        "mapping (a note goes to stderr); exit 2 for an unknown prefix (with a suggestion).",
     )
     parser.add_argument("term", metavar="CURIE_OR_IRI", help="a CURIE (PREFIX:ID) or a full IRI; examples in docs/linking.md")
     parser.add_argument("--format", "-f", choices=("table", "json", "tsv"), default="table", help="output format")

@@ -27,7 +27,8 @@ from npc_kg.atomic import atomic_write_text
 from npc_kg.errors import InputError
 from npc_kg.exporters.registry import register_exporter
 from npc_kg.kg.load import graph_files
-from npc_kg.kg.xrefs import external_terms, to_curie, to_iri
+from npc_kg.kg.prefixes import expand, to_curie
+from npc_kg.kg.xrefs import external_terms
 from npc_kg.namespace import BASE, NPC, OA
 from npc_kg.resources import data_path, read_yaml
 
@@ -71,7 +72,7 @@ def profile() -> dict[str, Any]:
 
 
 def _iri(curie: str) -> URIRef:
-    return URIRef(to_iri(curie))
+    return URIRef(expand(curie))
 
 
 def _cell(values: Iterable[object]) -> str:
@@ -121,7 +122,10 @@ class _Projection:
                 applies = rule.get("applies_to", "both")
                 if (is_class and applies == "individuals") or (not is_class and applies == "classes"):
                     continue
-                if _iri(rule["class"]) not in reach:
+                if "prefix" in rule:
+                    if not to_curie(entity).startswith(rule["prefix"] + ":"):
+                        continue
+                elif _iri(rule["class"]) not in reach:
                     continue
                 if all((entity, _iri(p), _iri(v)) in self.graph for p, v in (rule.get("where") or {}).items()):
                     self.categories[entity] = rule["category"]
@@ -158,7 +162,9 @@ class _Projection:
             row[column] = _cell(sorted(_text(v) for v in g.objects(entity, _iri(prop))))
         return row
 
-    def edge_row(self, subject: str, predicate: str, obj: str, level: str, item: URIRef | None) -> dict[str, str]:
+    def edge_row(
+        self, subject: str, predicate: str, obj: str, level: str, item: URIRef | None, agent: str | None = None
+    ) -> dict[str, str]:
         key = f"{subject} {predicate} {obj} {to_curie(item) if item is not None else ''}"
         return {
             "id": f"urn:uuid:{uuid.uuid5(_EDGE_NAMESPACE, key)}",
@@ -166,7 +172,7 @@ class _Projection:
             "predicate": predicate,
             "object": obj,
             "knowledge_level": level,
-            "agent_type": self.profile["agent_type"],
+            "agent_type": agent or self.profile["agent_type"],
             "primary_knowledge_source": self.profile["primary_knowledge_source"],
             "publications": _cell(self.publications(item) if item is not None else []),
             "supporting_text": _cell(self.quotes(item) if item is not None else []),
@@ -215,9 +221,26 @@ class _Projection:
                             edges.append(self.edge_row(to_curie(s), predicate, to_curie(o), rule["knowledge_level"], item))
         return edges
 
+    def entailed_edges(self) -> list[dict[str, str]]:
+        """Edges to the external class (MONDO) an npc-kg object class falls under (profile ``entailed``)."""
+        edges = []
+        for rule in self.profile.get("entailed") or []:
+            through = _iri(rule["through"])
+            for s, o in self.graph.subject_objects(_iri(rule["property"])):
+                if not (isinstance(s, URIRef) and isinstance(o, URIRef) and s in self.categories and o in self.categories):
+                    continue
+                targets = {
+                    m for c in self.closure(o) for m in self.graph.objects(c, through)
+                    if isinstance(m, URIRef) and m in self.categories and not str(m).startswith(BASE)
+                }  # fmt: skip
+                for target in sorted(targets, key=str):
+                    edges.append(self.edge_row(to_curie(s), rule["predicate"], to_curie(target), rule["knowledge_level"],
+                                               None, rule.get("agent_type")))  # fmt: skip
+        return edges
+
     def tables(self) -> KgxTables:
         self.categorize()
-        edges = self.triple_edges() + self.statement_edges()
+        edges = self.triple_edges() + self.entailed_edges() + self.statement_edges()
         nodes = [self.node_row(entity, category) for entity, category in self.categories.items()]
         terms = external_terms()["terms"]
         extra_columns = tuple(dict.fromkeys((self.profile.get("node_properties") or {}).values()))

@@ -5,8 +5,8 @@ with Java's single-file source launcher (``java -cp JARS OwlConvert.java ttl ofn
 ontology goes in on stdin and the result comes back on stdout, so no temporary file is written.
 
 What the OWL API reads is :func:`npc_kg.exporters.owl.safe_ntriples` (the ontology and the
-knowledge base, never patient data, without ``owl:imports`` and owlready2 annotations) behind
-``@prefix`` lines for :data:`npc_kg.namespace.PREFIXES`, so the outputs use ``npc:``, ``kb:``…
+knowledge base, never patient data, without ``owl:imports`` and owlready2 annotations) written as
+Turtle with ``@prefix`` lines for :data:`npc_kg.namespace.PREFIXES`, so the outputs use ``npc:``, ``kb:``…
 ``OwlConvert`` refuses every network URL for its whole JVM, uses no IRI mappers and skips
 missing imports silently; the run has a timeout of :data:`TIMEOUT_SECONDS`.
 
@@ -38,6 +38,7 @@ from npc_kg.errors import ExternalToolError
 from npc_kg.exporters.owl import safe_ntriples
 from npc_kg.exporters.registry import register_exporter
 from npc_kg.kg.load import graph_files
+from npc_kg.kg.turtle import turtle_text
 from npc_kg.namespace import PREFIXES
 
 __all__ = [
@@ -129,9 +130,17 @@ def owlapi_convert(data: bytes, source: str, target: str) -> bytes:
 
 
 def _ontology_turtle(graph: Graph) -> bytes:
-    """The safe N-Triples of ``graph`` behind ``@prefix`` lines (valid Turtle), so outputs use prefixes."""
-    prefixes = "".join(f"@prefix {name}: <{iri}> .\n" for name, iri in PREFIXES.items())
-    return prefixes.encode("utf-8") + safe_ntriples(graph)
+    """The safe triples of ``graph`` (:func:`safe_ntriples`) as Turtle with ``@prefix`` lines, so outputs use prefixes.
+
+    Not N-Triples: the OWL API's Turtle parser (5.1.20) reads the escape ``\\n`` in a short string
+    as the letter ``n``; Turtle written by rdflib puts a literal with line breaks in a long
+    string (triple quotes), which it reads right (a quote with a line break round-trips, tested).
+    """
+    safe = Graph(bind_namespaces="none")
+    safe.parse(data=safe_ntriples(graph), format="nt")
+    for name, iri in PREFIXES.items():
+        safe.bind(name, iri)
+    return turtle_text(safe).encode("utf-8")
 
 
 def owl_functional(graph: Graph) -> bytes:

@@ -12,10 +12,12 @@ from rdflib import Graph
 
 from npc_kg.atomic import atomic_write_bytes
 from npc_kg.kg.load import graph_files
+from npc_kg.kg.turtle import turtle_text
 
 __all__ = ["EXPORTERS", "Exporter", "register_exporter"]
 
-Exporter = Callable[[Graph, Path], None]
+Exporter = Callable[..., None]
+"""``exporter(graph, path, **options)``; only the ``nanopub`` exporter takes an option (``sign``)."""
 
 EXPORTERS: dict[str, Exporter] = {}
 
@@ -38,8 +40,14 @@ def _rdflib_exporter(rdflib_format: str) -> Exporter:
     return write
 
 
-for _name, _fmt in (("ttl", "longturtle"), ("nt", "nt"), ("xml", "pretty-xml")):
+for _name, _fmt in (("nt", "nt"), ("xml", "pretty-xml")):
     register_exporter(_name)(_rdflib_exporter(_fmt))
+
+
+@register_exporter("ttl")
+def _write_turtle(graph: Graph, path: Path) -> None:
+    """Turtle in rdflib's stable longturtle layout, with ``@prefix`` lines the OWL API reads."""
+    atomic_write_bytes(path, turtle_text(graph).encode("utf-8"), inputs=graph_files())
 
 
 @register_exporter("jsonld")

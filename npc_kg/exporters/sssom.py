@@ -18,7 +18,8 @@ from rdflib.namespace import DCTERMS, OWL
 from npc_kg.atomic import atomic_write_text
 from npc_kg.exporters.registry import register_exporter
 from npc_kg.kg.load import graph_files
-from npc_kg.kg.xrefs import external_terms, mapping_rows, prefix_map
+from npc_kg.kg.prefixes import prefix_map
+from npc_kg.kg.xrefs import external_terms, mapping_rows
 from npc_kg.namespace import BASE, ONTOLOGY_IRI
 
 __all__ = ["COLUMNS", "MAPPING_SET_ID", "render_sssom", "write_sssom"]

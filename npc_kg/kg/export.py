@@ -2,7 +2,7 @@
 
 Each format is one entry of :data:`npc_kg.exporters.registry.EXPORTERS`; the modules of
 :mod:`npc_kg.exporters` register ``owl`` (RDF/XML by owlready2, for Protégé), ``ofn`` and ``owx`` (the OWL API: Java and
-libowlapi-java), ``sssom`` and ``kgx`` (Biolink TSV).
+libowlapi-java), ``sssom``, ``kgx`` (Biolink TSV) and ``nanopub`` (a folder of TriG nanopublications).
 """
 
 from __future__ import annotations
@@ -12,22 +12,33 @@ from pathlib import Path
 
 from rdflib import Graph
 
-from npc_kg.errors import NpcKgError
-from npc_kg.exporters import kgx, owl, owlapi, sssom  # noqa: F401 - each registers its formats
+from npc_kg.errors import InputError, NpcKgError
+from npc_kg.exporters import kgx, nanopub, owl, owlapi, sssom  # noqa: F401 - each registers its formats
 from npc_kg.exporters.registry import EXPORTERS
 from npc_kg.kg.load import load
 
 __all__ = ["export", "formats"]
 
 
-def export(fmt: str, path: str | os.PathLike[str], *, graph: Graph | None = None) -> Path:
-    """Write the merged graph (or ``graph``) to ``path`` in format ``fmt``; return the path."""
+def export(
+    fmt: str, path: str | os.PathLike[str], *, graph: Graph | None = None, sign: str | os.PathLike[str] | None = None
+) -> Path:
+    """Write the merged graph (or ``graph``) to ``path`` in format ``fmt``; return the path.
+
+    ``sign`` (format ``nanopub`` only) is the user's RSA private key file: the nanopublications
+    are signed with it. They are never published.
+    """
     try:
         exporter = EXPORTERS[fmt]
     except KeyError:
         raise NpcKgError(f"unknown export format {fmt!r}; choose from {', '.join(sorted(EXPORTERS))}") from None
+    if sign is not None and fmt != "nanopub":
+        raise InputError(f"--sign applies to --format nanopub only, not {fmt!r}")
     target = Path(path)
-    exporter(graph if graph is not None else load(), target)
+    if sign is not None:
+        exporter(graph if graph is not None else load(), target, sign=sign)
+    else:
+        exporter(graph if graph is not None else load(), target)
     return target
 
 

@@ -24,9 +24,10 @@ _NTRIPLES: dict[str, bytes] = {}
 
 
 def ontology_files() -> list[Path]:
-    """Return the Turtle files of the ontology (TBox) and the knowledge base, in load order."""
+    """Return the Turtle files of the ontology (TBox), its imports (``ontology/imports/``, the MONDO
+    import) and the knowledge base, in load order."""
     root = data_path("ontology")
-    return sorted(root.glob("*.ttl")) + sorted((root / "kb").glob("*.ttl"))
+    return sorted(root.glob("*.ttl")) + sorted((root / "imports").glob("*.ttl")) + sorted((root / "kb").glob("*.ttl"))
 
 
 def graph_files() -> list[Path]:

@@ -5,6 +5,8 @@
   zero rows; a row names the offending term.
 - :func:`validate_kb` validates the merged graph with ``shapes/kb.ttl`` (pySHACL, no
   inference, no imports, no SHACL-AF, no JavaScript). The merged graph must conform.
+- :func:`qc_report` joins both into ROBOT-report-like rows (level, rule, subject, property,
+  value) for ``npc-kg qc``.
 
 Both take an optional graph, so tests can plant a defect in a private copy.
 """
@@ -28,14 +30,21 @@ from npc_kg.rdfio import parse_file
 from npc_kg.resources import data_path
 
 __all__ = [
+    "LEVELS",
     "KbResult",
     "KbValidation",
     "QcQuery",
+    "QcRow",
     "kb_shapes_graph",
     "qc_queries",
+    "qc_report",
+    "qc_tsv",
     "run_qc",
     "validate_kb",
 ]
+
+LEVELS = ("ERROR", "WARN", "INFO")
+"""ROBOT report levels, most severe first."""
 
 _SHACL_LOCK = threading.Lock()
 
@@ -181,3 +190,70 @@ def validate_kb(graph: Graph | None = None, *, shapes: Graph | None = None) -> K
             )
         )
     return KbValidation(conforms=bool(conforms), results=tuple(results), report=report, text=str(text))
+
+
+# ---------------------------------------------------------------------------------------------
+# ROBOT-report-like QC report (npc-kg qc)
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class QcRow:
+    """One row of the QC report, as ROBOT ``report`` writes them: level, rule, subject, property, value."""
+
+    level: str
+    rule: str
+    subject: str
+    property: str
+    value: str
+
+
+_SEVERITY = {"error": "ERROR", "warn": "WARN", "warning": "WARN", "info": "INFO"}
+_SHACL_LEVEL = {SH.Violation: "ERROR", SH.Warning: "WARN", SH.Info: "INFO"}
+
+
+def _short(node: object) -> str:
+    from npc_kg.kg.prefixes import to_curie
+
+    if node is None:
+        return ""
+    if isinstance(node, rdflib.URIRef):
+        return to_curie(str(node))
+    return " ".join(str(node).split())
+
+
+def qc_report(graph: Graph | None = None) -> list[QcRow]:
+    """Run the QC queries (``queries/qc/*.rq``) and the KB shapes (``shapes/kb.ttl``) over ``graph``.
+
+    A QC query row gets the query's ``# severity:`` (``error`` unless it says ``warn`` or ``info``)
+    and its name as the rule; a SHACL result gets its ``sh:resultSeverity`` and the name of its
+    source shape (the nearest named shape) as the rule. Rows are sorted by level, rule and subject.
+    """
+    graph = graph if graph is not None else load()
+    severity = {query.name: _SEVERITY.get(query.severity.strip().lower(), "ERROR") for query in qc_queries()}
+    rows = []
+    for name, found in run_qc(graph).items():
+        for row in found:
+            term = row.get("term", "")
+            subject = _short(rdflib.URIRef(term)) if term.startswith(("http://", "https://", "urn:")) else term
+            prop = _short(rdflib.URIRef(row["property"])) if row.get("property") else ""
+            rows.append(QcRow(severity[name], name, subject, prop, " ".join(row.get("value", "").split())))
+    validation = validate_kb(graph)
+    for node in validation.report.subjects(rdflib.RDF.type, SH.ValidationResult):
+        report = validation.report
+        level = _SHACL_LEVEL.get(report.value(node, SH.resultSeverity), "ERROR")  # type: ignore[call-overload]
+        shape = report.value(node, SH.sourceShape)
+        rule = _short(shape) if isinstance(shape, rdflib.URIRef) else "kb-shape"
+        value = report.value(node, SH.value)
+        message = report.value(node, SH.resultMessage)
+        rows.append(QcRow(level, rule, _short(report.value(node, SH.focusNode)), _short(report.value(node, SH.resultPath)),
+                          _short(value) if value is not None else _short(message)))  # fmt: skip
+    order = {level: index for index, level in enumerate(LEVELS)}
+    return sorted(set(rows), key=lambda r: (order.get(r.level, 9), r.rule, r.subject, r.property, r.value))
+
+
+def qc_tsv(rows: list[QcRow]) -> str:
+    """The report as TSV with ROBOT's header (``Level Rule Name Subject Property Value``)."""
+    lines = ["Level\tRule Name\tSubject\tProperty\tValue"]
+    lines += ["\t".join(" ".join(cell.split()) for cell in (r.level, r.rule, r.subject, r.property, r.value)) for r in rows]
+    return "\n".join(lines) + "\n"

@@ -66,8 +66,10 @@ class ReasoningReport:
 
     def hierarchy_graph(self) -> Graph:
         """Return the inferred hierarchy as ``rdfs:subClassOf`` triples between named classes."""
+        from npc_kg.kg.prefixes import prefix_map
+
         graph = Graph()
-        for prefix, iri in PREFIXES.items():
+        for prefix, iri in {**prefix_map(), **PREFIXES}.items():
             graph.bind(prefix, iri, override=True)
         for sub, supers in self.hierarchy.items():
             graph.add((URIRef(sub), RDF.type, OWL.Class))
@@ -79,8 +81,10 @@ class ReasoningReport:
         return graph
 
     def to_turtle(self) -> str:
-        """Return :meth:`hierarchy_graph` as stable (long) Turtle."""
-        return self.hierarchy_graph().serialize(format="longturtle")
+        """Return :meth:`hierarchy_graph` as stable (long) Turtle with ``@prefix`` lines."""
+        from npc_kg.kg.turtle import turtle_text
+
+        return turtle_text(self.hierarchy_graph())
 
     def summary(self) -> str:
         """Return a short human-readable summary."""
@@ -97,10 +101,10 @@ class ReasoningReport:
 
 
 def _short(iri: str) -> str:
-    for prefix, namespace in sorted(PREFIXES.items(), key=lambda item: -len(item[1])):
-        if iri.startswith(namespace) and "/" not in iri[len(namespace) :]:
-            return f"{prefix}:{iri[len(namespace):]}"
-    return f"<{iri}>"
+    from npc_kg.kg.prefixes import compress
+
+    curie = compress(iri)
+    return curie if curie is not None and "/" not in curie.split(":", 1)[1] else f"<{iri}>"
 
 
 def reasoning_graph(*, extra_turtle: str | None = None) -> Graph:

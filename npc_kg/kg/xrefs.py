@@ -14,31 +14,25 @@ identifier the npc-kg terms mapped to it (inverse). Examples are in ``docs/linki
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from functools import lru_cache
-from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
 from rdflib import Graph, URIRef
-from rdflib.namespace import RDFS, SKOS
+from rdflib.namespace import OWL, RDFS, SKOS
 
 from npc_kg.errors import InputError
-from npc_kg.namespace import BASE, PREFIXES
-from npc_kg.rdfio import parse_file
+from npc_kg.kg.prefixes import compress, expand_term, standardize_curie, to_curie
+from npc_kg.namespace import BASE, MONDO_IMPORT_IRI, OIO
 from npc_kg.resources import data_path, read_yaml
-
-if TYPE_CHECKING:  # pragma: no cover
-    import curies
 
 __all__ = [
     "MAPPING_PREDICATES",
     "Xref",
     "bridges",
-    "converter",
     "external_terms",
+    "import_xrefs",
     "mapping_rows",
-    "prefix_map",
     "to_curie",
     "to_iri",
     "xrefs",
@@ -55,7 +49,7 @@ _INVERSE = {
     SKOS.narrowMatch: SKOS.broadMatch,
 }
 
-Direction = Literal["asserted", "inverse"]
+Direction = Literal["asserted", "inverse", "via", "import"]
 
 
 @dataclass(frozen=True)
@@ -63,8 +57,10 @@ class Xref:
     """One mapping, oriented from the term that was looked up.
 
     ``direction`` is ``"asserted"`` when the lookup term is the npc-kg subject of the mapping
-    as the ontology states it, and ``"inverse"`` when the lookup term is the external object:
-    then ``predicate`` is the SKOS inverse (``broadMatch`` becomes ``narrowMatch``).
+    as the ontology states it, ``"inverse"`` when the lookup term is the external object (then
+    ``predicate`` is the SKOS inverse: ``broadMatch`` becomes ``narrowMatch``), ``"via"`` for a
+    mapping reached through an exact match (``via`` names the term in between), and
+    ``"import"`` for a cross-reference the MONDO import states for the looked-up class.
     """
 
     subject: str
@@ -76,6 +72,10 @@ class Xref:
     direction: Direction
     justification: str | None = None
     comment: str | None = None
+    via: str | None = None
+    """For a ``via`` row: the term the crosswalk goes through (an npc-kg term or an imported class)."""
+    source: str | None = None
+    """Where the mapping is stated: npc-kg's mapping set, or the MONDO import with its version."""
 
     @property
     def labels(self) -> tuple[str | None, str | None]:
@@ -94,6 +94,8 @@ class Xref:
             "direction": self.direction,
             "justification": self.justification,
             "comment": self.comment,
+            "via": self.via,
+            "source": self.source,
         }
 
 
@@ -111,76 +113,17 @@ class MappingRow:
     comment: str
 
 
-def _ttl_prefixes(path: Path) -> dict[str, str]:
-    graph = Graph(bind_namespaces="none")
-    parse_file(path, "turtle", graph=graph)
-    return {prefix: str(iri) for prefix, iri in graph.namespaces() if prefix and prefix != "xml"}
-
-
-def _context_prefixes(path: Path) -> dict[str, str]:
-    context = json.loads(path.read_text(encoding="utf-8"))["@context"]
-    return {key: value for key, value in context.items() if isinstance(value, str) and not key.startswith("@")}
-
-
-@lru_cache(maxsize=1)
-def prefix_map() -> dict[str, str]:
-    """Return the merged prefix map (prefix -> URI prefix) of the ontology, package and context.
-
-    Raises :class:`InputError` if two of the sources bind one prefix to different IRIs.
-    """
-    merged: dict[str, str] = {}
-    origin: dict[str, str] = {}
-    sources = (
-        ("npc_kg.namespace.PREFIXES", dict(PREFIXES)),
-        (str(data_path("ontology", "npc-kg.ttl")), _ttl_prefixes(data_path("ontology", "npc-kg.ttl"))),
-        (str(data_path("ontology", "context.jsonld")), _context_prefixes(data_path("ontology", "context.jsonld"))),
-    )
-    for where, prefixes in sources:
-        for prefix, iri in prefixes.items():
-            if prefix in merged and merged[prefix] != iri:
-                raise InputError(
-                    f"prefix {prefix!r} is bound to {iri} here but to {merged[prefix]} in {origin[prefix]}", path=where
-                )
-            merged.setdefault(prefix, iri)
-            origin.setdefault(prefix, where)
-    return merged
-
-
-@lru_cache(maxsize=1)
-def converter() -> curies.Converter:
-    """Return the :class:`curies.Converter` for :func:`prefix_map` (expands and compresses)."""
-    import curies  # imported here: it costs half a second, and most CLI commands never need it
-
-    return curies.Converter.from_prefix_map(prefix_map())
-
-
 def to_iri(curie_or_iri: str) -> URIRef:
-    """Expand a CURIE (``PREFIX:ID``) or accept a full IRI known to the prefix map.
+    """Expand a CURIE (any accepted spelling of its prefix) or accept a full IRI known to the prefix map.
 
-    Raises :class:`InputError` for an unknown prefix or an IRI outside every known namespace.
+    Raises :class:`~npc_kg.kg.prefixes.UnknownPrefixError` (with a suggestion) for an unknown
+    prefix and :class:`InputError` for an IRI outside every known namespace.
     """
     text = curie_or_iri.strip()
-    conv = converter()
-    if text.startswith(("http://", "https://")):
-        if conv.compress(text) is None:
-            raise InputError(f"IRI {text!r} is in no known namespace (known prefixes: {_known()})")
-        return URIRef(text)
-    prefix, sep, local = text.partition(":")
-    if not sep or not prefix or not local:
-        raise InputError(f"{text!r} is neither a CURIE (PREFIX:ID) nor an http(s) IRI")
-    expanded = conv.expand(text)
-    if expanded is None:
-        raise InputError(f"unknown prefix {prefix!r} in {text!r} (known prefixes: {_known()})")
-    return URIRef(expanded)
-
-
-def to_curie(iri: str | URIRef) -> str:
-    """Compress ``iri`` to a CURIE, or return it unchanged if no prefix covers it."""
-    return converter().compress(str(iri)) or str(iri)
-
-
-def _known() -> str:
-    return ", ".join(sorted(prefix_map()))
+    iri = expand_term(text)
+    if text.startswith(("http://", "https://", "<")) and compress(iri) is None:
+        raise InputError(f"IRI {text!r} is in no known namespace (the known prefixes are in mappings/prefixes.yaml)")
+    return URIRef(iri)
 
 
 @lru_cache(maxsize=1)
@@ -243,45 +186,110 @@ def mapping_rows(graph: Graph | None = None) -> list[MappingRow]:
     return sorted(rows, key=lambda row: (row.subject_id, row.predicate_id, row.object_id))
 
 
-def xrefs(curie_or_iri: str, *, graph: Graph | None = None) -> list[Xref]:
-    """Return the mappings of an npc-kg term, or the npc-kg terms an external identifier maps to.
+_SOURCE = "npc-kg mappings (ontology/npc-kg.ttl, mappings/npc-kg.sssom.tsv)"
 
-    ``curie_or_iri`` is a CURIE (``npc:...`` or ``PREFIX:ID``) or a full
-    IRI. An empty list means the identifier is known to no mapping. Raises
-    :class:`InputError` for an unknown prefix.
+
+def _import_source(graph: Graph) -> str:
+    version = graph.value(MONDO_IMPORT_IRI, OWL.versionInfo)
+    return "MONDO import (ontology/imports/mondo_import.ttl" + (f", {version})" if version is not None else ")")
+
+
+def _row_xref(row: MappingRow, *, inverse: bool) -> Xref:
+    if not inverse:
+        return Xref(row.subject_id, row.predicate_id, row.object_id, row.subject_label, row.object_label, row.confidence,
+                    "asserted", row.mapping_justification, row.comment, source=_SOURCE)  # fmt: skip
+    return Xref(row.object_id, to_curie(_INVERSE[to_iri(row.predicate_id)]), row.subject_id, row.object_label, row.subject_label,
+                row.confidence, "inverse", row.mapping_justification, row.comment, source=_SOURCE)  # fmt: skip
+
+
+def import_xrefs(term: URIRef, graph: Graph) -> list[Xref]:
+    """The cross-references an imported class (a MONDO class of the import) carries itself.
+
+    Its SKOS mapping triples, and its ``oboInOwl:hasDbXref`` values that no SKOS triple already
+    gives (predicate ``oio:hasDbXref``; the CURIE standardised to npc-kg's prefix spelling where
+    the prefix is known, else as the import writes it).
+    """
+    if str(term).startswith(BASE):
+        return []
+    subject = to_curie(term)
+    label = _label(graph, term)
+    source = _import_source(graph)
+    found: list[Xref] = []
+    seen: set[str] = set()
+    for predicate in MAPPING_PREDICATES:
+        for obj in sorted(graph.objects(term, predicate), key=str):
+            if isinstance(obj, URIRef) and not str(obj).startswith(BASE):
+                curie = to_curie(obj)
+                seen.add(curie)
+                found.append(Xref(subject, to_curie(predicate), curie, label, _label(graph, obj), None, "import", source=source))
+    for value in sorted(str(v) for v in graph.objects(term, OIO.hasDbXref)):
+        try:
+            curie = standardize_curie(value)
+        except InputError:
+            curie = value
+        if curie not in seen:
+            seen.add(curie)
+            found.append(Xref(subject, "oio:hasDbXref", curie, label, None, None, "import", source=source))
+    return found
+
+
+def xrefs(curie_or_iri: str, *, graph: Graph | None = None) -> list[Xref]:
+    """Return the crosswalk of a term: its mappings, the mappings it reaches through an exact match, and
+    the cross-references of its imported class.
+
+    ``curie_or_iri`` is a CURIE (``npc:...`` or ``PREFIX:ID``, any accepted spelling of the prefix)
+    or a full IRI. The rows come in this order:
+
+    1. ``asserted``: the npc-kg term's own mappings; ``inverse``: the npc-kg terms mapped to the
+       external identifier (with the inverse SKOS predicate);
+    2. ``via``: for each npc-kg term the identifier is an exact match of (or the npc-kg term itself),
+       that term's other mappings, marked with ``via`` = the term; for an npc-kg term exactly matched
+       to an imported MONDO class, that class's own cross-references, ``via`` the MONDO class;
+    3. ``import``: the identifier's own cross-references in the MONDO import (SKOS mappings and
+       ``oboInOwl:hasDbXref``), each with its ``source``.
+
+    An empty list means the identifier is known to no mapping. Raises :class:`InputError`
+    (:class:`~npc_kg.kg.prefixes.UnknownPrefixError` with a suggestion) for an unknown prefix.
     """
     iri = to_iri(curie_or_iri)
+    if graph is None:
+        from npc_kg.kg.load import load
+
+        graph = load()
     query = to_curie(iri)
+    rows = mapping_rows(graph)
     found: list[Xref] = []
-    for row in mapping_rows(graph):
+    for row in rows:
         if row.subject_id == query:
-            found.append(
-                Xref(
-                    subject=row.subject_id,
-                    predicate=row.predicate_id,
-                    object=row.object_id,
-                    subject_label=row.subject_label,
-                    object_label=row.object_label,
-                    confidence=row.confidence,
-                    direction="asserted",
-                    justification=row.mapping_justification,
-                    comment=row.comment,
-                )
-            )
+            found.append(_row_xref(row, inverse=False))
         elif row.object_id == query:
-            found.append(
-                Xref(
-                    subject=row.object_id,
-                    predicate=to_curie(_INVERSE[to_iri(row.predicate_id)]),
-                    object=row.subject_id,
-                    subject_label=row.object_label,
-                    object_label=row.subject_label,
-                    confidence=row.confidence,
-                    direction="inverse",
-                    justification=row.mapping_justification,
-                    comment=row.comment,
+            found.append(_row_xref(row, inverse=True))
+    direct = list(found)
+    # through an exact match: the npc-kg term's other mappings
+    for hop in direct:
+        if hop.predicate != "skos:exactMatch" or hop.direction != "inverse":
+            continue
+        for row in rows:
+            if row.subject_id == hop.object and row.object_id != query:
+                step = _row_xref(row, inverse=False)
+                found.append(
+                    Xref(
+                        query, step.predicate, step.object, hop.subject_label, step.object_label, step.confidence, "via",
+                        step.justification, step.comment, via=hop.object, source=_SOURCE,
+                    )
                 )
-            )
+    # an npc-kg term exactly matched to an imported class: that class's own cross-references
+    for hop in direct:
+        if hop.predicate == "skos:exactMatch" and hop.direction == "asserted":
+            target = to_iri(hop.object)
+            for item in import_xrefs(target, graph):
+                found.append(
+                    Xref(
+                        query, item.predicate, item.object, hop.subject_label, item.object_label, None, "via",
+                        via=hop.object, source=item.source,
+                    )
+                )
+    found += import_xrefs(iri, graph)
     return found
 
 

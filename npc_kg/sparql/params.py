@@ -9,8 +9,8 @@ by ``;`` (or on several ``# params:`` lines); ``none`` declares no parameter::
 An entry is ``name (type[, default VALUE | , optional]) — meaning`` or ``name: type — meaning``
 (a leading ``?`` on the name is allowed; the type is read from its first word, so ``IRI of an
 npc:Patient`` is an IRI).
-Types: ``IRI``/``CURIE``/``IRI or CURIE`` (an IRI; CURIEs are expanded with the project
-prefixes), or a literal type: ``string``, ``integer``, ``decimal``, ``double``, ``boolean``,
+Types: ``IRI``/``CURIE``/``IRI or CURIE`` (an IRI; CURIEs are expanded with npc-kg's one
+prefix map, :mod:`npc_kg.kg.prefixes`), or a literal type: ``string``, ``integer``, ``decimal``, ``double``, ``boolean``,
 ``date`` (with or without ``xsd:``). A parameter with neither a default nor ``optional`` is
 required. Values are validated and converted to rdflib terms here; backends bind the terms
 (``initBindings``, ``substitutions`` or a ``VALUES`` block), never formatting them into the query.
@@ -22,17 +22,16 @@ import datetime
 import re
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
-from functools import lru_cache
 from typing import Any
 
 from rdflib import XSD, Literal, URIRef
 from rdflib.term import Node
 
-from npc_kg.errors import QueryError
-from npc_kg.namespace import PREFIXES
+from npc_kg.errors import InputError, QueryError
+from npc_kg.kg.prefixes import expand_term
 from npc_kg.sparql.terms import IRI_FORBIDDEN
 
-__all__ = ["ParamSpec", "expand_curie", "parse_params_header", "prefixes", "to_term"]
+__all__ = ["ParamSpec", "expand_curie", "parse_params_header", "to_term"]
 
 _LITERAL_TYPES: dict[str, URIRef] = {
     "string": XSD.string,
@@ -152,37 +151,24 @@ def parse_params_header(lines: list[str], where: str = "<query>") -> list[ParamS
     return specs
 
 
-@lru_cache(maxsize=1)
-def prefixes() -> dict[str, str]:
-    """The prefixes CURIE values are expanded with: ``PREFIXES`` plus the ontology's ``@prefix`` lines."""
-    from npc_kg.resources import data_path
-
-    found: dict[str, str] = {}
-    pattern = re.compile(r"^\s*@prefix\s+([A-Za-z][\w.-]*)?:\s*<([^>]*)>\s*\.", re.MULTILINE)
-    ontology = data_path("ontology", "npc-kg.ttl")
-    if ontology.is_file():
-        for prefix, iri in pattern.findall(ontology.read_text(encoding="utf-8")):
-            if prefix:
-                found[prefix] = iri
-    found.update(PREFIXES)
-    return found
-
-
 def expand_curie(value: str, *, what: str = "value") -> URIRef:
-    """Return the IRI for a CURIE (``npc:SalvageSurgery``), ``<iri>`` or absolute IRI; validate it."""
+    """Return the IRI for a CURIE (``npc:Radiotherapy``, ``mondo:0015459``), ``<iri>`` or absolute IRI; validate it.
+
+    CURIEs are expanded with npc-kg's one prefix map (:mod:`npc_kg.kg.prefixes`), which accepts
+    bioregistry's prefix synonyms and case variants; an unknown prefix is a :class:`QueryError`
+    with a "did you mean" suggestion.
+    """
     text = value.strip()
-    if text.startswith("<") and text.endswith(">"):
-        text = text[1:-1]
-    elif ":" in text and "://" not in text:
-        prefix, local = text.split(":", 1)
-        known = prefixes()
-        if prefix in known:
-            text = known[prefix] + local
-        elif not text.lower().startswith(("urn:", "mailto:", "tag:")):
-            raise QueryError(f"{what}: unknown prefix {prefix!r} in {value!r} (known: {', '.join(sorted(known))})")
-    if not _ABSOLUTE_IRI.match(text) or IRI_FORBIDDEN.search(text):
+    if text.lower().startswith(("urn:", "mailto:", "tag:")):
+        iri = text
+    else:
+        try:
+            iri = expand_term(text)
+        except InputError as error:
+            raise QueryError(f"{what}: {error}") from None
+    if not _ABSOLUTE_IRI.match(iri) or IRI_FORBIDDEN.search(iri):
         raise QueryError(f"{what}: {value!r} is not a CURIE with a known prefix or an absolute IRI")
-    return URIRef(text)
+    return URIRef(iri)
 
 
 def to_term(spec: ParamSpec, value: Any) -> Node:

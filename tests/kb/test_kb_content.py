@@ -114,7 +114,8 @@ def test_unreliable_annotation_is_flagged_not_mapped(kg: Graph) -> None:
     assert NPC.UnreliableAnnotation in set(kg.objects(article, NPC.textIssue))
     assert "D004194" in str(kg.value(article, SKOS.editorialNote))
     for predicate in (SKOS.exactMatch, SKOS.closeMatch, SKOS.broadMatch, SKOS.narrowMatch, SKOS.relatedMatch):
-        assert (None, predicate, MESH_DISEASE) not in kg
+        # no npc-kg term maps to it (MONDO:0000001 'disease' does, in the MONDO import: MONDO's own mapping)
+        assert not [s for s in kg.subjects(predicate, MESH_DISEASE) if str(s).startswith("https://w3id.org/npc-kg/")]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -187,11 +188,12 @@ ASSOCIATIONS = {
     # factor, outcome: direction, analyses, independent
     (NPC.SecondCourseRadiotherapy, NPC.OverallSurvival): (NPC.BetterOutcome, BOTH, True),
     (NPC.SecondCourseRadiotherapy, NPC.ProgressionFreeSurvival): (NPC.BetterOutcome, BOTH, True),
-    (NPC.SalvageSurgery, NPC.OverallSurvival): (NPC.BetterOutcome, {NPC.UnivariateAnalysis}, False),
-    (NPC.AdvancedRNCategory, NPC.OverallSurvival): (NPC.WorseOutcome, BOTH, True),
-    (NPC.AdvancedRNCategory, NPC.ProgressionFreeSurvival): (NPC.WorseOutcome, BOTH, True),
-    (NPC.LocalRecurrence, NPC.ProgressionFreeSurvival): (NPC.WorseOutcome, {NPC.UnivariateAnalysis}, False),
-    (NPC.RegionalRecurrence, NPC.ProgressionFreeSurvival): (NPC.WorseOutcome, {NPC.UnivariateAnalysis}, False),
+    # the analysis type only where the text names it (issue 14): only re-irradiation's sentence does
+    (NPC.SalvageSurgery, NPC.OverallSurvival): (NPC.BetterOutcome, set(), False),
+    (NPC.AdvancedRNCategory, NPC.OverallSurvival): (NPC.WorseOutcome, set(), True),
+    (NPC.AdvancedRNCategory, NPC.ProgressionFreeSurvival): (NPC.WorseOutcome, set(), True),
+    (NPC.LocalRecurrence, NPC.ProgressionFreeSurvival): (NPC.WorseOutcome, set(), False),
+    (NPC.RegionalRecurrence, NPC.ProgressionFreeSurvival): (NPC.WorseOutcome, set(), False),
 }  # fmt: skip
 
 
@@ -248,3 +250,37 @@ def test_causes_of_death_statement(kg: Graph) -> None:
     item = KB["stmt-001-most-common-causes-of-death"]
     assert set(kg.objects(item, NPC.cause)) == {NPC.MassiveHemorrhage, NPC.DistantMetastasisOutcome}
     assert kg.value(item, NPC.reportedIn) == KB["source-001"]
+
+
+def test_dss_below_os_is_flagged(kg: Graph) -> None:
+    """Seed 001 gives DSS below OS for the same group and time; the figures are kept and flagged."""
+    for name in ("fig-001-dss-3y", "fig-001-dss-5y", "fig-001-rt-dss"):
+        figure = KB[name]
+        assert NPC.InconsistentFigures in set(kg.objects(figure, NPC.textIssue)), name
+        assert "lower than" in str(kg.value(figure, SKOS.editorialNote)), name
+    flagged = set(kg.subjects(NPC.textIssue, NPC.InconsistentFigures))
+    assert flagged == {KB["fig-001-dss-3y"], KB["fig-001-dss-5y"], KB["fig-001-rt-dss"]}
+
+
+def test_survival_rate_mappings_say_what_is_true(kg: Graph) -> None:
+    """OBI's survival rate is exact only for overall survival; close for the other survival rates."""
+    obi = URIRef("http://purl.obolibrary.org/obo/OBI_0000789")
+    assert set(kg.subjects(SKOS.exactMatch, obi)) == {NPC.OverallSurvivalRate}
+    assert set(kg.subjects(SKOS.closeMatch, obi)) == {
+        NPC.SurvivalRate, NPC.ProgressionFreeSurvivalRate, NPC.DiseaseSpecificSurvivalRate,
+    }  # fmt: skip
+    for figure in kg.subjects(NPC.statistic, NPC.OverallSurvivalRate):
+        assert kg.value(figure, NPC.outcome) == NPC.OverallSurvival, figure
+    for statistic, outcome in (
+        (NPC.ProgressionFreeSurvivalRate, NPC.ProgressionFreeSurvival),
+        (NPC.DiseaseSpecificSurvivalRate, NPC.DiseaseSpecificSurvival),
+    ):
+        figures = list(kg.subjects(NPC.statistic, statistic))
+        assert figures and all(kg.value(f, NPC.outcome) == outcome for f in figures)
+
+
+def test_no_definition_on_external_terms(kg: Graph) -> None:
+    """npc-kg's wording goes on its own classes; an external term keeps only its own label."""
+    for term in set(kg.subjects(SKOS.definition, None)):
+        assert isinstance(term, URIRef)
+        assert str(term).startswith("https://w3id.org/npc-kg/"), term

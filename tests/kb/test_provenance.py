@@ -1,9 +1,10 @@
 """Every quote in the graph is verbatim: an exact substring of its source's text file.
 
 The text files live in ``npc_kg.resources.seeds_dir()`` (``NPC_KG_SEEDS``, default
-``../shared/seeds/``). The only normalisation allowed is collapsing runs of white space, so
-characters such as the U+2010 hyphen of "3-year" (as written in the source) and en dashes must be kept. In CI (``CI`` set)
-missing seed texts fail the test instead of skipping it.
+``../shared/seeds/``). No normalisation is allowed, so
+characters such as the U+2010 hyphen of "3-year", en dashes, no-break spaces (U+00A0) and thin
+spaces (U+2009) must be kept: a quote is a byte-exact substring of its source, white space
+included (issue 14). In CI (``CI`` set) missing seed texts fail the test instead of skipping it.
 """
 
 from __future__ import annotations
@@ -15,7 +16,6 @@ from rdflib import Graph, URIRef
 from rdflib.term import Node
 
 from npc_kg.namespace import KB, NPC, OA
-from tests.kb.conftest import collapse
 
 
 def _quotes(graph: Graph) -> list[tuple[Node, Node, str]]:
@@ -46,8 +46,8 @@ def test_every_quote_is_verbatim(kg: Graph, seeds: Path) -> None:
         if name not in texts:
             path = seeds / name
             assert path.is_file(), f"{source}: source text {path} is missing"
-            texts[name] = collapse(path.read_text(encoding="utf-8"))
-        if collapse(exact) not in texts[name]:
+            texts[name] = path.read_text(encoding="utf-8")
+        if exact not in texts[name]:
             failures.append(f"{source}: {exact!r}")
     assert not failures, "quotes that are not verbatim substrings of their source:\n" + "\n".join(failures)
 
@@ -56,7 +56,10 @@ def test_quotes_keep_the_sources_characters(kg: Graph) -> None:
     """The U+2010 hyphens and en dashes of seed 001 are kept, not replaced by ASCII."""
     quotes = {exact for _r, source, exact in _quotes(kg) if source == KB["source-001"]}
     assert any("3\u2010year" in q for q in quotes)
-    assert any("4\u2013100 months" in q for q in quotes)
+    assert any("4\u2013100\u2009months" in q for q in quotes)
+    assert any("(n\u2009=\u200972)" in q for q in quotes)  # thin spaces, as in the source
+    quotes_000 = {exact for _r, source, exact in _quotes(kg) if source == KB["source-000"]}
+    assert any("\u00a0" in q for q in quotes_000)  # no-break spaces, as in the source
 
 
 def test_items_are_reported_in_the_source_they_quote(kg: Graph) -> None:

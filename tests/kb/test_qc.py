@@ -91,6 +91,14 @@ def _plant_undefined_kb_reference(graph: Graph) -> str:
     return str(KB["pop-001-cohrot"])
 
 
+def _plant_external_definition(graph: Graph) -> str:
+    from rdflib import URIRef
+
+    hp = URIRef("http://purl.obolibrary.org/obo/HP_0006824")
+    graph.add((hp, SKOS.definition, Literal("npc-kg's own wording on an HPO class", lang="en")))
+    return str(hp)
+
+
 def _plant_unlabelled_class(graph: Graph) -> str:
     graph.add((NPC._NS["NewFinding"], RDF.type, OWL.Class))
     return str(NPC._NS["NewFinding"])
@@ -106,6 +114,7 @@ PLANTS: list[tuple[str, Callable[[Graph], str]]] = [
     ("undeclared-npc-term", _plant_undeclared_term),
     ("undeclared-npc-term", _plant_undeclared_property),
     ("undefined-kb-reference", _plant_undefined_kb_reference),
+    ("external-term-definition", _plant_external_definition),
 ]
 
 
@@ -119,3 +128,49 @@ def test_query_catches_planted_defect(query: str, plant: Callable[[Graph], str])
 
 def test_every_query_has_a_planted_defect() -> None:
     assert set(QUERY_NAMES) <= {query for query, _ in PLANTS}
+
+
+# ---------------------------------------------------------------------------------------------
+# npc-kg qc: the ROBOT-report-like TSV
+# ---------------------------------------------------------------------------------------------
+
+
+def test_qc_report_of_the_merged_graph_is_clean() -> None:
+    from npc_kg.kg.quality import qc_report, qc_tsv
+
+    rows = qc_report()
+    assert rows == []
+    assert qc_tsv(rows) == "Level\tRule Name\tSubject\tProperty\tValue\n"
+
+
+def test_qc_report_rows_for_planted_defects() -> None:
+    """A QC query defect and a KB-shape defect each give an ERROR row naming the rule and the subject."""
+    from npc_kg.kg.quality import qc_report, qc_tsv
+
+    graph = npc_kg.load(fresh=True)
+    _plant_missing_definition(graph)
+    graph.add((KB["fig-001-os-3y"], NPC.statistic, NPC.Count))  # breaks kbsh:FigureStatisticShape (two statistics)
+    rows = qc_report(graph)
+    found = {(r.level, r.rule, r.subject, r.property) for r in rows}
+    assert ("ERROR", "missing-definition", "npc:Frailty", "skos:definition") in found
+    shape_rows = [r for r in rows if r.rule.startswith("kbsh:")]
+    assert "kbsh:FigureStatisticShape" in {r.rule for r in shape_rows}
+    assert shape_rows and {r.subject for r in shape_rows} == {"kb:fig-001-os-3y"}
+    assert {r.level for r in shape_rows} == {"ERROR"}
+    header, *lines = qc_tsv(rows).splitlines()
+    assert header.split("\t") == ["Level", "Rule Name", "Subject", "Property", "Value"]
+    assert all(len(line.split("\t")) == 5 for line in lines) and len(lines) == len(rows)
+
+
+def test_cli_qc_exit_codes(tmp_path, monkeypatch) -> None:
+    from npc_kg.cli import main
+    from npc_kg.kg.quality import QcRow
+
+    assert main(["qc", "-o", str(tmp_path / "report.tsv")]) == 0
+    assert (tmp_path / "report.tsv").read_text(encoding="utf-8").startswith("Level\tRule Name")
+    monkeypatch.setattr("npc_kg.cli.qc.qc_report", lambda: [QcRow("WARN", "r", "npc:X", "rdfs:label", "")])
+    assert main(["qc"]) == 0
+    assert main(["qc", "--fail-on", "WARN"]) == 1
+    monkeypatch.setattr("npc_kg.cli.qc.qc_report", lambda: [QcRow("ERROR", "r", "npc:X", "rdfs:label", "")])
+    assert main(["qc"]) == 1
+    assert main(["qc", "--fail-on", "none"]) == 0

@@ -33,15 +33,19 @@ def run_cli(cwd: Path, *args: str, env: dict[str, str] | None = None) -> subproc
     )
 
 
+def fail_in_ci_else_skip(message: str) -> None:
+    """A missing tool fails the test under CI (``CI`` set) and skips it locally, with ``message``."""
+    if os.environ.get("CI"):
+        pytest.fail(message)
+    pytest.skip(message)
+
+
 def need_owlapi() -> None:
     """Fail under CI, skip locally, if Java or the OWL API is missing."""
     try:
         owlapi_command("ttl", "ofn")
     except ExternalToolError as error:
-        message = f"{error} (.ci/run installs it); the OWL API export tests need it"
-        if os.environ.get("CI"):
-            pytest.fail(message)
-        pytest.skip(message)
+        fail_in_ci_else_skip(f"{error} (.ci/run installs it); the OWL API export tests need it")
 
 
 @pytest.fixture()

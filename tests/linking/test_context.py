@@ -7,7 +7,7 @@ import json
 from rdflib import Graph
 from rdflib.namespace import OWL, RDF, RDFS, XSD
 
-from npc_kg.kg.xrefs import prefix_map
+from npc_kg.kg.prefixes import prefix_map
 from npc_kg.namespace import BASE
 from npc_kg.resources import data_path
 

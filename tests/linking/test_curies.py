@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from npc_kg.kg.xrefs import converter, prefix_map
+from npc_kg.kg.prefixes import converter, prefix_map
 
 # prefix -> (bioregistry resource, URI prefix). MESH and ICD10: bioregistry has no preferred
 # prefix; "MESH" is its OBO-context spelling, "ICD10" a registered synonym of "icd10".
@@ -69,3 +69,52 @@ def test_expand_compress_round_trip(prefix: str, local: str) -> None:
     iri = converter().expand(curie)
     assert iri == EXPECTED[prefix][1] + local
     assert converter().compress(iri) == curie
+
+
+def test_checked_in_prefix_map_is_up_to_date() -> None:
+    """mappings/prefix-map.json is what scripts/build_prefix_map.py makes from bioregistry now."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    script = Path(__file__).resolve().parents[2] / "scripts" / "build_prefix_map.py"
+    run = subprocess.run([sys.executable, str(script), "--check"], capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stderr
+
+
+def test_every_prefix_a_data_file_binds_agrees_with_the_map() -> None:
+    """The @prefix lines of the ontology, imports and knowledge base, and the JSON-LD context, use the one map."""
+    import json
+    import re
+
+    from npc_kg.kg.load import ontology_files
+    from npc_kg.resources import data_path
+
+    pattern = re.compile(r"^@prefix\s+([A-Za-z][\w.-]*):\s*<([^>]*)>", re.MULTILINE)
+    known = prefix_map()
+    checked = 0
+    for path in ontology_files():
+        for prefix, iri in pattern.findall(path.read_text(encoding="utf-8")):
+            assert prefix in known, f"{path.name}: @prefix {prefix}: is not in the prefix map"
+            assert known[prefix] == iri, f"{path.name}: {prefix}: <{iri}> but the map says <{known[prefix]}>"
+            checked += 1
+    context = json.loads(data_path("ontology", "context.jsonld").read_text(encoding="utf-8"))["@context"]
+    for key, value in context.items():
+        if isinstance(value, str) and not key.startswith("@"):
+            assert known.get(key) == value, key
+            checked += 1
+    assert checked > 50
+
+
+def test_synonyms_and_case_variants_from_bioregistry() -> None:
+    from npc_kg.kg.prefixes import expand, standardize_curie
+
+    assert standardize_curie("mondo:0015459") == "MONDO:0015459"
+    assert standardize_curie("mesh:D009303") == "MESH:D009303"  # MONDO's spelling
+    assert standardize_curie("ORPHA:150") == "Orphanet:150"  # bioregistry's preferred prefix
+    assert standardize_curie("ICD-10:C11") == "ICD10:C11"
+    assert standardize_curie("icd10cm:C11") == "ICD10CM:C11"
+    assert expand("ICD10:C11") != expand("ICD10CM:C11")
+    for record in converter().records:
+        if record.prefix in ("MONDO", "NCIT", "HP"):
+            assert bioregistry.normalize_prefix(record.prefix) is not None

@@ -12,7 +12,7 @@ from rdflib import Graph
 from rdflib.namespace import PROV, RDF
 
 from npc_kg.exporters.kgx import kgx_paths, kgx_tables, profile
-from npc_kg.kg.xrefs import to_curie
+from npc_kg.kg.prefixes import to_curie
 from npc_kg.namespace import NPC, OA
 
 REQUIRED_NODE_COLUMNS = ("id", "category", "name")
@@ -58,7 +58,9 @@ def test_required_columns_and_values(exported) -> None:
     for column in REQUIRED_EDGE_COLUMNS:
         assert all(row[column] for row in edges), column
     assert {row["primary_knowledge_source"] for row in edges} == {"infores:npc-kg"}
-    assert {row["agent_type"] for row in edges} == {"manual_agent"}
+    assert {row["agent_type"] for row in edges} == {"manual_agent", "automated_agent"}
+    # automated only for the edges entailed through the MONDO equivalence (treats -> MONDO class)
+    assert {row["knowledge_level"] for row in edges if row["agent_type"] == "automated_agent"} == {"logical_entailment"}
 
 
 def test_ids_unique_and_edges_closed(exported) -> None:
@@ -206,3 +208,21 @@ def test_same_projection_as_api(exported, kg: Graph) -> None:
 def test_output_paths(tmp_path: Path) -> None:
     assert kgx_paths(tmp_path / "out") == (tmp_path / "out_nodes.tsv", tmp_path / "out_edges.tsv")
     assert kgx_paths(tmp_path) == (tmp_path / "npc-kg_nodes.tsv", tmp_path / "npc-kg_edges.tsv")
+
+
+def test_treatments_treat_mondo_nodes(exported, kg: Graph) -> None:
+    """Each treatment that states what it treats has a biolink:treats edge to MONDO:0015459 (through the equivalence)."""
+    from rdflib import URIRef
+
+    treats = URIRef("https://w3id.org/biolink/vocab/treats")
+    nodes, edges = exported
+    by_id = {row["id"]: row for row in nodes}
+    treating = {to_curie(s) for s in kg.subjects(treats, None)}
+    assert "npc:SalvageSurgery" in treating
+    for treatment in treating:
+        rows = [e for e in edges if e["subject"] == treatment and e["predicate"] == "biolink:treats"]
+        assert "MONDO:0015459" in {e["object"] for e in rows}, treatment
+        assert by_id[treatment]["category"] == "biolink:Treatment"
+    assert by_id["MONDO:0015459"]["category"] == "biolink:Disease"
+    triples = {(e["subject"], e["predicate"], e["object"]) for e in edges}
+    assert ("MONDO:0015459", "biolink:subclass_of", "MONDO:0002038") in triples

@@ -72,10 +72,15 @@ def _is_added_declaration(triple: tuple[Node, Node, Node], source: Graph) -> boo
 
 
 def _normalised(back: Graph, source: Graph) -> Graph:
-    """``back`` without the declarations the OWL API adds, with ``owl:oneOf`` members sorted."""
+    """``back`` without the declarations the OWL API adds, with ``owl:oneOf`` members sorted and
+    ``owl:equivalentClass`` between two named classes written one way (it is symmetric; the OWL API
+    orders the operands of EquivalentClasses its own way)."""
     out = Graph()
     for triple in back:
         if not _is_added_declaration(triple, source):
+            subject, predicate, obj = triple
+            if predicate == OWL.equivalentClass and isinstance(subject, URIRef) and isinstance(obj, URIRef) and obj < subject:
+                triple = (obj, predicate, subject)
             out.add(triple)
     for head in list(out.objects(None, OWL.oneOf)):
         cells = []
@@ -91,6 +96,18 @@ def _normalised(back: Graph, source: Graph) -> Graph:
 
 def _sorted_one_of(graph: Graph) -> Graph:
     return _normalised(graph, graph)  # the source declares what it uses, so only the lists change
+
+
+def _as_exported(kg: Graph) -> Graph:
+    """The merged graph as the OWL exports write it: no owl:imports, and only npc-kg's own header
+    typed owl:Ontology (the MONDO import is merged in; its header keeps its annotations)."""
+    merged = {o for o in kg.subjects(RDF.type, OWL.Ontology) if o != ONTOLOGY_IRI}
+    out = Graph()
+    for triple in kg:
+        if triple[1] == OWL.imports or (triple[0] in merged and triple[1] in (RDF.type, OWL.versionIRI)):
+            continue
+        out.add(triple)
+    return out
 
 
 def test_ofn_export_is_functional_syntax(exports: dict[str, Path]) -> None:
@@ -110,6 +127,7 @@ def test_owx_export_is_owl_xml(exports: dict[str, Path]) -> None:
 
 @pytest.mark.parametrize("fmt", FORMATS)
 def test_owlapi_export_round_trips(exports: dict[str, Path], kg: Graph, fmt: str) -> None:
+    kg = _as_exported(kg)
     functional = exports[fmt].read_bytes() if fmt == "ofn" else owlapi_convert(exports[fmt].read_bytes(), fmt, "ofn")
     back = parse_text(owlapi_convert(functional, "ofn", "ttl").decode("utf-8"), "turtle")
     normalised = _normalised(back, kg)
@@ -251,3 +269,49 @@ def test_missing_java_is_a_one_line_error(tmp_path: Path) -> None:
         "npc-kg: error: java is not on PATH: install the Debian packages default-jre-headless and libowlapi-java"
     )
     assert sorted(p.name for p in tmp_path.iterdir()) == ["bin"]
+
+
+# ---------------------------------------------------------------------------------------------
+# Turtle written by npc-kg (export ttl, reason -o, the MONDO import) opens in the OWL API (issue 14)
+# ---------------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def turtle_export(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    need_owlapi()
+    folder = tmp_path_factory.mktemp("owlapi-ttl")
+    result = run_cli(folder, "export", "--format", "ttl", "-o", "npc-kg.ttl")
+    assert result.returncode == 0, result.stderr
+    return folder / "npc-kg.ttl"
+
+
+def test_turtle_export_loads_in_the_owl_api(turtle_export: Path) -> None:
+    ofn = owlapi_convert(turtle_export.read_bytes(), "ttl", "ofn").decode("utf-8")
+    assert "Declaration(Class(<https://w3id.org/npc-kg/NasopharyngealCarcinoma>))" in ofn or (
+        "Declaration(Class(npc:NasopharyngealCarcinoma))" in ofn
+    )
+    assert "MONDO_0015459" in ofn  # the equivalence to MONDO and the imported classes came through
+    assert "EquivalentClasses(" in ofn
+
+
+def test_sparql_style_prefix_lines_are_what_the_owl_api_refuses(turtle_export: Path) -> None:
+    """The control: the same file with SPARQL-style PREFIX lines (rdflib's longturtle) does not load."""
+    text = turtle_export.read_text(encoding="utf-8")
+    sparql_style = "\n".join(
+        f"PREFIX {line[len('@prefix '):].rstrip(' .')}" if line.startswith("@prefix ") else line for line in text.splitlines()
+    )
+    with pytest.raises(ExternalToolError):
+        owlapi_convert(sparql_style.encode("utf-8"), "ttl", "ofn")
+
+
+def test_reason_output_and_mondo_import_load_in_the_owl_api(tmp_path: Path) -> None:
+    need_owlapi()
+    from npc_kg.kg.reason import ReasoningReport
+    from npc_kg.resources import data_path
+
+    report = ReasoningReport(consistent=True, reasoner="test", classes=1, inferred=(),
+                             hierarchy={"https://w3id.org/npc-kg/Frailty": ("https://w3id.org/npc-kg/Finding",)})  # fmt: skip
+    ofn = owlapi_convert(report.to_turtle().encode("utf-8"), "ttl", "ofn").decode("utf-8")
+    assert "SubClassOf(" in ofn and "Frailty" in ofn
+    imported = owlapi_convert(data_path("ontology", "imports", "mondo_import.ttl").read_bytes(), "ttl", "ofn").decode("utf-8")
+    assert "MONDO_0015459" in imported and "SubClassOf(" in imported

@@ -35,6 +35,8 @@ CASES: list[tuple[str, dict[str, Any]]] = [
     ("term-mappings", {"term": "npc:NasopharyngealCarcinoma"}),
     ("term-mappings", {"term": "http://purl.obolibrary.org/obo/HP_0006824"}),
     ("sources", {}),
+    ("evidence-for-disease", {"disease": "MONDO:0015459"}),
+    ("evidence-for-disease", {"disease": "mondo:0002038"}),
     ("patient-criterion-status", {}),
     ("patient-criterion-status", {"patient": PATIENT_1}),
 ]
