@@ -1,0 +1,247 @@
+"""Read a FHIR Bulk Data export (NDJSON, files per resource type, in any order) one patient at a time.
+
+Two passes, bounded memory (docs/fhir.md, "Bulk Data"):
+
+1. Every line of every file is parsed once to find its resource type, id and patient; the index
+   keeps, per patient, only the line's place: file number, byte offset, length and line number,
+   16 bytes a resource line in an ``array('Q')``, plus 12 bytes a line (a 64-bit hash of
+   ``Type/id`` and the patient's number) to find duplicate ids, freed after the pass. No resource
+   content is kept.
+2. Patients are read back in order of first appearance (the Patient files first) with their
+   lines taken from memory maps of the files, mapped, and yielded one by one: only one patient's
+   resources are in memory at a time.
+
+Nothing touches the disk but the inputs, which are only read. A line that cannot be read makes
+its patient an error record (when the line names one; else it is an error record of its own), so
+no patient is ever assessed on part of its data.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import mmap
+import re
+from array import array
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import ExitStack
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from npc_kg.errors import InputError
+from npc_kg.fhir.bundle import mapper_for, read_bundle
+from npc_kg.fhir.errors import DuplicateIdError, FhirInputError, MissingReferenceError
+from npc_kg.fhir.mapper import PatientMapper
+from npc_kg.fhir.mapping import FhirMapping
+from npc_kg.fhir.model import FhirPatient, FhirRecordError, ReadStats, SourceRef
+from npc_kg.fhir.resources import check_resource, loads, patient_id_of, patient_references
+
+__all__ = ["BulkIndex", "bulk_files", "index_bulk", "iter_bulk"]
+
+_RAW_PATIENT = re.compile(rb'"reference"\s*:\s*"(?:[^"]*/)?Patient/([A-Za-z0-9\-.]{1,64})"')
+_OFFSET_BITS = 48
+_LINE_BITS = 32
+
+
+def bulk_files(paths: Iterable[str | Path]) -> tuple[list[Path], list[Path]]:
+    """``(NDJSON files, JSON files)`` of ``paths``: a folder gives its ``*.ndjson`` files.
+
+    NDJSON files are ordered Patient files first, then by name, so patients come out in the
+    order of the export's Patient files.
+    """
+    ndjson: list[Path] = []
+    json_files: list[Path] = []
+    for item in paths:
+        path = Path(item)
+        if path.is_dir():
+            ndjson += sorted(path.glob("*.ndjson"))
+        elif not path.exists():
+            raise InputError("no such file or folder", path=str(path))
+        elif path.suffix.lower() == ".json":
+            json_files.append(path)
+        else:
+            ndjson.append(path)
+    ndjson = list(dict.fromkeys(ndjson))
+    ndjson.sort(key=lambda p: (not p.name.startswith("Patient"), p.name, str(p)))
+    return ndjson, json_files
+
+
+@dataclass
+class BulkIndex:
+    """Where each patient's resource lines are: the result of pass 1."""
+
+    files: list[Path]
+    entries: dict[str, array]  # type: ignore[type-arg]
+    """patient id -> array('Q') of (file << 48 | offset, line << 32 | length) pairs."""
+    broken: dict[str, FhirRecordError]
+    """patients that cannot be assessed (a bad line names them, duplicate ids, missing Patient)."""
+    orphans: list[FhirRecordError]
+    """bad lines that name no patient: one error record each."""
+    patients_with_resource: set[str]
+    stats: ReadStats
+    """Resources that name no patient (practitioners, organisations...): counted, not read."""
+
+
+def _hash(kind: str, rid: str) -> int:
+    return int.from_bytes(hashlib.blake2b(f"{kind}/{rid}".encode(), digest_size=8).digest(), "little")
+
+
+def index_bulk(files: Sequence[Path], references: Sequence[str]) -> BulkIndex:
+    """Pass 1: index every resource line of ``files`` by the patient it names."""
+    entries: dict[str, array] = {}  # type: ignore[type-arg]
+    broken: dict[str, FhirRecordError] = {}
+    orphans: list[FhirRecordError] = []
+    with_resource: set[str] = set()
+    stats = ReadStats()
+    hashes = array("Q")
+    owners = array("L")
+    places = array("Q")  # file << 32 | line of each hashed resource, to name a duplicate
+    order: list[str] = []
+    numbers: dict[str, int] = {}
+
+    def patient_number(pid: str) -> int:
+        number = numbers.get(pid)
+        if number is None:
+            number = numbers[pid] = len(order)
+            order.append(pid)
+        return number
+
+    def fail(pid: str | None, error: FhirInputError) -> None:
+        record = FhirRecordError(pid or "", str(error), error.path, error.line)
+        if pid is None:
+            orphans.append(record)
+        else:
+            broken.setdefault(pid, record)
+            entries.setdefault(pid, array("Q"))
+
+    for file_no, path in enumerate(files):
+        name = str(path)
+        try:
+            handle = path.open("rb")
+        except OSError as error:
+            raise InputError(f"cannot read the file: {error.strerror}", path=name) from None
+        with handle:
+            offset = 0
+            for line_no, raw in enumerate(handle, start=1):
+                start, offset = offset, offset + len(raw)
+                if not raw.strip():
+                    continue
+                try:
+                    resource = loads(raw, path=name, line=line_no)
+                    kind = check_resource(resource, path=name, line=line_no)
+                except FhirInputError as error:
+                    found = _RAW_PATIENT.search(raw)
+                    fail(found.group(1).decode() if found else None, error)
+                    continue
+                rid = resource.get("id")
+                if kind == "Patient":
+                    pid = rid if isinstance(rid, str) and rid else None
+                    if pid is None:
+                        fail(None, FhirInputError("a Patient resource without an id cannot be matched to its "
+                                                  "resources; give every Patient an id", path=name, line=line_no))
+                        continue
+                    with_resource.add(pid)
+                else:
+                    pids = {p for _e, ref in patient_references(resource, references) if (p := patient_id_of(ref))}
+                    if not pids:
+                        stats.resources += 1
+                        stats.unused_types[kind] += 1
+                        continue
+                    if len(pids) > 1:
+                        for pid in sorted(pids):
+                            fail(pid, FhirInputError("a resource names two different patients in its patient "
+                                                     "references; fix the resource", path=name, line=line_no))
+                        continue
+                    pid = next(iter(pids))
+                if not isinstance(rid, str) or not rid:
+                    rid = f"line-{line_no}@{file_no}"
+                bucket = entries.get(pid)
+                if bucket is None:
+                    bucket = entries[pid] = array("Q")
+                bucket.append((file_no << _OFFSET_BITS) | start)
+                bucket.append((line_no << _LINE_BITS) | (offset - start))
+                hashes.append(_hash(kind, rid))
+                owners.append(patient_number(pid))
+                places.append((file_no << 32) | line_no)
+    # duplicate ids (of the same type), found on the hashes; confirmed when the patient is read
+    if hashes:
+        ranked = sorted(range(len(hashes)), key=hashes.__getitem__)
+        for left, right in zip(ranked, ranked[1:], strict=False):
+            if hashes[left] != hashes[right]:
+                continue
+            for this in (left, right):
+                pid = order[owners[this]]
+                where = str(files[places[this] >> 32])
+                error = DuplicateIdError("two resources of the same type have the same id (in this patient's data or "
+                                         "another's); give each resource its own id", path=where,
+                                         line=places[this] & 0xFFFFFFFF)
+                broken.setdefault(pid, FhirRecordError(pid, str(error), error.path, error.line))
+    del hashes, owners, places
+    if with_resource:
+        for pid, bucket in entries.items():
+            if pid not in with_resource and pid not in broken and len(bucket) >= 2:
+                error = MissingReferenceError("the resource names a Patient that is not in the export's Patient "
+                                              "resources; export that Patient too", path=str(files[bucket[0] >> _OFFSET_BITS]),
+                                              line=bucket[1] >> _LINE_BITS)
+                broken[pid] = FhirRecordError(pid, str(error), error.path, error.line)
+    return BulkIndex(list(files), entries, broken, orphans, with_resource, stats)
+
+
+def _read_patient(pid: str, bucket: array, index: BulkIndex, maps: list[Any], mapper: PatientMapper,  # type: ignore[type-arg]
+                  ) -> FhirPatient:
+    items: list[tuple[dict[str, Any], SourceRef]] = []
+    seen: set[tuple[str, str]] = set()
+    patient_source = None
+    for i in range(0, len(bucket), 2):
+        first, second = bucket[i], bucket[i + 1]
+        file_no, start = first >> _OFFSET_BITS, first & ((1 << _OFFSET_BITS) - 1)
+        line_no, length = second >> _LINE_BITS, second & ((1 << _LINE_BITS) - 1)
+        path = str(index.files[file_no])
+        resource = loads(maps[file_no][start:start + length], path=path, line=line_no)
+        kind = resource["resourceType"]
+        rid = resource.get("id") if isinstance(resource.get("id"), str) and resource.get("id") else f"line-{line_no}"
+        if (kind, rid) in seen:
+            raise DuplicateIdError(f"two {kind} resources of this patient have the same id; give each resource its own id",
+                                   path=path, line=line_no)
+        seen.add((kind, rid))
+        ref = SourceRef(kind, rid, f"{path}:{line_no}")
+        if kind == "Patient":
+            patient_source = ref
+        items.append((resource, ref))
+    where = ", ".join(sorted({ref.where.rsplit(":", 1)[0] for _r, ref in items}))
+    return mapper.map(items, source_id=pid, where=where, patient_source=patient_source)
+
+
+def iter_bulk(paths: Iterable[str | Path], *, mapping: FhirMapping | None = None) -> Iterator[FhirPatient | FhirRecordError]:
+    """Yield one :class:`FhirPatient` or :class:`FhirRecordError` per patient of a Bulk Data export.
+
+    ``paths`` are NDJSON files (one resource a line, any resource types, in any order) or
+    folders of ``*.ndjson`` files; a ``.json`` file is read as one patient's Bundle. Lines that
+    cannot be read and name no patient are yielded first, one error record each; then the
+    patients, Patient files' order first. A broken patient is an error record, and the run goes
+    on: records out = patients in (plus unattributable bad lines).
+    """
+    mapper = mapper_for(mapping)
+    ndjson, json_files = bulk_files(paths)
+    index = index_bulk(ndjson, mapper.mapping.patient_references)
+    yield from index.orphans
+    with ExitStack() as stack:
+        maps: list[Any] = []
+        for path in index.files:
+            handle = stack.enter_context(path.open("rb"))
+            size = path.stat().st_size
+            maps.append(stack.enter_context(mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ)) if size else b"")
+        for pid, bucket in index.entries.items():
+            error = index.broken.get(pid)
+            if error is not None:
+                yield error
+                continue
+            try:
+                yield _read_patient(pid, bucket, index, maps, mapper)
+            except FhirInputError as failure:
+                yield FhirRecordError(pid, str(failure), failure.path, failure.line)
+    for path in json_files:
+        try:
+            yield read_bundle(path, mapping=mapping)
+        except FhirInputError as failure:
+            yield FhirRecordError("", str(failure), failure.path, failure.line)
