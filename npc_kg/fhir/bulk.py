@@ -12,8 +12,9 @@ Two passes, bounded memory (docs/fhir.md, "Bulk Data"):
    resources are in memory at a time.
 
 Nothing touches the disk but the inputs, which are only read. A line that cannot be read makes
-its patient an error record (when the line names one; else it is an error record of its own), so
-no patient is ever assessed on part of its data.
+its patient an error record when the line still names the patient (a ``"reference"`` to
+``Patient/<id>``). A line that names no patient is an error record of its own: which patient it
+belonged to cannot be known, so fix the export and read it again (docs/fhir.md).
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from array import array
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
@@ -166,24 +168,23 @@ def index_bulk(files: Sequence[Path], references: Sequence[str]) -> BulkIndex:
     # duplicate ids (of the same type), found on the hashes; confirmed when the patient is read
     if hashes:
         ranked = sorted(range(len(hashes)), key=hashes.__getitem__)
-        for left, right in zip(ranked, ranked[1:], strict=False):
+        for left, right in pairwise(ranked):
             if hashes[left] != hashes[right]:
                 continue
             for this in (left, right):
                 pid = order[owners[this]]
-                where = str(files[places[this] >> 32])
-                error = DuplicateIdError("two resources of the same type have the same id (in this patient's data or "
-                                         "another's); give each resource its own id", path=where,
-                                         line=places[this] & 0xFFFFFFFF)
-                broken.setdefault(pid, FhirRecordError(pid, str(error), error.path, error.line))
+                duplicate = DuplicateIdError("two resources of the same type have the same id (in this patient's data "
+                                             "or another's); give each resource its own id",
+                                             path=str(files[places[this] >> 32]), line=places[this] & 0xFFFFFFFF)
+                broken.setdefault(pid, FhirRecordError(pid, str(duplicate), duplicate.path, duplicate.line))
     del hashes, owners, places
     if with_resource:
         for pid, bucket in entries.items():
             if pid not in with_resource and pid not in broken and len(bucket) >= 2:
-                error = MissingReferenceError("the resource names a Patient that is not in the export's Patient "
-                                              "resources; export that Patient too", path=str(files[bucket[0] >> _OFFSET_BITS]),
-                                              line=bucket[1] >> _LINE_BITS)
-                broken[pid] = FhirRecordError(pid, str(error), error.path, error.line)
+                missing = MissingReferenceError("the resource names a Patient that is not in the export's Patient "
+                                                "resources; export that Patient too",
+                                                path=str(files[bucket[0] >> _OFFSET_BITS]), line=bucket[1] >> _LINE_BITS)
+                broken[pid] = FhirRecordError(pid, str(missing), missing.path, missing.line)
     return BulkIndex(list(files), entries, broken, orphans, with_resource, stats)
 
 

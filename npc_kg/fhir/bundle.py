@@ -141,19 +141,19 @@ def read_bundle(source: BundleSource, *, mapping: FhirMapping | None = None, whe
     named: dict[str, str] = {}
     for resource, pointer, _url in entries:
         for element, reference in patient_references(resource, references):
-            key = reference_key(reference, full_urls)
-            if key is None:
+            named_key = reference_key(reference, full_urls)
+            if named_key is None:
                 if reference.startswith(("urn:", "#")):
                     raise MissingReferenceError(f"{element}: a reference to a resource that is not in the input; "
                                                 "include that resource or use a Patient/<id> reference",
                                                 path=path, pointer=pointer or "/")
                 continue
-            if keys.get(key, "Patient" if key.startswith("Patient/") else None) != "Patient":
+            if keys.get(named_key, "Patient" if named_key.startswith("Patient/") else None) != "Patient":
                 continue  # not a patient (a Group, a Device): not this rule's business
-            if patient_key is not None and key != patient_key:
+            if patient_key is not None and named_key != patient_key:
                 raise MissingReferenceError(f"{element}: names a Patient that is not in the bundle; give the resources "
                                             "of one patient, with their Patient resource", path=path, pointer=pointer or "/")
-            named.setdefault(key, pointer)
+            named.setdefault(named_key, pointer)
     if patient_key is None and len(named) > 1:
         raise SeveralPatientsError("the resources name more than one patient; give one patient per bundle, "
                                    "or many patients as a FHIR Bulk Data export (NDJSON)", path=path,

@@ -20,8 +20,8 @@ __all__ = ["PatientMapper"]
 Item = tuple[dict[str, Any], SourceRef]
 
 
-def _codings(value: Any) -> Iterator[tuple[Any, Any]]:
-    """``(system, code)`` of a CodeableConcept, a Coding, or a list of either."""
+def _codings(value: Any) -> Iterator[dict[str, Any]]:
+    """The Codings of a CodeableConcept, a Coding, or a list of either."""
     if isinstance(value, list):
         for item in value:
             yield from _codings(item)
@@ -29,7 +29,7 @@ def _codings(value: Any) -> Iterator[tuple[Any, Any]]:
         if "coding" in value:
             yield from _codings(value["coding"])
         elif "code" in value or "system" in value:
-            yield value.get("system"), value.get("code")
+            yield value
 
 
 class PatientMapper:
@@ -39,16 +39,25 @@ class PatientMapper:
         self.mapping = mapping
         self.codes = mapping.codes
         self.scope_class = mapping.scope.cls
+        self._counted: set[int] = set()
 
     # -- small helpers -----------------------------------------------------------------------------
-    def _curies(self, value: Any, stats: ReadStats) -> list[str]:
+    def _curies(self, value: Any, stats: ReadStats, *, finding_codes: bool = True) -> list[str]:
+        """The CURIEs of the codings in ``value``; each coding of an unknown system is counted once in
+        ``stats``, and so is each finding code (``finding_codes``) of a known system not in the code tables."""
         out = []
-        for system, code in _codings(value):
+        counted = self._counted
+        for coding in _codings(value):
+            system, code = coding.get("system"), coding.get("code")
             curie = self.mapping.code_of(system if isinstance(system, str) else None, code if isinstance(code, str) else None)
+            first = id(coding) not in counted
+            counted.add(id(coding))
             if curie is None:
-                if isinstance(system, str) and system:
+                if first and isinstance(system, str) and system:
                     stats.unknown_systems[system] += 1
                 continue
+            if first and finding_codes and curie not in self.codes:
+                stats.unmapped_codes += 1
             out.append(curie)
         return out
 
@@ -83,7 +92,8 @@ class PatientMapper:
         return "present"
 
     def _own_codes(self, resource: dict[str, Any], stats: ReadStats) -> list[str]:
-        return self._curies(resource.get("code"), stats)
+        """The resource's own ``code`` (what kind of observation or procedure it is)."""
+        return self._curies(resource.get("code"), stats, finding_codes=False)
 
     def _latest(self, items: Sequence[Item]) -> Item | None:
         if not items:
@@ -104,9 +114,15 @@ class PatientMapper:
 
     # -- the patient -------------------------------------------------------------------------------
     def map(self, items: Sequence[Item], *, source_id: str, where: str, patient_source: SourceRef | None) -> FhirPatient:
-        """Map one patient's resources (already checked: one patient, no duplicate ids)."""
+        """Map one patient's resources (already checked: one patient, no duplicate ids).
+
+        Resources are taken in ``Type/id`` order, so the result does not depend on the order of
+        the input (record names, ties between equal dates).
+        """
         mapping = self.mapping
+        items = sorted(items, key=lambda item: (item[1].type, item[1].id))
         stats = ReadStats(resources=len(items))
+        self._counted = set()
         by_type: dict[str, list[Item]] = {}
         for item in items:
             kind = item[1].type
@@ -164,14 +180,14 @@ class PatientMapper:
 
         # context
         context: dict[str, tuple[tuple[str, SourceRef], ...]] = {}
-        for rule in mapping.context:
-            kept = [(r, ref) for r, ref in by_type.get(rule.resource, [])
-                    if set(self._own_codes(r, stats)) & rule.codes and self._state(rule.states, r, ref) == "present"]
-            picked = ([self._latest(kept)] if rule.pick == "latest" else kept) if kept else []
-            values = [(v, ref) for item in picked if item is not None
-                      for v in self._value_keys(self._evaluate(rule.value, item[0], item[1]), stats) for ref in [item[1]]]
+        for ctx in mapping.context:
+            kept = [(r, ref) for r, ref in by_type.get(ctx.resource, [])
+                    if set(self._own_codes(r, stats)) & ctx.codes and self._state(ctx.states, r, ref) == "present"]
+            picked = ([self._latest(kept)] if ctx.pick == "latest" else kept) if kept else []
+            values = tuple((v, item[1]) for item in picked if item is not None
+                           for v in self._value_keys(self._evaluate(ctx.value, item[0], item[1]), stats))
             if values:
-                context[rule.key] = tuple(values)
+                context[ctx.key] = values
 
         iri = mapping.patient_base + iri_part(source_id)
         records: list[FindingRecord] = []
@@ -179,10 +195,10 @@ class PatientMapper:
             cls, props, sources = recurrence
             records.append(FindingRecord(f"{iri}/fhir/recurrence-1", (cls,), "present", "recurrence", sources, None, props))
         counters: dict[str, int] = {}
-        for (rule_key, classes, status, code), sources in found.items():
+        for (rule_key, classes, status, code), refs in found.items():
             counters[rule_key] = counters.get(rule_key, 0) + 1
             records.append(FindingRecord(f"{iri}/fhir/{iri_part(rule_key)}-{counters[rule_key]}", classes, status, rule_key,
-                                         tuple(dict.fromkeys(sources)), code))
+                                         tuple(dict.fromkeys(refs)), code))
         used = {cls for record in records for cls in record.classes}
         bridge_list = tuple(sorted(b for b in bridges if b[0] in used))
         out_of_scope = None if "present" in accepted_states else self._reason(cancer, accepted_states)
@@ -198,7 +214,7 @@ class PatientMapper:
     def _reason(self, cancer: Sequence[Item], accepted_states: set[str]) -> str:
         disease = self.mapping.curie_of(self.mapping.scope.cls)
         if accepted_states:
-            return (f"out of scope: the Condition coded as {disease} is refuted or unconfirmed, "
+            return (f"out of scope: the Condition coded as {disease} is ruled out or not confirmed, "
                     "so the patient has no recorded disease of the treatment")
         if cancer:
             return (f"out of scope: only a code broader than {disease} is recorded (it is not enough on its own); "
@@ -207,12 +223,10 @@ class PatientMapper:
 
     def _apply(self, rule: FindingRule, items: Sequence[Item], stats: ReadStats, statements: list[Statement],
                found: dict[tuple[Any, ...], list[SourceRef]], bridges: set[tuple[str, str]]) -> None:
-        mapping = self.mapping
         selected: list[tuple[Item, list[str]]] = []
         for resource, ref in items:  # filter in plain Python: no FHIRPath yet
             if rule.code_element is not None:
                 curies = self._curies(resource.get(rule.code_element), stats)
-                stats.unmapped_codes += sum(1 for c in curies if c not in self.codes)
                 mapped = [c for c in curies if self._finding_rows(c)]
                 if mapped:
                     selected.append(((resource, ref), mapped))
@@ -258,7 +272,6 @@ class PatientMapper:
                 continue
             if rule.codes_of is not None:
                 curies = self._value_keys(self._evaluate(rule.codes_of, resource, ref), stats)
-                stats.unmapped_codes += sum(1 for c in curies if c not in self.codes)
             for curie in curies:
                 rows = self._finding_rows(curie)
                 if not rows:

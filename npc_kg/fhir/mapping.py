@@ -20,17 +20,20 @@ import io
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 
 from npc_kg.fhir.errors import FhirMappingError
-from npc_kg.fhir.fhirpath import Selector, compile_selector
 from npc_kg.resources import data_path
+
+if TYPE_CHECKING:  # pragma: no cover
+    from npc_kg.fhir.fhirpath import Selector
 
 __all__ = [
     "STATES",
     "CodeRow",
+    "CodeTable",
     "ContextRule",
     "FhirMapping",
     "FindingRule",
@@ -39,6 +42,7 @@ __all__ = [
     "ScopeRule",
     "StateStep",
     "default_mapping_path",
+    "load_code_table",
     "load_fhir_mapping",
 ]
 
@@ -72,6 +76,7 @@ class CodeRow:
     predicate: str
     negated: bool
     target: str
+    target_label: str
     confidence: float | None
     comment: str
     source: str
@@ -187,8 +192,8 @@ class FhirMapping:
     read_types: frozenset[str] = frozenset()
 
     def __post_init__(self) -> None:
-        types = {self.scope.resource}
-        types |= {rule.resource for rule in (*self.findings, *self.properties, *self.context)}
+        rules: tuple[FindingRule | PropertyRule | ContextRule, ...] = (*self.findings, *self.properties, *self.context)
+        types = {self.scope.resource} | {rule.resource for rule in rules}
         if self.recurrence is not None:
             types.add("Observation")
         self.read_types = frozenset(types)
@@ -266,6 +271,31 @@ def _merge_keyed(base: list[dict[str, Any]], extra: Any, key: str, where: str, s
     return list(merged.values())
 
 
+@dataclass(frozen=True)
+class CodeTable:
+    """The merged code tables alone, with the prefixes and systems they need (no FHIRPath compiled)."""
+
+    files: tuple[str, ...]
+    prefixes: dict[str, str]
+    systems: dict[str, str]
+    codes: dict[str, tuple[CodeRow, ...]]
+    header: dict[str, Any]
+    table_files: tuple[str, ...] = ()
+    """The SSSOM files read (``code_tables`` of every mapping file)."""
+    """The SSSOM header (mapping set metadata) of the first code table."""
+
+
+def load_code_table(extra: Sequence[str | Path] = (), *, base: str | Path | None = None) -> CodeTable:
+    """The code tables of the shipped mapping (or ``base``) and each ``extra`` file, merged as :func:`load_fhir_mapping` does."""
+    merged, tables, inline, files = _merge(extra, base)
+    c = _Compiler(merged)
+    systems = {str(k): str(v) for k, v in merged["systems"].items()}
+    granularity = {str(k): ("none", "none") for k in merged["granularity"]}
+    rows = _code_rows(c, tables, inline, systems, granularity)
+    header = _sssom_header(tables[0][0]) if tables else {}
+    return CodeTable(files, c.prefixes, systems, rows, header, tuple(str(p) for p, _w in tables))
+
+
 def load_fhir_mapping(extra: Sequence[str | Path] = (), *, base: str | Path | None = None) -> FhirMapping:
     """Read the shipped FHIR mapping (or ``base``), merge each ``extra`` site file in order, compile it.
 
@@ -273,6 +303,12 @@ def load_fhir_mapping(extra: Sequence[str | Path] = (), *, base: str | Path | No
     key for a malformed file, an unknown state, prefix or predicate, or a FHIRPath selector that
     fhirpathpy rejects.
     """
+    merged, tables, inline, files = _merge(extra, base)
+    return _compile(merged, tables, inline, files)
+
+
+def _merge(extra: Sequence[str | Path], base: str | Path | None
+           ) -> tuple[dict[str, Any], list[tuple[Path, str]], list[tuple[dict[str, Any], str]], tuple[str, ...]]:
     first = Path(base) if base is not None else default_mapping_path()
     files = [first, *(Path(p) for p in extra)]
     merged: dict[str, Any] = {"prefixes": {}, "systems": {}, "granularity": {}, "states": {}, "dates": {}, "patient": {},
@@ -302,7 +338,7 @@ def load_fhir_mapping(extra: Sequence[str | Path] = (), *, base: str | Path | No
             if not isinstance(row, dict):
                 raise FhirMappingError("every entry of codes must be a mapping with the SSSOM columns", path=where)
             inline.append((row, where))
-    return _compile(merged, tables, inline, tuple(str(f) for f in files))
+    return merged, tables, inline, tuple(str(f) for f in files)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -318,25 +354,27 @@ class _Compiler:
     def fail(self, message: str, where: str | None = None) -> FhirMappingError:
         return FhirMappingError(message, path=where or self.where)
 
-    def curie(self, value: Any, what: str, where: str) -> str:
+    def curie(self, value: Any, what: str, where: str | None) -> str:
         text = str(value)
         prefix, sep, local = text.partition(":")
         if not sep or prefix not in self.prefixes or not local:
             raise self.fail(f"{what}: {text!r} is not a CURIE with a prefix of `prefixes`", where)
         return text
 
-    def iri(self, value: Any, what: str, where: str) -> str:
+    def iri(self, value: Any, what: str, where: str | None) -> str:
         curie = self.curie(value, what, where)
         prefix, _, local = curie.partition(":")
         return self.prefixes[prefix] + local
 
-    def selector(self, value: Any, what: str, where: str) -> Selector:
+    def selector(self, value: Any, what: str, where: str | None) -> Selector:
+        from npc_kg.fhir.fhirpath import compile_selector  # fhirpathpy only when selectors are compiled
+
         try:
             return compile_selector(value)
         except ValueError as error:
             raise self.fail(f"{what}: {error}", where) from None
 
-    def state(self, value: Any, what: str, where: str) -> str:
+    def state(self, value: Any, what: str, where: str | None) -> str:
         if value not in STATES:
             raise self.fail(f"{what}: {value!r} is not one of {', '.join(STATES)}", where)
         return str(value)
@@ -401,9 +439,10 @@ def _compile(merged: dict[str, Any], tables: list[tuple[Path, str]], inline: lis
     )
     recurrence = _recurrence_rule(c, merged["recurrence"], table, codes) if merged["recurrence"] else None
     rows = _code_rows(c, tables, inline, systems, granularity)
-    for rule in (*findings, *properties, *context):
-        if not rule.resource:
-            raise c.fail(f"rule {getattr(rule, 'key', None) or getattr(rule, 'property', '')}: needs a resource type", where)
+    every: tuple[FindingRule | PropertyRule | ContextRule, ...] = (*findings, *properties, *context)
+    for one in every:
+        if not one.resource:
+            raise c.fail(f"rule {getattr(one, 'key', None) or getattr(one, 'property', '')}: needs a resource type", where)
     for rule in findings:
         if rule.resource not in dates and rule.pick == "latest":
             raise c.fail(f"findings {rule.key}: pick latest needs a `dates` selector for {rule.resource}", where)
@@ -521,6 +560,15 @@ def _recurrence_rule(c: _Compiler, spec: dict[str, Any], table: Any, codes: Any)
         raise c.fail("recurrence needs status, recurrent, sites, classes and unknown_site", at) from None
 
 
+def _sssom_header(path: Path) -> dict[str, Any]:
+    try:
+        lines = [line[1:] for line in path.read_text(encoding="utf-8").splitlines() if line.startswith("#")]
+        header = yaml.safe_load("\n".join(lines)) or {}
+    except (OSError, yaml.YAMLError):
+        raise FhirMappingError("cannot read the SSSOM header (# lines) of the code table", path=str(path)) from None
+    return header if isinstance(header, dict) else {}
+
+
 def _sssom_rows(path: Path, where: str) -> tuple[dict[str, str], list[dict[str, str]]]:
     try:
         text = path.read_text(encoding="utf-8")
@@ -577,7 +625,7 @@ def _code_rows(c: _Compiler, tables: Iterable[tuple[Path, str]], inline: Iterabl
             table[code].append(CodeRow(
                 code=code, label=str(row.get("subject_label") or ""), predicate=predicate,
                 negated=str(row.get("predicate_modifier") or "").strip() == "Not",
-                target=known[target_prefix] + local,
+                target=known[target_prefix] + local, target_label=str(row.get("object_label") or ""),
                 confidence=float(confidence) if confidence not in (None, "") else None,
                 comment=str(row.get("comment") or ""), source=at,
             ))

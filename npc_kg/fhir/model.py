@@ -6,7 +6,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
-from rdflib import Graph
+from rdflib import RDFS, Graph
 
 __all__ = ["FhirPatient", "FhirRecordError", "FindingRecord", "ReadStats", "SourceRef", "Statement"]
 
@@ -64,7 +64,7 @@ class ReadStats:
 
     resources: int = 0
     dropped: int = 0
-    """Resources in state ``dropped`` (entered-in-error, cancelled)."""
+    """Resources in state ``dropped`` (entered in error, cancelled: the mapping's ``states`` say which)."""
     unused_types: Counter[str] = field(default_factory=Counter)
     """Resources of FHIR R4 types no rule reads, by type."""
     unknown_systems: Counter[str] = field(default_factory=Counter)
@@ -123,9 +123,7 @@ class FhirPatient:
             return []
         out = list(self.lines)
         if bridges:
-            from npc_kg.fhir.triples import bridge_lines
-
-            out += bridge_lines(self.bridges)
+            out += [f"<{code}> <{RDFS.subClassOf}> <{cls}> ." for code, cls in self.bridges]
         return out
 
     @property

@@ -13,16 +13,15 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 from urllib.parse import quote
 
-from rdflib import RDF, RDFS
+from rdflib import RDF
 from rdflib.namespace import DCTERMS, PROV
 
 from npc_kg.fhir.model import FindingRecord, SourceRef
 from npc_kg.namespace import NPC
 
-__all__ = ["bridge_lines", "escape", "iri_part", "patient_lines"]
+__all__ = ["escape", "iri_part", "patient_lines"]
 
 _TYPE = f"<{RDF.type}>"
-_SUBCLASS = f"<{RDFS.subClassOf}>"
 _IDENTIFIER = f"<{DCTERMS.identifier}>"
 _DERIVED = f"<{PROV.wasDerivedFrom}>"
 _ENTITY = f"<{PROV.Entity}>"
@@ -40,11 +39,6 @@ def escape(text: str) -> str:
 def iri_part(text: str) -> str:
     """``text`` percent-encoded for use inside an IRI path segment."""
     return quote(text, safe="-._~")
-
-
-def bridge_lines(bridges: Iterable[tuple[str, str]]) -> list[str]:
-    """``<code> rdfs:subClassOf <class> .`` for each bridge."""
-    return [f"<{code}> {_SUBCLASS} <{cls}> ." for code, cls in bridges]
 
 
 def _source_node(patient: str, ref: SourceRef) -> str:
@@ -73,7 +67,8 @@ def patient_lines(
     if patient_source is not None:
         lines.append(f"{s} {_DERIVED} {source(patient_source)} .")
     for predicate, value, datatype in properties:
-        lines.append(f'{s} <{predicate}> "{escape(str(value).lower() if isinstance(value, bool) else str(value))}"^^<{datatype}> .')
+        text = str(value).lower() if isinstance(value, bool) else str(value)
+        lines.append(f'{s} <{predicate}> "{escape(text)}"^^<{datatype}> .')
     for record in records:
         lines.append(f"{s} {_HAS_FINDING} <{record.node}> .")
     for record in records:

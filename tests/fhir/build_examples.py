@@ -395,7 +395,7 @@ VALID: list[tuple[str, str, Callable[[str, Resources], None] | None, dict[str, A
      _npc(code=(SCT, "126680004", "Neoplasm of nasopharynx (disorder)")),
      {"mapping": SITE, "verdict": "out-of-scope", "reason": "broader"}),
     ("out-of-scope-refuted-npc", "the NPC Condition is refuted", _npc(clinical=None, verification="refuted"),
-     {"mapping": SITE, "verdict": "out-of-scope", "reason": "refuted"}),
+     {"mapping": SITE, "verdict": "out-of-scope", "reason": "ruled out"}),
     ("out-of-scope-npc-entered-in-error", "the only NPC Condition was entered in error",
      _npc(clinical=None, verification="entered-in-error"),
      {"mapping": SITE, "verdict": "out-of-scope", "reason": "no Condition coded"}),
@@ -404,7 +404,7 @@ VALID: list[tuple[str, str, Callable[[str, Resources], None] | None, dict[str, A
 ]
 
 
-def STOPPED_COURSE_RESOURCE(pid: str) -> dict[str, Any]:  # noqa: N802 - used like the constants above
+def STOPPED_COURSE_RESOURCE(pid: str) -> dict[str, Any]:
     return {"resourceType": "Procedure", "id": f"{pid}-course-3",
             "meta": {"profile": [MCODE + "mcode-radiotherapy-course-summary"]}, "status": "entered-in-error",
             "code": concept(SCT, "1217123003", "Radiotherapy course of treatment (regime/therapy)"),
@@ -522,8 +522,9 @@ def invalid_files() -> dict[str, tuple[str, dict[str, Any]]]:
         "SeveralPatientsError", "more than one patient")
     add("no-patient.json", {"resourceType": "Practitioner", "id": "doc"}, "a resource that names no patient",
         "NotFhirError", "no patient in the input", "/")
-    add("nested-bundle.json", bundle({"inner": {**bundle({"patient": good["patient"]}), "id": "inner"}}), "a Bundle inside a Bundle",
-        "UnsupportedResourceError", "a Bundle inside a Bundle", "/entry/0/resource")
+    inner = {**bundle({"patient": good["patient"]}), "id": "inner"}
+    add("nested-bundle.json", bundle({"inner": inner}), "a Bundle inside a Bundle", "UnsupportedResourceError",
+        "a Bundle inside a Bundle", "/entry/0/resource")
     add("entry-not-object.json", {"resourceType": "Bundle", "type": "collection", "entry": ["Patient/1"]},
         "a Bundle entry that is not a JSON object", "NotFhirError", "entry must be a JSON object", "/entry/0")
     return out
@@ -561,7 +562,7 @@ def bulk_files() -> dict[str, str]:
         for key, resource in res.items():
             line = json.dumps(resource, separators=(",", ":"))
             if pid == "npc-bulk-bad-line" and key == "ecog":
-                line = line[: len(line) // 2]
+                line = line[: line.index('"effectiveDateTime"')]  # cut short after its subject
             files[f"{resource['resourceType']}.ndjson"].append(line)
     files["Condition.ndjson"].append(json.dumps(people["npc-bulk-duplicate"]["frailty"], separators=(",", ":")))
     files["Observation.ndjson"].insert(3, '{"resourceType": "Observation", "status": ')
