@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 _API = {
     "read_bundle": "npc_kg.fhir.bundle",
     "iter_bulk": "npc_kg.fhir.bulk",
+    "BulkExport": "npc_kg.fhir.bulk",
     "load_fhir_mapping": "npc_kg.fhir.mapping",
     "load_code_table": "npc_kg.fhir.mapping",
     "FhirMapping": "npc_kg.fhir.mapping",
@@ -43,7 +44,7 @@ _API = {
 __all__ = sorted(_API)
 
 if TYPE_CHECKING:  # pragma: no cover
-    from npc_kg.fhir.bulk import iter_bulk
+    from npc_kg.fhir.bulk import BulkExport, iter_bulk
     from npc_kg.fhir.bundle import read_bundle
     from npc_kg.fhir.conceptmap import concept_map
     from npc_kg.fhir.errors import (

@@ -38,7 +38,7 @@ from npc_kg.fhir.mapping import FhirMapping
 from npc_kg.fhir.model import FhirPatient, FhirRecordError, ReadStats, SourceRef
 from npc_kg.fhir.resources import check_resource, loads, patient_id_of, patient_references
 
-__all__ = ["BulkIndex", "bulk_files", "index_bulk", "iter_bulk"]
+__all__ = ["BulkExport", "BulkIndex", "bulk_files", "index_bulk", "iter_bulk"]
 
 _RAW_PATIENT = re.compile(rb'"reference"\s*:\s*"(?:[^"]*/)?Patient/([A-Za-z0-9\-.]{1,64})"')
 _OFFSET_BITS = 48
@@ -213,6 +213,72 @@ def _read_patient(pid: str, bucket: array, index: BulkIndex, maps: list[Any], ma
     return mapper.map(items, source_id=pid, where=where, patient_source=patient_source)
 
 
+class BulkExport:
+    """A Bulk Data export: pass 1 (the index) once, then the patients, all or one shard of them.
+
+    ``records(shard=k, shards=n)`` yields the k-th of n interleaved shards (record i goes to shard
+    i mod n), so n forked workers that share the index (built before the fork) read disjoint
+    patients; together they yield what ``records()`` yields.
+    """
+
+    def __init__(self, paths: Iterable[str | Path], *, mapping: FhirMapping | None = None) -> None:
+        self.mapping = mapping
+        self.mapper = mapper_for(mapping)
+        self.ndjson, self.json_files = bulk_files(paths)
+        self._index: BulkIndex | None = None
+
+    def index(self) -> BulkIndex:
+        """Pass 1 (done once)."""
+        if self._index is None:
+            self._index = index_bulk(self.ndjson, self.mapper.mapping.patient_references)
+        return self._index
+
+    def __len__(self) -> int:
+        """The number of records :meth:`records` yields (patients, bad lines naming none, bundle files)."""
+        index = self.index()
+        return len(index.orphans) + len(index.entries) + len(self.json_files)
+
+    def records(self, *, shard: int = 0, shards: int = 1) -> Iterator[FhirPatient | FhirRecordError]:
+        """Yield one :class:`FhirPatient` or :class:`FhirRecordError` per patient (of this shard)."""
+        if not 0 <= shard < shards:
+            raise ValueError("shard must be in 0 .. shards - 1")
+        index = self.index()
+        position = 0
+
+        def mine() -> bool:
+            nonlocal position
+            position += 1
+            return (position - 1) % shards == shard
+
+        for orphan in index.orphans:
+            if mine():
+                yield orphan
+        with ExitStack() as stack:
+            maps: list[Any] = []
+            for path in index.files:
+                handle = stack.enter_context(path.open("rb"))
+                size = path.stat().st_size
+                maps.append(stack.enter_context(mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ)) if size else b"")
+            for pid, bucket in index.entries.items():
+                if not mine():
+                    continue
+                error = index.broken.get(pid)
+                if error is not None:
+                    yield error
+                    continue
+                try:
+                    yield _read_patient(pid, bucket, index, maps, self.mapper)
+                except FhirInputError as failure:
+                    yield FhirRecordError(pid, str(failure), failure.path, failure.line)
+        for path in self.json_files:
+            if not mine():
+                continue
+            try:
+                yield read_bundle(path, mapping=self.mapping)
+            except FhirInputError as failure:
+                yield FhirRecordError("", str(failure), failure.path, failure.line)
+
+
 def iter_bulk(paths: Iterable[str | Path], *, mapping: FhirMapping | None = None) -> Iterator[FhirPatient | FhirRecordError]:
     """Yield one :class:`FhirPatient` or :class:`FhirRecordError` per patient of a Bulk Data export.
 
@@ -220,29 +286,7 @@ def iter_bulk(paths: Iterable[str | Path], *, mapping: FhirMapping | None = None
     folders of ``*.ndjson`` files; a ``.json`` file is read as one patient's Bundle. Lines that
     cannot be read and name no patient are yielded first, one error record each; then the
     patients, Patient files' order first. A broken patient is an error record, and the run goes
-    on: records out = patients in (plus unattributable bad lines).
+    on: records out = patients in (plus unattributable bad lines). :class:`BulkExport` does the
+    same in shards, for workers.
     """
-    mapper = mapper_for(mapping)
-    ndjson, json_files = bulk_files(paths)
-    index = index_bulk(ndjson, mapper.mapping.patient_references)
-    yield from index.orphans
-    with ExitStack() as stack:
-        maps: list[Any] = []
-        for path in index.files:
-            handle = stack.enter_context(path.open("rb"))
-            size = path.stat().st_size
-            maps.append(stack.enter_context(mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ)) if size else b"")
-        for pid, bucket in index.entries.items():
-            error = index.broken.get(pid)
-            if error is not None:
-                yield error
-                continue
-            try:
-                yield _read_patient(pid, bucket, index, maps, mapper)
-            except FhirInputError as failure:
-                yield FhirRecordError(pid, str(failure), failure.path, failure.line)
-    for path in json_files:
-        try:
-            yield read_bundle(path, mapping=mapping)
-        except FhirInputError as failure:
-            yield FhirRecordError("", str(failure), failure.path, failure.line)
+    yield from BulkExport(paths, mapping=mapping).records()

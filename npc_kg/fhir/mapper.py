@@ -22,6 +22,11 @@ Item = tuple[dict[str, Any], SourceRef]
 
 def _codings(value: Any) -> Iterator[dict[str, Any]]:
     """The Codings of a CodeableConcept, a Coding, or a list of either."""
+    if isinstance(value, dict):
+        coding = value.get("coding")
+        if isinstance(coding, list) and all(isinstance(c, dict) for c in coding):
+            yield from coding  # the common case: one CodeableConcept
+            return
     if isinstance(value, list):
         for item in value:
             yield from _codings(item)
@@ -40,6 +45,7 @@ class PatientMapper:
         self.codes = mapping.codes
         self.scope_class = mapping.scope.cls
         self._counted: set[int] = set()
+        self._own: dict[int, frozenset[str]] = {}
 
     # -- small helpers -----------------------------------------------------------------------------
     def _curies(self, value: Any, stats: ReadStats, *, finding_codes: bool = True) -> list[str]:
@@ -91,9 +97,12 @@ class PatientMapper:
                     return found
         return "present"
 
-    def _own_codes(self, resource: dict[str, Any], stats: ReadStats) -> list[str]:
-        """The resource's own ``code`` (what kind of observation or procedure it is)."""
-        return self._curies(resource.get("code"), stats, finding_codes=False)
+    def _own_codes(self, resource: dict[str, Any], stats: ReadStats) -> frozenset[str]:
+        """The resource's own ``code`` (what kind of observation or procedure it is), once per resource."""
+        found = self._own.get(id(resource))
+        if found is None:
+            found = self._own[id(resource)] = frozenset(self._curies(resource.get("code"), stats, finding_codes=False))
+        return found
 
     def _latest(self, items: Sequence[Item]) -> Item | None:
         if not items:
@@ -123,6 +132,7 @@ class PatientMapper:
         items = sorted(items, key=lambda item: (item[1].type, item[1].id))
         stats = ReadStats(resources=len(items))
         self._counted = set()
+        self._own = {}
         by_type: dict[str, list[Item]] = {}
         for item in items:
             kind = item[1].type
@@ -159,7 +169,7 @@ class PatientMapper:
         # properties
         properties: dict[str, tuple[Any, str, tuple[SourceRef, ...]]] = {}
         for prop in mapping.properties:
-            candidates = [(r, ref) for r, ref in by_type.get(prop.resource, []) if set(self._own_codes(r, stats)) & prop.codes]
+            candidates = [(r, ref) for r, ref in by_type.get(prop.resource, []) if self._own_codes(r, stats) & prop.codes]
             if not candidates:
                 continue
             states = [(self._state(prop.states, r, ref), r, ref) for r, ref in candidates]
@@ -182,7 +192,7 @@ class PatientMapper:
         context: dict[str, tuple[tuple[str, SourceRef], ...]] = {}
         for ctx in mapping.context:
             kept = [(r, ref) for r, ref in by_type.get(ctx.resource, [])
-                    if set(self._own_codes(r, stats)) & ctx.codes and self._state(ctx.states, r, ref) == "present"]
+                    if self._own_codes(r, stats) & ctx.codes and self._state(ctx.states, r, ref) == "present"]
             picked = ([self._latest(kept)] if ctx.pick == "latest" else kept) if kept else []
             values = tuple((v, item[1]) for item in picked if item is not None
                            for v in self._value_keys(self._evaluate(ctx.value, item[0], item[1]), stats))
@@ -231,7 +241,7 @@ class PatientMapper:
                 if mapped:
                     selected.append(((resource, ref), mapped))
             elif rule.codes is not None:
-                if set(self._own_codes(resource, stats)) & rule.codes:
+                if self._own_codes(resource, stats) & rule.codes:
                     selected.append(((resource, ref), []))
             elif rule.extension is not None:
                 extensions = resource.get("extension")
@@ -312,7 +322,7 @@ class PatientMapper:
         observations = by_type.get("Observation", [])
         for category in rule.categories:
             kept = [(r, ref) for r, ref in observations
-                    if set(self._own_codes(r, stats)) & category.codes and self._state(category.states, r, ref) == "present"]
+                    if self._own_codes(r, stats) & category.codes and self._state(category.states, r, ref) == "present"]
             chosen = self._latest(kept)
             if chosen is None:
                 continue

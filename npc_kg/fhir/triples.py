@@ -9,6 +9,7 @@ resource type (``fhir:Condition``), and carries the FHIR relative reference as
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Sequence
 from typing import Any
 from urllib.parse import quote
@@ -21,6 +22,7 @@ from npc_kg.namespace import NPC
 
 __all__ = ["escape", "iri_part", "patient_lines"]
 
+_UNRESERVED = re.compile(r"[A-Za-z0-9._~-]+")
 _TYPE = f"<{RDF.type}>"
 _IDENTIFIER = f"<{DCTERMS.identifier}>"
 _DERIVED = f"<{PROV.wasDerivedFrom}>"
@@ -38,7 +40,7 @@ def escape(text: str) -> str:
 
 def iri_part(text: str) -> str:
     """``text`` percent-encoded for use inside an IRI path segment."""
-    return quote(text, safe="-._~")
+    return text if _UNRESERVED.fullmatch(text) else quote(text, safe="-._~")
 
 
 def _source_node(patient: str, ref: SourceRef) -> str:

@@ -178,3 +178,16 @@ def test_bulk_duplicate_across_patients(builder: Any, tmp_path: Path) -> None:
     items = {i.source_id: i for i in iter_bulk([tmp_path], mapping=_mapping("site-mapping.yaml"))}
     assert isinstance(items["one"], FhirRecordError) and isinstance(items["two"], FhirRecordError)
     assert "same id" in items["two"].message
+
+
+def test_bulk_shards_together_give_every_record() -> None:
+    from npc_kg.fhir import BulkExport
+
+    export = BulkExport([DATA / "bulk"], mapping=_mapping("site-mapping.yaml"))
+    whole = [item.source_id for item in export.records()]
+    assert len(export) == len(whole) == len(BULK)
+    shards = [[item.source_id for item in export.records(shard=k, shards=3)] for k in range(3)]
+    assert sorted(pid for shard in shards for pid in shard) == sorted(whole)
+    assert all(shards)
+    with pytest.raises(ValueError):
+        list(export.records(shard=3, shards=3))
