@@ -8,7 +8,7 @@ Two passes, bounded memory (docs/fhir.md, "Bulk Data"):
    ``Type/id`` and the patient's number) to find duplicate ids, freed after the pass. No resource
    content is kept.
 2. Patients are read back in order of first appearance (the Patient files first) with their
-   lines taken from memory maps of the files, mapped, and yielded one by one: only one patient's
+   lines read back with ``os.pread``, mapped, and yielded one by one: only one patient's
    resources are in memory at a time.
 
 Nothing touches the disk but the inputs, which are only read. A line that cannot be read makes
@@ -19,8 +19,7 @@ belonged to cannot be known, so fix the export and read it again (docs/fhir.md).
 
 from __future__ import annotations
 
-import hashlib
-import mmap
+import os
 import re
 from array import array
 from collections.abc import Iterable, Iterator, Sequence
@@ -85,7 +84,8 @@ class BulkIndex:
 
 
 def _hash(kind: str, rid: str) -> int:
-    return int.from_bytes(hashlib.blake2b(f"{kind}/{rid}".encode(), digest_size=8).digest(), "little")
+    """A 64-bit hash of ``Type/id`` (Python's own: stable within the process that runs both passes)."""
+    return hash((kind, rid)) & 0xFFFFFFFFFFFFFFFF
 
 
 def index_bulk(files: Sequence[Path], references: Sequence[str]) -> BulkIndex:
@@ -188,7 +188,7 @@ def index_bulk(files: Sequence[Path], references: Sequence[str]) -> BulkIndex:
     return BulkIndex(list(files), entries, broken, orphans, with_resource, stats)
 
 
-def _read_patient(pid: str, bucket: array, index: BulkIndex, maps: list[Any], mapper: PatientMapper,  # type: ignore[type-arg]
+def _read_patient(pid: str, bucket: array, index: BulkIndex, fds: list[int], mapper: PatientMapper,  # type: ignore[type-arg]
                   ) -> FhirPatient:
     items: list[tuple[dict[str, Any], SourceRef]] = []
     seen: set[tuple[str, str]] = set()
@@ -198,7 +198,7 @@ def _read_patient(pid: str, bucket: array, index: BulkIndex, maps: list[Any], ma
         file_no, start = first >> _OFFSET_BITS, first & ((1 << _OFFSET_BITS) - 1)
         line_no, length = second >> _LINE_BITS, second & ((1 << _LINE_BITS) - 1)
         path = str(index.files[file_no])
-        resource = loads(maps[file_no][start:start + length], path=path, line=line_no)
+        resource = loads(os.pread(fds[file_no], length, start), path=path, line=line_no)
         kind = resource["resourceType"]
         rid = resource.get("id") if isinstance(resource.get("id"), str) and resource.get("id") else f"line-{line_no}"
         if (kind, rid) in seen:
@@ -254,11 +254,7 @@ class BulkExport:
             if mine():
                 yield orphan
         with ExitStack() as stack:
-            maps: list[Any] = []
-            for path in index.files:
-                handle = stack.enter_context(path.open("rb"))
-                size = path.stat().st_size
-                maps.append(stack.enter_context(mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ)) if size else b"")
+            fds = [stack.enter_context(path.open("rb")).fileno() for path in index.files]
             for pid, bucket in index.entries.items():
                 if not mine():
                     continue
@@ -267,7 +263,7 @@ class BulkExport:
                     yield error
                     continue
                 try:
-                    yield _read_patient(pid, bucket, index, maps, self.mapper)
+                    yield _read_patient(pid, bucket, index, fds, self.mapper)
                 except FhirInputError as failure:
                     yield FhirRecordError(pid, str(failure), failure.path, failure.line)
         for path in self.json_files:

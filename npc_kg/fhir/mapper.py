@@ -46,6 +46,7 @@ class PatientMapper:
         self.scope_class = mapping.scope.cls
         self._counted: set[int] = set()
         self._own: dict[int, frozenset[str]] = {}
+        self._elements: dict[tuple[int, str], list[str]] = {}
 
     # -- small helpers -----------------------------------------------------------------------------
     def _curies(self, value: Any, stats: ReadStats, *, finding_codes: bool = True) -> list[str]:
@@ -97,6 +98,14 @@ class PatientMapper:
                     return found
         return "present"
 
+    def _element_codes(self, resource: dict[str, Any], element: str, stats: ReadStats) -> list[str]:
+        """The codes of a top-level element of the resource (finding codes), once per resource and element."""
+        key = (id(resource), element)
+        found = self._elements.get(key)
+        if found is None:
+            found = self._elements[key] = self._curies(resource.get(element), stats)
+        return found
+
     def _own_codes(self, resource: dict[str, Any], stats: ReadStats) -> frozenset[str]:
         """The resource's own ``code`` (what kind of observation or procedure it is), once per resource."""
         found = self._own.get(id(resource))
@@ -133,6 +142,7 @@ class PatientMapper:
         stats = ReadStats(resources=len(items))
         self._counted = set()
         self._own = {}
+        self._elements = {}
         by_type: dict[str, list[Item]] = {}
         for item in items:
             kind = item[1].type
@@ -149,7 +159,7 @@ class PatientMapper:
         cancer: list[Item] = []
         accepted_states: set[str] = set()
         for resource, ref in by_type.get(scope.resource, []):
-            rows = [row for curie in self._curies(resource.get(scope.code_element), stats)
+            rows = [row for curie in self._element_codes(resource, scope.code_element, stats)
                     for row in self.codes.get(curie, ()) if row.target == scope.cls and not row.negated]
             if not rows:
                 continue
@@ -236,7 +246,7 @@ class PatientMapper:
         selected: list[tuple[Item, list[str]]] = []
         for resource, ref in items:  # filter in plain Python: no FHIRPath yet
             if rule.code_element is not None:
-                curies = self._curies(resource.get(rule.code_element), stats)
+                curies = self._element_codes(resource, rule.code_element, stats)
                 mapped = [c for c in curies if self._finding_rows(c)]
                 if mapped:
                     selected.append(((resource, ref), mapped))

@@ -191,3 +191,16 @@ def test_bulk_shards_together_give_every_record() -> None:
     assert all(shards)
     with pytest.raises(ValueError):
         list(export.records(shard=3, shards=3))
+
+
+def test_bulk_unknown_resource_type_breaks_its_patient(builder: Any, tmp_path: Path) -> None:
+    good, bad = builder.base("good"), builder.base("bad")
+    lines = [json.dumps(r) for r in (*good.values(), *bad.values())]
+    lines.append(json.dumps({"resourceType": "Recurrence", "id": "r1", "subject": {"reference": "Patient/bad"}}))
+    (tmp_path / "export.ndjson").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    items = {i.source_id: i for i in iter_bulk([tmp_path], mapping=_mapping("site-mapping.yaml"))}
+    assert isinstance(items["good"], FhirPatient)
+    error = items["bad"]
+    assert isinstance(error, FhirRecordError)
+    assert "not a FHIR R4 resource type" in error.message and error.line == len(lines)
+    assert error.message.startswith(f"{tmp_path / 'export.ndjson'}:{len(lines)}: ")
