@@ -4,9 +4,9 @@ Two passes, bounded memory (docs/fhir.md, "Bulk Data"):
 
 1. Every line of every file is parsed once to find its resource type, id and patient; the index
    keeps, per patient, only the line's place: file number, byte offset, length and line number,
-   16 bytes a resource line in an ``array('Q')``, plus 12 bytes a line (a 64-bit hash of
-   ``Type/id`` and the patient's number) to find duplicate ids, freed after the pass. No resource
-   content is kept.
+   16 bytes a resource line in an ``array('Q')``, plus, to find duplicate ids, a 64-bit hash of
+   ``Type/id`` with the line's patient and place (20 bytes a line) and a sorted copy of the hashes
+   at the end, all freed after the pass. No resource content is kept.
 2. Patients are read back in order of first appearance (the Patient files first) with their
    lines read back with ``os.pread``, mapped, and yielded one by one: only one patient's
    resources are in memory at a time.
@@ -165,18 +165,18 @@ def index_bulk(files: Sequence[Path], references: Sequence[str]) -> BulkIndex:
                 hashes.append(_hash(kind, rid))
                 owners.append(patient_number(pid))
                 places.append((file_no << 32) | line_no)
-    # duplicate ids (of the same type), found on the hashes; confirmed when the patient is read
-    if hashes:
-        ranked = sorted(range(len(hashes)), key=hashes.__getitem__)
-        for left, right in pairwise(ranked):
-            if hashes[left] != hashes[right]:
+    # duplicate ids (of the same type), found on the hashes: the repeated values first (one sorted
+    # copy of the hashes), then every line that has one of them
+    repeated = {a for a, b in pairwise(sorted(hashes)) if a == b}
+    if repeated:
+        for this, value in enumerate(hashes):
+            if value not in repeated:
                 continue
-            for this in (left, right):
-                pid = order[owners[this]]
-                duplicate = DuplicateIdError("two resources of the same type have the same id (in this patient's data "
-                                             "or another's); give each resource its own id",
-                                             path=str(files[places[this] >> 32]), line=places[this] & 0xFFFFFFFF)
-                broken.setdefault(pid, FhirRecordError(pid, str(duplicate), duplicate.path, duplicate.line))
+            pid = order[owners[this]]
+            duplicate = DuplicateIdError("two resources of the same type have the same id (in this patient's data "
+                                         "or another's); give each resource its own id",
+                                         path=str(files[places[this] >> 32]), line=places[this] & 0xFFFFFFFF)
+            broken.setdefault(pid, FhirRecordError(pid, str(duplicate), duplicate.path, duplicate.line))
     del hashes, owners, places
     if with_resource:
         for pid, bucket in entries.items():
