@@ -7,6 +7,7 @@ extension URL) it reads, in plain Python, and only then evaluates its FHIRPath s
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
@@ -47,6 +48,7 @@ class PatientMapper:
         self._counted: set[int] = set()
         self._own: dict[int, frozenset[str]] = {}
         self._elements: dict[tuple[int, str], list[str]] = {}
+        self._lock = threading.Lock()
 
     # -- small helpers -----------------------------------------------------------------------------
     def _curies(self, value: Any, stats: ReadStats, *, finding_codes: bool = True) -> list[str]:
@@ -135,8 +137,13 @@ class PatientMapper:
         """Map one patient's resources (already checked: one patient, no duplicate ids).
 
         Resources are taken in ``Type/id`` order, so the result does not depend on the order of
-        the input (record names, ties between equal dates).
+        the input (record names, ties between equal dates). One patient at a time per mapper
+        (its per-patient caches are guarded by a lock).
         """
+        with self._lock:
+            return self._map(items, source_id=source_id, where=where, patient_source=patient_source)
+
+    def _map(self, items: Sequence[Item], *, source_id: str, where: str, patient_source: SourceRef | None) -> FhirPatient:
         mapping = self.mapping
         items = sorted(items, key=lambda item: (item[1].type, item[1].id))
         stats = ReadStats(resources=len(items))
