@@ -2,7 +2,8 @@
 
 Each format is one entry of :data:`npc_kg.exporters.registry.EXPORTERS`; the modules of
 :mod:`npc_kg.exporters` register ``owl`` (RDF/XML by owlready2, for Protégé), ``ofn`` and ``owx`` (the OWL API: Java and
-libowlapi-java), ``sssom``, ``kgx`` (Biolink TSV) and ``nanopub`` (a folder of TriG nanopublications).
+libowlapi-java), ``sssom``, ``kgx`` (Biolink TSV), ``nanopub`` (a folder of TriG nanopublications) and
+``fhir-conceptmap`` (the FHIR code table as a FHIR R4 ConceptMap).
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from pathlib import Path
 from rdflib import Graph
 
 from npc_kg.errors import InputError, NpcKgError
-from npc_kg.exporters import kgx, nanopub, owl, owlapi, sssom  # noqa: F401 - each registers its formats
+from npc_kg.exporters import fhir_conceptmap, kgx, nanopub, owl, owlapi, sssom  # noqa: F401 - each registers its formats
 from npc_kg.exporters.registry import EXPORTERS
 from npc_kg.kg.load import load
 
