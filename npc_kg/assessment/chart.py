@@ -30,7 +30,7 @@ __all__ = ["ChartPoint", "attrition_chart", "survival_chart", "survival_points"]
 
 _LOCK = threading.Lock()
 _MARKERS = ("o", "s", "^", "D", "v")
-_RC = {"svg.hashsalt": "npc-kg", "svg.fonttype": "none", "font.family": "DejaVu Sans", "font.size": 9.0}
+_RC: dict[Any, Any] = {"svg.hashsalt": "npc-kg", "svg.fonttype": "none", "font.family": "DejaVu Sans", "font.size": 9.0}
 
 
 @dataclass(frozen=True)
@@ -163,7 +163,7 @@ def attrition_chart(table: Sequence[Mapping[str, Any]], *, title: str = "Patient
         axes.barh(ys, excluded, left=remaining, color="white", edgecolor="#b03a2e", hatch="///", label="newly excluded")
         top = max([a + b for a, b in zip(remaining, excluded, strict=True)] + [1])
         for y, r, e in zip(ys, remaining, excluded, strict=True):
-            axes.annotate(f"{r}" + (f" (−{e})" if e else ""), (r + e, y), xytext=(4, 0), textcoords="offset points",
+            axes.annotate(f"{r}" + (f" (-{e})" if e else ""), (r + e, y), xytext=(4, 0), textcoords="offset points",
                           va="center", fontsize=8)
         axes.set_yticks(ys, [label if len(label) <= 60 else label[:57] + "..." for label in labels])
         axes.set_xlim(0, top * 1.15)
