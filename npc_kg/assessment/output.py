@@ -10,14 +10,14 @@ from rdflib import Graph, URIRef
 from npc_kg.assessment.assess import Assessment, assess_graph
 from npc_kg.assessment.provenance import stamped
 from npc_kg.assessment.render import render
+from npc_kg.assessment.treatments import default_treatment
 from npc_kg.errors import PatientModelError
-from npc_kg.namespace import NPC
 from npc_kg.patient import PatientInput, read_patient
 
 __all__ = ["assess_sources", "report"]
 
 
-def assess_sources(sources: Iterable[PatientInput], treatment: str | URIRef = NPC.SalvageSurgery, *,
+def assess_sources(sources: Iterable[PatientInput], treatment: str | URIRef | None = None, *,
                    engine: str = "local", at: str | datetime | None = None) -> tuple[list[Assessment], dict[str, Graph]]:
     """Assess every input; return the assessments (provenance time ``at``) and each patient's graph.
 
@@ -30,7 +30,7 @@ def assess_sources(sources: Iterable[PatientInput], treatment: str | URIRef = NP
     for source in sources:
         graph, where = read_patient(source)
         try:
-            found = assess_graph(graph, treatment, where=where, engine=engine)
+            found = assess_graph(graph, treatment or default_treatment(), where=where, engine=engine)
         except PatientModelError as error:
             errors.extend(error.errors or [str(error)])
             continue
@@ -41,7 +41,7 @@ def assess_sources(sources: Iterable[PatientInput], treatment: str | URIRef = NP
     return stamped(assessments, at), graphs
 
 
-def report(sources: Iterable[PatientInput], fmt: str = "text", treatment: str | URIRef = NPC.SalvageSurgery, *,
+def report(sources: Iterable[PatientInput], fmt: str = "text", treatment: str | URIRef | None = None, *,
            engine: str = "local", at: str | datetime | None = None) -> str:
     """Assess ``sources`` and render them in ``fmt`` (text, json, ttl, html)."""
     assessments, graphs = assess_sources(sources, treatment, engine=engine, at=at)

@@ -17,6 +17,7 @@ from rdflib import Graph
 
 from npc_kg.assessment.assess import Assessment
 from npc_kg.assessment.report import ReportData, label_of, report_data
+from npc_kg.core.rules import SATISFIED, VIOLATED
 from npc_kg.errors import NpcKgError
 from npc_kg.namespace import PREFIXES, RESULT
 
@@ -107,12 +108,12 @@ def _assessment_text(a: Assessment, data: ReportData) -> list[str]:
     for row in data.criteria:
         lines += _wrap(f"{row.symbol} {row.status:<9} {row.label}", 4, 16)
         lines += _wrap(row.message, 16)
-        if row.status == "violated" and row.records:
+        if row.status == VIOLATED and row.records:
             lines += _wrap("triggered by: " + "; ".join(
                 f"{r.label} (recorded {r.status or 'without a status'}, {r.source})" for r in row.records), 16, 18)
         if row.not_recorded:
             lines += _wrap("not recorded: " + ", ".join(row.not_recorded), 16, 18)
-        if row.quote and row.status != "satisfied":  # the quote of every row is in --format html and json
+        if row.quote and row.status != SATISFIED:  # the quote of every row is in --format html and json
             lines += _wrap(f'source: {row.source_label}: "{row.quote}"', 16, 18)
     lines.append("")
     if data.missing:

@@ -20,6 +20,7 @@ from npc_kg.assessment.provenance import Provenance
 from npc_kg.assessment.ranking import rank_evidence, source_weight
 from npc_kg.assessment.recording import RecordingGuide, curie, recording_guide
 from npc_kg.assessment.records import EvidenceRecord, criterion_records, store_for
+from npc_kg.core.rules import ELIGIBLE, INDETERMINATE, INELIGIBLE, OUT_OF_SCOPE, SATISFIED, UNKNOWN, VIOLATED
 from npc_kg.namespace import NPC
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -27,13 +28,13 @@ if TYPE_CHECKING:  # pragma: no cover
 
 __all__ = ["STATUS_SYMBOLS", "VERDICT_SENTENCES", "CriterionView", "ReportData", "label_of", "report_data"]
 
-STATUS_SYMBOLS = {"satisfied": "✓", "violated": "✗", "unknown": "?"}
+STATUS_SYMBOLS = {SATISFIED: "✓", VIOLATED: "✗", UNKNOWN: "?"}
 """The symbol shown with each status (with its word and colour: never colour alone)."""
 VERDICT_SENTENCES = {
-    "eligible": "Eligible: every criterion is satisfied by the recorded data.",
-    "ineligible": "Not eligible: at least one criterion is violated.",
-    "indeterminate": "Indeterminate: no criterion is violated, but data needed by the criteria is missing.",
-    "out-of-scope": "Does not apply: the patient's record does not show the disease this treatment is for.",
+    ELIGIBLE: "Eligible: every criterion is satisfied by the recorded data.",
+    INELIGIBLE: "Not eligible: at least one criterion is violated.",
+    INDETERMINATE: "Indeterminate: no criterion is violated, but data needed by the criteria is missing.",
+    OUT_OF_SCOPE: "Does not apply: the patient's record does not show the disease this treatment is for.",
 }
 
 
@@ -110,11 +111,11 @@ def _is_under(cls: str, roots: set[str]) -> bool:
 
 
 def _decided(row: Any, records: Sequence[EvidenceRecord]) -> list[EvidenceRecord]:
-    if row.status == "violated" and row.kind == "contraindication":
-        return [r for r in records if r.status == "present"]
-    if row.status in ("violated", "unknown"):
-        return list(records)
-    return []
+    """The records shown for a row: for a violated one its present records (what triggered it) if any."""
+    if row.status == VIOLATED:
+        present = [r for r in records if r.status == "present"]
+        return present or list(records)
+    return list(records) if row.status == UNKNOWN else []
 
 
 def _entry(item: Mapping[str, Any]) -> dict[str, Any]:
@@ -164,7 +165,7 @@ def report_data(assessment: Assessment, patient_graph: Graph | None = None, *, w
         source_type = load().value(URIRef(row.source), NPC.sourceType) if row.source else None
         view.source_type = label_of(source_type, "source type not stated") if source_type is not None else ""
         view.weight = source_weight(source_type)
-        if row.status == "unknown":
+        if row.status == UNKNOWN:
             view.not_recorded = [label_of(m) for m in assessment.missing if _is_under(m, concerned)]
         rows.append(view)
     ranked = rank_evidence(assessment.evidence)

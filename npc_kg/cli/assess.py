@@ -27,7 +27,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     parser.add_argument("-o", "--out", default="-", metavar="FILE",
                         help="write to FILE, atomically (default '-': standard output); never an input file")
     parser.add_argument(
-        "--treatment", default="npc:SalvageSurgery", metavar="CURIE", help="treatment to assess (default: npc:SalvageSurgery)"
+        "--treatment", metavar="CURIE",
+        help="treatment to assess, e.g. npc:SalvageSurgery (default: the treatment the knowledge base has criteria for)"
     )
     parser.add_argument(
         "--engine", choices=ENGINES, default="local",

@@ -18,7 +18,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from npc_kg.assessment.provenance import Provenance, current
-from npc_kg.namespace import NPC
 
 if TYPE_CHECKING:  # pragma: no cover
     from npc_kg.cohort.writer import Attrition
@@ -28,12 +27,13 @@ __all__ = ["PARQUET_KEY", "SIDECAR_SUFFIX", "cohort_provenance", "finish_outputs
 
 SIDECAR_SUFFIX = ".prov.json"
 PARQUET_KEY = b"npc_kg.provenance"
-VERDICT_ORDER = ("eligible", "ineligible", "indeterminate", "out-of-scope", "error")
 
 
 def cohort_provenance(engine: str, at: str | datetime | None = None) -> Provenance:
-    """The provenance of a cohort run with ``engine`` (the cohort engines assess salvage surgery)."""
-    return current(str(NPC.SalvageSurgery), "local" if engine == "fast" else engine, at)
+    """The provenance of a cohort run with ``engine`` (the treatment its criteria apply to)."""
+    from npc_kg.assessment.treatments import default_treatment
+
+    return current(default_treatment(), "local" if engine == "fast" else engine, at)
 
 
 def sidecar_path(output: str | Path) -> Path:
@@ -64,8 +64,10 @@ def render_cohort_html(attrition: Attrition, provenance: Provenance, *, title: s
     from npc_kg.assessment.report import label_of
 
     table = attrition.table()
-    verdicts = [(v, attrition.verdicts.get(v, 0)) for v in VERDICT_ORDER]
-    verdicts += sorted((v, n) for v, n in attrition.verdicts.items() if v not in VERDICT_ORDER)
+    from npc_kg.core.rules import ROW_VERDICTS
+
+    verdicts = [(v, attrition.verdicts.get(v, 0)) for v in ROW_VERDICTS]
+    verdicts += sorted((v, n) for v, n in attrition.verdicts.items() if v not in ROW_VERDICTS)
     return str(environment().get_template("cohort.html.j2").render(
         title=title, css=Markup(stylesheet()), version=__version__, disclaimer=DISCLAIMER, table=table,
         chart=Markup(attrition_chart(table)), verdicts=verdicts, total=attrition.total, provenance=provenance,
