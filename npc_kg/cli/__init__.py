@@ -29,6 +29,7 @@ COMMAND_MODULES = (
     "reason",
     "assess_cohort",
     "synth",
+    "serve",
 )
 """Modules under ``npc_kg.cli`` that each define ``register(subparsers)``."""
 
