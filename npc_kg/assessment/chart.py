@@ -85,6 +85,16 @@ def survival_points(evidence: Sequence[Mapping[str, Any]]) -> list[ChartPoint]:
     return sorted(points, key=lambda p: (p.row.split("\n")[0], horizon_key.get(p.figure, 0), p.row, p.figure))
 
 
+def _matplotlib() -> Any:
+    try:
+        import matplotlib
+    except ImportError:
+        from npc_kg.errors import ExternalToolError
+
+        raise ExternalToolError("charts need matplotlib: pip install 'npc-kg[report]'") from None
+    return matplotlib
+
+
 def _svg(figure: Any, label: str) -> str:
     buffer = io.StringIO()
     figure.savefig(buffer, format="svg", metadata={"Date": None, "Creator": None}, bbox_inches="tight")
@@ -99,7 +109,7 @@ def survival_chart(evidence: Sequence[Mapping[str, Any]], *, title: str = "Survi
     points = survival_points(evidence)
     if not points:
         return ""
-    import matplotlib
+    matplotlib = _matplotlib()
     from matplotlib.figure import Figure
     from matplotlib.lines import Line2D
 
@@ -149,7 +159,7 @@ def attrition_chart(table: Sequence[Mapping[str, Any]], *, title: str = "Patient
     """Inline SVG of an attrition table (``Attrition.table()``): remaining and excluded per step."""
     if not table:
         return ""
-    import matplotlib
+    matplotlib = _matplotlib()
     from matplotlib.figure import Figure
 
     labels = [str(r.get("label") or r.get("criterion") or "") for r in table]

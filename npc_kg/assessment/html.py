@@ -35,7 +35,12 @@ def environment() -> Environment:
     """The Jinja2 environment of the report templates (autoescaping on)."""
     with _LOCK:
         if not _ENV:
-            from jinja2 import Environment, FileSystemLoader, StrictUndefined
+            try:
+                from jinja2 import Environment, FileSystemLoader, StrictUndefined
+            except ImportError:
+                from npc_kg.errors import ExternalToolError
+
+                raise ExternalToolError("HTML reports need Jinja2: pip install 'npc-kg[report]'") from None
 
             env = Environment(loader=FileSystemLoader(str(TEMPLATES)), autoescape=True, undefined=StrictUndefined,
                               trim_blocks=True, lstrip_blocks=True)

@@ -161,5 +161,5 @@ def _assessment_text(a: Assessment, data: ReportData) -> list[str]:
 
 def render_text(assessments: Sequence[Assessment], graphs: Graphs = None) -> str:
     """Readable text, lines of at most :data:`WIDTH` characters: verdict, criteria, missing data, prognosis, evidence."""
-    blocks = ["\n".join(_assessment_text(a, report_data(a, _graph_of(graphs, a.patient)))) for a in assessments]
+    blocks = ["\n".join(_assessment_text(a, report_data(a, _graph_of(graphs, a.patient), chart=False))) for a in assessments]
     return ("\n\n" + "=" * 78 + "\n\n").join(blocks) + "\n"

@@ -146,8 +146,18 @@ def figure_amount(item: Mapping[str, Any]) -> str:
     return f"{number(item.get('lower_bound'))} to {number(item.get('upper_bound'))}"
 
 
-def report_data(assessment: Assessment, patient_graph: Graph | None = None, *, what_if: bool = True) -> ReportData:
-    """The report of ``assessment``; with ``patient_graph`` also the records behind each row and the outcome range."""
+def _chart(evidence: Sequence[Mapping[str, Any]]) -> str:
+    from npc_kg.assessment.chart import survival_chart
+
+    return survival_chart(evidence)
+
+
+def report_data(assessment: Assessment, patient_graph: Graph | None = None, *, what_if: bool = True,
+                chart: bool = True) -> ReportData:
+    """The report of ``assessment``; with ``patient_graph`` also the records behind each row and the outcome range.
+
+    ``chart=False`` leaves out the survival chart (the text report; no matplotlib needed).
+    """
     records: dict[str, list[EvidenceRecord]] = {}
     if patient_graph is not None:
         records = criterion_records(patient_graph, assessment.patient, store_for(patient_graph))
@@ -169,7 +179,6 @@ def report_data(assessment: Assessment, patient_graph: Graph | None = None, *, w
             view.not_recorded = [label_of(m) for m in assessment.missing if _is_under(m, concerned)]
         rows.append(view)
     ranked = rank_evidence(assessment.evidence)
-    from npc_kg.assessment.chart import survival_chart
 
     outcomes = None
     if what_if and patient_graph is not None:
@@ -186,7 +195,7 @@ def report_data(assessment: Assessment, patient_graph: Graph | None = None, *, w
         prognosis=[_entry(p) for p in assessment.prognosis],
         figures=[_entry(e) | {"amount": figure_amount(e)} for e in ranked if e.get("type") == "figure"],
         statements=[_entry(e) for e in ranked if e.get("type") != "figure"],
-        chart=survival_chart(assessment.evidence),
+        chart=_chart(assessment.evidence) if chart else "",
         provenance=assessment.provenance,
         counts={s: sum(r.status == s for r in assessment.criteria) for s in STATUS_SYMBOLS},
     )
