@@ -57,11 +57,11 @@ def outcome_range(graph: Graph, patient: str, treatment: str, missing: tuple[str
     """The outcome range of ``patient`` in ``graph`` (None when nothing is missing)."""
     if not missing:
         return None
-    from npc_kg.assessment.assess import assess
+    import npc_kg  # the public API (no import cycle with the assessment module)
 
     outcomes = []
     for word, status in (("absent", NPC.Absent), ("present", NPC.Present)):
-        results = assess(_with_records(graph, patient, missing, status), treatment)
+        results = npc_kg.assess(_with_records(graph, patient, missing, status), treatment)
         [mine] = [a for a in results if a.patient == patient]
         outcomes.append(Outcome(word, mine.verdict, tuple(mine.missing)))
     return OutcomeRange(outcomes[0], outcomes[1])

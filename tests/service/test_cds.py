@@ -12,7 +12,14 @@ from npc_kg.namespace import NPC
 from npc_kg.service import ServiceConfig, create_app
 from npc_kg.service import app as service_app
 from npc_kg.service.cds import (
-    INDICATORS, PREFETCH, SUMMARY_LIMIT, PrefetchPatient, cards_for, discovery, order_codes, out_of_scope_card,
+    INDICATORS,
+    PREFETCH,
+    SUMMARY_LIMIT,
+    PrefetchPatient,
+    cards_for,
+    discovery,
+    order_codes,
+    out_of_scope_card,
 )
 from npc_kg.service.reports import ReportStore
 
