@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import pyoxigraph as ox
-from rdflib import BNode, Graph, URIRef
+from rdflib import Graph, URIRef
 
 from npc_kg.errors import QueryError
 from npc_kg.kg.load import kg_ntriples
@@ -68,13 +68,12 @@ def criterion_records(patient_graph: Graph, patient: str, store: ox.Store | None
     rows = named_rows("criterion-records", store or _store(patient_graph), {"patient": URIRef(patient)})
     out: dict[str, list[EvidenceRecord]] = {}
     for row in rows:
-        node = row["record"]
+        node = str(row["recordIri"] or "")
         status = str(row["status"]).rsplit("/", 1)[-1].lower() if row.get("status") is not None else ""
         derived = row.get("derivedFrom")
-        where = str(derived) if derived is not None else ("a blank node of the input" if isinstance(node, BNode)
-                                                           else f"RDF node <{node}>")
+        where = str(derived) if derived is not None else (f"RDF node <{node}>" if node else "a blank node of the input")
         record = EvidenceRecord(
-            record=str(node) if isinstance(node, URIRef) else "",
+            record=node,
             finding=str(row["class"]),
             label=str(row.get("classLabel") or str(row["class"]).rsplit("/", 1)[-1]),
             status=status,
