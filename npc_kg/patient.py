@@ -37,6 +37,7 @@ __all__ = [
     "PatientInput",
     "data_errors",
     "dict_keys",
+    "finding_keys",
     "patient_from_dict",
     "patients_in",
     "read_patient",
@@ -284,6 +285,11 @@ def dict_keys() -> dict[str, list[str]]:
         "record": sorted(vocab["fields"]["record"]),
         "findings": sorted(vocab["findings"]),
     }
+
+
+def finding_keys() -> dict[str, URIRef]:
+    """Return the finding keys of a patient dict and the finding class each one records."""
+    return dict(_vocabulary()["findings"])
 
 
 def _literal(value: Any, datatype: URIRef) -> Literal:

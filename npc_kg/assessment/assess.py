@@ -13,6 +13,7 @@ patient graph. Nothing is written to disk and nothing goes over the network.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import re
@@ -27,6 +28,8 @@ from rdflib import RDF, RDFS, BNode, Graph, Literal, URIRef
 from rdflib.namespace import PROV
 from rdflib.term import Node
 
+from npc_kg.assessment.provenance import Provenance
+from npc_kg.assessment.provenance import current as _provenance
 from npc_kg.errors import InputError, PatientModelError, QueryError
 from npc_kg.kg.load import kg_ntriples, load
 from npc_kg.namespace import NPC, OA, PREFIXES, RESULT, SH
@@ -107,6 +110,19 @@ class Assessment:
     """The pySHACL report behind the rows; empty for the local engine until :meth:`explained` runs."""
     _source: Graph | None = field(default=None, repr=False, compare=False)
     """The patient graph, kept by the local engine so :meth:`explained` can run the reference."""
+    provenance: Provenance | None = field(default=None, repr=False, compare=False)
+    """KB version, treatment, engine and time of the assessment (``npc_kg.assessment.provenance``)."""
+
+    def __repr__(self) -> str:
+        counts = ", ".join(f"{s} {sum(r.status == s for r in self.criteria)}" for s in STATUSES)
+        return (f"<Assessment patient={self.patient!r} treatment={self.treatment!r} verdict={self.verdict!r} "
+                f"criteria: {counts}; missing {len(self.missing)}; evidence {len(self.evidence)}>")
+
+    def _repr_html_(self) -> str:
+        """The HTML report's fragment of this assessment (notebook display)."""
+        from npc_kg.assessment.html import fragment
+
+        return fragment(self)
 
     def explained(self) -> Assessment:
         """This assessment with its SHACL results (``report``, ``produced_by``), from the pySHACL reference.
@@ -139,6 +155,7 @@ class Assessment:
             "missing": list(self.missing),
             "prognosis": [dict(item) for item in self.prognosis],
             "evidence": [dict(item) for item in self.evidence],
+            "provenance": (self.provenance or _provenance(self.treatment, "unspecified")).to_dict(),
         }
 
     def to_json(self, *, indent: int | None = 2) -> str:
@@ -148,7 +165,7 @@ class Assessment:
     def to_rdf(self) -> Graph:
         """Return the assessment as RDF, rows linked to the SHACL results that produced them (see :meth:`explained`)."""
         if self._source is not None:
-            return self.explained().to_rdf()
+            return dataclasses.replace(self.explained(), provenance=self.provenance).to_rdf()
         graph = Graph()
         for prefix, iri in PREFIXES.items():
             graph.bind(prefix, iri)
@@ -175,6 +192,7 @@ class Assessment:
                 graph.add((report_node, SH.result, result))
                 for triple in self.report.cbd(result):
                     graph.add(triple)
+        (self.provenance or _provenance(self.treatment, "unspecified")).add_to(graph, node)
         return graph
 
 
@@ -573,6 +591,7 @@ def assess_graph(graph: Graph, treatment: str | URIRef = NPC.SalvageSurgery, *, 
                 evidence=tuple(figures + statements),
                 report=report,
                 _source=source,
+                provenance=_provenance(str(target), "local" if local is not None else "reference"),
             )
         )
     return assessments

@@ -1,31 +1,50 @@
-"""Render assessments as readable text, JSON (``docs/assessment-json.md``) or Turtle."""
+"""Render assessments as readable text, JSON (``docs/assessment-json.md``), Turtle or HTML.
+
+Every rendering carries the provenance of each assessment (knowledge-base version, ontology
+version, treatment, engine, time): JSON under ``provenance``, Turtle as PROV-O, text and HTML in
+a footer. Text lines are at most :data:`WIDTH` characters; the evidence is ranked
+(:mod:`npc_kg.assessment.ranking`) and capped, with a count of the rest.
+"""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+import textwrap
+from collections.abc import Mapping, Sequence
 from typing import Any
 
-from rdflib import RDFS, Graph, URIRef
+from rdflib import Graph
 
 from npc_kg.assessment.assess import Assessment
+from npc_kg.assessment.report import ReportData, label_of, report_data
+from npc_kg.core.rules import SATISFIED, VIOLATED
 from npc_kg.errors import NpcKgError
-from npc_kg.kg.load import load
-from npc_kg.namespace import NPC, PREFIXES, RESULT
+from npc_kg.namespace import PREFIXES, RESULT
 
-__all__ = ["FORMATS", "render", "render_json", "render_text", "render_ttl"]
+__all__ = ["EVIDENCE_CAP", "FORMATS", "WIDTH", "render", "render_json", "render_text", "render_ttl"]
 
-FORMATS = ("text", "json", "ttl")
+FORMATS = ("text", "json", "ttl", "html")
+WIDTH = 100
+"""The longest line of the text report."""
+EVIDENCE_CAP = 8
+"""Figures shown by the text report (the highest ranked; the rest are counted)."""
+
+Graphs = Mapping[str, Graph] | Graph | None
+"""The patient graph(s) behind the assessments: with them, reports show the records and the outcome range."""
 
 
-def render(assessments: Sequence[Assessment], fmt: str = "text") -> str:
+def render(assessments: Sequence[Assessment], fmt: str = "text", graphs: Graphs = None) -> str:
     """Return ``assessments`` rendered in ``fmt`` (one of :data:`FORMATS`)."""
     if fmt == "text":
-        return render_text(assessments)
+        return render_text(assessments, graphs)
     if fmt == "json":
         return render_json(assessments)
     if fmt == "ttl":
         return render_ttl(assessments)
+    if fmt == "html":
+        from npc_kg.assessment.html import render_html
+
+        return render_html(assessments, graphs)
     raise NpcKgError(f"unknown format {fmt!r}; choose from {', '.join(FORMATS)}")
 
 
@@ -51,87 +70,96 @@ def render_ttl(assessments: Sequence[Assessment]) -> str:
 # ---------------------------------------------------------------------------------------------
 
 
-def _label(iri: Any) -> str:
-    if iri is None:
-        return ""
-    label = load().value(URIRef(str(iri)), RDFS.label)
-    return str(label) if label is not None else _curie(str(iri))
+def _wrap(text: str, indent: int, hanging: int | None = None) -> list[str]:
+    """``text`` wrapped to :data:`WIDTH` columns with ``indent`` spaces (``hanging`` for later lines)."""
+    later = indent if hanging is None else hanging
+    return textwrap.wrap(text, WIDTH, initial_indent=" " * indent, subsequent_indent=" " * later,
+                         break_long_words=True, break_on_hyphens=False) or [""]
 
 
-def _curie(iri: str) -> str:
-    for prefix, base in sorted(PREFIXES.items(), key=lambda item: -len(item[1])):
-        if iri.startswith(base) and len(iri) > len(base):
-            return f"{prefix}:{iri[len(base):]}"
-    return f"<{iri}>"
+def _graph_of(graphs: Graphs, patient: str) -> Graph | None:
+    if isinstance(graphs, Graph):
+        return graphs
+    return graphs.get(patient) if graphs else None
 
 
-def _number(value: Any, unit: Any) -> str:
-    if value is None:
-        return ""
-    if unit == str(NPC.Fraction):
-        return f"{float(value) * 100:.4g}%"
-    unit_label = _label(unit) if unit else ""
-    return f"{value:g} {unit_label}".strip() if isinstance(value, int | float) else f"{value} {unit_label}".strip()
-
-
-def _figure_line(item: dict[str, Any]) -> str:
-    unit = item.get("unit")
-    if item.get("value") is not None:
-        amount = _number(item["value"], unit)
-    else:
-        amount = f"{_number(item.get('lower_bound'), unit)} to {_number(item.get('upper_bound'), unit)}"
-    parts = [f"{item.get('label') or _curie(item['figure'])}: {amount}"]
+def _figure_text(item: Mapping[str, Any]) -> str:
     horizon = item.get("time_horizon_months")
-    parts.append(f"at {horizon:g} months" if isinstance(horizon, int | float) else "time point not stated")
+    parts = [f"{item.get('label')}: {item.get('amount')}",
+             f"at {horizon:g} months" if isinstance(horizon, int | float) else "time point not stated"]
     if item.get("p_value") is not None:
-        relation = _label(item.get("p_value_relation")) or "="
-        parts.append(f"p {relation} {item['p_value']}")
-    population = _label(item.get("population"))
+        parts.append(f"p {item.get('p_value_relation_text') or '='} {item['p_value']}")
+    population = str(item.get("population_label") or "")
     if item.get("population_size") is not None:
         population += f", n = {item['population_size']}"
     parts.append(f"population: {population}")
-    parts.append(f"source: {_label(item.get('source'))} ({_label(item.get('source_type'))})")
-    if item.get("text_issues"):
-        parts.append("text issue: " + ", ".join(_label(i) for i in item["text_issues"]))
+    parts.append(f"{item.get('source_type_label')} (weight {item.get('weight')})")
+    if item.get("text_issue_labels"):
+        parts.append("text issue: " + ", ".join(item["text_issue_labels"]))
     return "; ".join(parts)
 
 
-def _assessment_text(a: Assessment) -> list[str]:
-    lines = [f"Patient <{a.patient}>", f"  Treatment: {_label(a.treatment)}"]
+def _assessment_text(a: Assessment, data: ReportData) -> list[str]:
+    lines = [f"Patient <{a.patient}>", *_wrap(f"Treatment: {data.treatment_label}", 2, 13)]
     lines.append(f"  Verdict:   {a.verdict.upper()}")
+    lines += _wrap(data.verdict_sentence, 13)
     lines.append("")
     lines.append("  Criteria")
-    for row in a.criteria:
-        lines.append(f"    [{row.status:<9}] {row.label}")
-        lines.append(f"                {row.message}")
-        if row.quote:
-            lines.append(f"                source: {_label(row.source)}: \"{row.quote}\"")
+    for row in data.criteria:
+        lines += _wrap(f"{row.symbol} {row.status:<9} {row.label}", 4, 16)
+        lines += _wrap(row.message, 16)
+        if row.status == VIOLATED and row.records:
+            lines += _wrap("triggered by: " + "; ".join(
+                f"{r.label} (recorded {r.status or 'without a status'}, {r.source})" for r in row.records), 16, 18)
+        if row.not_recorded:
+            lines += _wrap("not recorded: " + ", ".join(row.not_recorded), 16, 18)
+        if row.quote and row.status != SATISFIED:  # the quote of every row is in --format html and json
+            lines += _wrap(f'source: {row.source_label}: "{row.quote}"', 16, 18)
     lines.append("")
-    if a.missing:
-        lines.append("  Missing data (record present or absent): " + ", ".join(f"{_label(m)} ({_curie(m)})" for m in a.missing))
+    if data.missing:
+        lines.append("  Missing data: record each item present or absent")
+        for m in data.missing:
+            lines += _wrap(f"[ ] {m.label} ({m.curie})", 4, 8)
+            if m.dict_key:
+                lines += _wrap(f'dict: "findings": {{"{m.dict_key}": "present"}} (or "absent")', 8, 10)
+            if m.csv_column:
+                code = f", with {m.csv_code}" if m.csv_code else ""
+                lines += _wrap(f"CSV: column {m.csv_column} = present or absent{code}", 8, 10)
+            lines += _wrap(f"Turtle: {m.turtle}", 8, 10)
+            lines += _wrap("FHIR: " + ("; ".join(f"{c.code} {c.label}" for c in m.fhir) if m.fhir else "no code mapped"), 8, 10)
+        if data.outcomes is not None:
+            for o in (data.outcomes.if_absent, data.outcomes.if_present):
+                still = f" (then still missing: {', '.join(label_of(x) for x in o.still_missing)})" if o.still_missing else ""
+                lines += _wrap(f"If every missing item were recorded {o.status}: {o.verdict}{still}", 4, 6)
     else:
         lines.append("  Missing data: none")
     lines.append("")
     lines.append("  Prognosis reported for patients like this one")
-    if not a.prognosis:
+    if not data.prognosis:
         lines.append("    (none)")
-    for item in a.prognosis:
+    for item in data.prognosis:
         kind = "treatment option" if item.get("basis") == "treatment-option" else "patient has the factor"
         independent = ", independent predictor" if item.get("independent") else ""
-        lines.append(f"    - {item.get('label')} [{kind}{independent}]; source: {_label(item.get('source'))}")
+        lines += _wrap(f"- {item.get('label')} [{kind}{independent}]; {item.get('source_type_label')}", 4, 6)
     lines.append("")
-    lines.append("  Evidence for this situation and the treatment options")
-    if not a.evidence:
+    lines.append("  Evidence, ranked: the patient's own situation first, then the weight of the source")
+    if not data.figures and not data.statements:
         lines.append("    (none)")
-    for item in a.evidence:
-        if item.get("type") == "figure":
-            lines.append(f"    - {_figure_line(item)}")
-        else:
-            lines.append(f"    - statement: {item.get('label')}; source: {_label(item.get('source'))}: \"{item.get('quote')}\"")
+    for i, item in enumerate(data.figures[:EVIDENCE_CAP], 1):
+        lines += _wrap(f"{i}. {_figure_text(item)}", 4, 7)
+    rest = len(data.figures) - EVIDENCE_CAP
+    if rest > 0:
+        lines.append(f"    ... and {rest} more figures (--format html or json lists them all)")
+    if data.statements:
+        lines += _wrap(f"Statements ({len(data.statements)}): " + "; ".join(str(s.get("label")) for s in data.statements[:3])
+                       + (f"; and {len(data.statements) - 3} more" if len(data.statements) > 3 else ""), 4, 6)
+    if data.provenance is not None:
+        lines.append("")
+        lines += [line for text in data.provenance.lines() for line in _wrap(text, 2, 4)]
     return lines
 
 
-def render_text(assessments: Sequence[Assessment]) -> str:
-    """Readable text: verdict, criteria with status, message and quote, missing data, prognosis, evidence."""
-    blocks = ["\n".join(_assessment_text(a)) for a in assessments]
+def render_text(assessments: Sequence[Assessment], graphs: Graphs = None) -> str:
+    """Readable text, lines of at most :data:`WIDTH` characters: verdict, criteria, missing data, prognosis, evidence."""
+    blocks = ["\n".join(_assessment_text(a, report_data(a, _graph_of(graphs, a.patient), chart=False))) for a in assessments]
     return ("\n\n" + "=" * 78 + "\n\n").join(blocks) + "\n"

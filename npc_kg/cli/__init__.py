@@ -33,6 +33,7 @@ COMMAND_MODULES = (
     "docs",
     "assess_cohort",
     "synth",
+    "serve",
 )
 """Modules under ``npc_kg.cli`` that each define ``register(subparsers)``."""
 

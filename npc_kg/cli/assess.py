@@ -6,8 +6,8 @@ import argparse
 import sys
 from pathlib import Path
 
-from npc_kg.assessment.assess import ENGINES, assess_many
-from npc_kg.assessment.render import FORMATS, render
+from npc_kg.assessment.assess import ENGINES
+from npc_kg.assessment.render import FORMATS
 
 __all__ = ["register"]
 
@@ -22,18 +22,32 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
         "3 when the data breaks the patient model (errors listed).",
     )
     parser.add_argument("files", nargs="+", metavar="FILE", help="patient RDF file(s); format from the extension")
-    parser.add_argument("--format", choices=FORMATS, default="text", help="output format (default: text)")
+    parser.add_argument("--format", choices=FORMATS, default="text",
+                        help="output format (default: text; html: one self-contained report, see docs/report.md)")
+    parser.add_argument("-o", "--out", default="-", metavar="FILE",
+                        help="write to FILE, atomically (default '-': standard output); never an input file")
     parser.add_argument(
-        "--treatment", default="npc:SalvageSurgery", metavar="CURIE", help="treatment to assess (default: npc:SalvageSurgery)"
+        "--treatment", metavar="CURIE",
+        help="treatment to assess, e.g. npc:SalvageSurgery (default: the treatment the knowledge base has criteria for)"
     )
     parser.add_argument(
         "--engine", choices=ENGINES, default="local",
         help="local: shapes compiled to Python (default, same rows); reference: pySHACL for every file",
     )
+    parser.add_argument("--at", metavar="ISO8601",
+                        help="time of assessment recorded in the provenance (default: SOURCE_DATE_EPOCH, else now)")
     parser.set_defaults(func=_run)
 
 
 def _run(args: argparse.Namespace) -> int:
-    assessments = assess_many([Path(name) for name in args.files], args.treatment, engine=args.engine)
-    sys.stdout.write(render(assessments, args.format))
+    from npc_kg.assessment.output import report
+
+    files = [Path(name) for name in args.files]
+    text = report(files, args.format, args.treatment, engine=args.engine, at=args.at)
+    if args.out == "-":
+        sys.stdout.write(text)
+    else:
+        from npc_kg.atomic import atomic_write_text
+
+        atomic_write_text(args.out, text, inputs=files)
     return 0

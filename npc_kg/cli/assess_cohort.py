@@ -28,6 +28,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     parser.add_argument("--workers", type=int, default=1, help="worker processes (default 1)")
     parser.add_argument("--input-format", choices=("nt", "nq", "ttl", "csv"), help="input format (default: from the file name)")
     parser.add_argument("--timeout", type=float, default=60.0, help="endpoint timeout in seconds (default 60)")
+    parser.add_argument("--report", metavar="FILE.html",
+                        help="also write the cohort view as HTML: attrition chart and table, verdict counts (docs/report.md)")
+    parser.add_argument("--at", metavar="ISO8601",
+                        help="time of assessment recorded in the provenance (default: SOURCE_DATE_EPOCH, else now)")
     parser.set_defaults(func=_run)
 
 
@@ -37,7 +41,7 @@ def _run(args: argparse.Namespace) -> int:
     summary = assess_cohort(
         args.inputs, args.out, fmt=args.fmt, attrition=args.attrition, batch_size=args.batch_size,
         endpoint=args.endpoint, engine=args.engine, workers=args.workers, input_format=args.input_format,
-        timeout=args.timeout,
+        timeout=args.timeout, report=args.report, at=args.at,
     )
     print(summary.attrition.text())
     return 0

@@ -11,14 +11,18 @@ already holds the patient data. See ``docs/cohort.md``.
 
 from __future__ import annotations
 
+import io
+import json
 import os
 from collections.abc import Iterator, Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from rdflib import RDF, URIRef
 
+from npc_kg.cohort.frames import FrameInput, is_frame, rows_frame
 from npc_kg.cohort.writer import OUTPUT_FORMATS, Attrition, RowWriter, render
 from npc_kg.core.rules import PatientRow
 from npc_kg.errors import InputError
@@ -48,7 +52,9 @@ class CohortSummary:
 
     rows: int
     attrition: Attrition
-    out: Path
+    out: Path | None
+    provenance: Any = None
+    """The run's :class:`~npc_kg.assessment.provenance.Provenance` (also beside or inside every output)."""
 
 
 def _engine() -> Engine:
@@ -185,16 +191,20 @@ def _reference_batch(batch: Batch, engine: Engine) -> list[PatientRow]:
     return rows + _error_rows(batch)
 
 
-def _batches(inputs: Sequence[str | Path], batch_size: int, input_format: str | None) -> Iterator[Batch]:
+def _batches(inputs: Sequence[Any], batch_size: int, input_format: str | None) -> Iterator[Batch]:
     from npc_kg.cohort.reader import iter_batches
 
     for path in inputs:
-        yield from iter_batches(path, input_format, batch_size=batch_size)
+        yield from path.batches(batch_size) if isinstance(path, FrameInput) else iter_batches(path, input_format,
+                                                                                                batch_size=batch_size)
 
 
-def _total_bytes(inputs: Sequence[str | Path]) -> int:
+def _total_bytes(inputs: Sequence[Any]) -> int:
     total = 0
     for path in inputs:
+        if isinstance(path, FrameInput):
+            total += len(path)
+            continue
         try:
             total += os.path.getsize(path)
         except OSError:
@@ -203,8 +213,8 @@ def _total_bytes(inputs: Sequence[str | Path]) -> int:
 
 
 def assess_cohort(
-    inputs: Sequence[str | Path] | str | Path,
-    out: str | Path,
+    inputs: Sequence[str | Path] | str | Path | Any,
+    out: str | Path | None = None,
     *,
     fmt: str | None = None,
     attrition: str | Path | None = None,
@@ -215,13 +225,28 @@ def assess_cohort(
     input_format: str | None = None,
     progress: bool | None = None,
     timeout: float = 60.0,
-) -> CohortSummary:
-    """Assess every patient of ``inputs`` (or of ``endpoint``); write rows to ``out``; return the summary."""
+    report: str | Path | None = None,
+    at: str | None = None,
+    as_dataframe: bool = False,
+) -> Any:
+    """Assess every patient of ``inputs`` (or of ``endpoint``); write rows to ``out``; return the summary.
+
+    ``inputs`` may also be a pandas DataFrame shaped like the registry CSV (or a list holding
+    some). ``report`` writes the HTML cohort view; ``at`` sets the time in the provenance.
+    With ``as_dataframe=True``, or no ``out``, the rows come back as a DataFrame of strings
+    (``attrs``: ``provenance``, ``attrition``) instead of a :class:`CohortSummary`.
+    """
     from npc_kg.atomic import atomic_output
+    from npc_kg.cohort.outputs import PARQUET_KEY, cohort_provenance, finish_outputs
     from npc_kg.cohort.progress import Progress
 
-    paths = [inputs] if isinstance(inputs, str | Path) else list(inputs)
-    out_path = Path(out)
+    given: list[Any] = [inputs] if isinstance(inputs, str | Path) or is_frame(inputs) else list(inputs)
+    paths: list[Any] = [FrameInput(p) if is_frame(p) else p for p in given]
+    prov = cohort_provenance(engine, at)
+    sink_out: str | Path | io.StringIO = io.StringIO() if out is None else out
+    if out is None:
+        fmt, as_dataframe = "csv", True
+    out_path = Path(sink_out) if not isinstance(sink_out, io.StringIO) else Path("<memory>.csv")
     fmt = fmt or (out_path.suffix.lstrip(".").lower() if out_path.suffix.lstrip(".").lower() in OUTPUT_FORMATS else "csv")
     if fmt not in OUTPUT_FORMATS:
         raise InputError(f"unknown output format {fmt!r} (use one of {', '.join(OUTPUT_FORMATS)})")
@@ -234,15 +259,19 @@ def assess_cohort(
     eng = _engine()
     summary = Attrition(eng.criteria)
     total = 0
-    all_inputs: list[str | Path] = [*paths]
-    if attrition is not None:
-        from npc_kg.atomic import check_not_input
+    all_inputs: list[str | Path] = [p for p in paths if not isinstance(p, FrameInput)]
+    from npc_kg.atomic import check_not_input
 
-        check_not_input(attrition, all_inputs)
+    for extra in (attrition, report):
+        if extra is not None:
+            check_not_input(extra, all_inputs)
     binary = fmt == "parquet"
-    with atomic_output(out_path, mode="wb" if binary else "w", inputs=all_inputs, encoding=None if binary else "utf-8",
-                       newline=None if binary else "") as handle:
-        writer = RowWriter(handle, handle.name, fmt, eng.criteria)
+    sink = nullcontext(sink_out) if isinstance(sink_out, io.StringIO) else atomic_output(
+        out_path, mode="wb" if binary else "w", inputs=all_inputs, encoding=None if binary else "utf-8",
+        newline=None if binary else "")
+    with sink as handle:
+        writer = RowWriter(handle, getattr(handle, "name", str(out_path)), fmt, eng.criteria,
+                           metadata={PARQUET_KEY: json.dumps(prov.to_dict()).encode()})
         try:
             if endpoint is not None:
                 from npc_kg.cohort.endpoint import endpoint_runner
@@ -263,7 +292,10 @@ def assess_cohort(
             writer.close()
     if attrition is not None:
         summary.write_csv(attrition, inputs=all_inputs)
-    return CohortSummary(rows=total, attrition=summary, out=out_path)
+    finish_outputs(prov, summary, sink_out, fmt, total, attrition_csv=attrition, report=report, inputs=all_inputs)
+    if as_dataframe:
+        return rows_frame(sink_out, fmt, {"provenance": prov.to_dict(), "attrition": summary.table()})
+    return CohortSummary(rows=total, attrition=summary, out=out_path, provenance=prov)
 
 
 def _worker_started() -> None:
@@ -292,7 +324,7 @@ def _work(batch: Batch, engine: str, fmt: str) -> _Done:
     return _Done(render(rows, fmt, criteria), counts, len(rows), batch.position)
 
 
-def _run(paths: Sequence[str | Path], batch_size: int, input_format: str | None, engine: str,
+def _run(paths: Sequence[Any], batch_size: int, input_format: str | None, engine: str,
          workers: int, fmt: str) -> Iterator[_Done]:
     """Rows per batch, in input order; with ``workers`` > 1 a bounded window of batches runs in parallel."""
     global _THREADS

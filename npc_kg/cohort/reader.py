@@ -33,7 +33,7 @@ from npc_kg.cohort.csv_mapping import CsvMapping, RowError, load_mapping
 from npc_kg.cohort.native import load_native
 from npc_kg.errors import InputError
 
-__all__ = ["Batch", "ErrorRecord", "INPUT_FORMATS", "guess_input_format", "iter_batches"]
+__all__ = ["Batch", "ErrorRecord", "INPUT_FORMATS", "guess_input_format", "iter_batches", "iter_csv_bytes"]
 
 INPUT_FORMATS = ("nt", "nq", "ttl", "csv")
 _SUFFIXES = {".nt": "nt", ".ntriples": "nt", ".nq": "nq", ".nquads": "nq", ".ttl": "ttl", ".turtle": "ttl", ".csv": "csv"}
@@ -84,6 +84,13 @@ def guess_input_format(path: str | Path) -> str:
     if fmt is None:
         raise InputError(f"unknown cohort file extension (use one of {', '.join(sorted(_SUFFIXES))})", path=str(path))
     return fmt
+
+
+def iter_csv_bytes(data: bytes, where: str, *, batch_size: int = 1000, mapping: CsvMapping | None = None) -> Iterator[Batch]:
+    """Yield batches of records from CSV held in memory (e.g. a DataFrame); ``where`` names it in errors."""
+    if batch_size < 1:
+        raise InputError("--batch-size must be at least 1")
+    yield from _csv_batches(io.BufferedReader(io.BytesIO(data)), batch_size, where, mapping or load_mapping())  # type: ignore[arg-type]
 
 
 def iter_batches(path: str | Path, fmt: str | None = None, *, batch_size: int = 1000,

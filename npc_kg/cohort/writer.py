@@ -39,7 +39,8 @@ def render(rows: Iterable[PatientRow], fmt: str, criteria: Sequence[Criterion]) 
 class RowWriter:
     """Stream rows to an open (temporary) file in the chosen format."""
 
-    def __init__(self, handle: IO[Any], path: str, fmt: str, criteria: Sequence[Criterion]) -> None:
+    def __init__(self, handle: IO[Any], path: str, fmt: str, criteria: Sequence[Criterion],
+                 metadata: dict[bytes, bytes] | None = None) -> None:
         if fmt not in OUTPUT_FORMATS:
             raise InputError(f"unknown output format {fmt!r} (use one of {', '.join(OUTPUT_FORMATS)})")
         self.fmt = fmt
@@ -55,7 +56,7 @@ class RowWriter:
             import pyarrow as pa
             import pyarrow.parquet as pq
 
-            self._schema = pa.schema([(c, pa.string()) for c in self.columns])
+            self._schema = pa.schema([(c, pa.string()) for c in self.columns], metadata=metadata)
             self._parquet = pq.ParquetWriter(handle, self._schema)
 
     def write(self, rows: Iterable[PatientRow]) -> None:

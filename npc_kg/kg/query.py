@@ -25,7 +25,7 @@ from npc_kg.errors import NpcKgError, QueryError, UnsafeQueryError
 from npc_kg.sparql.backends import Backend, make_backend
 from npc_kg.sparql.catalog import NamedQuery, resolve
 from npc_kg.sparql.params import to_term
-from npc_kg.sparql.results import Row, to_rows
+from npc_kg.sparql.results import Row, to_dataframe, to_rows
 from npc_kg.sparql.safety import parse
 
 __all__ = ["QueryResult", "bind_params", "query", "run_query", "update"]
@@ -121,7 +121,8 @@ def query(
 
     Returns ``list[dict[str, value]]`` (values are ``int``, ``Decimal``, ``float``, ``bool``,
     ``str``, ``date``; IRIs as ``str``; ``None`` when unbound), a pandas DataFrame when
-    ``as_dataframe=True``, or a ``bool`` for an ASK query.
+    ``as_dataframe=True`` (numeric columns as ``int64``/``Int64`` or ``float64``, never ``Decimal``),
+    or a ``bool`` for an ASK query.
 
     ``backend`` is ``"rdflib"`` (default), ``"oxigraph"``, a :class:`Backend` instance, or
     implied ``"remote"`` by ``endpoint`` (a SPARQL 1.1 query URL; ``timeout`` seconds, default
@@ -143,7 +144,8 @@ def query(
             import pandas as pd
         except ImportError:
             raise NpcKgError("as_dataframe=True needs pandas: pip install 'npc-kg[pandas]'") from None
-        return pd.DataFrame(result.rows, columns=result.variables)
+        del pd
+        return to_dataframe(result.rows, result.variables)
     return result.rows
 
 

@@ -30,7 +30,7 @@ from rdflib import BNode, Literal, URIRef
 from rdflib.namespace import XSD
 from rdflib.term import Node
 
-__all__ = ["Row", "comparable", "format_rows", "to_python", "to_rows", "FORMATS"]
+__all__ = ["Row", "to_dataframe", "comparable", "format_rows", "to_python", "to_rows", "FORMATS"]
 
 Row = dict[str, Any]
 
@@ -94,6 +94,27 @@ def to_python(term: Node | None) -> Any:
 def to_rows(variables: Sequence[str], solutions: Sequence[Sequence[Node | None]]) -> list[Row]:
     """Turn solutions (one term or None per variable) into rows of Python values."""
     return [{name: to_python(value) for name, value in zip(variables, solution, strict=True)} for solution in solutions]
+
+
+def to_dataframe(rows: Sequence[Row], variables: Sequence[str]) -> Any:
+    """A pandas DataFrame of ``rows`` with numeric columns as numbers, never ``Decimal`` objects.
+
+    A column whose values are all integers (or unbound) becomes ``int64`` (nullable ``Int64``
+    when a value is unbound); one whose values are all numbers becomes ``float64`` (unbound:
+    NaN); any other column keeps Python objects (str, bool, date).
+    """
+    import pandas as pd
+
+    frame = pd.DataFrame(list(rows), columns=list(variables))
+    for column in frame.columns:
+        values = [v for row in rows if (v := row.get(column)) is not None]
+        if not values or any(isinstance(v, bool) or not isinstance(v, int | float | Decimal) for v in values):
+            continue
+        if all(isinstance(v, int) for v in values):
+            frame[column] = pd.array([row.get(column) for row in rows], dtype="Int64" if len(values) < len(rows) else "int64")
+        else:
+            frame[column] = pd.array([float(v) if (v := row.get(column)) is not None else None for row in rows], dtype="float64")
+    return frame
 
 
 def comparable(value: Any) -> Any:

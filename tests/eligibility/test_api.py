@@ -235,7 +235,7 @@ def test_third_course_statement_only_after_relapse_following_a_second_course(hel
 
 def test_to_dict_has_exactly_the_documented_shape(helpers) -> None:
     data = only(npc_kg.assess(helpers.patient_dict(frailty=None))).to_dict()
-    assert list(data) == ["patient", "treatment", "verdict", "criteria", "missing", "prognosis", "evidence"]
+    assert list(data) == ["patient", "treatment", "verdict", "criteria", "missing", "prognosis", "evidence", "provenance"]
     assert data["verdict"] == "indeterminate"
     assert data["missing"] == [str(NPC.Frailty)]
     for row in data["criteria"]:

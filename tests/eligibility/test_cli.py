@@ -30,11 +30,11 @@ def test_text_output_shows_verdict_criteria_quotes_missing_and_evidence(helpers,
     code, out, err = run([str(helpers.REPO / "examples" / "patients" / "indeterminate.ttl")], capsys)
     assert code == 0 and err == ""
     assert "Verdict:   INDETERMINATE" in out
-    assert "[unknown  ] contraindication 3: distant metastasis" in out
+    assert "? unknown   contraindication 3: distant metastasis" in out
     assert '"3There were distant metastasis."' in out
     assert "Missing data" in out and "npc:DistantMetastasis" in out and "npc:Frailty" in out
     assert "advanced nodal disease (rN2-3) predicts worse overall survival" in out
-    assert "Evidence for this situation" in out and "hospital web page" in out
+    assert "Evidence, ranked" in out and "hospital web page" in out
 
 
 def test_json_output_combines_files_in_the_documented_shape(two_examples, capsys) -> None:
@@ -43,7 +43,8 @@ def test_json_output_combines_files_in_the_documented_shape(two_examples, capsys
     data = json.loads(out)
     assert [d["verdict"] for d in data] == ["eligible", "ineligible"]
     for item in data:
-        assert list(item) == ["patient", "treatment", "verdict", "criteria", "missing", "prognosis", "evidence"]
+        assert list(item) == ["patient", "treatment", "verdict", "criteria", "missing", "prognosis", "evidence",
+                              "provenance"]
         assert item["treatment"] == str(NPC.SalvageSurgery)
         assert len(item["criteria"]) == 8
 

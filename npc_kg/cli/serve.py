@@ -1,0 +1,37 @@
+"""``npc-kg serve``: the CDS Hooks service, the read-only SPARQL endpoint and the report form."""
+
+from __future__ import annotations
+
+import argparse
+
+__all__ = ["register"]
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    """Register the sub-command."""
+    parser = subparsers.add_parser(
+        "serve",
+        help="run the service: CDS Hooks, read-only SPARQL endpoint over the knowledge graph, report form",
+        description="An ASGI service (Starlette on uvicorn), bound to 127.0.0.1 by default. Reports are held in "
+        "memory only and expire; nothing is written to disk; logs hold no request body or patient value. "
+        "See docs/service.md.",
+    )
+    parser.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1: this machine only)")
+    parser.add_argument("--port", type=int, default=8000, help="port (default 8000)")
+    parser.add_argument("--mapping", action="append", default=[], metavar="FILE.yaml",
+                        help="a site's FHIR mapping; one that gives an order code lists the order-select service")
+    parser.add_argument("--max-body", type=int, default=1024 * 1024, metavar="BYTES",
+                        help="largest request body (default 1 MiB; larger gets HTTP 413)")
+    parser.add_argument("--timeout", type=float, default=30.0, metavar="SECONDS",
+                        help="time an assessment or query may take (default 30; then HTTP 503)")
+    parser.add_argument("--report-ttl", type=float, default=900.0, metavar="SECONDS",
+                        help="how long a report link stays valid (default 900)")
+    parser.set_defaults(func=_run)
+
+
+def _run(args: argparse.Namespace) -> int:
+    from npc_kg.service import ServiceConfig, serve
+
+    serve(args.host, args.port, ServiceConfig(max_body=args.max_body, timeout=args.timeout, report_ttl=args.report_ttl,
+                                              mappings=tuple(args.mapping)))
+    return 0

@@ -1,0 +1,331 @@
+"""The Starlette application of ``npc-kg serve``: routes, limits, errors and logging.
+
+Limits: a request body larger than ``max_body`` gets 413 (the default 1 MiB stays below the
+1 MiB spool threshold of Starlette's multipart parser, so an upload is never spooled to disk);
+assessments and queries run in worker threads under a timeout (503 when it passes). Every
+error is JSON ``{"error": ..., "status": ...}`` with its HTTP status. The access log names the
+method, the route template, the status and the time, never a body, a query string, a report
+token or a patient value.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, JSONResponse, Response
+from starlette.routing import Route
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from npc_kg.errors import InputError, NpcKgError, PatientModelError
+from npc_kg.service.cds import CdsError, cards_for, check_request, discovery, out_of_scope_card, patient_from_prefetch, services
+from npc_kg.service.reports import ReportStore
+from npc_kg.service.sparql_endpoint import SparqlRefused, answer
+
+__all__ = ["LOG", "ServiceConfig", "create_app", "serve"]
+
+LOG = logging.getLogger("npc_kg.service")
+
+
+@dataclass
+class ServiceConfig:
+    """Limits and options of the service."""
+
+    max_body: int = 1024 * 1024
+    """Largest request body in bytes (413 above it)."""
+    timeout: float = 30.0
+    """Seconds an assessment or query may take (503 after)."""
+    report_ttl: float = 900.0
+    """Seconds a report stays reachable."""
+    report_capacity: int = 256
+    """Reports kept in memory at most (the oldest go first)."""
+    mappings: Sequence[str | Path] = field(default_factory=tuple)
+    """Site FHIR mappings (YAML); one supplying an order code lists the order-select service."""
+
+
+class _TooLarge(Exception):
+    pass
+
+
+class LimitsMiddleware:
+    """Refuse bodies over ``max_body`` bytes (declared or streamed); log each request without its data."""
+
+    def __init__(self, app: ASGIApp, max_body: int) -> None:
+        self.app = app
+        self.max_body = max_body
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        status = {"code": 500}
+        declared = dict(scope.get("headers") or []).get(b"content-length")
+        if declared is not None and declared.isdigit() and int(declared) > self.max_body:
+            await _json_error(413, f"request body over {self.max_body} bytes")(scope, receive, send)
+            self._log(scope, 413, started)
+            return
+        seen = 0
+
+        async def limited() -> Message:
+            nonlocal seen
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > self.max_body:
+                    raise _TooLarge()
+            return message
+
+        async def sending(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                status["code"] = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, limited, sending)
+        except _TooLarge:
+            status["code"] = 413
+            await _json_error(413, f"request body over {self.max_body} bytes")(scope, receive, send)
+        self._log(scope, status["code"], started)
+
+    @staticmethod
+    def _log(scope: Scope, status: int, started: float) -> None:
+        endpoint = scope.get("endpoint")
+        path = getattr(endpoint, "__name__", None) or "(no route)"
+        LOG.info("%s %s %d %.0f ms", scope.get("method", "?"), path, status, (time.perf_counter() - started) * 1000)
+
+
+def _json_error(status: int, message: str) -> JSONResponse:
+    return JSONResponse({"error": message, "status": status}, status_code=status)
+
+
+async def _run(request: Request, func: Callable[..., Any], *args: Any) -> Any:
+    """Run ``func`` in a worker thread under the configured timeout."""
+    import anyio
+
+    config: ServiceConfig = request.app.state.config
+    try:
+        with anyio.fail_after(config.timeout):
+            return await anyio.to_thread.run_sync(func, *args, abandon_on_cancel=True)
+    except TimeoutError:
+        raise HTTPException(503, f"the request took longer than {config.timeout:g} s") from None
+
+
+# ---------------------------------------------------------------------------------------------
+# CDS Hooks
+# ---------------------------------------------------------------------------------------------
+
+
+async def cds_discovery(request: Request) -> Response:
+    """``GET /cds-services``."""
+    return JSONResponse(request.app.state.discovery)
+
+
+def _assess_prefetch(prefetch: Any, treatment: str) -> tuple[Any, Any, str | None]:
+    """Read the prefetch and assess it: (assessment or None, graph, out-of-scope reason)."""
+    from npc_kg.assessment.assess import assess_graph
+
+    patient = patient_from_prefetch(prefetch, treatment)
+    if patient.graph is None:
+        return None, None, patient.out_of_scope or "no recorded disease of this treatment"
+    found = assess_graph(patient.graph, treatment, where="prefetch")
+    return (found[0] if found else None), patient.graph, None
+
+
+def _report_html(assessment: Any, graph: Any) -> str:
+    from npc_kg.assessment.html import render_html
+
+    return render_html([assessment], graph)
+
+
+async def cds_service(request: Request) -> Response:
+    """``POST /cds-services/{id}``: cards for the patient of the prefetch."""
+    service = request.app.state.services.get(request.path_params["service_id"])
+    if service is None:
+        return _json_error(404, "no such CDS service (see GET /cds-services)")
+    try:
+        body = json.loads(await request.body())
+    except (ValueError, UnicodeDecodeError):
+        return _json_error(400, "the request body is not JSON")
+    try:
+        prefetch = check_request(body, service)
+        assessment, graph, reason = await _run(request, _assess_prefetch, prefetch, service.treatment)
+    except CdsError as error:
+        return _json_error(error.status, str(error))
+    except (InputError, PatientModelError) as error:
+        return _json_error(422, f"the prefetch cannot be assessed: {type(error).__name__}")
+    if assessment is None:
+        return JSONResponse({"cards": out_of_scope_card(service.treatment, reason or "")})
+    html = await _run(request, _report_html, assessment, graph)
+    config: ServiceConfig = request.app.state.config
+    token = request.app.state.reports.put(html)
+    url = str(request.url_for("report", token=token))
+    return JSONResponse({"cards": cards_for(assessment, url, ttl_minutes=round(config.report_ttl / 60))})
+
+
+# ---------------------------------------------------------------------------------------------
+# Reports and the form
+# ---------------------------------------------------------------------------------------------
+
+
+async def report(request: Request) -> Response:
+    """``GET /reports/{token}``: a stored report, until it expires."""
+    html = request.app.state.reports.get(request.path_params["token"])
+    if html is None:
+        return _json_error(404, "no such report: it expired or never existed")
+    return HTMLResponse(html, headers={"Cache-Control": "no-store"})
+
+
+async def index(request: Request) -> Response:
+    """``GET /``: the upload form."""
+    from npc_kg import __version__
+    from npc_kg.assessment.html import DISCLAIMER, environment, stylesheet
+
+    page = environment().get_template("index.html.j2").render(
+        css=stylesheet(), version=__version__, disclaimer=DISCLAIMER, max_kib=request.app.state.config.max_body // 1024,
+        treatments=[(s.treatment, s.title) for s in request.app.state.services.values() if s.hook == "patient-view"],
+    )
+    return HTMLResponse(page)
+
+
+def _assess_text(text: str, fmt: str, treatment: str | None) -> str:
+    from npc_kg.assessment.output import report as render_report
+    from npc_kg.rdfio import parse_text
+
+    graph = parse_text(text, fmt)
+    return render_report([graph], "html", treatment)
+
+
+async def assess_form(request: Request) -> Response:
+    """``POST /report``: the HTML report of an uploaded or pasted patient (Turtle or JSON-LD)."""
+    form = await request.form(max_files=1, max_fields=8)
+    text = str(form.get("patient") or "")
+    upload = form.get("file")
+    if upload is not None and not isinstance(upload, str):
+        data = await upload.read()
+        if data:
+            try:
+                text = data.decode("utf-8")
+            except UnicodeDecodeError:
+                return _json_error(400, "the uploaded file is not UTF-8 text")
+    if not text.strip():
+        return _json_error(400, "no patient: paste one or choose a file")
+    fmt = str(form.get("format") or "turtle")
+    if fmt not in ("turtle", "json-ld"):
+        return _json_error(400, "format must be turtle or json-ld")
+    treatment = str(form.get("treatment") or "") or None
+    if treatment is not None and treatment not in {s.treatment for s in request.app.state.services.values()}:
+        return _json_error(400, "unknown treatment")
+    try:
+        html = await _run(request, _assess_text, text, fmt, treatment)
+    except PatientModelError as error:
+        return JSONResponse({"error": str(error), "errors": error.errors, "status": 422}, status_code=422)
+    except InputError as error:
+        return _json_error(400, str(error))
+    return HTMLResponse(html, headers={"Cache-Control": "no-store"})
+
+
+# ---------------------------------------------------------------------------------------------
+# SPARQL
+# ---------------------------------------------------------------------------------------------
+
+
+async def sparql(request: Request) -> Response:
+    """``GET``/``POST /sparql``: the SPARQL 1.1 Protocol query operation, read-only."""
+    params = request.query_params
+    query: str | None = None
+    if request.method == "GET":
+        if "update" in params:
+            return _json_error(403, "SPARQL updates are refused: this endpoint is read-only")
+        query = params.get("query")
+    else:
+        media = request.headers.get("content-type", "").split(";")[0].strip().lower()
+        if media == "application/sparql-query":
+            query = (await request.body()).decode("utf-8", errors="replace")
+        elif media == "application/x-www-form-urlencoded":
+            form = await request.form()
+            if "update" in form:
+                return _json_error(403, "SPARQL updates are refused: this endpoint is read-only")
+            value = form.get("query")
+            query = value if isinstance(value, str) else None
+        elif media == "application/sparql-update":
+            return _json_error(403, "SPARQL updates are refused: this endpoint is read-only")
+        else:
+            return _json_error(415, "send application/sparql-query or an application/x-www-form-urlencoded form")
+    if not query:
+        return _json_error(400, "no query (parameter 'query')")
+    if "default-graph-uri" in params or "named-graph-uri" in params:
+        return _json_error(400, "default-graph-uri and named-graph-uri are not supported: one graph, the knowledge graph")
+    try:
+        result = await _run(request, answer, query, request.headers.get("accept"))
+    except SparqlRefused as error:
+        return _json_error(error.status, str(error))
+    return Response(result.body, media_type=result.media_type)
+
+
+# ---------------------------------------------------------------------------------------------
+# The app
+# ---------------------------------------------------------------------------------------------
+
+
+async def _http_error(request: Request, error: Exception) -> Response:
+    status = error.status_code if isinstance(error, HTTPException) else 500
+    detail = error.detail if isinstance(error, HTTPException) else "internal error"
+    return _json_error(status, str(detail))
+
+
+async def _internal_error(request: Request, error: Exception) -> Response:
+    LOG.error("internal error: %s", type(error).__name__)  # never the message: it may quote input
+    return _json_error(500, "internal error")
+
+
+async def _npc_error(request: Request, error: Exception) -> Response:
+    if isinstance(error, InputError):  # names the input, line and field, never a value
+        return _json_error(400, str(error))
+    if isinstance(error, PatientModelError):
+        return _json_error(422, str(error))
+    LOG.error("error: %s", type(error).__name__)
+    return _json_error(500, type(error).__name__)
+
+
+def create_app(config: ServiceConfig | None = None) -> Starlette:
+    """The ASGI application."""
+    from npc_kg.service.cds import load_site_mappings
+
+    config = config or ServiceConfig()
+    mappings = load_site_mappings(config.mappings)
+    routes = [
+        Route("/", index, methods=["GET"]),
+        Route("/report", assess_form, methods=["POST"]),
+        Route("/reports/{token}", report, methods=["GET"], name="report"),
+        Route("/cds-services", cds_discovery, methods=["GET"]),
+        Route("/cds-services/{service_id}", cds_service, methods=["POST"]),
+        Route("/sparql", sparql, methods=["GET", "POST"]),
+    ]
+    handlers: dict[Any, Callable[[Request, Exception], Awaitable[Response]]] = {
+        HTTPException: _http_error, NpcKgError: _npc_error, Exception: _internal_error,
+    }
+    app = Starlette(routes=routes, exception_handlers=handlers)  # type: ignore[arg-type]
+    app.state.config = config
+    app.state.reports = ReportStore(config.report_ttl, config.report_capacity)
+    app.state.services = {s.id: s for s in services(mappings)}
+    app.state.discovery = discovery(mappings)
+    app.add_middleware(LimitsMiddleware, max_body=config.max_body)  # type: ignore[arg-type]
+    return app
+
+
+def serve(host: str = "127.0.0.1", port: int = 8000, config: ServiceConfig | None = None) -> None:
+    """Run the service with uvicorn (blocking). Binds to 127.0.0.1 unless told otherwise."""
+    import uvicorn
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    uvicorn.run(create_app(config), host=host, port=port, access_log=False, server_header=False,
+                timeout_keep_alive=5, limit_concurrency=64, log_level="info")

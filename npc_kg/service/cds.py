@@ -1,0 +1,309 @@
+"""CDS Hooks 2.0: the discovery document, request checks, the prefetch reader and the cards.
+
+- One ``patient-view`` service per treatment the knowledge base has criteria for, with
+  prefetch templates for Patient, Condition, Observation and Procedure.
+- ``order-select`` is listed only when a site's FHIR mapping supplies the order code of the
+  treatment (key ``cds_hooks.order_select``, see :func:`order_codes`). No checked code for such
+  an order exists, so the shipped mappings have none and the service is left out.
+- A request must carry the prefetch (HTTP 412 otherwise). The service never calls
+  ``fhirServer`` and never reads ``fhirAuthorization``.
+- Cards: a summary of at most 140 characters stating the verdict, an ``indicator``
+  (:data:`INDICATORS`), a Markdown ``detail`` with criteria, missing data and quotes, a
+  ``source`` naming the knowledge base and its version, and a link to the HTML report.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from rdflib import Graph
+
+from npc_kg.core.rules import ELIGIBLE, INDETERMINATE, INELIGIBLE, OUT_OF_SCOPE, SATISFIED, VIOLATED
+from npc_kg.errors import InputError, NpcKgError
+
+if TYPE_CHECKING:  # pragma: no cover
+    from npc_kg.assessment.assess import Assessment
+
+__all__ = [
+    "FHIR_MAPPING_FILE",
+    "INDICATORS",
+    "PREFETCH",
+    "SUMMARY_LIMIT",
+    "CdsError",
+    "CdsService",
+    "FhirInputNotAvailable",
+    "PrefetchPatient",
+    "cards_for",
+    "check_request",
+    "discovery",
+    "load_site_mappings",
+    "order_codes",
+    "out_of_scope_card",
+    "patient_from_prefetch",
+    "services",
+]
+
+SUMMARY_LIMIT = 140
+"""CDS Hooks: a card's summary is at most 140 characters."""
+
+INDICATORS = {INELIGIBLE: "warning", INDETERMINATE: "warning", ELIGIBLE: "info", OUT_OF_SCOPE: "info"}
+"""Verdict -> card indicator. Ineligible: a criterion is violated. Indeterminate: data the
+criteria need is missing, so the question is open and someone must record it. Eligible and
+out of scope (the service does not apply) are information."""
+
+PREFETCH = {
+    "patient": "Patient/{{context.patientId}}",
+    "conditions": "Condition?patient={{context.patientId}}",
+    "observations": "Observation?patient={{context.patientId}}",
+    "procedures": "Procedure?patient={{context.patientId}}",
+}
+"""The prefetch templates: the patient and their Condition, Observation and Procedure resources."""
+
+FHIR_MAPPING_FILE = ("mappings", "fhir-mcode.yaml")
+"""The shipped FHIR mapping (from the FHIR input work); a site's mapping extends it."""
+
+_NO_FHIR_SERVER = ("It reads only the prefetch sent with the request: it never calls fhirServer and never uses "
+                   "fhirAuthorization.")
+
+
+class CdsError(NpcKgError):
+    """A CDS Hooks request the service cannot answer; ``status`` is the HTTP status."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+class FhirInputNotAvailable(CdsError):
+    """The FHIR reader is not wired in yet (see :func:`patient_from_prefetch`)."""
+
+    def __init__(self) -> None:
+        super().__init__(501, "FHIR input not available yet: this npc-kg cannot read a CDS Hooks prefetch")
+
+
+@dataclass(frozen=True)
+class CdsService:
+    """One service of the discovery document."""
+
+    id: str
+    hook: str
+    treatment: str
+    title: str
+    description: str
+
+    def to_dict(self) -> dict[str, Any]:
+        """The service's entry in the discovery document."""
+        return {"hook": self.hook, "id": self.id, "title": self.title, "description": self.description,
+                "prefetch": dict(PREFETCH)}
+
+
+@dataclass(frozen=True)
+class PrefetchPatient:
+    """What the FHIR reader makes of a prefetch: a patient graph, or why the service does not apply."""
+
+    source_id: str
+    """The FHIR Patient id."""
+    graph: Graph | None
+    """The patient in npc-kg's patient model (``docs/patient-model.md``); None when out of scope."""
+    out_of_scope: str | None = None
+    """Why the treatment's question does not apply (e.g. no recorded disease of the treatment)."""
+
+
+# ---------------------------------------------------------------------------------------------
+# The one step that needs the FHIR reader
+# ---------------------------------------------------------------------------------------------
+
+
+def patient_from_prefetch(prefetch: Mapping[str, Any], treatment: str) -> PrefetchPatient:
+    """Read the CDS Hooks prefetch (FHIR R4 resources) into a patient graph.
+
+    STUB - FHIR input is not available yet. The next task replaces this body with a call to the
+    FHIR reader (``npc_kg.fhir.read_bundle``: build a Bundle of the prefetch's Patient and the
+    entries of its Condition, Observation and Procedure searchsets, read it, and return the
+    reader's ``source_id`` and ``graph``, or its out-of-scope reason). Until then every
+    ``POST /cds-services/{id}`` with a valid prefetch answers HTTP 501 with a JSON error.
+    """
+    raise FhirInputNotAvailable()
+
+
+# ---------------------------------------------------------------------------------------------
+# Discovery
+# ---------------------------------------------------------------------------------------------
+
+
+def load_site_mappings(paths: Iterable[str | Path] = ()) -> list[dict[str, Any]]:
+    """The shipped FHIR mapping (if present) and each site mapping in ``paths``, as parsed YAML."""
+    import yaml
+
+    from npc_kg.resources import data_path
+
+    files = [data_path(*FHIR_MAPPING_FILE), *[Path(p) for p in paths]]
+    out = []
+    for i, path in enumerate(files):
+        if i == 0 and not path.is_file():
+            continue
+        try:
+            doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+        except (OSError, yaml.YAMLError) as error:
+            raise InputError(f"cannot read the FHIR mapping: {type(error).__name__}", path=str(path)) from None
+        if isinstance(doc, dict):
+            out.append(doc)
+    return out
+
+
+def _expand(value: str) -> str:
+    from npc_kg.namespace import PREFIXES
+
+    prefix, sep, local = value.partition(":")
+    return PREFIXES[prefix] + local if sep and prefix in PREFIXES and not local.startswith("//") else value
+
+
+def order_codes(mappings: Sequence[Mapping[str, Any]], treatment: str) -> list[dict[str, str]]:
+    """The order codes a site's mapping gives for ``treatment``.
+
+    A mapping lists them under ``cds_hooks: {order_select: [{treatment, system, code, display}]}``
+    (``treatment`` an IRI or CURIE). No shipped mapping has one: no checked code for the order exists.
+    """
+    codes = []
+    for mapping in mappings:
+        section = mapping.get("cds_hooks") if isinstance(mapping, Mapping) else None
+        entries = section.get("order_select") if isinstance(section, Mapping) else None
+        for entry in entries or []:
+            if (isinstance(entry, Mapping) and entry.get("code") and entry.get("system")
+                    and _expand(str(entry.get("treatment", ""))) == treatment):
+                codes.append({"system": str(entry["system"]), "code": str(entry["code"]),
+                              "display": str(entry.get("display") or "")})
+    return codes
+
+
+def services(mappings: Sequence[Mapping[str, Any]] = ()) -> list[CdsService]:
+    """The services: ``patient-view`` per treatment with criteria, ``order-select`` where a mapping gives the order code."""
+    from npc_kg.assessment.treatments import label, service_id, treatments
+
+    out = []
+    for treatment in treatments():
+        name = label(treatment)
+        out.append(CdsService(
+            id=service_id(treatment), hook="patient-view", treatment=treatment,
+            title=f"npc-kg: eligibility for {name}",
+            description=f"Three-valued eligibility for {name} (eligible, ineligible, indeterminate), with the "
+                        f"criteria, missing data and source quotes from the npc-kg knowledge base. {_NO_FHIR_SERVER}",
+        ))
+        if order_codes(mappings, treatment):
+            out.append(CdsService(
+                id=service_id(treatment) + "-order", hook="order-select", treatment=treatment,
+                title=f"npc-kg: eligibility check when {name} is ordered",
+                description=f"Checks eligibility for {name} when a site's order code for it is selected. {_NO_FHIR_SERVER}",
+            ))
+    return out
+
+
+def discovery(mappings: Sequence[Mapping[str, Any]] = ()) -> dict[str, Any]:
+    """The CDS Hooks discovery document (``GET /cds-services``)."""
+    return {"services": [s.to_dict() for s in services(mappings)]}
+
+
+# ---------------------------------------------------------------------------------------------
+# Requests
+# ---------------------------------------------------------------------------------------------
+
+
+def check_request(body: Any, service: CdsService) -> Mapping[str, Any]:
+    """Check a hook request for ``service``; return its prefetch. Raises :class:`CdsError` (400, 412).
+
+    ``fhirServer`` and ``fhirAuthorization`` may be present but are never read.
+    """
+    if not isinstance(body, Mapping):
+        raise CdsError(400, "the request body must be a JSON object")
+    for key in ("hook", "hookInstance", "context"):
+        if key not in body:
+            raise CdsError(400, f"the request has no {key!r}")
+    if body["hook"] != service.hook:
+        raise CdsError(400, f"service {service.id!r} answers the {service.hook!r} hook")
+    context = body["context"]
+    if not isinstance(context, Mapping) or not isinstance(context.get("patientId"), str) or not context["patientId"]:
+        raise CdsError(400, "context.patientId is missing")
+    prefetch = body.get("prefetch")
+    if not isinstance(prefetch, Mapping):
+        raise CdsError(412, "no prefetch: this service reads only the prefetch and never calls fhirServer")
+    missing = [key for key in PREFETCH if key not in prefetch]
+    if missing:
+        raise CdsError(412, f"prefetch lacks {', '.join(missing)}: this service never calls fhirServer")
+    patient = prefetch.get("patient")
+    if not isinstance(patient, Mapping) or patient.get("resourceType") != "Patient":
+        raise CdsError(412, "prefetch.patient is not a FHIR Patient resource")
+    return prefetch
+
+
+# ---------------------------------------------------------------------------------------------
+# Cards
+# ---------------------------------------------------------------------------------------------
+
+
+def _source() -> dict[str, str]:
+    from npc_kg.assessment.provenance import kb_version, ontology_version_iri
+
+    source = {"label": f"npc-kg knowledge base {kb_version()}"}
+    if ontology_version_iri():
+        source["url"] = ontology_version_iri()
+    return source
+
+
+def _summary(text: str) -> str:
+    return text if len(text) <= SUMMARY_LIMIT else text[: SUMMARY_LIMIT - 1].rstrip() + "…"
+
+
+def _md(text: str) -> str:
+    """Plain text for a Markdown line (no markup from the data)."""
+    out = text.replace("\\", "\\\\")
+    for char in "*_`[]<>#|":
+        out = out.replace(char, "\\" + char)
+    return " ".join(out.split())
+
+
+def _detail(assessment: Assessment) -> str:
+    from npc_kg.assessment.report import STATUS_SYMBOLS, label_of
+
+    lines = ["**Criteria**", ""]
+    for row in assessment.criteria:
+        lines.append(f"- {STATUS_SYMBOLS.get(row.status, '?')} **{row.status}**: {_md(row.label)}. {_md(row.message)}")
+        if row.status != SATISFIED and row.quote:
+            lines.append(f"  > {_md(row.quote)} ({_md(label_of(row.source))})")
+    lines += ["", "**Missing data**", ""]
+    lines += [f"- {_md(label_of(m))}: record it present or absent" for m in assessment.missing] or ["- none"]
+    lines += ["", "Assessment is decision support, not a decision."]
+    return "\n".join(lines)
+
+
+def cards_for(assessment: Assessment, report_url: str | None, *, ttl_minutes: int | None = None) -> list[dict[str, Any]]:
+    """The card of ``assessment``, linking to its HTML report at ``report_url``."""
+    from npc_kg.assessment.report import label_of
+
+    violated = sum(r.status == VIOLATED for r in assessment.criteria)
+    summary = _summary(f"{label_of(assessment.treatment).capitalize()}: {assessment.verdict.upper()} "
+                       f"({violated} criteria violated, {len(assessment.missing)} items missing)")
+    card: dict[str, Any] = {
+        "summary": summary,
+        "indicator": INDICATORS.get(assessment.verdict, "info"),
+        "detail": _detail(assessment),
+        "source": _source(),
+    }
+    if report_url:
+        expires = f", expires in {ttl_minutes} min" if ttl_minutes else ""
+        card["links"] = [{"label": f"Full report (HTML{expires})", "url": report_url, "type": "absolute"}]
+    return [card]
+
+
+def out_of_scope_card(treatment: str, reason: str) -> list[dict[str, Any]]:
+    """The card for a patient the treatment's question does not apply to."""
+    from npc_kg.assessment.report import label_of
+
+    return [{
+        "summary": _summary(f"npc-kg does not apply: {reason}"),
+        "indicator": INDICATORS[OUT_OF_SCOPE],
+        "detail": f"The {_md(label_of(treatment))} eligibility service does not apply to this patient: {_md(reason)}.",
+        "source": _source(),
+    }]

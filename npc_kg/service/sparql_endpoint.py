@@ -1,0 +1,126 @@
+"""A read-only SPARQL 1.1 Protocol endpoint over the knowledge graph (never patient data).
+
+``GET /sparql?query=...``, ``POST`` with a form (``query=...``) or with an
+``application/sparql-query`` body. Results by ``Accept``: SPARQL JSON (default), XML, CSV, TSV;
+CONSTRUCT and DESCRIBE give Turtle (default), N-Triples or RDF/XML. Every query is parsed and
+checked by :mod:`npc_kg.sparql.safety` before it runs: updates, ``LOAD``, ``SERVICE`` and
+``FROM`` of graphs the store does not hold are refused. The store is a pyoxigraph store holding
+the knowledge graph only (:class:`npc_kg.sparql.backends.oxigraph_backend.OxigraphBackend`).
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+
+import pyoxigraph as ox
+
+from npc_kg.errors import QueryError, UnsafeQueryError
+from npc_kg.sparql.safety import check_safe, parse
+
+__all__ = ["RESULT_TYPES", "RdfAnswer", "SparqlRefused", "answer", "negotiate"]
+
+RESULT_TYPES = {
+    "application/sparql-results+json": ox.QueryResultsFormat.JSON,
+    "application/json": ox.QueryResultsFormat.JSON,
+    "application/sparql-results+xml": ox.QueryResultsFormat.XML,
+    "application/xml": ox.QueryResultsFormat.XML,
+    "text/csv": ox.QueryResultsFormat.CSV,
+    "text/tab-separated-values": ox.QueryResultsFormat.TSV,
+}
+GRAPH_TYPES = {
+    "text/turtle": ox.RdfFormat.TURTLE,
+    "application/n-triples": ox.RdfFormat.N_TRIPLES,
+    "application/rdf+xml": ox.RdfFormat.RDF_XML,
+}
+_CANONICAL = {ox.QueryResultsFormat.JSON: "application/sparql-results+json",
+              ox.QueryResultsFormat.XML: "application/sparql-results+xml"}
+
+_LOCK = threading.Lock()
+_STORE: list[ox.Store] = []
+
+
+class SparqlRefused(QueryError):
+    """A request the endpoint refuses; ``status`` is the HTTP status (400, 403, 406)."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+@dataclass(frozen=True)
+class RdfAnswer:
+    """A serialized answer and its media type."""
+
+    body: bytes
+    media_type: str
+
+
+def store() -> ox.Store:
+    """The endpoint's store: the knowledge graph only (loaded once)."""
+    with _LOCK:
+        if not _STORE:
+            from npc_kg.sparql.backends.oxigraph_backend import OxigraphBackend
+
+            _STORE.append(OxigraphBackend().store)
+        return _STORE[0]
+
+
+def _accepted(accept: str) -> list[str]:
+    """Media types of an Accept header, best first (q-values honoured, ties in header order)."""
+    items = []
+    for i, part in enumerate(accept.split(",")):
+        fields = [f.strip() for f in part.split(";")]
+        q = 1.0
+        for param in fields[1:]:
+            if param.startswith("q="):
+                try:
+                    q = float(param[2:])
+                except ValueError:
+                    q = 0.0
+        if fields[0] and q > 0:
+            items.append((-q, i, fields[0].lower()))
+    return [m for _q, _i, m in sorted(items)]
+
+
+def negotiate(accept: str | None, graph: bool) -> str:
+    """The media type to answer with for ``accept`` (406 if none of the asked types is offered)."""
+    offered = list(GRAPH_TYPES if graph else RESULT_TYPES)
+    wanted = _accepted(accept or "*/*") or ["*/*"]
+    for media in wanted:
+        if media in offered:
+            return media
+        if media in ("*/*", "application/*", "text/*"):
+            return offered[0] if media != "text/*" else next((m for m in offered if m.startswith("text/")), offered[0])
+    raise SparqlRefused(406, f"none of the requested types is offered; use one of {', '.join(offered)}")
+
+
+def answer(query: str, accept: str | None) -> RdfAnswer:
+    """Check and run ``query`` on the knowledge graph; serialize the answer for ``accept``."""
+    try:
+        parsed = parse(query)
+    except QueryError as error:
+        raise SparqlRefused(400, str(error)) from None
+    if parsed.kind == "update":
+        raise SparqlRefused(403, "SPARQL updates are refused: this endpoint is read-only")
+    try:
+        check_safe(parsed)
+    except UnsafeQueryError as error:
+        raise SparqlRefused(403, str(error).split(" is refused")[0] + " is refused: this endpoint never reaches the network"
+                            " and holds only the knowledge graph") from None
+    graph = parsed.kind in ("construct", "describe")
+    media = negotiate(accept, graph)
+    try:
+        result = store().query(query)
+    except SyntaxError as error:
+        raise SparqlRefused(400, f"SPARQL syntax error: {error}") from None
+    except (OSError, RuntimeError, ValueError) as error:
+        raise SparqlRefused(400, f"query failed: {error}") from None
+    # pyoxigraph's result objects must be dropped on the thread that made them: serialize, then drop here.
+    if isinstance(result, ox.QueryTriples):
+        data, media_type = result.serialize(format=GRAPH_TYPES[media]), media
+    else:
+        fmt = RESULT_TYPES[media]
+        data, media_type = result.serialize(format=fmt), _CANONICAL.get(fmt, media)
+    del result
+    return RdfAnswer(data or b"", media_type)

@@ -1,0 +1,166 @@
+"""CDS Hooks: discovery, request checks (412 without prefetch), cards from assessments, report links."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from rdflib import Graph
+
+import npc_kg
+from npc_kg.namespace import NPC
+from npc_kg.service import ServiceConfig, create_app
+from npc_kg.service import app as service_app
+from npc_kg.service.cds import (
+    INDICATORS,
+    PREFETCH,
+    SUMMARY_LIMIT,
+    PrefetchPatient,
+    cards_for,
+    discovery,
+    order_codes,
+    out_of_scope_card,
+)
+from npc_kg.service.reports import ReportStore
+
+REPO = Path(__file__).resolve().parents[2]
+EXAMPLES = REPO / "examples" / "patients"
+SERVICE = "/cds-services/npc-kg-salvage-surgery"
+
+
+def request_body(**changes):
+    body = {
+        "hook": "patient-view", "hookInstance": "d1577c69-dfbe-44ad-ba6d-3e05e953b2ea",
+        "fhirServer": "https://ehr.invalid/fhir", "fhirAuthorization": {"access_token": "never-read"},
+        "context": {"userId": "Practitioner/1", "patientId": "p1"},
+        "prefetch": {"patient": {"resourceType": "Patient", "id": "p1"},
+                     "conditions": {"resourceType": "Bundle", "type": "searchset", "entry": []},
+                     "observations": {"resourceType": "Bundle", "type": "searchset", "entry": []},
+                     "procedures": {"resourceType": "Bundle", "type": "searchset", "entry": []}},
+    }
+    body.update(changes)
+    return body
+
+
+def test_discovery_lists_patient_view_with_the_four_prefetch_templates(client) -> None:
+    response = client.get("/cds-services")
+    assert response.status_code == 200
+    [service] = response.json()["services"]
+    assert service["hook"] == "patient-view" and service["id"] == "npc-kg-salvage-surgery"
+    assert set(service["prefetch"]) == {"patient", "conditions", "observations", "procedures"}
+    assert service["prefetch"]["conditions"] == "Condition?patient={{context.patientId}}"
+    assert "never calls fhirServer" in service["description"] and "fhirAuthorization" in service["description"]
+
+
+def test_order_select_only_when_a_site_mapping_gives_the_order_code(tmp_path: Path) -> None:
+    assert [s["hook"] for s in discovery()["services"]] == ["patient-view"], "no checked order code ships"
+    site = tmp_path / "site.yaml"
+    site.write_text("cds_hooks:\n  order_select:\n    - {treatment: 'npc:SalvageSurgery', system: 'https://example.org/orders',"
+                    " code: 'ORD-1', display: 'local order'}\n", encoding="utf-8")
+    app = create_app(ServiceConfig(mappings=(site,)))
+    hooks = [s["hook"] for s in app.state.discovery["services"]]
+    assert hooks == ["patient-view", "order-select"]
+    assert order_codes([{"cds_hooks": {"order_select": [{"treatment": "npc:Other", "system": "s", "code": "c"}]}}],
+                       str(NPC.SalvageSurgery)) == []
+
+
+@pytest.mark.parametrize(("change", "status"), [
+    ({"prefetch": None}, 412),
+    ({"prefetch": {"patient": {"resourceType": "Patient"}}}, 412),
+    ({"hook": "order-select"}, 400),
+    ({"context": {}}, 400),
+])
+def test_bad_requests_get_json_errors(client, change, status) -> None:
+    body = request_body(**change)
+    if body.get("prefetch") is None:
+        del body["prefetch"]
+    response = client.post(SERVICE, json=body)
+    assert response.status_code == status
+    assert response.json()["status"] == status and response.json()["error"]
+
+
+def test_unknown_service_and_bad_json(client) -> None:
+    assert client.post("/cds-services/nope", json=request_body()).status_code == 404
+    assert client.post(SERVICE, content=b"{not json", headers={"content-type": "application/json"}).status_code == 400
+
+
+def test_prefetch_reading_is_stubbed_until_fhir_input_exists(client) -> None:
+    response = client.post(SERVICE, json=request_body())
+    assert response.status_code == 501
+    assert "FHIR input not available yet" in response.json()["error"]
+
+
+@pytest.mark.parametrize(("name", "verdict"), [
+    ("eligible", "eligible"), ("ineligible-ci-4-frailty", "ineligible"), ("indeterminate", "indeterminate"),
+])
+def test_cards_from_example_patients(name: str, verdict: str) -> None:
+    [a] = npc_kg.assess(EXAMPLES / f"{name}.ttl")
+    [card] = cards_for(a, "http://127.0.0.1:8000/reports/abc", ttl_minutes=15)
+    assert len(card["summary"]) <= SUMMARY_LIMIT and verdict.upper() in card["summary"]
+    assert card["indicator"] == INDICATORS[verdict]
+    assert card["source"]["label"] == f"npc-kg knowledge base {npc_kg.__version__}"
+    assert card["source"]["url"].startswith("https://w3id.org/npc-kg/ontology/")
+    assert card["links"] == [{"label": "Full report (HTML, expires in 15 min)", "url": "http://127.0.0.1:8000/reports/abc",
+                              "type": "absolute"}]
+    detail = card["detail"]
+    assert "**Criteria**" in detail and "**Missing data**" in detail
+    for row in a.criteria:
+        assert row.status in detail
+    if verdict == "indeterminate":
+        assert "frailty: record it present or absent" in detail
+    if verdict == "ineligible":
+        assert "> 4 years old, frail" in detail, "the quote of the violated criterion"
+
+
+def test_indicators_cover_every_verdict() -> None:
+    from npc_kg.core.rules import VERDICTS
+
+    assert set(INDICATORS) == set(VERDICTS)
+    assert INDICATORS["ineligible"] == "warning" and INDICATORS["out-of-scope"] == "info"
+
+
+def test_out_of_scope_card_says_the_service_does_not_apply() -> None:
+    [card] = out_of_scope_card(str(NPC.SalvageSurgery), "no nasopharyngeal carcinoma is recorded")
+    assert card["indicator"] == "info" and card["summary"].startswith("npc-kg does not apply")
+    assert len(card["summary"]) <= SUMMARY_LIMIT
+
+
+def test_endpoint_returns_cards_and_an_expiring_report_link(monkeypatch: pytest.MonkeyPatch, client) -> None:
+    graph = Graph().parse(EXAMPLES / "indeterminate.ttl")
+    seen = {}
+
+    def reader(prefetch, treatment):
+        seen["keys"] = sorted(prefetch)
+        return PrefetchPatient("p1", graph)
+
+    monkeypatch.setattr(service_app, "patient_from_prefetch", reader)
+    response = client.post(SERVICE, json=request_body())
+    assert response.status_code == 200, response.text
+    assert seen["keys"] == sorted(PREFETCH)
+    [card] = response.json()["cards"]
+    assert "INDETERMINATE" in card["summary"] and card["indicator"] == "warning"
+    url = card["links"][0]["url"]
+    assert "/reports/" in url
+    page = client.get(url)
+    assert page.status_code == 200 and 'data-verdict="indeterminate"' in page.text
+    assert page.headers["cache-control"] == "no-store"
+    assert client.get("/reports/not-a-token").status_code == 404
+
+
+def test_out_of_scope_prefetch_gets_the_info_card(monkeypatch: pytest.MonkeyPatch, client) -> None:
+    monkeypatch.setattr(service_app, "patient_from_prefetch",
+                        lambda prefetch, treatment: PrefetchPatient("p1", None, "no nasopharyngeal carcinoma is recorded"))
+    [card] = client.post(SERVICE, json=request_body()).json()["cards"]
+    assert card["indicator"] == "info" and "does not apply" in card["summary"]
+
+
+def test_reports_expire_and_are_bounded() -> None:
+    now = [0.0]
+    store = ReportStore(ttl=60, capacity=2, clock=lambda: now[0])
+    first = store.put("<p>1</p>")
+    assert store.get(first) == "<p>1</p>"
+    now[0] = 61
+    assert store.get(first) is None and len(store) == 0
+    tokens = [store.put(str(i)) for i in range(3)]
+    assert store.get(tokens[0]) is None and store.get(tokens[2]) == "2", "the oldest goes first"
+    assert len(set(tokens)) == 3 and all(len(t) >= 32 for t in tokens)

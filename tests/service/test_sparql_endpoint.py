@@ -1,0 +1,81 @@
+"""The read-only SPARQL 1.1 Protocol endpoint, driven by a standard client against a real running server."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from urllib.error import HTTPError
+
+import pytest
+from SPARQLWrapper import CSV, JSON, POST, TSV, XML, SPARQLWrapper
+from SPARQLWrapper.SPARQLExceptions import SPARQLWrapperException
+
+COUNT = "SELECT (COUNT(*) AS ?n) WHERE { ?s a <https://w3id.org/npc-kg/EligibilityCriterion> }"
+
+
+def wrapper(url: str, query: str, fmt: str = JSON, method: str = "GET") -> SPARQLWrapper:
+    sparql = SPARQLWrapper(f"{url}/sparql")
+    sparql.setQuery(query)
+    sparql.setReturnFormat(fmt)
+    sparql.setMethod(method)
+    sparql.setTimeout(30)
+    return sparql
+
+
+@pytest.mark.server
+@pytest.mark.parametrize("method", ["GET", POST])
+def test_standard_client_gets_json_xml_csv_tsv(live_server: str, method: str) -> None:
+    data = wrapper(live_server, COUNT, JSON, method).queryAndConvert()
+    assert int(data["results"]["bindings"][0]["n"]["value"]) == 8
+    xml = wrapper(live_server, COUNT, XML, method).queryAndConvert()
+    assert xml.getElementsByTagName("literal")[0].firstChild.data == "8"
+    for fmt, delimiter in ((CSV, ","), (TSV, "\t")):
+        text = wrapper(live_server, COUNT, fmt, method).query().response.read().decode()
+        rows = list(csv.reader(io.StringIO(text), delimiter=delimiter))
+        assert rows[1][0].split("^^")[0].strip('"') == "8"
+
+
+@pytest.mark.server
+def test_ask_and_construct(live_server: str) -> None:
+    assert wrapper(live_server, "ASK { ?s ?p ?o }").queryAndConvert()["boolean"] is True
+    sparql = SPARQLWrapper(f"{live_server}/sparql")
+    sparql.setQuery("CONSTRUCT { ?s a ?t } WHERE { ?s a ?t } LIMIT 3")
+    graph = sparql.queryAndConvert()
+    assert len(graph) == 3
+
+
+@pytest.mark.server
+@pytest.mark.parametrize("query", [
+    "SELECT * WHERE { SERVICE <http://127.0.0.1:9/sparql> { ?s ?p ?o } }",
+    "LOAD <http://127.0.0.1:9/data.ttl>",
+    "INSERT DATA { <urn:a> <urn:b> <urn:c> }",
+    "DELETE WHERE { ?s ?p ?o }",
+])
+def test_service_load_and_updates_are_refused(live_server: str, query: str) -> None:
+    with pytest.raises((SPARQLWrapperException, HTTPError)) as caught:
+        wrapper(live_server, query, JSON, POST).query()
+    assert getattr(caught.value, "code", 403) == 403 and "403" in str(caught.value)
+
+
+def test_protocol_details(client) -> None:
+    assert client.post("/sparql", content=COUNT, headers={"content-type": "application/sparql-query"}).status_code == 200
+    assert client.post("/sparql", data={"update": "CLEAR ALL"}).status_code == 403
+    assert client.get("/sparql", params={"update": "CLEAR ALL"}).status_code == 403
+    assert client.post("/sparql", content="CLEAR ALL", headers={"content-type": "application/sparql-update"}).status_code == 403
+    assert client.get("/sparql").status_code == 400
+    assert client.get("/sparql", params={"query": "SELEKT"}).json()["status"] == 400
+    assert client.get("/sparql", params={"query": COUNT}, headers={"accept": "image/png"}).status_code == 406
+    assert client.get("/sparql", params={"query": COUNT, "default-graph-uri": "urn:x"}).status_code == 400
+    accept = "text/csv;q=0.5, application/sparql-results+xml"
+    response = client.get("/sparql", params={"query": COUNT}, headers={"accept": accept})
+    assert response.headers["content-type"].startswith("application/sparql-results+xml")
+
+
+def test_patient_data_never_reaches_the_endpoint(client) -> None:
+    from pathlib import Path
+
+    patient = (Path(__file__).resolve().parents[2] / "examples" / "patients" / "eligible.ttl").read_text(encoding="utf-8")
+    assert client.post("/report", data={"patient": patient, "format": "turtle"}).status_code == 200
+    query = "ASK { ?p a <https://w3id.org/npc-kg/Patient> }"
+    assert json.loads(client.get("/sparql", params={"query": query}).text)["boolean"] is False
