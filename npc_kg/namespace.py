@@ -215,6 +215,7 @@ class NPC(DefinedNamespace):
     StudyPeriod: URIRef
     Superior: URIRef
     SurvivalRate: URIRef
+    SurvivalStatisticType: URIRef
     TextIssue: URIRef
     ThirdCourseRadiotherapy: URIRef
     Treatment: URIRef

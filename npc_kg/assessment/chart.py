@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from html import escape
 from typing import Any
 
-from rdflib import RDFS, URIRef
+from rdflib import RDF, RDFS, URIRef
 
 from npc_kg.namespace import NPC
 
@@ -63,9 +63,12 @@ def _percent(value: Any) -> float | None:
 
 def survival_points(evidence: Sequence[Mapping[str, Any]]) -> list[ChartPoint]:
     """The survival-rate figures of ``evidence`` (``Assessment.evidence``), by intervention then time horizon."""
+    from npc_kg.kg.load import load
+
+    survival = {str(kind) for kind in load().subjects(RDF.type, NPC.SurvivalStatisticType)}
     points = []
     for item in evidence:
-        if item.get("type") != "figure" or item.get("statistic") != str(NPC.SurvivalRate):
+        if item.get("type") != "figure" or item.get("statistic") not in survival:
             continue
         horizon = item.get("time_horizon_months")
         when = f"{horizon:g} months" if isinstance(horizon, int | float) else "time point not stated"

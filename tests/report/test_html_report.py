@@ -62,7 +62,22 @@ def test_missing_data_checklist_says_how_to_record_each_item(assessed) -> None:
     assert "&#34;frailty&#34;: &#34;present&#34;" in checklist or '"frailty": "present"' in checklist
     assert "column <code>frailty</code>" in checklist and "column <code>distant_metastasis</code>" in checklist
     assert "a npc:Frailty ; npc:findingStatus npc:Present" in checklist
-    assert "FHIR code</th><td>none mapped" in checklist, "no code file yet: none shown, none invented"
+    exact = _exact_codes(REPO / "mappings" / "fhir-codes.sssom.tsv")
+    for finding in ("npc:Frailty", "npc:DistantMetastasis"):
+        assert exact[finding], f"the code table maps {finding} exactly"
+        assert all(f"<code>{code}</code>" in checklist for code in exact[finding]), finding
+
+
+def _exact_codes(table: Path) -> dict[str, list[str]]:
+    """The codes that the SSSOM code table maps with skos:exactMatch, by npc-kg class."""
+    codes: dict[str, list[str]] = {}
+    lines = [line for line in table.read_text(encoding="utf-8").splitlines() if line and not line.startswith("#")]
+    header = lines[0].split("\t")
+    for line in lines[1:]:
+        row = dict(zip(header, line.split("\t"), strict=False))
+        if row["predicate_id"] == "skos:exactMatch" and not row.get("predicate_modifier"):
+            codes.setdefault(row["object_id"], []).append(row["subject_id"])
+    return codes
 
 
 def test_recording_guide_reads_fhir_codes_from_an_sssom_file(tmp_path: Path) -> None:
@@ -74,7 +89,9 @@ def test_recording_guide_reads_fhir_codes_from_an_sssom_file(tmp_path: Path) -> 
     assert [(c.code, c.label, c.predicate) for c in codes[str(NPC.Frailty)]] == [("EX:123", "an example code", "skos:exactMatch")]
     assert fhir_codes(tmp_path / "absent.tsv") == {}
     guide = recording_guide(str(NPC.Frailty), patient="https://example.org/p")
-    assert guide.dict_key == "frailty" and guide.csv_column == "frailty" and guide.fhir == ()
+    assert guide.dict_key == "frailty" and guide.csv_column == "frailty"
+    package_codes = _exact_codes(REPO / "mappings" / "fhir-codes.sssom.tsv")["npc:Frailty"]
+    assert set(package_codes) <= {code.code for code in guide.fhir}, "the package's code table, not a Python list"
 
 
 @pytest.mark.parametrize(("name", "absent", "present"), [
