@@ -15,6 +15,7 @@ __all__ = [
     "BASE",
     "CONTEXT_IRI",
     "DEFAULT_GRAPH_IRI",
+    "ENGINE",
     "KB",
     "NPC",
     "OA",
@@ -44,6 +45,9 @@ PATIENT = Namespace(BASE + "patient/")
 
 RESULT = Namespace(BASE + "result/")
 """Namespace for assessment results produced by npc-kg."""
+
+ENGINE = Namespace("urn:npc-kg:engine:")
+"""Private IRIs the SPARQL evaluator writes into its own stores (stand-ins for literals); never in an output."""
 
 OA = Namespace("http://www.w3.org/ns/oa#")
 SH = Namespace("http://www.w3.org/ns/shacl#")
@@ -138,6 +142,7 @@ class NPC(DefinedNamespace):
     NonRadiotherapySalvage: URIRef
     ObservationalClinicalStudy: URIRef
     OtherContraindicationToSurgery: URIRef
+    OutOfScope: URIRef
     Outcome: URIRef
     OverallSurvival: URIRef
     PValue: URIRef
