@@ -16,8 +16,11 @@ otherwise execute ``SERVICE`` and fetch ``FROM`` graphs from the web).
 from __future__ import annotations
 
 import contextvars
+import copy
+import threading
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 import rdflib.plugins.sparql as rdflib_sparql
@@ -83,7 +86,20 @@ def _position(text: str, error: ParseException) -> str:
 
 
 def parse(text: str) -> ParsedQuery:
-    """Parse ``text`` as a SPARQL query, or else as an update; raise QueryError with the position."""
+    """Parse ``text`` as a SPARQL query, or else as an update; raise QueryError with the position.
+
+    The parse of a text is cached (a run sends the same compiled queries batch after batch), and
+    parses are serialised: rdflib's parser (pyparsing) is not thread-safe.
+    """
+    with _PARSING:
+        return copy.copy(_parse(text))
+
+
+_PARSING = threading.Lock()
+
+
+@lru_cache(maxsize=512)
+def _parse(text: str) -> ParsedQuery:
     try:
         query = translateQuery(parseQuery(text))
     except ParseException as query_error:
