@@ -1,4 +1,4 @@
-"""``npc-kg assess FILE...``: three-valued eligibility of patients (default: salvage surgery)."""
+"""``npc-kg assess FILE...``: three-valued eligibility of patients for a treatment."""
 
 from __future__ import annotations
 
@@ -24,7 +24,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     parser.add_argument("files", nargs="+", metavar="FILE", help="patient RDF file(s); format from the extension")
     parser.add_argument("--format", choices=FORMATS, default="text", help="output format (default: text)")
     parser.add_argument(
-        "--treatment", default="npc:SalvageSurgery", metavar="CURIE", help="treatment to assess (default: npc:SalvageSurgery)"
+        "--treatment", default=None, metavar="CURIE",
+        help="treatment to assess, an IRI or CURIE (default: the treatment whose criteria the shapes implement)",
     )
     parser.add_argument(
         "--engine", choices=ENGINES, default="local",
