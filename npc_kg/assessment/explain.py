@@ -2,13 +2,17 @@
 
 The named queries ``queries/patient-prognosis.rq``, ``patient-evidence.rq`` and
 ``patient-statements.rq`` run through :mod:`npc_kg.sparql` (its catalog and its safety check:
-no ``SERVICE``, no remote ``FROM``) on a private pyoxigraph store that holds the knowledge graph
-and the patient data. Each patient's queries see the knowledge graph, the patient's own graph
-(every triple whose subject is reachable from the patient along the data's edges: its finding
-records and what they point to) and the triples no patient reaches (for example classes the data
-declares), never another patient's records. So a query's cost does not grow with the number of
-patients in the file, and the rows equal those of a run over the knowledge graph plus that
-patient's file alone. Nothing is written to disk and nothing goes over the network.
+no ``SERVICE``, no remote ``FROM``) on private pyoxigraph stores of bounded size. A store holds
+the knowledge graph, the triples of the input that no patient reaches (for example classes the
+data declares) and, each in a named graph of its own, the graphs of up to :data:`PATIENTS_PER_STORE`
+patients: every triple whose subject is reachable from the patient along the data's edges (its
+finding records and what they point to). A patient's queries run over the union of the first two
+and its own graph only, so they never see another patient's records, and their rows equal those
+of a run over the knowledge graph plus that patient's data alone. The cost per patient does not
+grow with the number of patients in the file: a query's cost grows with the size of its store
+(pyoxigraph walks every term of the store for a zero-length path), and adding and removing each
+patient's triples instead leaves removed quads behind that slow later queries. Nothing is written
+to disk and nothing goes over the network.
 """
 
 from __future__ import annotations
@@ -28,13 +32,15 @@ from npc_kg.sparql.backends.oxigraph_backend import OxigraphBackend
 from npc_kg.sparql.catalog import named_query
 from npc_kg.sparql.terms import to_oxigraph
 
-__all__ = ["EXPLANATIONS", "Explainer", "json_value", "merge_rows"]
+__all__ = ["EXPLANATIONS", "PATIENTS_PER_STORE", "Explainer", "json_value", "merge_rows"]
 
 EXPLANATIONS = ("patient-prognosis", "patient-evidence", "patient-statements")
 """The named queries that explain an assessment, each with one parameter: ``patient``."""
 
 _LIST_VARIABLES = {"analysis": "analyses", "textIssue": "text_issues", "condition": "conditions"}
 """Multi-valued query columns and the JSON key of their list."""
+PATIENTS_PER_STORE = 64
+"""Patients whose graphs share one store (a bound on the store's size, so on a query's cost)."""
 _SHARED = str(ENGINE) + "graph/shared"
 _PATIENT_GRAPH = str(ENGINE) + "graph/patient/"
 
@@ -96,46 +102,62 @@ def _reachable(graph: Graph, start: Node) -> set[Node]:
 
 
 class Explainer:
-    """The knowledge graph and a file's patients in one private store; the explanation queries per patient."""
+    """The explanation queries of a file's patients, each over the knowledge graph and its own data."""
 
     def __init__(self, graph: Graph, patients: Sequence[Node], *, kg_ntriples: bytes | None = None) -> None:
         if kg_ntriples is None:
             from npc_kg.kg.load import kg_ntriples as package_kg
 
             kg_ntriples = package_kg()
-        store = ox.Store()
-        store.bulk_load(kg_ntriples, format=ox.RdfFormat.N_TRIPLES)
+        self.kg = kg_ntriples
+        self.graph = graph
+        self.patients = list(dict.fromkeys(patients))
+        self.own = {patient: _reachable(graph, patient) for patient in self.patients}
+        reached = set().union(*self.own.values()) if self.own else set()
+        self.shared = _quads(graph, (s for s in set(graph.subjects()) if s not in reached), _SHARED)
+        self.groups = {patient: number // PATIENTS_PER_STORE for number, patient in enumerate(self.patients)}
         self.graphs: dict[Node, str] = {}
-        reached: set[Node] = set()
-        quads: list[ox.Quad] = []
-        for number, patient in enumerate(dict.fromkeys(patients)):
-            name = self.graphs[patient] = f"{_PATIENT_GRAPH}{number}"
-            subjects = _reachable(graph, patient)
-            reached |= subjects
-            quads += _quads(graph, subjects, name)
-        shared = {s for s in graph.subjects() if s not in reached}
-        quads += _quads(graph, shared, _SHARED)
-        store.bulk_extend(quads)
-        self.backend = OxigraphBackend(store=store, include_kg=False)
+        self._backends: dict[int, OxigraphBackend] = {}
         self._texts = {name: named_query(name).text for name in EXPLANATIONS}
+
+    def _backend(self, patient: Node) -> OxigraphBackend:
+        """The store that holds ``patient``'s graph: built for its group of patients, replacing the previous one."""
+        group = self.groups[patient]
+        backend = self._backends.get(group)
+        if backend is None:
+            store = ox.Store()
+            store.bulk_load(self.kg, format=ox.RdfFormat.N_TRIPLES)
+            quads = list(self.shared)
+            first = group * PATIENTS_PER_STORE
+            for number, member in enumerate(self.patients[first:first + PATIENTS_PER_STORE], first):
+                name = self.graphs[member] = f"{_PATIENT_GRAPH}{number}"
+                quads += _quads(self.graph, self.own[member], name)
+            store.bulk_extend(quads)
+            backend = OxigraphBackend(store=store, include_kg=False)
+            self._backends = {group: backend}
+        return backend
 
     def rows(self, name: str, patient: Node) -> list[dict[str, Any]]:
         """The merged rows of the named query ``name`` for ``patient`` (see :func:`merge_rows`)."""
-        solutions = self.backend.select(self._texts[name], {"patient": patient},
-                                        default_graph=[None, _SHARED, self.graphs[patient]])
-        return merge_rows(solutions)
+        return self.all_rows(patient, (name,))[name]
+
+    def all_rows(self, patient: Node, names: Sequence[str] = EXPLANATIONS) -> dict[str, list[dict[str, Any]]]:
+        """The merged rows of each named query for ``patient``, over the knowledge graph, the shared triples
+        and that patient's graph."""
+        backend = self._backend(patient)
+        scope = [None, _SHARED, self.graphs[patient]]
+        return {name: merge_rows(backend.select(self._texts[name], {"patient": patient}, default_graph=scope))
+                for name in names}
 
     def explain(self, patient: Node, label: Any) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
         """The prognosis and the evidence (figures, then statements) of ``patient``; ``label(iri)`` names a population."""
-        prognosis = [_ordered(r, ("association", "label", "basis")) for r in self.rows("patient-prognosis", patient)]
+        found = self.all_rows(patient)
+        prognosis = [_ordered(r, ("association", "label", "basis")) for r in found["patient-prognosis"]]
         figures = [
             _ordered({"type": "figure", **r, "population_label": label(r.get("population"))}, ("type", "figure", "label"))
-            for r in self.rows("patient-evidence", patient)
+            for r in found["patient-evidence"]
         ]
-        statements = [
-            _ordered({"type": "statement", **r}, ("type", "statement", "label"))
-            for r in self.rows("patient-statements", patient)
-        ]
+        statements = [_ordered({"type": "statement", **r}, ("type", "statement", "label")) for r in found["patient-statements"]]
         return prognosis, figures + statements
 
 

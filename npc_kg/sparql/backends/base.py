@@ -63,7 +63,8 @@ class Backend(ABC):
         parsed = parse(query)
         if parsed.kind not in kinds:
             raise QueryError(f"expected a {' or '.join(k.upper() for k in kinds)} query, got {parsed.kind.upper()}")
-        check_safe(parsed, allow_network=self.allow_network, known_graphs=self._known_graphs(parsed))
+        known = self._known_graphs(parsed) if parsed.dataset else set()  # only FROM needs them
+        check_safe(parsed, allow_network=self.allow_network, known_graphs=known)
         return parsed
 
     def close(self) -> None:  # noqa: B027 - optional hook
