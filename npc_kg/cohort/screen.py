@@ -187,7 +187,7 @@ def _run(paths: Sequence[str | Path], batch_size: int, input_format: str | None,
                 with contextlib.suppress(Unsupported):
                     engines.closures()
             else:
-                engines.sparql.prepare()
+                engines.sparql  # noqa: B018 - compiled and its queries checked once, before the fork
         pending: list[Future[_Done]] = []
         with ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=_worker_started) as pool:
             for batch in batches:

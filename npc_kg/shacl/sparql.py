@@ -51,6 +51,25 @@ def _owners_query(query: str) -> str:
     return f"SELECT ?focus ?owner WHERE {{ {{ {query} }} OPTIONAL {{ ?owner <{NPC.hasFinding}> ?focus }} }}"
 
 
+def _vetted(units: Iterable[CompiledUnit]) -> list[CompiledUnit]:
+    """The units, each query parsed and safety-checked once (the check of :mod:`npc_kg.sparql` every query
+    passes; its parse is cached, so worker processes forked later inherit it). A query that check cannot
+    read (a very deep one) leaves its unit to pySHACL instead of failing the run."""
+    from npc_kg.errors import QueryError
+    from npc_kg.sparql.safety import check_safe, parse
+
+    check_safe(parse(PATIENTS_QUERY))
+    out = []
+    for compiled in units:
+        if compiled.query is not None:
+            try:
+                check_safe(parse(_owners_query(compiled.query)))
+            except (QueryError, RecursionError) as error:
+                compiled = CompiledUnit(compiled.unit, None, f"the compiled query cannot be checked ({error})")
+        out.append(compiled)
+    return out
+
+
 def subclass_pairs(quads: Iterable[Any]) -> frozenset[tuple[str, str]]:
     """The ``rdfs:subClassOf`` triples between IRIs in pyoxigraph quads (the class closure must include them)."""
     named = ox.NamedNode
@@ -64,7 +83,7 @@ class SparqlEvaluator:
     def __init__(self, plan: Plan, *, units: Sequence[CompiledUnit] | None = None, notices: bool = True) -> None:
         self.plan = plan
         self.tests = LiteralTests(plan)
-        self.units = list(units) if units is not None else compile_units(plan, self.tests)
+        self.units = _vetted(units if units is not None else compile_units(plan, self.tests))
         self.fallback = [c.unit for c in self.units if c.query is None and c.unsupported is not None]
         self._endpoint_units: list[CompiledUnit] | None = None
         if notices:
@@ -77,18 +96,11 @@ class SparqlEvaluator:
                 print(f"npc-kg: note: shape {compiled.unit.shape} is checked with pySHACL ({compiled.unsupported})",
                       file=sys.stderr)
 
-    def prepare(self) -> None:
-        """Parse (and safety-check) every query this evaluator sends, once: e.g. before worker processes fork."""
-        from npc_kg.sparql.safety import check_safe, parse
-
-        for query in [PATIENTS_QUERY, *(_owners_query(c.query) for c in self.units if c.query is not None)]:
-            check_safe(parse(query))
-
     @property
     def endpoint_units(self) -> list[CompiledUnit]:
         """The units compiled for an endpoint that holds real literals."""
         if self._endpoint_units is None:
-            self._endpoint_units = compile_units(self.plan, None)
+            self._endpoint_units = _vetted(compile_units(self.plan, None))
         return self._endpoint_units
 
     # -- own store ---------------------------------------------------------------------------------
