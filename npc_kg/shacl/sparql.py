@@ -25,14 +25,12 @@ from typing import Any
 
 import pyoxigraph as ox
 from rdflib import RDFS, BNode, Literal, URIRef
-from rdflib.term import Node
 
 from npc_kg.core.rules import Hit, owners_of
 from npc_kg.namespace import ENGINE, NPC
 from npc_kg.shacl.plan import Plan, Unsupported
 from npc_kg.shacl.sparql_queries import LITERAL_PREFIX, CompiledUnit, LiteralTests, compile_units, stand_in
 from npc_kg.shacl.values import canonical
-from npc_kg.sparql.backends.base import Solutions
 from npc_kg.sparql.terms import to_oxigraph
 
 __all__ = ["PATIENTS_QUERY", "SparqlEvaluator", "subclass_pairs"]
@@ -43,7 +41,8 @@ PATIENTS_QUERY = f"SELECT DISTINCT ?p WHERE {{ ?p a <{NPC.Patient}> }}"
 _SUBCLASS = str(RDFS.subClassOf)
 _ENGINE = str(ENGINE)
 
-Select = Callable[[str], Solutions]
+Select = Callable[[str], list[tuple[Any, ...]]]
+_MEMO_LIMIT = 200_000
 
 
 def _owners_query(query: str) -> str:
@@ -86,6 +85,8 @@ class SparqlEvaluator:
         self.units = _vetted(units if units is not None else compile_units(plan, self.tests))
         self.fallback = [c.unit for c in self.units if c.query is None and c.unsupported is not None]
         self._endpoint_units: list[CompiledUnit] | None = None
+        self._stand_ins: dict[ox.Literal, tuple[ox.NamedNode, ox.Literal]] = {}
+        self._keep = None if plan.all_predicates else frozenset(plan.predicates)
         if notices:
             self.notify()
 
@@ -106,23 +107,30 @@ class SparqlEvaluator:
     # -- own store ---------------------------------------------------------------------------------
     def load(self, quads: Iterable[Any]) -> tuple[ox.Store, dict[str, ox.Literal]]:
         """A new store holding ``quads`` (pyoxigraph quads or triples, in the default graph), literals
-        replaced by stand-ins; and the literal of each stand-in."""
+        replaced by stand-ins; and the literal of each stand-in. Triples of predicates no shape
+        reads are left out (unless a shape is closed: then it reads every predicate)."""
         named, blank, literal = ox.NamedNode, ox.BlankNode, ox.Literal
-        stand_ins: dict[ox.Literal, ox.NamedNode] = {}
+        stand_ins = self._stand_ins
+        if len(stand_ins) > _MEMO_LIMIT:
+            stand_ins.clear()
+        keep = self._keep
         literals: dict[str, ox.Literal] = {}
         out = []
         for quad in quads:
             subject, obj = quad.subject, quad.object
             if type(subject) is named and subject.value.startswith(_ENGINE):
                 raise Unsupported("the data uses the SPARQL evaluator's private IRIs")
+            if keep is not None and quad.predicate.value not in keep:
+                if type(obj) is named and obj.value.startswith(_ENGINE):
+                    raise Unsupported("the data uses the SPARQL evaluator's private IRIs")
+                continue
             kind = type(obj)
             if kind is literal:
-                node = stand_ins.get(obj)
-                if node is None:
-                    iri = stand_in(obj, self.tests)
-                    node = stand_ins[obj] = named(iri)
-                    literals[iri] = canonical(obj)
-                obj = node
+                found = stand_ins.get(obj)
+                if found is None:
+                    found = stand_ins[obj] = (named(stand_in(obj, self.tests)), canonical(obj))
+                obj = found[0]
+                literals[obj.value] = found[1]
             elif kind is named:
                 if obj.value.startswith(_ENGINE):
                     raise Unsupported("the data uses the SPARQL evaluator's private IRIs")
@@ -141,7 +149,7 @@ class SparqlEvaluator:
 
         store, literals = self.load(quads)
         backend = OxigraphBackend(store=store, include_kg=False)
-        return self._run(backend.select, self.units, literals, threads)
+        return self._run(lambda query: backend.select_native(query)[1], self.units, literals, threads)
 
     # -- endpoint ------------------------------------------------------------------------------------
     def endpoint_hits(self, url: str, *, timeout: float = 60.0, threads: int = 1) -> tuple[set[Any], list[Hit]]:
@@ -158,26 +166,35 @@ class SparqlEvaluator:
             reasons = "; ".join(f"{c.unit.shape}: {c.unsupported}" for c in refused)
             raise NpcKgError(f"these shapes cannot be compiled to SPARQL, and pySHACL needs the data locally: {reasons}")
         backend = RemoteBackend(url, graph=None, timeout=timeout)
-        return self._run(backend.select, units, {}, threads)
+        return self._run(lambda query: backend.select(query).rows, units, {}, threads)
 
     # -- both ------------------------------------------------------------------------------------
     def _run(self, select: Select, units: Sequence[CompiledUnit], literals: dict[str, ox.Literal],
              threads: int) -> tuple[set[Any], list[Hit]]:
-        def key(term: Node | None) -> Any:
-            if isinstance(term, URIRef):
-                text = str(term)
+        named, blank = ox.NamedNode, ox.BlankNode
+
+        def key(term: Any) -> Any:
+            kind = type(term)
+            if kind is named:
+                text = term.value
                 return literals.get(text, text) if text.startswith(LITERAL_PREFIX) else text
+            if kind is blank:
+                return "_:" + term.value
+            if kind is ox.Literal:
+                return canonical(term)
+            if isinstance(term, URIRef):  # rdflib terms, from a remote endpoint
+                return str(term)
             if isinstance(term, BNode):
                 return f"_:{term}"
             if isinstance(term, Literal):
                 return canonical(to_oxigraph(term))  # type: ignore[arg-type]
             return term
 
-        patients = {key(row[0]) for row in select(PATIENTS_QUERY).rows}
+        patients = {key(row[0]) for row in select(PATIENTS_QUERY)}
         compiled = [c for c in units if c.query is not None]
 
         def answers(unit: CompiledUnit) -> list[tuple[Any, ...]]:
-            return select(_owners_query(unit.query or "")).rows
+            return select(_owners_query(unit.query or ""))
 
         if threads > 1:  # pyoxigraph releases the GIL while it evaluates; so does urllib while it waits
             with ThreadPoolExecutor(max_workers=threads) as pool:

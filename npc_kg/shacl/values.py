@@ -67,6 +67,8 @@ def _read(value: ox.Literal) -> Literal:
 
 def canonical(value: ox.Literal) -> ox.Literal:
     """``value`` as the reference reads it, as a pyoxigraph literal (memoised)."""
+    if not value.language and value.datatype.value == _XSD_STRING:
+        return value  # rdflib keeps a string's lexical form: the common case costs nothing
     found = _CANONICAL.get(value)
     if found is None:
         if len(_CANONICAL) > _MEMO_LIMIT:

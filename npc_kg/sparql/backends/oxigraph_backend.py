@@ -10,6 +10,7 @@ runs a query over the union of the given graphs (named graph IRIs; None for the 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 import pyoxigraph as ox
 from rdflib import Graph
@@ -70,6 +71,14 @@ class OxigraphBackend(Backend):
         variables = [variable.value for variable in result.variables]
         rows = [tuple(from_oxigraph(solution[name]) for name in variables) for solution in result]
         return Solutions(variables, rows)
+
+    def select_native(self, query: str, bindings: Mapping[str, Node] | None = None) -> tuple[list[str], list[tuple[Any, ...]]]:
+        """:meth:`select` with the result terms left as pyoxigraph terms (no conversion), for callers
+        that read many rows; the same safety check."""
+        parsed = self._checked(query, ("select",))
+        result = self._query(query, bindings, parsed.variables)
+        variables = [variable.value for variable in result.variables]
+        return variables, [tuple(solution[name] for name in variables) for solution in result]
 
     def ask(self, query: str, bindings: Mapping[str, Node] | None = None) -> bool:
         self._checked(query, ("ask",))
