@@ -29,7 +29,7 @@ from npc_kg.kg.load import load
 from npc_kg.namespace import NPC, PREFIXES, RESULT, SH
 from npc_kg.patient import PatientInput, check_patients, data_errors, read_patient
 from npc_kg.shacl.engines import Engines, package_engines
-from npc_kg.shacl.reference import node_key
+from npc_kg.shacl.values import node_key
 
 __all__ = [
     "ENGINES",

@@ -25,10 +25,9 @@ from npc_kg.core.rules import Hit, owners_of
 from npc_kg.namespace import NPC, SH
 from npc_kg.shacl.plan import Plan
 from npc_kg.shacl.shapes import shapes_graph, subclass_graph
-from npc_kg.shacl.values import canonical
-from npc_kg.sparql.terms import to_oxigraph
+from npc_kg.shacl.values import node_key
 
-__all__ = ["ReferenceEvaluator", "ShaclResult", "ValidationRun", "node_key", "results_of", "validate"]
+__all__ = ["ReferenceEvaluator", "ShaclResult", "ValidationRun", "results_of", "validate"]
 
 
 @dataclass(frozen=True)
@@ -122,17 +121,6 @@ def results_of(report: Graph) -> Iterable[ShaclResult]:
             message=str(message) if isinstance(message, Literal) else None,
         )
 
-
-
-def node_key(node: Node) -> Any:
-    """An rdflib node as an index term: an IRI as its string, a blank node ``_:label``, a literal canonical."""
-    if isinstance(node, URIRef):
-        return str(node)
-    if isinstance(node, BNode):
-        return f"_:{node}"
-    if isinstance(node, Literal):
-        return canonical(to_oxigraph(node))  # type: ignore[arg-type]
-    return node
 
 
 class ReferenceEvaluator:

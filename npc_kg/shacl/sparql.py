@@ -24,14 +24,13 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pyoxigraph as ox
-from rdflib import RDFS, BNode, Literal, URIRef
+from rdflib import RDFS
 
 from npc_kg.core.rules import Hit, owners_of
 from npc_kg.namespace import ENGINE, NPC
 from npc_kg.shacl.plan import Plan, Unsupported
 from npc_kg.shacl.sparql_queries import LITERAL_PREFIX, CompiledUnit, LiteralTests, compile_units, stand_in
-from npc_kg.shacl.values import canonical
-from npc_kg.sparql.terms import to_oxigraph
+from npc_kg.shacl.values import canonical, node_key
 
 __all__ = ["PATIENTS_QUERY", "SparqlEvaluator", "subclass_pairs"]
 
@@ -171,24 +170,10 @@ class SparqlEvaluator:
     # -- both ------------------------------------------------------------------------------------
     def _run(self, select: Select, units: Sequence[CompiledUnit], literals: dict[str, ox.Literal],
              threads: int) -> tuple[set[Any], list[Hit]]:
-        named, blank = ox.NamedNode, ox.BlankNode
-
         def key(term: Any) -> Any:
-            kind = type(term)
-            if kind is named:
-                text = term.value
-                return literals.get(text, text) if text.startswith(LITERAL_PREFIX) else text
-            if kind is blank:
-                return "_:" + term.value
-            if kind is ox.Literal:
-                return canonical(term)
-            if isinstance(term, URIRef):  # rdflib terms, from a remote endpoint
-                return str(term)
-            if isinstance(term, BNode):
-                return f"_:{term}"
-            if isinstance(term, Literal):
-                return canonical(to_oxigraph(term))  # type: ignore[arg-type]
-            return term
+            """A result term as an index term; a stand-in IRI as the literal it stands for."""
+            found = node_key(term)
+            return literals.get(found, found) if type(found) is str and found.startswith(LITERAL_PREFIX) else found
 
         patients = {key(row[0]) for row in select(PATIENTS_QUERY)}
         compiled = [c for c in units if c.query is not None]

@@ -24,9 +24,11 @@ from collections.abc import Callable
 from typing import Any
 
 import pyoxigraph as ox
-from rdflib import RDF, RDFS, XSD, Literal, URIRef
+from rdflib import RDF, RDFS, XSD, BNode, Literal, URIRef
 
-__all__ = ["VALUE_TESTS", "canonical", "plan_literal", "plan_term", "reference_literal", "text", "value_test"]
+from npc_kg.sparql.terms import to_oxigraph
+
+__all__ = ["VALUE_TESTS", "canonical", "node_key", "plan_literal", "plan_term", "reference_literal", "text", "value_test"]
 
 _XSD = str(XSD)
 _XSD_STRING = _XSD + "string"
@@ -80,6 +82,24 @@ def canonical(value: ox.Literal) -> ox.Literal:
             found = ox.Literal(str(lit), datatype=ox.NamedNode(str(lit.datatype or _XSD_STRING)))
         _CANONICAL[value] = found
     return found
+
+
+def node_key(node: Any) -> Any:
+    """An rdflib or pyoxigraph term as an index term: an IRI its string, a blank node ``_:label``, a literal canonical."""
+    kind = type(node)
+    if kind is ox.NamedNode:
+        return node.value
+    if kind is ox.BlankNode:
+        return "_:" + node.value
+    if kind is ox.Literal:
+        return canonical(node)
+    if isinstance(node, URIRef):
+        return str(node)
+    if isinstance(node, BNode):
+        return f"_:{node}"
+    if isinstance(node, Literal):
+        return canonical(to_oxigraph(node))  # type: ignore[arg-type]
+    return node
 
 
 def plan_term(term: Any) -> Any:
