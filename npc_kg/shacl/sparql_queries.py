@@ -296,7 +296,10 @@ def _node_kind(c: _Compiler, k: tuple[Any, ...], v: str) -> str:
 
 def _in(c: _Compiler, k: tuple[Any, ...], v: str) -> str:
     members = [f"sameTerm({v}, {c.term(m)})" for m in k[1] if isinstance(m, str) or c.tests is None]
-    return c.value_test(k, v, "(" + " || ".join(members) + ")" if members else "false")
+    native = "(" + " || ".join(members) + ")" if members else "false"
+    if all(isinstance(m, str) for m in k[1]):
+        return native  # IRIs only: no literal (and no stand-in) is a member, so no literal test is needed
+    return c.value_test(k, v, native)
 
 
 _OPERATORS = {"minInclusive": ">=", "maxInclusive": "<=", "minExclusive": ">", "maxExclusive": "<"}
