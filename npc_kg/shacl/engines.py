@@ -29,7 +29,7 @@ from npc_kg.namespace import NPC
 from npc_kg.shacl.closures import ClosureEvaluator
 from npc_kg.shacl.plan import Plan, Unsupported, read_plan
 from npc_kg.shacl.reference import ReferenceEvaluator
-from npc_kg.shacl.shapes import subclass_closure
+from npc_kg.shacl.shapes import subclass_closure, subclass_graph
 from npc_kg.shacl.sparql import SparqlEvaluator, subclass_pairs
 from npc_kg.shacl.sparql_queries import CompiledUnit
 
@@ -64,10 +64,7 @@ class Engines:
     def build(cls, shapes: Graph, kg: Graph | None = None, *, subclasses: Graph | None = None) -> Engines:
         """The engines of ``shapes``, with the class hierarchy of ``subclasses`` (default: of ``kg``)."""
         if subclasses is None:
-            subclasses = Graph()
-            for sub, sup in (kg if kg is not None else Graph()).subject_objects(RDFS.subClassOf):
-                if isinstance(sub, URIRef) and isinstance(sup, URIRef):
-                    subclasses.add((sub, RDFS.subClassOf, sup))
+            subclasses = subclass_graph(kg if kg is not None else Graph())
         return cls(read_plan(shapes, subclass_closure(subclasses)), shapes=shapes, subclasses=subclasses,
                    kg=kg if kg is not None else Graph())
 
@@ -82,8 +79,6 @@ class Engines:
     @property
     def subclasses(self) -> Graph:
         """The ``rdfs:subClassOf`` triples the plan's class closure is built from."""
-        from npc_kg.shacl.shapes import subclass_graph
-
         return self._subclasses if self._subclasses is not None else subclass_graph()
 
     @property
@@ -221,7 +216,7 @@ def package_engines() -> Engines:
     compiled queries and criteria from the user cache when it is up to date."""
     from npc_kg.kg.load import cached, graph_files
     from npc_kg.resources import data_path
-    from npc_kg.shacl.shapes import shape_files, shapes_graph, subclass_graph
+    from npc_kg.shacl.shapes import shape_files, shapes_graph
 
     files = [*graph_files(), *shape_files()]
     key = tuple(str(path) for path in files)
@@ -231,16 +226,10 @@ def package_engines() -> Engines:
             return found
 
         def build() -> dict[str, object]:
-            from npc_kg.kg.load import load
-
             engines = Engines(read_plan(shapes_graph(), subclass_closure(subclass_graph())))
-            state: dict[str, object] = {"plan": engines.plan, "queries": engines.sparql.units,
-                                        "treatments": None, "criteria": {}}
-            found = {str(t) for c in engines.plan.implemented for t in load().objects(URIRef(c), NPC.appliesToTreatment)}
-            state["treatments"] = sorted(found)
-            if len(found) == 1:
-                state["criteria"] = {next(iter(found)): engines.criteria()}
-            return state
+            treatments = engines.treatments()
+            return {"plan": engines.plan, "queries": engines.sparql.units, "treatments": treatments,
+                    "criteria": {treatments[0]: engines.criteria()} if len(treatments) == 1 else {}}
 
         here = Path(__file__).parent
         code = [here / name for name in _CODE] + [here.parent / "core" / "rules.py",

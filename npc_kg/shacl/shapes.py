@@ -38,19 +38,25 @@ def shapes_graph() -> Graph:
         return graph
 
 
-def subclass_graph() -> Graph:
-    """Return the ``rdfs:subClassOf`` triples between named classes of the merged graph (cached)."""
+def subclass_graph(kg: Graph | None = None) -> Graph:
+    """The ``rdfs:subClassOf`` triples between named classes of ``kg`` (default: the merged graph, cached)."""
+    if kg is not None:
+        return _subclasses_of(kg)
     with _LOCK:
         graph = _CACHE.get("subclass")
         if graph is None:
             from npc_kg.kg.load import load
 
-            graph = Graph()
-            for sub, sup in load().subject_objects(RDFS.subClassOf):
-                if isinstance(sub, URIRef) and isinstance(sup, URIRef):
-                    graph.add((sub, RDFS.subClassOf, sup))
-            _CACHE["subclass"] = graph
+            graph = _CACHE["subclass"] = _subclasses_of(load())
         return graph
+
+
+def _subclasses_of(kg: Graph) -> Graph:
+    graph = Graph()
+    for sub, sup in kg.subject_objects(RDFS.subClassOf):
+        if isinstance(sub, URIRef) and isinstance(sup, URIRef):
+            graph.add((sub, RDFS.subClassOf, sup))
+    return graph
 
 
 def subclass_closure(graph: Graph) -> dict[str, frozenset[str]]:
