@@ -29,7 +29,7 @@ from rdflib import RDFS
 from npc_kg.core.rules import Hit, owners_of
 from npc_kg.namespace import ENGINE, NPC
 from npc_kg.shacl.plan import Plan, Unsupported
-from npc_kg.shacl.sparql_queries import LITERAL_PREFIX, CompiledUnit, LiteralTests, compile_units, stand_in
+from npc_kg.shacl.sparql_queries import LITERAL_PREFIX, CompiledUnit, LiteralTests, compile_units, stand_in, stood_in
 from npc_kg.shacl.values import canonical, node_key
 
 __all__ = ["PATIENTS_QUERY", "SparqlEvaluator", "subclass_pairs"]
@@ -52,7 +52,7 @@ def _owners_query(query: str) -> str:
 def _vetted(units: Iterable[CompiledUnit]) -> list[CompiledUnit]:
     """The units, each query parsed and safety-checked once (the check of :mod:`npc_kg.sparql` every query
     passes; its parse is cached, so worker processes forked later inherit it). A query that check cannot
-    read (a very deep one) leaves its unit to pySHACL instead of failing the run."""
+    read leaves its unit to pySHACL instead of failing the run."""
     from npc_kg.errors import QueryError
     from npc_kg.sparql.safety import check_safe, parse
 
@@ -173,7 +173,10 @@ class SparqlEvaluator:
         def key(term: Any) -> Any:
             """A result term as an index term; a stand-in IRI as the literal it stands for."""
             found = node_key(term)
-            return literals.get(found, found) if type(found) is str and found.startswith(LITERAL_PREFIX) else found
+            if type(found) is str and found.startswith(LITERAL_PREFIX):
+                literal = literals.get(found)
+                return literal if literal is not None else stood_in(found)  # a literal named by a shape only
+            return found
 
         patients = {key(row[0]) for row in select(PATIENTS_QUERY)}
         compiled = [c for c in units if c.query is not None]

@@ -38,7 +38,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, unquote
 
 import pyoxigraph as ox
 
@@ -56,6 +56,7 @@ __all__ = [
     "LiteralTests",
     "compile_units",
     "stand_in",
+    "stood_in",
 ]
 
 MAX_COUNT = 4
@@ -103,6 +104,14 @@ def stand_in(value: ox.Literal, tests: LiteralTests) -> str:
     """The stand-in IRI of a literal: its test answers, language tag and canonical N-Triples form."""
     lit = canonical(value)
     return f"{LITERAL_PREFIX}{tests.bits(lit)}:{(lit.language or '').lower()}:{quote(str(lit), safe='')}"
+
+
+def stood_in(iri: str) -> ox.Literal:
+    """The literal a stand-in IRI names (the inverse of :func:`stand_in`)."""
+    text = unquote(iri.rsplit(":", 1)[1])
+    [triple] = ox.parse(input=f"<urn:s> <urn:p> {text} .".encode(), format=ox.RdfFormat.N_TRIPLES)
+    assert isinstance(triple.object, ox.Literal)
+    return triple.object
 
 
 def _iri(value: str) -> str:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import contextvars
 import copy
+import sys
 import threading
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -89,13 +90,26 @@ def parse(text: str) -> ParsedQuery:
     """Parse ``text`` as a SPARQL query, or else as an update; raise QueryError with the position.
 
     The parse of a text is cached (a run sends the same compiled queries batch after batch), and
-    parses are serialised: rdflib's parser (pyparsing) is not thread-safe.
+    parses are serialised: rdflib's parser (pyparsing) is not thread-safe. rdflib's parser
+    recurses once per nesting level; a deeply nested query (compiled from a large shapes graph)
+    that exceeds Python's recursion limit is parsed again with a higher limit.
     """
     with _PARSING:
-        return copy.copy(_parse(text))
+        try:
+            return copy.copy(_parse(text))
+        except RecursionError:
+            limit = sys.getrecursionlimit()
+            sys.setrecursionlimit(max(limit, _DEEP))
+            try:
+                return copy.copy(_parse(text))
+            except RecursionError:
+                raise QueryError("the query is nested too deeply to be checked") from None
+            finally:
+                sys.setrecursionlimit(limit)
 
 
 _PARSING = threading.Lock()
+_DEEP = 20_000
 
 
 @lru_cache(maxsize=512)
@@ -110,6 +124,8 @@ def _parse(text: str) -> ParsedQuery:
         except Exception as error:  # rdflib raises assorted types while translating
             raise QueryError(f"invalid SPARQL update: {error}") from None
         return _describe_update(text, update)
+    except RecursionError:
+        raise
     except Exception as error:
         raise QueryError(f"invalid SPARQL query: {error}") from None
     algebra = query.algebra

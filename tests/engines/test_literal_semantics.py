@@ -41,6 +41,7 @@ ex:literal a sh:PropertyShape ; sh:targetClass ex:Thing ; sh:path ex:v ; sh:node
 ex:language a sh:PropertyShape ; sh:targetClass ex:Thing ; sh:path ex:v ; sh:languageIn ( "en" ) .
 ex:unique-lang a sh:PropertyShape ; sh:targetClass ex:Thing ; sh:path ex:v ; sh:uniqueLang true .
 ex:one a sh:PropertyShape ; sh:targetClass ex:Thing ; sh:path ex:v ; sh:maxCount 1 .
+ex:named-literal a sh:NodeShape ; sh:targetNode 5, "4.0"^^xsd:decimal ; sh:datatype xsd:string .
 """
 
 FORMS = {
@@ -117,6 +118,7 @@ def test_sparql_equals_closures_equals_pyshacl_on_odd_literal_forms(engines: Eng
     assert ("integer", "integer-abc") in reported and ("integer", "integer-1.5") in reported  # ill-typed
     assert ("integer", "integer-plus-1") not in reported and ("boolean", "boolean-1") not in reported
     assert ("unique-lang", "en-and-EN") in reported and len(reported) > 100
+    assert sum(shape == "named-literal" for shape, _focus in reported) == 2  # focus literals only a shape names
 
 
 def test_endpoint_mode_judges_literals_as_the_store_keeps_them(engines: Engines) -> None:
