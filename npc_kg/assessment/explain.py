@@ -29,7 +29,7 @@ from rdflib.term import Node
 from npc_kg.namespace import ENGINE
 from npc_kg.sparql.backends.base import Solutions
 from npc_kg.sparql.backends.oxigraph_backend import OxigraphBackend
-from npc_kg.sparql.catalog import named_query
+from npc_kg.sparql.catalog import check_named, named_query
 from npc_kg.sparql.terms import to_oxigraph
 
 __all__ = ["EXPLANATIONS", "PATIENTS_PER_STORE", "Explainer", "json_value", "merge_rows"]
@@ -119,6 +119,7 @@ class Explainer:
         self.graphs: dict[Node, str] = {}
         self._backends: dict[int, OxigraphBackend] = {}
         self._texts = {name: named_query(name).text for name in EXPLANATIONS}
+        check_named(list(EXPLANATIONS))  # the safety check's verdicts, from the user cache
 
     def _backend(self, patient: Node) -> OxigraphBackend:
         """The store that holds ``patient``'s graph: built for its group of patients, replacing the previous one."""

@@ -11,6 +11,11 @@ algebra, so comments and string literals that merely *mention* ``SERVICE`` canno
 For rdflib this module also installs a ``CUSTOM_EVALS`` hook that raises on
 ``ServiceGraphPattern`` and sets ``SPARQL_LOAD_GRAPHS = False`` (belt and braces: rdflib would
 otherwise execute ``SERVICE`` and fetch ``FROM`` graphs from the web).
+
+The outcome of a check of the package's own named queries may be remembered across processes
+(:func:`remember`, fed from the user cache by :func:`npc_kg.sparql.catalog.check_named`): the
+same text always gets the same verdict, and a fresh process then need not load rdflib's SPARQL
+parser to run them. rdflib's SPARQL machinery is imported on first use.
 """
 
 from __future__ import annotations
@@ -22,18 +27,16 @@ import threading
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Any
-
-import rdflib.plugins.sparql as rdflib_sparql
-from pyparsing import ParseException
-from rdflib.plugins.sparql.algebra import translateQuery, translateUpdate
-from rdflib.plugins.sparql.parser import parseQuery, parseUpdate
-from rdflib.plugins.sparql.parserutils import CompValue
-from rdflib.plugins.sparql.sparql import Query, Update
+from typing import TYPE_CHECKING, Any
 
 from npc_kg.errors import QueryError, UnsafeQueryError
 
-__all__ = ["ParsedQuery", "allow_service", "check_safe", "install_rdflib_guards", "parse"]
+if TYPE_CHECKING:
+    from pyparsing import ParseException
+    from rdflib.plugins.sparql.parserutils import CompValue
+    from rdflib.plugins.sparql.sparql import Query, Update
+
+__all__ = ["ParsedQuery", "allow_service", "check_safe", "install_rdflib_guards", "parse", "remember", "verdict"]
 
 _QUERY_KINDS = {
     "SelectQuery": "select",
@@ -61,6 +64,8 @@ class ParsedQuery:
 
 
 def _walk(node: Any) -> Iterator[CompValue]:
+    from rdflib.plugins.sparql.parserutils import CompValue
+
     stack = [node]
     seen: set[int] = set()
     while stack:
@@ -94,6 +99,9 @@ def parse(text: str) -> ParsedQuery:
     recurses once per nesting level; a deeply nested query (compiled from a large shapes graph)
     that exceeds Python's recursion limit is parsed again with a higher limit.
     """
+    known = _KNOWN.get(text)
+    if known is not None:
+        return copy.copy(known)
     with _PARSING:
         try:
             return copy.copy(_parse(text))
@@ -110,10 +118,26 @@ def parse(text: str) -> ParsedQuery:
 
 _PARSING = threading.Lock()
 _DEEP = 20_000
+_KNOWN: dict[str, ParsedQuery] = {}
+
+
+def verdict(parsed: ParsedQuery) -> ParsedQuery:
+    """What the checks need of a parsed query (no rdflib objects: it pickles)."""
+    return ParsedQuery(text=parsed.text, kind=parsed.kind, variables=list(parsed.variables),
+                       services=list(parsed.services), loads=list(parsed.loads), dataset=list(parsed.dataset))
+
+
+def remember(parsed: ParsedQuery) -> None:
+    """Remember the check of a query of the package, so that :func:`parse` returns it without parsing."""
+    _KNOWN[parsed.text] = verdict(parsed)
 
 
 @lru_cache(maxsize=512)
 def _parse(text: str) -> ParsedQuery:
+    from pyparsing import ParseException
+    from rdflib.plugins.sparql.algebra import translateQuery, translateUpdate
+    from rdflib.plugins.sparql.parser import parseQuery, parseUpdate
+
     try:
         query = translateQuery(parseQuery(text))
     except ParseException as query_error:
@@ -191,6 +215,8 @@ def _refuse_service(ctx: Any, part: CompValue) -> Any:
 
 def install_rdflib_guards() -> None:
     """Install the rdflib SERVICE hook and switch off loading of FROM graphs (idempotent)."""
+    import rdflib.plugins.sparql as rdflib_sparql
+
     rdflib_sparql.CUSTOM_EVALS["npc_kg_refuse_service"] = _refuse_service
     rdflib_sparql.SPARQL_LOAD_GRAPHS = False
 

@@ -60,7 +60,8 @@ class RdflibBackend(Backend):
         init = {Variable(name): term for name, term in (bindings or {}).items()}
         with allow_service(self.allow_network):
             try:
-                result = self._graph.query(parsed.prepared, initBindings=init)  # type: ignore[arg-type]
+                query = parsed.prepared if parsed.prepared is not None else parsed.text  # a remembered check has no prepared form
+                result = self._graph.query(query, initBindings=init)  # type: ignore[arg-type]
                 if parsed.kind == "ask":
                     return [], [], bool(result.askAnswer)
                 rows = [tuple(row) for row in result]  # type: ignore[arg-type]  # evaluation happens here, inside the guard
@@ -82,7 +83,7 @@ class RdflibBackend(Backend):
         target = self._private()
         with allow_service(self.allow_network):
             try:
-                target.update(parsed.prepared)  # type: ignore[arg-type]
+                target.update(parsed.prepared if parsed.prepared is not None else parsed.text)  # type: ignore[arg-type]
             except QueryError:
                 raise
             except Exception as error:
