@@ -32,6 +32,7 @@ from npc_kg.shacl.reference import ReferenceEvaluator
 from npc_kg.shacl.shapes import subclass_closure, subclass_graph
 from npc_kg.shacl.sparql import SparqlEvaluator, subclass_pairs
 from npc_kg.shacl.sparql_queries import CompiledUnit
+from npc_kg.sparql.safety import remember
 
 __all__ = ["Engines", "package_engines"]
 
@@ -208,7 +209,7 @@ def rdflib_graph(quads: Iterable[Any]) -> Graph:
     return graph
 
 
-_CODE = ("plan.py", "sparql_queries.py", "values.py", "engines.py")
+_CODE = ("plan.py", "sparql_queries.py", "sparql.py", "values.py", "engines.py")
 
 
 def package_engines() -> Engines:
@@ -228,13 +229,16 @@ def package_engines() -> Engines:
         def build() -> dict[str, object]:
             engines = Engines(read_plan(shapes_graph(), subclass_closure(subclass_graph())))
             treatments = engines.treatments()
-            return {"plan": engines.plan, "queries": engines.sparql.units, "treatments": treatments,
+            return {"plan": engines.plan, "queries": engines.sparql.units, "checks": engines.sparql.checks(),
+                    "treatments": treatments,
                     "criteria": {treatments[0]: engines.criteria()} if len(treatments) == 1 else {}}
 
         here = Path(__file__).parent
         code = [here / name for name in _CODE] + [here.parent / "core" / "rules.py",
                                                   data_path("queries", "criteria-for-treatment.rq")]
         state = cached("engines", [*files, *code], build)
+        for verdict in state["checks"]:
+            remember(verdict)  # the compiled queries' safety checks: no SPARQL parse in this process
         engines = Engines(state["plan"], queries=state["queries"], treatments=state["treatments"],
                           criteria=state["criteria"])
         _PACKAGE[key] = engines

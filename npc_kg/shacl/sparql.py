@@ -96,6 +96,14 @@ class SparqlEvaluator:
                 print(f"npc-kg: note: shape {compiled.unit.shape} is checked with pySHACL ({compiled.unsupported})",
                       file=sys.stderr)
 
+    def checks(self) -> list[Any]:
+        """The safety check's verdicts on every query this evaluator sends to its own stores
+        (:func:`npc_kg.sparql.safety.verdict`: plain data, kept in the user cache with the plan)."""
+        from npc_kg.sparql.safety import parse, verdict
+
+        return [verdict(parse(query)) for query in
+                [PATIENTS_QUERY, *(_owners_query(c.query) for c in self.units if c.query is not None)]]
+
     @property
     def endpoint_units(self) -> list[CompiledUnit]:
         """The units compiled for an endpoint that holds real literals."""
