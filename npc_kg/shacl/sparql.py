@@ -54,14 +54,14 @@ def _vetted(units: Iterable[CompiledUnit]) -> list[CompiledUnit]:
     passes; its parse is cached, so worker processes forked later inherit it). A query that check cannot
     read leaves its unit to pySHACL instead of failing the run."""
     from npc_kg.errors import QueryError
-    from npc_kg.sparql.safety import check_safe, parse
+    from npc_kg.sparql.safety import check_safe, checked
 
-    check_safe(parse(PATIENTS_QUERY))
+    check_safe(checked(PATIENTS_QUERY))
     out = []
     for compiled in units:
         if compiled.query is not None:
             try:
-                check_safe(parse(_owners_query(compiled.query)))
+                check_safe(checked(_owners_query(compiled.query)))
             except (QueryError, RecursionError) as error:
                 compiled = CompiledUnit(compiled.unit, None, f"the compiled query cannot be checked ({error})")
         out.append(compiled)

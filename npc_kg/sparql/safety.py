@@ -12,10 +12,11 @@ For rdflib this module also installs a ``CUSTOM_EVALS`` hook that raises on
 ``ServiceGraphPattern`` and sets ``SPARQL_LOAD_GRAPHS = False`` (belt and braces: rdflib would
 otherwise execute ``SERVICE`` and fetch ``FROM`` graphs from the web).
 
-The outcome of a check of the package's own named queries may be remembered across processes
-(:func:`remember`, fed from the user cache by :func:`npc_kg.sparql.catalog.check_named`): the
-same text always gets the same verdict, and a fresh process then need not load rdflib's SPARQL
-parser to run them. rdflib's SPARQL machinery is imported on first use.
+The verdict on a query of the package (its named queries, the compiled shapes) may be
+remembered across processes (:func:`remember`, fed from the user cache): the same text always
+gets the same verdict, and :func:`checked` then returns it without parsing, so a fresh process
+need not load rdflib's SPARQL parser to run them. rdflib's SPARQL machinery is imported on first
+use.
 """
 
 from __future__ import annotations
@@ -36,7 +37,7 @@ if TYPE_CHECKING:
     from rdflib.plugins.sparql.parserutils import CompValue
     from rdflib.plugins.sparql.sparql import Query, Update
 
-__all__ = ["ParsedQuery", "allow_service", "check_safe", "install_rdflib_guards", "parse", "remember", "verdict"]
+__all__ = ["ParsedQuery", "allow_service", "check_safe", "checked", "install_rdflib_guards", "parse", "remember", "verdict"]
 
 _QUERY_KINDS = {
     "SelectQuery": "select",
@@ -99,9 +100,6 @@ def parse(text: str) -> ParsedQuery:
     recurses once per nesting level; a deeply nested query (compiled from a large shapes graph)
     that exceeds Python's recursion limit is parsed again with a higher limit.
     """
-    known = _KNOWN.get(text)
-    if known is not None:
-        return copy.copy(known)
     with _PARSING:
         try:
             return copy.copy(_parse(text))
@@ -128,8 +126,18 @@ def verdict(parsed: ParsedQuery) -> ParsedQuery:
 
 
 def remember(parsed: ParsedQuery) -> None:
-    """Remember the check of a query of the package, so that :func:`parse` returns it without parsing."""
+    """Remember the check of a query of the package, so that :func:`checked` returns it without parsing."""
     _KNOWN[parsed.text] = verdict(parsed)
+
+
+def checked(text: str) -> ParsedQuery:
+    """What the checks need of ``text``: a remembered verdict (:func:`remember`), else :func:`parse`.
+
+    For callers that only check a query (its kind, variables, SERVICE, LOAD, FROM) and do not
+    need rdflib's prepared form.
+    """
+    known = _KNOWN.get(text)
+    return copy.copy(known) if known is not None else parse(text)
 
 
 @lru_cache(maxsize=512)

@@ -9,7 +9,7 @@ from rdflib.term import Node, Variable
 
 from npc_kg.errors import QueryError
 from npc_kg.sparql.backends.base import Backend, GraphSource, Solutions, as_graph
-from npc_kg.sparql.safety import ParsedQuery, allow_service, install_rdflib_guards
+from npc_kg.sparql.safety import ParsedQuery, allow_service, install_rdflib_guards, parse
 
 __all__ = ["RdflibBackend"]
 
@@ -34,6 +34,9 @@ class RdflibBackend(Backend):
             self._shared = graph is not None
         self._graph = graph if graph is not None else Graph()
         self.allow_network = allow_network
+
+    def _parse(self, query: str) -> ParsedQuery:
+        return parse(query)  # rdflib runs the prepared form
 
     @property
     def graph(self) -> Graph:
@@ -60,8 +63,7 @@ class RdflibBackend(Backend):
         init = {Variable(name): term for name, term in (bindings or {}).items()}
         with allow_service(self.allow_network):
             try:
-                query = parsed.prepared if parsed.prepared is not None else parsed.text  # a remembered check has no prepared form
-                result = self._graph.query(query, initBindings=init)  # type: ignore[arg-type]
+                result = self._graph.query(parsed.prepared, initBindings=init)  # type: ignore[arg-type]
                 if parsed.kind == "ask":
                     return [], [], bool(result.askAnswer)
                 rows = [tuple(row) for row in result]  # type: ignore[arg-type]  # evaluation happens here, inside the guard
@@ -83,7 +85,7 @@ class RdflibBackend(Backend):
         target = self._private()
         with allow_service(self.allow_network):
             try:
-                target.update(parsed.prepared if parsed.prepared is not None else parsed.text)  # type: ignore[arg-type]
+                target.update(parsed.prepared)  # type: ignore[arg-type]
             except QueryError:
                 raise
             except Exception as error:
