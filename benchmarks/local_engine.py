@@ -37,10 +37,14 @@ def main() -> None:
 
     import pyoxigraph as ox
 
+    from npc_kg.cohort.evaluate import batch_quads
+    from npc_kg.cohort.ntriples import NotStrict
     from npc_kg.cohort.reader import iter_batches
     from npc_kg.cohort.synth import synth
     from npc_kg.cohort.writer import RowWriter
-    from npc_kg.shacl.closures import LocalEngine, _gc_paused, _parse
+    from npc_kg.core.rules import rows_of
+    from npc_kg.shacl.closures import gc_paused
+    from npc_kg.shacl.engines import package_engines
 
     folder = Path(args.keep) if args.keep else Path(tempfile.mkdtemp(prefix="npc-kg-local-"))
     folder.mkdir(parents=True, exist_ok=True)
@@ -52,31 +56,38 @@ def main() -> None:
     triples = sum(1 for _ in ox.parse(path=str(path), format=ox.RdfFormat.N_TRIPLES))
     floor = time.perf_counter() - start
 
-    engine = LocalEngine.cached()
+    engines = package_engines()
+    engine = engines.closures()
+    criteria, implemented = engines.criteria(), engines.plan.implemented
     stages = {"read": 0.0, "parse": 0.0, "index": 0.0, "evaluate": 0.0, "write": 0.0}
     if args.parser == "strict":
         del stages["parse"]
     rows = 0
     sink = io.StringIO()
-    writer = RowWriter(sink, "bench.csv", "csv", engine.criteria)
+    writer = RowWriter(sink, "bench.csv", "csv", criteria)
     start = time.perf_counter()
     mark = start
     for batch in iter_batches(path, batch_size=args.batch_size):
         now = time.perf_counter()
         stages["read"] += now - mark
-        with _gc_paused():  # as LocalEngine.assess_batch does
+        with gc_paused():  # as npc_kg.cohort.evaluate.assess_batch does
             if args.parser == "strict":
-                idx, batch = engine.index_batch(batch)
+                try:
+                    idx = engine.index_strict(batch.data)
+                except NotStrict:
+                    quads, batch = batch_quads(batch)
+                    idx = engine.index(quads)
                 mark, now = now, time.perf_counter()
                 stages["index"] += now - mark
             else:
-                quads = list(_parse(batch.data, batch.fmt))
+                quads, batch = batch_quads(batch)
                 mark = time.perf_counter()
                 stages["parse"] += mark - now
                 idx = engine.index(quads)
                 now = time.perf_counter()
                 stages["index"] += now - mark
-            out = engine.assess_index(idx, batch.roots)
+            patients, hits = engine.hits(idx)
+            out = rows_of(patients, hits, criteria, implemented, batch.roots)
             del idx
         mark = time.perf_counter()
         stages["evaluate"] += mark - now
@@ -91,7 +102,7 @@ def main() -> None:
                       "seconds": round(floor, 3), "patients_per_s": round(args.n / floor)}))
     from npc_kg.cohort.native import load_native
 
-    print(json.dumps({"measure": "local engine, one process", "native": load_native() is not None,
+    print(json.dumps({"measure": "closure evaluator (local engine), one process", "native": load_native() is not None,
                       "patients": rows, "seconds": round(total, 3),
                       "patients_per_s": round(rows / total), "x_floor": round(total / floor, 2),
                       **{f"{k}_s": round(v, 3) for k, v in stages.items()},

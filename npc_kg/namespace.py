@@ -17,6 +17,7 @@ __all__ = [
     "CC_BY_4",
     "CONTEXT_IRI",
     "DEFAULT_GRAPH_IRI",
+    "ENGINE",
     "IMPORTS",
     "KB",
     "KBSH",
@@ -76,6 +77,9 @@ OBO = Namespace("http://purl.obolibrary.org/obo/")
 
 OIO = Namespace("http://www.geneontology.org/formats/oboInOwl#")
 """oboInOwl: cross-references and synonyms of imported OBO classes."""
+
+ENGINE = Namespace("urn:npc-kg:engine:")
+"""Private IRIs the SPARQL evaluator writes into its own stores (stand-ins for literals); never in an output."""
 
 OA = Namespace("http://www.w3.org/ns/oa#")
 SH = Namespace("http://www.w3.org/ns/shacl#")
@@ -172,6 +176,7 @@ class NPC(DefinedNamespace):
     NonRadiotherapySalvage: URIRef
     ObservationalClinicalStudy: URIRef
     OtherContraindicationToSurgery: URIRef
+    OutOfScope: URIRef
     Outcome: URIRef
     OverallSurvival: URIRef
     OverallSurvivalRate: URIRef

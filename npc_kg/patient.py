@@ -170,9 +170,12 @@ def _where(focus: Node, data: Graph) -> str:
     return record
 
 
-def data_errors(run: ValidationRun, data: Graph) -> list[str]:
-    """Return one line per patient-model error in ``run`` (results of shapes without ``npc:criterion``)."""
-    shapes = shapes_graph()
+def data_errors(run: ValidationRun, data: Graph, shapes: Graph | None = None) -> list[str]:
+    """Return one line per patient-model error in ``run`` (results of shapes without ``npc:criterion``).
+
+    ``shapes`` is the shapes graph of the run (default: the package's).
+    """
+    shapes = shapes if shapes is not None else shapes_graph()
     results = [r for r in run.results if shapes.value(r.source_shape, NPC.criterion) is None]
     type_components = ("DatatypeConstraintComponent", "OrConstraintComponent")
     typed = {(r.focus, r.path) for r in results if str(r.component).endswith(type_components)}

@@ -1,14 +1,14 @@
 """Three-valued eligibility assessment of patients: verdict, criteria, missing data, evidence.
 
-One pySHACL run validates the patient graph against ``shapes/patient.ttl`` (data errors) and
-``shapes/eligibility/*.ttl`` (criteria). The code is generic: it knows no criterion, finding or
-threshold. A criterion's status comes from the severities of its shapes' results (any
-``sh:Violation`` -> violated; else any ``sh:Warning`` -> unknown; else satisfied); a criterion
-no shape implements is unknown. The verdict is ineligible if any criterion is violated, else
-indeterminate if any is unknown, else eligible. Labels, kinds, sources and quotes are read
-from the knowledge base; prognosis, evidence figures and statements come from the named
-queries ``queries/patient-*.rq`` run with ``initBindings`` over the knowledge graph plus the
-patient graph. Nothing is written to disk and nothing goes over the network.
+The shapes (``shapes/patient.ttl``: the patient model; ``shapes/eligibility/*.ttl``: the
+criteria) are evaluated by the evaluators of :mod:`npc_kg.shacl.engines` (compiled closures by
+default; pySHACL, the reference, words patient-model errors and links rows to SHACL results).
+Their hits become statuses, messages and missing items by the rules of
+:mod:`npc_kg.core.rules`; the criteria, with labels, kinds, sources and quotes, come from the
+knowledge base through the named query ``criteria-for-treatment``. Prognosis, evidence figures and
+statements come from the named queries ``queries/patient-*.rq`` (:mod:`npc_kg.assessment.explain`).
+The code is generic: it knows no criterion, finding or threshold. Nothing is written to disk and
+nothing goes over the network.
 """
 
 from __future__ import annotations
@@ -16,52 +16,33 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
-import re
-import threading
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from decimal import Decimal
-from typing import Any, Protocol
+from typing import Any
 
-import pyoxigraph as ox
 from rdflib import RDF, RDFS, BNode, Graph, Literal, URIRef
-from rdflib.namespace import PROV
 from rdflib.term import Node
 
+from npc_kg.assessment.explain import Explainer
 from npc_kg.assessment.provenance import Provenance
 from npc_kg.assessment.provenance import current as _provenance
-from npc_kg.errors import InputError, PatientModelError, QueryError
-from npc_kg.kg.load import kg_ntriples, load
-from npc_kg.namespace import NPC, OA, PREFIXES, RESULT, SH
+from npc_kg.core.rules import STATUS_TERMS, STATUSES, VERDICT_TERMS, Hit, missing_of, outcomes_of, rows_of, verdict_of
+from npc_kg.errors import InputError, PatientModelError
+from npc_kg.kg.load import load
+from npc_kg.namespace import NPC, PREFIXES, RESULT, SH
 from npc_kg.patient import PatientInput, check_patients, data_errors, read_patient
-from npc_kg.resources import data_path
-from npc_kg.shacl.reference import ShaclResult, ValidationRun, validate
-from npc_kg.shacl.shapes import shapes_graph
-from npc_kg.sparql.terms import from_oxigraph, inject_values
+from npc_kg.shacl.engines import Engines, package_engines
+from npc_kg.shacl.values import node_key
 
 __all__ = [
     "ENGINES",
-    "STATUSES",
-    "VERDICTS",
     "Assessment",
     "CriterionRow",
     "assess",
     "assess_graph",
     "assess_many",
-    "criteria_for",
     "reference_statuses",
-    "resolve_treatment",
 ]
-
-STATUSES = ("satisfied", "violated", "unknown")
-VERDICTS = ("eligible", "ineligible", "indeterminate")
-_STATUS_TERMS = {"satisfied": NPC.Satisfied, "violated": NPC.Violated, "unknown": NPC.Unknown}
-_VERDICT_TERMS = {"eligible": NPC.Eligible, "ineligible": NPC.Ineligible, "indeterminate": NPC.Indeterminate}
-_LIST_VARIABLES = {"analysis": "analyses", "textIssue": "text_issues", "condition": "conditions"}
-"""Multi-valued query columns and the JSON key of their list."""
-
-_LOCK = threading.Lock()
-_QUERIES: dict[str, str] = {}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -174,7 +155,7 @@ class Assessment:
         graph.add((node, RDF.type, NPC.Assessment))
         graph.add((node, NPC.assessedPatient, URIRef(self.patient)))
         graph.add((node, NPC.assessedTreatment, URIRef(self.treatment)))
-        graph.add((node, NPC.verdict, _VERDICT_TERMS[self.verdict]))
+        graph.add((node, NPC.verdict, VERDICT_TERMS[self.verdict]))
         report_node = BNode()
         produced = [result for row in self.criteria for result in row.produced_by]
         if produced:
@@ -185,7 +166,7 @@ class Assessment:
             graph.add((node, NPC.criterionResult, row_node))
             graph.add((row_node, RDF.type, NPC.CriterionResult))
             graph.add((row_node, NPC.criterion, URIRef(row.criterion)))
-            graph.add((row_node, NPC.criterionStatus, _STATUS_TERMS[row.status]))
+            graph.add((row_node, NPC.criterionStatus, STATUS_TERMS[row.status]))
             graph.add((row_node, NPC.message, Literal(row.message)))
             for result in row.produced_by:
                 graph.add((row_node, NPC.producedBy, result))
@@ -197,295 +178,11 @@ class Assessment:
 
 
 # ---------------------------------------------------------------------------------------------
-# Criteria and treatments (from the knowledge base)
+# Public entry points
 # ---------------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class _Criterion:
-    iri: URIRef
-    label: str
-    kind: str
-    ordinal: int
-    source: str
-    quote: str
-
-
-def resolve_treatment(treatment: str | URIRef) -> URIRef:
-    """Return the IRI of ``treatment``, given as an IRI or a CURIE such as ``npc:SalvageSurgery``."""
-    if isinstance(treatment, URIRef):
-        return treatment
-    text = str(treatment).strip()
-    prefix, sep, local = text.partition(":")
-    if sep and prefix in PREFIXES and not local.startswith("//"):
-        return URIRef(PREFIXES[prefix] + local)
-    if re.match(r"^[a-z][a-z0-9+.-]*://", text, re.IGNORECASE):
-        return URIRef(text)
-    raise InputError(f"treatment {text!r} is not an IRI or a known CURIE (prefixes: {', '.join(sorted(PREFIXES))})")
-
-
-def _superclasses(kg: Graph, cls: URIRef) -> set[Node]:
-    return {node for node in kg.transitive_objects(cls, RDFS.subClassOf) if node is not None}
-
-
-def criteria_for(treatment: str | URIRef = NPC.SalvageSurgery) -> list[_Criterion]:
-    """Return the criteria that govern ``treatment`` (or a broader treatment): indications first, by ordinal."""
-    kg = load()
-    target = resolve_treatment(treatment)
-    broader = _superclasses(kg, target)
-    found = []
-    for criterion in set(kg.subjects(RDF.type, NPC.EligibilityCriterion)):
-        if not isinstance(criterion, URIRef) or not broader & set(kg.objects(criterion, NPC.appliesToTreatment)):
-            continue
-        kind_node = kg.value(criterion, NPC.criterionKind)
-        ordinal = kg.value(criterion, NPC.ordinal)
-        quote = next(
-            (str(q) for d in kg.objects(criterion, PROV.wasDerivedFrom) for s in kg.objects(d, OA.hasSelector)
-             for q in kg.objects(s, OA.exact)),
-            "",
-        )
-        found.append(
-            _Criterion(
-                iri=criterion,
-                label=str(kg.value(criterion, RDFS.label) or criterion),
-                kind=str(kg.value(kind_node, RDFS.label) or "") if kind_node is not None else "",
-                ordinal=int(ordinal.toPython()) if isinstance(ordinal, Literal) else 0,
-                source=str(kg.value(criterion, NPC.reportedIn) or ""),
-                quote=quote,
-            )
-        )
-    kinds = {"indication": 0, "contraindication": 1}
-    return sorted(found, key=lambda c: (kinds.get(c.kind, 2), c.ordinal, str(c.iri)))
-
-
-# ---------------------------------------------------------------------------------------------
-# Statuses from one validation run
-# ---------------------------------------------------------------------------------------------
-
-
-class _Explanation(Protocol):
-    """What a row's status, message and missing items need of a SHACL result."""
-
-    @property
-    def severity(self) -> URIRef: ...  # pragma: no cover
-
-    @property
-    def message(self) -> str | None: ...  # pragma: no cover
-
-    @property
-    def source_shape(self) -> Node: ...  # pragma: no cover
-
-
-@dataclass(frozen=True)
-class _EngineResult:
-    """A result of the local engine: a shape that reports on a patient's focus node (no result node)."""
-
-    severity: URIRef
-    message: str | None
-    source_shape: Node
-    missing_items: tuple[str, ...]
-    """The shape's ``npc:missingDataItem`` values (a pySHACL result has them looked up in the shapes)."""
-
-
-Grouped = dict[Node, dict[URIRef, list[Any]]]
-
-
-def _local_results(graph: Graph, patients: Sequence[Node]) -> tuple[Grouped, set[Node]] | None:
-    """Per patient and criterion, the results of the local engine; and the implemented criteria.
-
-    The local engine finds which result-producing shapes report on which focus nodes (the same
-    answers as pySHACL: ``tests/cohort``); a criterion shape's ``sh:message`` is the message of
-    each of its results, and its ``npc:missingDataItem`` values are read from the engine's
-    cached notes, so the shapes graph is not loaded. ``None`` (use pySHACL) if the data breaks
-    the patient model (the reference words those errors), if a criterion shape has no IRI or
-    several messages, if a finding record has several patients, or if the engine cannot
-    evaluate the data.
-    """
-    from npc_kg.shacl.closures import Unsupported, default_engine, rdflib_triples
-
-    try:
-        engine = default_engine()
-        _found, hits = engine.patient_hits(engine.index(rdflib_triples(graph)))
-    except Unsupported:
-        return None
-    implemented: set[Node] = {URIRef(iri) for iri in engine.implemented}
-    by_iri = {str(p): p for p in patients}
-    grouped: Grouped = {p: {} for p in patients}
-    for unit, owners in hits:
-        if unit.criterion is None or unit.shape not in engine.notes:
-            return None
-        messages, missing = engine.notes[unit.shape]
-        if len(owners) > 1 or len(messages) > 1 or not set(owners) <= by_iri.keys():
-            return None
-        for owner in owners:
-            result = _EngineResult(URIRef(unit.severity), messages[0] if messages else None, URIRef(unit.shape), missing)
-            grouped[by_iri[owner]].setdefault(URIRef(unit.criterion), []).append(result)
-    return grouped, implemented
-
-
-def _owner(focus: Node, data: Graph, patients: set[Node]) -> Node | None:
-    if focus in patients:
-        return focus
-    return next((p for p in data.subjects(NPC.hasFinding, focus) if p in patients), None)
-
-
-def _results_by_patient(run: ValidationRun, data: Graph, patients: Iterable[Node]) -> Grouped:
-    shapes = shapes_graph()
-    wanted = set(patients)
-    grouped: Grouped = {p: {} for p in wanted}
-    for result in run.results:
-        criterion = shapes.value(result.source_shape, NPC.criterion)
-        if not isinstance(criterion, URIRef):
-            continue
-        owner = _owner(result.focus, data, wanted)
-        if owner is not None:
-            grouped[owner].setdefault(criterion, []).append(result)
-    return grouped
-
-
-def _status(results: Sequence[_Explanation], implemented: bool) -> str:
-    severities = {r.severity for r in results}
-    if SH.Violation in severities:
-        return "violated"
-    if SH.Warning in severities or not implemented:
-        return "unknown"
-    return "satisfied"
-
-
-def _verdict(statuses: Iterable[str]) -> str:
-    seen = set(statuses)
-    if "violated" in seen:
-        return "ineligible"
-    if "unknown" in seen:
-        return "indeterminate"
-    return "eligible"
-
-
-def _implemented() -> set[Node]:
-    return set(shapes_graph().objects(None, NPC.criterion))
-
-
-def _message(criterion: _Criterion, status: str, results: Sequence[_Explanation], implemented: bool) -> str:
-    if not implemented:
-        return "No eligibility shape implements this criterion, so it cannot be assessed."
-    wanted = {"violated": SH.Violation, "unknown": SH.Warning, "satisfied": SH.Info}[status]
-    messages = sorted({r.message for r in results if r.severity == wanted and r.message})
-    if messages:
-        return " ".join(messages)
-    if criterion.kind == "contraindication":
-        return "Not present: the recorded findings rule this contraindication out."
-    return "Met: the recorded findings satisfy this indication."
-
-
-def _missing(per_criterion: Iterable[Sequence[_Explanation]]) -> list[str]:
-    """``npc:missingDataItem`` of the shapes that reported missing data (warnings), by criterion.
-
-    In criterion order, sorted within a criterion (SHACL does not order results), no duplicates.
-    """
-    items: list[str] = []
-    for results in per_criterion:
-        found = {item for r in results if r.severity == SH.Warning for item in _missing_items(r)}
-        items += [item for item in sorted(found) if item not in items]
-    return items
-
-
-def _missing_items(result: _Explanation) -> tuple[str, ...]:
-    if isinstance(result, _EngineResult):
-        return result.missing_items
-    return tuple(str(item) for item in shapes_graph().objects(result.source_shape, NPC.missingDataItem))
-
-
-def reference_statuses(
-    data_graph: Graph, treatment: str | URIRef = NPC.SalvageSurgery, *, strict: bool = True
-) -> dict[str, dict[str, str]]:
-    """Assess every patient of ``data_graph`` with ONE pySHACL run (the reference engine).
-
-    Returns ``{patient_iri: {"verdict": verdict, criterion_iri: status, ...}}``. With
-    ``strict`` (the default) patient-model errors raise :class:`PatientModelError`; otherwise
-    they are ignored and the statuses are reported as the shapes see the data.
-    """
-    criteria = criteria_for(treatment)
-    patients = [p for p in data_graph.subjects(RDF.type, NPC.Patient)]
-    run = validate(data_graph)
-    if strict:
-        errors = data_errors(run, data_graph)
-        if errors:
-            raise PatientModelError(f"{len(errors)} patient-model error(s)", errors)
-    grouped = _results_by_patient(run, data_graph, patients)
-    implemented = _implemented()
-    out: dict[str, dict[str, str]] = {}
-    for patient in patients:
-        statuses = {
-            str(c.iri): _status(grouped[patient].get(c.iri, []), c.iri in implemented) for c in criteria
-        }
-        out[str(patient)] = {"verdict": _verdict(statuses.values()), **statuses}
-    return out
-
-
-# ---------------------------------------------------------------------------------------------
-# Named queries: prognosis, evidence, statements
-# ---------------------------------------------------------------------------------------------
-
-
-_SERVICE = re.compile(r"\bSERVICE\b", re.IGNORECASE)
-
-
-def _query(name: str) -> str:
-    """The text of a named query of the package; one that names a SERVICE is refused (no network)."""
-    with _LOCK:
-        text = _QUERIES.get(name)
-        if text is None:
-            text = data_path("queries", f"{name}.rq").read_text(encoding="utf-8")
-            if _SERVICE.search("\n".join(line.split("#", 1)[0] for line in text.splitlines())):
-                raise QueryError(f"{name}.rq: SERVICE is not allowed while patient data is processed")
-            _QUERIES[name] = text
-        return text
-
-
-def _snake(name: str) -> str:
-    return re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", name).lower()
-
-
-def _json_value(node: Node | None) -> Any:
-    if node is None:
-        return None
-    if isinstance(node, Literal):
-        value = node.toPython()
-        if isinstance(value, Decimal):
-            return float(value)  # by datatype: an xsd:decimal is a JSON number with a fraction ("0.0" -> 0.0)
-        if isinstance(value, bool | int | float | str):
-            return value
-        return str(node)
-    return str(node)
-
-
-def _rows(store: ox.Store, name: str, patient: Node) -> list[dict[str, Any]]:
-    """Run a named query for ``patient`` and merge its rows into one dict per item.
-
-    Rows are merged on the first projected variable (and ``basis``, when projected). The
-    multi-valued columns (:data:`_LIST_VARIABLES`) become sorted lists under a plural key; every
-    other variable becomes a key holding its first bound value (None if never bound). The
-    patient is bound with an escaped ``VALUES`` block, as the query API binds parameters.
-    """
-    result = store.query(inject_values(_query(name), {"patient": patient}))
-    if not isinstance(result, ox.QuerySolutions):
-        raise QueryError(f"{name}.rq is not a SELECT query")
-    variables = [v.value for v in result.variables]
-    key_variables = [variables[0], *(["basis"] if "basis" in variables else [])]
-    merged: dict[tuple[str, ...], dict[str, Any]] = {}
-    for solution in result:
-        values = {v: from_oxigraph(solution[v]) for v in variables}
-        key = tuple(str(values[v]) for v in key_variables)
-        row = merged.setdefault(key, {})
-        for variable, node in values.items():
-            if variable in _LIST_VARIABLES:
-                items = row.setdefault(_LIST_VARIABLES[variable], [])
-                if node is not None and str(node) not in items:
-                    items.append(str(node))
-                    items.sort()
-            elif row.get(_snake(variable)) is None:
-                row[_snake(variable)] = _json_value(node)
-    return list(merged.values())
+ENGINES = ("local", "reference")
 
 
 def _label(iri: Any) -> str | None:
@@ -494,111 +191,109 @@ def _label(iri: Any) -> str | None:
     return str(label) if label is not None else None
 
 
-def _union(patient_graph: Graph) -> ox.Store:
-    """A private in-memory store holding the knowledge graph and the patient graph (queries never see files).
-
-    The explanation queries run on pyoxigraph: the same rows as on rdflib (the cross-backend
-    suite in ``tests/sparql`` checks every named query), in milliseconds instead of tenths of a
-    second per patient.
-    """
-    store = ox.Store()
-    store.bulk_load(kg_ntriples(), format=ox.RdfFormat.N_TRIPLES)
-    store.bulk_load(patient_graph.serialize(format="nt", encoding="utf-8"), format=ox.RdfFormat.N_TRIPLES)
-    return store
+def _by_owner(hits: Iterable[Hit]) -> dict[Any, list[Hit]]:
+    grouped: dict[Any, list[Hit]] = {}
+    for hit in hits:
+        for owner in hit[2]:
+            grouped.setdefault(owner, []).append(hit)
+    return grouped
 
 
-def _ordered(row: Mapping[str, Any], first: Sequence[str]) -> dict[str, Any]:
-    keys = [k for k in first if k in row] + sorted(k for k in row if k not in first)
-    return {k: row[k] for k in keys}
-
-
-# ---------------------------------------------------------------------------------------------
-# Public entry points
-# ---------------------------------------------------------------------------------------------
-
-
-ENGINES = ("local", "reference")
-
-
-def assess_graph(graph: Graph, treatment: str | URIRef = NPC.SalvageSurgery, *, where: str = "<graph>",
-                 engine: str = "local") -> list[Assessment]:
+def assess_graph(graph: Graph, treatment: str | URIRef | None = None, *, where: str = "<graph>",
+                 engine: str = "local", engines: Engines | None = None) -> list[Assessment]:
     """Assess every ``npc:Patient`` of ``graph``; ``where`` names the input in error messages.
 
-    ``engine="local"`` (the default) evaluates the shapes with the compiled local engine and
-    falls back to pySHACL wherever only the reference can explain (see :func:`_local_results`);
-    ``engine="reference"`` always runs pySHACL. Both give the same rows; only the reference
-    fills ``report`` and ``produced_by`` at once (:meth:`Assessment.explained`).
+    ``treatment`` defaults to the one whose criteria the shapes implement. ``engine="local"``
+    (the default) evaluates the shapes with the compiled evaluators and runs pySHACL only to
+    word patient-model errors; ``engine="reference"`` always runs pySHACL. Both give the same
+    rows; only the reference fills ``report`` and ``produced_by`` at once
+    (:meth:`Assessment.explained`). ``engines`` default to the package's shapes and knowledge base.
     """
     if engine not in ENGINES:
         raise InputError(f"unknown engine {engine!r} (use one of {', '.join(ENGINES)})")
-    target = resolve_treatment(treatment)
-    criteria = criteria_for(target)
+    engines = engines or package_engines()
+    target = engines.treatment(treatment)
+    criteria = engines.criteria(target)
     if not criteria:
         raise InputError(f"no eligibility criteria in the knowledge base apply to treatment <{target}>")
     patients = check_patients(graph, where)
-    local = _local_results(graph, patients) if engine == "local" else None
+    hits: list[Hit] | None = None
+    if engine == "local":
+        _patients, hits = engines.graph_hits(graph, "closures")
+        if any(unit.criterion is None for unit, _focus, _owners in hits):
+            hits = None  # the reference words patient-model errors
     report: Graph = Graph()
     source: Graph | None = graph
-    if local is not None:
-        grouped, implemented = local
-    else:
-        run = validate(graph)
-        errors = data_errors(run, graph)
+    results: dict[tuple[str, Any], list[Node]] = {}
+    if hits is None:
+        run = engines.reference.validate(graph)
+        errors = data_errors(run, graph, engines.shapes)
         if errors:
             raise PatientModelError(f"{where}: the patient data breaks the patient model ({len(errors)} error(s))",
                                     [f"{where}: {line}" for line in errors])
-        grouped, report, source = _results_by_patient(run, graph, patients), run.report, None
-        implemented = _implemented()
-    union = _union(graph)
+        _patients, hits, results = engines.reference.hits(run, graph)
+        report, source = run.report, None
+    by_patient = _by_owner(hits)
+    explainer = Explainer(graph, patients)
     assessments = []
     for patient in patients:
-        rows = []
-        for criterion in criteria:
-            results = grouped[patient].get(criterion.iri, [])
-            is_implemented = criterion.iri in implemented
-            status = _status(results, is_implemented)
-            producing = SH.Violation if status == "violated" else SH.Warning if status == "unknown" else SH.Info
-            rows.append(
-                CriterionRow(
-                    criterion=str(criterion.iri),
-                    label=criterion.label,
-                    kind=criterion.kind,
-                    status=status,
-                    message=_message(criterion, status, results, is_implemented),
-                    source=criterion.source,
-                    quote=criterion.quote,
-                    produced_by=tuple(r.node for r in results
-                                      if r.severity == producing and status != "satisfied" and isinstance(r, ShaclResult)),
-                )
+        outcomes = outcomes_of(criteria, engines.plan.implemented, by_patient.get(node_key(patient), []))
+        rows = tuple(
+            CriterionRow(
+                criterion=o.criterion.iri,
+                label=o.criterion.label,
+                kind=o.criterion.kind,
+                status=o.status,
+                message=o.message,
+                source=o.criterion.source,
+                quote=o.criterion.quote,
+                produced_by=tuple(node for unit, focus, _o in o.produced_by for node in results.get((unit.shape, focus), ())),
             )
-        prognosis = [_ordered(r, ("association", "label", "basis")) for r in _rows(union, "patient-prognosis", patient)]
-        figures = [
-            _ordered({"type": "figure", **r, "population_label": _label(r.get("population"))}, ("type", "figure", "label"))
-            for r in _rows(union, "patient-evidence", patient)
-        ]
-        statements = [
-            _ordered({"type": "statement", **r}, ("type", "statement", "label"))
-            for r in _rows(union, "patient-statements", patient)
-        ]
+            for o in outcomes
+        )
+        prognosis, evidence = explainer.explain(patient, _label)
         assessments.append(
             Assessment(
                 patient=str(patient),
                 treatment=str(target),
-                verdict=_verdict(row.status for row in rows),
-                criteria=tuple(rows),
-                missing=tuple(_missing(grouped[patient].get(c.iri, []) for c in criteria)),
+                verdict=verdict_of(o.status for o in outcomes),
+                criteria=rows,
+                missing=tuple(missing_of(outcomes)),
                 prognosis=tuple(prognosis),
-                evidence=tuple(figures + statements),
+                evidence=tuple(evidence),
                 report=report,
                 _source=source,
-                provenance=_provenance(str(target), "local" if local is not None else "reference"),
+                provenance=_provenance(str(target), "local" if source is not None else "reference"),
             )
         )
     return assessments
 
 
-def assess(patient: PatientInput, treatment: str | URIRef = NPC.SalvageSurgery, *, engine: str = "local") -> list[Assessment]:
-    """Assess ``patient`` for ``treatment`` (default ``npc:SalvageSurgery``); one result per ``npc:Patient``.
+def reference_statuses(
+    data_graph: Graph, treatment: str | URIRef | None = None, *, strict: bool = True
+) -> dict[str, dict[str, str]]:
+    """Assess every patient of ``data_graph`` with ONE pySHACL run (the reference engine).
+
+    Returns ``{patient_iri: {"verdict": verdict, criterion_iri: status, ...}}``. With
+    ``strict`` (the default) patient-model errors raise :class:`PatientModelError`; otherwise
+    they are ignored and the statuses are reported as the shapes see the data.
+    """
+    engines = package_engines()
+    criteria = engines.criteria(treatment)
+    run = engines.reference.validate(data_graph)
+    if strict:
+        errors = data_errors(run, data_graph, engines.shapes)
+        if errors:
+            raise PatientModelError(f"{len(errors)} patient-model error(s)", errors)
+    patients, hits, _results = engines.reference.hits(run, data_graph)
+    hits = [hit for hit in hits if hit[0].criterion is not None]
+    return {row.patient: {"verdict": row.verdict, **row.statuses}
+            for row in rows_of(patients, hits, criteria, engines.plan.implemented)}
+
+
+def assess(patient: PatientInput, treatment: str | URIRef | None = None, *, engine: str = "local") -> list[Assessment]:
+    """Assess ``patient`` for ``treatment`` (default: the treatment whose criteria the shapes implement);
+    one result per ``npc:Patient``.
 
     ``patient`` is an rdflib Graph, a path (format from the extension), Turtle or JSON-LD text,
     or a plain dict (see :func:`npc_kg.patient.patient_from_dict`). ``engine`` is ``local`` (the
@@ -611,7 +306,7 @@ def assess(patient: PatientInput, treatment: str | URIRef = NPC.SalvageSurgery, 
     return assess_graph(graph, treatment, where=where, engine=engine)
 
 
-def assess_many(sources: Iterable[PatientInput], treatment: str | URIRef = NPC.SalvageSurgery, *,
+def assess_many(sources: Iterable[PatientInput], treatment: str | URIRef | None = None, *,
                 engine: str = "local") -> list[Assessment]:
     """Assess several inputs (e.g. files) into one combined list.
 

@@ -1,39 +1,31 @@
-"""The treatments the knowledge base has eligibility criteria for (read from the data).
+"""The treatments that can be assessed, as the service and the reports name them.
 
-Each treatment that some ``npc:EligibilityCriterion`` ``npc:appliesToTreatment`` is assessable;
-the service lists one CDS Hooks service per treatment and cohort outputs name the treatment
-their criteria apply to. A new treatment is a new set of criteria in the data, not code.
+Which treatments have criteria is the core's rule (:meth:`npc_kg.shacl.engines.Engines.treatments`);
+this module adds the CDS Hooks service id and the label. A new treatment is a new set of criteria
+in the data, not code.
 """
 
 from __future__ import annotations
 
 import re
 
-from rdflib import RDF, RDFS, URIRef
-
-from npc_kg.namespace import NPC
+from rdflib import RDFS, URIRef
 
 __all__ = ["default_treatment", "service_id", "treatments"]
 
 
 def treatments() -> list[str]:
-    """IRIs of the treatments that criteria of the knowledge base apply to, sorted."""
-    from npc_kg.kg.load import load
+    """IRIs of the treatments whose criteria the package's shapes implement, sorted (the core's list)."""
+    from npc_kg.shacl.engines import package_engines
 
-    kg = load()
-    found = {str(t) for c in kg.subjects(RDF.type, NPC.EligibilityCriterion) for t in kg.objects(c, NPC.appliesToTreatment)
-             if isinstance(t, URIRef)}
-    return sorted(found)
+    return package_engines().treatments()
 
 
 def default_treatment() -> str:
-    """The first treatment with criteria (the only one while the knowledge base has one)."""
-    found = treatments()
-    if not found:
-        from npc_kg.errors import NpcKgError
+    """The one treatment the shapes implement criteria of (the core's rule; an error names the choices)."""
+    from npc_kg.shacl.engines import package_engines
 
-        raise NpcKgError("the knowledge base has no eligibility criteria for any treatment")
-    return found[0]
+    return str(package_engines().treatment(None))
 
 
 def service_id(treatment: str) -> str:

@@ -1,4 +1,4 @@
-"""``npc-kg assess FILE...``: three-valued eligibility of patients (default: salvage surgery)."""
+"""``npc-kg assess FILE...``: three-valued eligibility of patients for a treatment."""
 
 from __future__ import annotations
 
@@ -27,8 +27,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     parser.add_argument("-o", "--out", default="-", metavar="FILE",
                         help="write to FILE, atomically (default '-': standard output); never an input file")
     parser.add_argument(
-        "--treatment", metavar="CURIE",
-        help="treatment to assess, e.g. npc:SalvageSurgery (default: the treatment the knowledge base has criteria for)"
+        "--treatment", default=None, metavar="CURIE",
+        help="treatment to assess, an IRI or CURIE (default: the treatment whose criteria the shapes implement)",
     )
     parser.add_argument(
         "--engine", choices=ENGINES, default="local",

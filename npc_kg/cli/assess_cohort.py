@@ -1,4 +1,4 @@
-"""`npc-kg assess-cohort`: screen a whole cohort for salvage-surgery eligibility (rows + attrition table)."""
+"""`npc-kg assess-cohort`: screen a whole cohort for eligibility (rows + attrition table)."""
 
 from __future__ import annotations
 

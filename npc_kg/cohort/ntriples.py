@@ -11,8 +11,9 @@ way (IRIs are checked by ``pyoxigraph.NamedNode`` after the N-Triples character 
 must have no escapes and a well-formed language tag or datatype IRI; blank node labels are
 ASCII). Any other line (comments, tabs, escapes, RDF-star, a syntax error) raises
 :class:`NotStrict`, and the caller parses the batch with pyoxigraph instead, which also reports
-the errors. Terms come out as the local engine's index holds them: an IRI as its string, a blank
-node as ``_:label``, a literal as a ``pyoxigraph.Literal``.
+the errors. Terms come out as the closure evaluator's index holds them: an IRI as its string, a
+blank node as ``_:label``, a literal as a ``pyoxigraph.Literal`` in its canonical form
+(:func:`npc_kg.shacl.values.canonical`: as the reference reads it).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from typing import Any
 import pyoxigraph as ox
 from rdflib import RDF, RDFS
 
+from npc_kg.shacl.values import canonical
 from npc_kg.sparql.terms import IRI_FORBIDDEN
 
 __all__ = ["NotStrict", "strict_index", "strict_triples", "term"]
@@ -73,13 +75,13 @@ def term(token: bytes) -> Any:
         try:
             text = lexical.decode("utf-8")
             if language is not None:
-                return ox.Literal(text, language=language.decode("ascii"))
+                return canonical(ox.Literal(text, language=language.decode("ascii")))
             if datatype is not None:
                 iri = _iri(datatype)
                 if iri == _LANG_STRING:
                     raise NotStrict  # needs a language tag: let the parser report it
-                return ox.Literal(text, datatype=ox.NamedNode(iri))
-            return ox.Literal(text)
+                return canonical(ox.Literal(text, datatype=ox.NamedNode(iri)))
+            return canonical(ox.Literal(text))
         except (UnicodeDecodeError, ValueError):
             raise NotStrict from None
     raise NotStrict
@@ -94,9 +96,9 @@ def _memo() -> dict[bytes, Any]:
 
 def strict_index(native: Any, data: bytes, needed: frozenset[str], inverse: dict[str, str], every: bool,
                  unsupported: type[Exception]) -> dict[Any, dict[str, list[Any]]]:
-    """The local engine's index of ``data``, read by the C accelerator ``native`` (or :class:`NotStrict`).
+    """The closure evaluator's index of ``data``, read by the C accelerator ``native`` (or :class:`NotStrict`).
 
-    Equals ``LocalEngine.index_terms(strict_triples(data))``: the same lines are refused, and every
+    Equals ``ClosureEvaluator.index_terms(strict_triples(data))``: the same lines are refused, and every
     term is decoded by :func:`term` with the same memo. ``inverse`` maps each inverse-indexed
     predicate to its ``^predicate`` key; ``unsupported`` is raised for an ``rdfs:subClassOf``
     triple the shapes do not read.

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
-from npc_kg.core.rules import Criterion, PatientRow
+from npc_kg.core.rules import ERROR, OUT_OF_SCOPE, ROW_VERDICTS, SATISFIED, UNKNOWN, VIOLATED, Criterion, PatientRow
 from npc_kg.errors import InputError
 
 __all__ = ["OUTPUT_FORMATS", "Attrition", "RowWriter", "header", "render"]
@@ -96,6 +96,7 @@ class Attrition:
         self.criteria = list(criteria)
         self.total = 0
         self.errors = 0
+        self.out_of_scope = 0
         self.steps = [_Step(c) for c in self.criteria]
         self.verdicts: dict[str, int] = {}
 
@@ -104,19 +105,22 @@ class Attrition:
         for row in rows:
             self.total += 1
             self.verdicts[row.verdict] = self.verdicts.get(row.verdict, 0) + 1
-            if row.verdict == "error":
+            if row.verdict == ERROR:
                 self.errors += 1
+                continue
+            if row.verdict == OUT_OF_SCOPE:
+                self.out_of_scope += 1
                 continue
             still = True
             for step in self.steps:
                 status = row.statuses.get(step.criterion.iri)
-                if status == "violated":
+                if status == VIOLATED:
                     step.violated += 1
-                elif status == "unknown":
+                elif status == UNKNOWN:
                     step.unknown += 1
-                if still and status != "satisfied":
+                if still and status != SATISFIED:
                     still = False
-                    if status == "violated":
+                    if status == VIOLATED:
                         step.newly_excluded += 1
                 if still:
                     step.remaining += 1
@@ -125,6 +129,7 @@ class Attrition:
         """Add the counts of ``other`` (the same criteria, for example one batch counted in a worker)."""
         self.total += other.total
         self.errors += other.errors
+        self.out_of_scope += other.out_of_scope
         for verdict, count in other.verdicts.items():
             self.verdicts[verdict] = self.verdicts.get(verdict, 0) + count
         for mine, theirs in zip(self.steps, other.steps, strict=True):
@@ -134,17 +139,19 @@ class Attrition:
             mine.remaining += theirs.remaining
 
     def table(self) -> list[dict[str, str | int]]:
-        """Rows: all patients, error rows, then one per criterion in order; remaining = satisfied so far."""
-        assessed = self.total - self.errors
+        """Rows: all patients, error rows, out-of-scope rows, then one per criterion in order; remaining = satisfied so far."""
+        readable = self.total - self.errors
         out: list[dict[str, str | int]] = [
-            {"step": 0, "criterion": "", "label": "patients in input", "violated": 0, "unknown": 0,
+            {"step": 0, "criterion": "", "label": "patients in input", VIOLATED: 0, UNKNOWN: 0,
              "newly_excluded": 0, "remaining": self.total},
-            {"step": 1, "criterion": "", "label": "error rows (unreadable or breaking the patient model)", "violated": 0,
-             "unknown": 0, "newly_excluded": self.errors, "remaining": assessed},
+            {"step": 1, "criterion": "", "label": "error rows (unreadable or breaking the patient model)", VIOLATED: 0,
+             UNKNOWN: 0, "newly_excluded": self.errors, "remaining": readable},
+            {"step": 2, "criterion": "", "label": "out of scope (the treatment's disease is not recorded)", VIOLATED: 0,
+             UNKNOWN: 0, "newly_excluded": self.out_of_scope, "remaining": readable - self.out_of_scope},
         ]
-        for i, step in enumerate(self.steps, 2):
+        for i, step in enumerate(self.steps, 3):
             out.append({"step": i, "criterion": step.criterion.name, "label": step.criterion.label,
-                        "violated": step.violated, "unknown": step.unknown, "newly_excluded": step.newly_excluded,
+                        VIOLATED: step.violated, UNKNOWN: step.unknown, "newly_excluded": step.newly_excluded,
                         "remaining": step.remaining})
         return out
 
@@ -154,9 +161,9 @@ class Attrition:
         lines = [f"{'step':>4}  {'criterion':<42} {'violated':>9} {'unknown':>9} {'excluded':>9} {'remaining':>10}"]
         for r in rows:
             name = str(r["criterion"] or r["label"])[:42]
-            counts = f"{r['violated']:>9} {r['unknown']:>9} {r['newly_excluded']:>9} {r['remaining']:>10}"
+            counts = f"{r[VIOLATED]:>9} {r[UNKNOWN]:>9} {r['newly_excluded']:>9} {r['remaining']:>10}"
             lines.append(f"{r['step']:>4}  {name:<42} {counts}")
-        verdicts = ", ".join(f"{k}: {self.verdicts.get(k, 0)}" for k in ("eligible", "ineligible", "indeterminate", "error"))
+        verdicts = ", ".join(f"{k}: {self.verdicts.get(k, 0)}" for k in ROW_VERDICTS)
         lines.append(f"verdicts: {verdicts}")
         return "\n".join(lines)
 

@@ -73,7 +73,7 @@ def cached(name: str, files: Iterable[Path], build: Callable[[], Any]) -> Any:
         try:
             with open(target, "rb") as handle:
                 return pickle.load(handle)
-        except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ImportError):
+        except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ImportError, TypeError):
             pass
     value = build()
     try:

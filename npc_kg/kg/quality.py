@@ -209,7 +209,15 @@ class QcRow:
 
 
 _SEVERITY = {"error": "ERROR", "warn": "WARN", "warning": "WARN", "info": "INFO"}
-_SHACL_LEVEL = {SH.Violation: "ERROR", SH.Warning: "WARN", SH.Info: "INFO"}
+_LEVELS = ("INFO", "WARN", "ERROR")
+"""ROBOT's report levels, by the core's severity rank (sh:Info and others 0, sh:Warning 1, sh:Violation 2)."""
+
+
+def _level(severity: object) -> str:
+    """The ROBOT level of a SHACL result severity (a result without one is a violation, as in SHACL)."""
+    from npc_kg.core.rules import SEVERITY_RANKS
+
+    return _LEVELS[SEVERITY_RANKS.get(str(severity if severity is not None else SH.Violation), 0)]
 
 
 def _short(node: object) -> str:
@@ -241,7 +249,7 @@ def qc_report(graph: Graph | None = None) -> list[QcRow]:
     validation = validate_kb(graph)
     for node in validation.report.subjects(rdflib.RDF.type, SH.ValidationResult):
         report = validation.report
-        level = _SHACL_LEVEL.get(report.value(node, SH.resultSeverity), "ERROR")  # type: ignore[call-overload]
+        level = _level(report.value(node, SH.resultSeverity))
         shape = report.value(node, SH.sourceShape)
         rule = _short(shape) if isinstance(shape, rdflib.URIRef) else "kb-shape"
         value = report.value(node, SH.value)

@@ -1,190 +1,56 @@
-"""Assess patients with the SHACL shapes evaluated in plain Python on an in-memory index (no store, no SPARQL).
+"""The plan compiled to Python closures over an in-memory index (no store, no SPARQL): the default evaluator.
 
-The shapes are compiled once to a plan (:mod:`npc_kg.shacl.plan`), linked here into
-Python closures. A batch of patient records is read (by the strict N-Triples reader of
+A batch of patient records is read (by the strict N-Triples reader of
 :mod:`npc_kg.cohort.ntriples`, or else by pyoxigraph's parser) into an index
 ``{node: {predicate: [objects]}}`` (IRIs as strings, blank nodes as ``_:label``, literals as
-pyoxigraph literals; ``^predicate`` keys hold the inverse edges the shapes need), and every
-result-producing shape is checked on its focus nodes. A patient's verdict only depends on the
+pyoxigraph literals in their :func:`~npc_kg.shacl.values.canonical` form; ``^predicate`` keys
+hold the inverse edges the shapes need), and every result-producing shape of the plan
+(:mod:`npc_kg.shacl.plan`) is checked on its focus nodes. A patient's verdict only depends on the
 nodes reachable from it along the shapes' paths (its finding records), so the answers equal those
 of a run over the whole batch: this *is* a run over the whole batch, with the batch as the data
-graph, exactly as the reference path (pySHACL) and the SPARQL engine see it.
+graph, exactly as the reference (pySHACL) and the SPARQL evaluator see it.
 
-Literal checks (``sh:datatype``, ``sh:min/maxInclusive`` ...) follow pySHACL exactly: each distinct
-literal is converted once to an rdflib literal as the reference path builds it (parsed, then
-rebuilt from its lexical form as :func:`npc_kg.shacl._from_lexical` does) and judged with
-pySHACL's rules; the answers are memoised. rdflib's conversion warnings (which quote the value)
-are silenced, so no patient value reaches a log.
-
-Statuses, verdicts and error rows follow :mod:`npc_kg.shacl.sparql` (:class:`PatientRow`). A
-batch that the local evaluator cannot answer (``rdfs:subClassOf`` triples in the data, RDF-star
-triples) raises :class:`Unsupported`, and so does :class:`LocalEngine` for shapes outside its
-subset: the caller then uses the SPARQL engine (and pySHACL behind it), never a guess.
+Each constraint kind is linked by ONE entry of :data:`BUILDERS`; value-level kinds use the tests
+of :mod:`npc_kg.shacl.values` (pySHACL's literal rules, memoised per literal). The evaluator
+returns *hits* (:data:`npc_kg.core.rules.Hit`); the rules make rows of them. A plan with units
+outside this subset, or a batch it cannot answer (``rdfs:subClassOf`` triples in the data,
+RDF-star triples), raises :class:`Unsupported`: the caller then uses the SPARQL evaluator (and
+pySHACL behind it), never a guess.
 """
 
 from __future__ import annotations
 
-import datetime
 import gc
-import logging
-import re
-import warnings
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from functools import partial
-from pathlib import Path
 from typing import Any
 
 import pyoxigraph as ox
-from rdflib import RDF, RDFS, XSD, Graph, Literal, URIRef
+from rdflib import RDF, RDFS, XSD, Graph
 
 from npc_kg.cohort.native import load_native
-from npc_kg.cohort.ntriples import NotStrict, strict_index, strict_triples
-from npc_kg.core.rules import PatientRow, criteria_of
-from npc_kg.namespace import NPC, SH
-from npc_kg.shacl.plan import Plan, Unit, Unsupported, compile_plan
+from npc_kg.cohort.ntriples import strict_index, strict_triples
+from npc_kg.core.rules import Hit, owners_of
+from npc_kg.namespace import NPC
+from npc_kg.shacl.plan import Plan, Unit, Unsupported
+from npc_kg.shacl.values import VALUE_TESTS, canonical, plan_term, value_test
 from npc_kg.sparql.terms import to_oxigraph
 
-__all__ = ["LocalEngine", "Unsupported", "default_engine", "evaluate_graph", "rdflib_triples"]
+__all__ = ["BUILDERS", "ClosureEvaluator", "Index", "Unsupported", "gc_paused", "index_terms", "rdflib_triples"]
 
 Index = dict[Any, dict[str, list[Any]]]
 Check = Callable[[Index, Any], bool]
+Part = Callable[[Index, Any, Sequence[Any]], bool]
 
-_XSD = str(XSD)
-_XSD_STRING = _XSD + "string"
+_XSD_STRING = str(XSD) + "string"
 _TYPE = str(RDF.type)
 _SUBCLASS = str(RDFS.subClassOf)
-_HAS_FINDING = str(NPC.hasFinding)
-_FINDING_OWNERS = "^" + _HAS_FINDING  # index key of the patients that have a finding record
+_FINDING_OWNERS = "^" + str(NPC.hasFinding)  # index key of the patients that have a finding record
 _PATIENT = str(NPC.Patient)
-_VIOLATION, _WARNING = str(SH.Violation), str(SH.Warning)
 _MEMO_LIMIT = 200_000
-_RANK = {_VIOLATION: 2, _WARNING: 1}
-_STATUS = ("satisfied", "unknown", "violated")
-_VERDICT = ("eligible", "indeterminate", "ineligible")
 _NO_EDGES: dict[str, list[Any]] = {}
 _NONE: tuple[Any, ...] = ()
-_RDFLIB_LOG = logging.getLogger("rdflib.term")
-
-
-# ---------------------------------------------------------------------------------------------
-# Literals as pySHACL judges them
-# ---------------------------------------------------------------------------------------------
-
-_CONVERTED: dict[ox.Literal, Literal] = {}
-
-
-def _rdflib_literal(value: ox.Literal) -> Literal:
-    """The literal as the reference path sees it: parsed by rdflib, then rebuilt from its lexical form."""
-    found = _CONVERTED.get(value)
-    if found is None:
-        if len(_CONVERTED) > _MEMO_LIMIT:
-            _CONVERTED.clear()
-        found = _CONVERTED[value] = _convert(value)
-    return found
-
-
-def _convert(value: ox.Literal) -> Literal:
-    disabled, _RDFLIB_LOG.disabled = _RDFLIB_LOG.disabled, True  # rdflib's log records quote the value
-    with warnings.catch_warnings():  # and so do its warnings ("weird boolean")
-        warnings.simplefilter("ignore")
-        try:
-            if value.language:
-                return Literal(value.value, lang=value.language)
-            datatype = value.datatype.value
-            if datatype == _XSD_STRING:
-                return Literal(value.value)
-            parsed = Literal(value.value, datatype=URIRef(datatype))
-            return Literal(str(parsed), datatype=URIRef(datatype))
-        finally:
-            _RDFLIB_LOG.disabled = disabled
-
-
-def _actual_datatype(value: Literal, rule: str) -> bool:
-    """pySHACL's ``DatatypeConstraintComponent._assert_actual_datatype``."""
-    python = value.value
-    checks: dict[str, Callable[[Any], bool]] = {
-        _XSD_STRING: lambda x: isinstance(x, str | bytes),
-        str(RDF.langString): lambda x: isinstance(x, str | bytes),
-        _XSD + "integer": lambda x: isinstance(x, int),
-        _XSD + "float": lambda x: isinstance(x, float),
-        _XSD + "decimal": lambda x: type(x).__name__ == "Decimal",
-        _XSD + "boolean": lambda x: isinstance(x, bool),
-        _XSD + "date": lambda x: isinstance(x, datetime.date),
-        _XSD + "time": lambda x: isinstance(x, datetime.time),
-        _XSD + "dateTime": lambda x: isinstance(x, datetime.datetime),
-    }
-    check = checks.get(rule)
-    return True if check is None else check(python)
-
-
-def _datatype_ok(value: ox.Literal, rule: str) -> bool:
-    """pySHACL's ``sh:datatype`` test of one literal."""
-    lit = _rdflib_literal(value)
-    datatype = str(lit.datatype) if lit.datatype is not None else None
-    if datatype == rule:
-        return getattr(lit, "ill_typed", None) is not True and _actual_datatype(lit, rule)
-    if rule == str(RDFS.Literal):
-        return True
-    if rule == str(RDFS.Datatype) and datatype:
-        return True
-    if datatype is None and lit.language is None and rule == _XSD_STRING:
-        return _actual_datatype(lit, rule)
-    if rule == str(RDF.langString) and lit.language:
-        return _actual_datatype(lit, rule)
-    return False
-
-
-def _compare(left: Literal, right: Literal) -> int:
-    """pySHACL's ``compare_literal`` (may raise TypeError / NotImplementedError)."""
-    if left.eq(right):
-        return 0
-    if left.value.__class__ in (datetime.datetime, datetime.time):
-        if left.value == right.value:
-            return 0
-        if left.value > right.value:
-            return 1
-    elif left > right:
-        return 1
-    return -1
-
-
-_RANGE_TESTS: dict[str, Callable[[int], bool]] = {
-    "minInclusive": lambda c: c >= 0, "minExclusive": lambda c: c > 0,
-    "maxInclusive": lambda c: c <= 0, "maxExclusive": lambda c: c < 0,
-}
-
-
-def _range_ok(value: ox.Literal, bound: Literal, kind: str) -> bool:
-    """pySHACL's min/max inclusive/exclusive test of one literal."""
-    lit = _rdflib_literal(value)
-    disabled, _RDFLIB_LOG.disabled = _RDFLIB_LOG.disabled, True
-    try:
-        if isinstance(bound.value, str) != isinstance(lit.value, str):
-            return False
-        try:
-            return _RANGE_TESTS[kind](_compare(lit, bound))
-        except (TypeError, NotImplementedError):
-            return False
-    finally:
-        _RDFLIB_LOG.disabled = disabled
-
-
-def _memo_literal(test: Callable[[ox.Literal], bool]) -> Callable[[Any], bool]:
-    """A value test: False for IRIs and blank nodes, ``test`` (memoised) for literals."""
-    memo: dict[ox.Literal, bool] = {}
-
-    def check(value: Any) -> bool:
-        if type(value) is str:
-            return False
-        answer = memo.get(value)
-        if answer is None:
-            if len(memo) > _MEMO_LIMIT:
-                memo.clear()
-            answer = memo[value] = test(value)
-        return answer
-
-    return check
 
 
 # ---------------------------------------------------------------------------------------------
@@ -193,36 +59,6 @@ def _memo_literal(test: Callable[[ox.Literal], bool]) -> Callable[[Any], bool]:
 
 def _node_key(_idx: Index, node: Any) -> Any:
     return node
-
-
-def _ox_term(term: Any) -> Any:
-    """A plan term as an index key: IRIs stay strings, literals become pyoxigraph literals."""
-    if isinstance(term, str):
-        return term
-    _kind, lexical, datatype, language = term
-    if language:
-        return ox.Literal(lexical, language=language)
-    return ox.Literal(lexical, datatype=ox.NamedNode(datatype or _XSD_STRING))
-
-
-def _plan_literal(term: Any) -> Literal:
-    _kind, lexical, datatype, language = term
-    return Literal(lexical, lang=language) if language else Literal(lexical, datatype=URIRef(datatype) if datatype else None)
-
-
-def _is_iri(value: Any) -> bool:
-    return type(value) is str and not value.startswith("_:")
-
-
-def _is_blank(value: Any) -> bool:
-    return type(value) is str and value.startswith("_:")
-
-
-def _text(value: Any) -> str | None:
-    """The string pySHACL's string-based constraints read (None for a blank node)."""
-    if type(value) is str:
-        return None if value.startswith("_:") else value
-    return str(value.value)
 
 
 def _path(plan_path: Any) -> Callable[[Index, Any], Sequence[Any]]:
@@ -246,6 +82,8 @@ def _path(plan_path: Any) -> Callable[[Index, Any], Sequence[Any]]:
     if kind == "alt":
         options = [_path(p) for p in plan_path[1]]
         return lambda idx, node: list(dict.fromkeys(v for option in options for v in option(idx, node)))
+    if kind not in ("zom", "oom", "zoo"):
+        raise Unsupported(f"path {kind}")
     inner = _path(plan_path[1])
 
     def closure(idx: Index, node: Any) -> Sequence[Any]:
@@ -583,161 +421,173 @@ class _Linked:
 
         return every
 
-    def _constraint(self, c: tuple[Any, ...], path: Any = None) -> Callable[[Index, Any, Sequence[Any]], bool]:
-        kind = c[0]
-        if kind == "class":
-            allowed = frozenset(c[1])
+    def _constraint(self, c: tuple[Any, ...], path: Any = None) -> Part:
+        if c[0] in VALUE_TESTS:
+            return self._each(value_test(c), c)
+        builder = BUILDERS.get(c[0])
+        if builder is None:
+            raise Unsupported(f"the closure evaluator has no builder for {c[0]}")
+        return builder(self, c, path)
 
-            def has_class(idx: Index, _focus: Any, found: Sequence[Any]) -> bool:
-                for value in found:
-                    for t in idx.get(value, _NO_EDGES).get(_TYPE, _NONE):
-                        if t in allowed:
-                            break
-                    else:
-                        return False
-                return True
 
-            if c not in self._tested:
-                self._tested.add(c)
-                self.class_tests.append(lambda idx, found: has_class(idx, None, found))
-            return has_class
-        if kind == "datatype":
-            rule = c[1]
-            return self._each(_memo_literal(lambda v: _datatype_ok(v, rule)), c)
-        if kind == "nodeKind":
-            tests: dict[str, Callable[[Any], bool]] = {
-                "IRI": _is_iri, "BlankNode": _is_blank, "Literal": lambda v: type(v) is not str,
-                "BlankNodeOrIRI": lambda v: type(v) is str, "BlankNodeOrLiteral": lambda v: not _is_iri(v),
-                "IRIOrLiteral": lambda v: not _is_blank(v),
-            }
-            return self._each(tests[c[1]], c)
-        if kind == "in":
-            members = frozenset(_ox_term(t) for t in c[1])
-            return self._each(lambda v: v in members, c)
-        if kind == "hasValue":
-            wanted = _ox_term(c[1])
-            self.literal_tests.append(lambda v: v == wanted)
-            return lambda _idx, _focus, found: wanted in found
-        if kind in _RANGE_TESTS:
-            bound = _plan_literal(c[1])
-            return self._each(_memo_literal(lambda v: _range_ok(v, bound, kind)), c)
-        if kind in ("minLength", "maxLength"):
-            limit = c[1]
-            if kind == "minLength":
-                return self._each(lambda v: (t := _text(v)) is not None and len(t) >= limit)
-            return self._each(lambda v: (t := _text(v)) is not None and len(t) <= limit)
-        if kind == "pattern":
-            flags = 0
-            for letter, flag in (("i", re.IGNORECASE), ("m", re.MULTILINE), ("s", re.DOTALL), ("x", re.VERBOSE)):
-                if letter in c[2]:
-                    flags |= flag
-            regex = re.compile(c[1], flags)
-            return self._each(lambda v: (t := _text(v)) is not None and regex.search(t) is not None)
-        if kind == "languageIn":
-            languages = c[1]
+# ---------------------------------------------------------------------------------------------
+# The builder table: constraint kind -> part (idx, focus, value nodes) -> conforms
+# (value-level kinds come from npc_kg.shacl.values.VALUE_TESTS)
+# ---------------------------------------------------------------------------------------------
 
-            def language_ok(v: Any) -> bool:
-                if type(v) is str or not v.language:
+Builder = Callable[[_Linked, tuple[Any, ...], Any], Part]
+
+
+def _class(linked: _Linked, c: tuple[Any, ...], _path: Any) -> Part:
+    allowed = frozenset(c[1])
+
+    def has_class(idx: Index, _focus: Any, found: Sequence[Any]) -> bool:
+        for value in found:
+            for t in idx.get(value, _NO_EDGES).get(_TYPE, _NONE):
+                if t in allowed:
+                    break
+            else:
+                return False
+        return True
+
+    if c not in linked._tested:
+        linked._tested.add(c)
+        linked.class_tests.append(lambda idx, found: has_class(idx, None, found))
+    return has_class
+
+
+def _has_value(linked: _Linked, c: tuple[Any, ...], _path: Any) -> Part:
+    wanted = plan_term(c[1])
+    linked.literal_tests.append(lambda v: v == wanted)
+    return lambda _idx, _focus, found: wanted in found
+
+
+def _unique_lang(_linked: _Linked, _c: tuple[Any, ...], _path: Any) -> Part:
+    def unique(_idx: Index, _focus: Any, found: Sequence[Any]) -> bool:
+        tags = [v.language.lower() for v in found if type(v) is not str and v.language]
+        return len(tags) == len(set(tags))
+
+    return unique
+
+
+def _conforms_each(linked: _Linked, c: tuple[Any, ...], _path: Any) -> Part:
+    inner = linked._conformance(c[1])
+    return lambda idx, _focus, found: all(inner(idx, v) for v in found)
+
+
+def _not(linked: _Linked, c: tuple[Any, ...], _path: Any) -> Part:
+    inner = linked._conformance(c[1])
+    return lambda idx, _focus, found: not any(inner(idx, v) for v in found)
+
+
+def _and(linked: _Linked, c: tuple[Any, ...], _path: Any) -> Part:
+    members = [linked._conformance(k) for k in c[1]]
+    return lambda idx, _focus, found: all(all(m(idx, v) for m in members) for v in found)
+
+
+def _or(linked: _Linked, c: tuple[Any, ...], _path: Any) -> Part:
+    members = [linked._conformance(k) for k in c[1]]
+    return lambda idx, _focus, found: all(any(m(idx, v) for m in members) for v in found)
+
+
+def _xone(linked: _Linked, c: tuple[Any, ...], _path: Any) -> Part:
+    members = [linked._conformance(k) for k in c[1]]
+    return lambda idx, _focus, found: all(sum(m(idx, v) for m in members) == 1 for v in found)
+
+
+def _min_count(_linked: _Linked, c: tuple[Any, ...], _path: Any) -> Part:
+    low = c[1]
+    return lambda _idx, _focus, found: len(found) >= low
+
+
+def _max_count(_linked: _Linked, c: tuple[Any, ...], _path: Any) -> Part:
+    high = c[1]
+    return lambda _idx, _focus, found: len(found) <= high
+
+
+def _qualified(linked: _Linked, c: tuple[Any, ...], path: Any) -> Part:
+    qmin, qmax = c[2], c[3]
+    packed = linked._packers[path]
+    offset = 16 * packed.shapes.index(c[1])
+
+    def qualified(idx: Index, focus: Any, found: Sequence[Any]) -> bool:
+        count = (packed.counts(idx, focus, found) >> offset) & 0xFFFF
+        return (qmin is None or count >= qmin) and (qmax is None or count <= qmax)
+
+    return qualified
+
+
+def _closed(_linked: _Linked, c: tuple[Any, ...], _path: Any) -> Part:
+    allowed = frozenset(c[1])
+
+    def closed(idx: Index, _focus: Any, found: Sequence[Any]) -> bool:
+        for value in found:
+            for pred in idx.get(value, _NO_EDGES):
+                if pred[0] != "^" and pred not in allowed:
                     return False
-                lang = v.language.lower()
-                return any(lang == x or lang.startswith(x + "-") or x == "*" for x in languages)
+        return True
 
-            return self._each(language_ok)
-        if kind in ("node", "property"):
-            inner = self._conformance(c[1])
-            return lambda idx, _focus, found: all(inner(idx, v) for v in found)
-        if kind == "not":
-            inner = self._conformance(c[1])
-            return lambda idx, _focus, found: not any(inner(idx, v) for v in found)
-        if kind in ("and", "or", "xone"):
-            members_ = [self._conformance(k) for k in c[1]]
-            if kind == "and":
-                return lambda idx, _focus, found: all(all(m(idx, v) for m in members_) for v in found)
-            if kind == "or":
-                return lambda idx, _focus, found: all(any(m(idx, v) for m in members_) for v in found)
-            return lambda idx, _focus, found: all(sum(m(idx, v) for m in members_) == 1 for v in found)
-        if kind == "minCount":
-            low = c[1]
-            return lambda _idx, _focus, found: len(found) >= low
-        if kind == "maxCount":
-            high = c[1]
-            return lambda _idx, _focus, found: len(found) <= high
-        if kind == "qualified":
-            qmin, qmax = c[2], c[3]
-            packed = self._packers[path]
-            offset = 16 * packed.shapes.index(c[1])
+    return closed
 
-            def qualified(idx: Index, focus: Any, found: Sequence[Any]) -> bool:
-                count = (packed.counts(idx, focus, found) >> offset) & 0xFFFF
-                return (qmin is None or count >= qmin) and (qmax is None or count <= qmax)
 
-            return qualified
-        if kind == "closed":
-            allowed_preds = frozenset(c[1])
+def _equals(_linked: _Linked, c: tuple[Any, ...], _path: Any) -> Part:
+    other = c[1]
+    return lambda idx, focus, found: set(found) == set(idx.get(focus, _NO_EDGES).get(other, _NONE))
 
-            def closed(idx: Index, _focus: Any, found: Sequence[Any]) -> bool:
-                for value in found:
-                    for pred in idx.get(value, _NO_EDGES):
-                        if pred[0] != "^" and pred not in allowed_preds:
-                            return False
-                return True
 
-            return closed
-        if kind in ("equals", "disjoint"):
-            other = c[1]
-            if kind == "equals":
-                return lambda idx, focus, found: set(found) == set(idx.get(focus, _NO_EDGES).get(other, _NONE))
-            return lambda idx, focus, found: not (set(found) & set(idx.get(focus, _NO_EDGES).get(other, _NONE)))
-        raise Unsupported(f"constraint {kind}")  # pragma: no cover - the compiler only emits the kinds above
+def _disjoint(_linked: _Linked, c: tuple[Any, ...], _path: Any) -> Part:
+    other = c[1]
+    return lambda idx, focus, found: not (set(found) & set(idx.get(focus, _NO_EDGES).get(other, _NONE)))
 
+
+BUILDERS: dict[str, Builder] = {
+    "class": _class,
+    "hasValue": _has_value,
+    "uniqueLang": _unique_lang,
+    "node": _conforms_each,
+    "property": _conforms_each,
+    "not": _not,
+    "and": _and,
+    "or": _or,
+    "xone": _xone,
+    "minCount": _min_count,
+    "maxCount": _max_count,
+    "qualified": _qualified,
+    "closed": _closed,
+    "equals": _equals,
+    "disjoint": _disjoint,
+}
+"""How each non-value constraint kind of the plan is linked: kind -> builder."""
 
 # ---------------------------------------------------------------------------------------------
-# The engine
+# The evaluator
 # ---------------------------------------------------------------------------------------------
 
-_OX_FORMAT = {"nt": ox.RdfFormat.N_TRIPLES, "nq": ox.RdfFormat.N_QUADS, "csv": ox.RdfFormat.N_TRIPLES}
 
+class ClosureEvaluator:
+    """The plan's units as Python closures, applied to an index of a batch (or graph) of patients.
 
-class LocalEngine:
-    """The eligibility and patient-model shapes, compiled to Python closures, applied to batches."""
+    Raises :class:`Unsupported` if a unit is outside the plan's subset or has a constraint kind
+    without a builder. ``native`` is the optional C accelerator (default: the built one, if any).
+    """
 
-    def __init__(self, shapes: Graph | None = None, kb: Graph | None = None, *, subclasses: Graph | None = None) -> None:
-        from npc_kg.shacl.shapes import shapes_graph as package_shapes
-        from npc_kg.shacl.shapes import subclass_graph
-        from npc_kg.shacl.sparql_compiler import subclass_closure
-
-        shapes_graph = shapes if shapes is not None else package_shapes()
-        if kb is None:
-            from npc_kg.kg.load import load
-
-            kb = load()
-        closure = subclass_closure(subclasses if subclasses is not None else subclass_graph())
-        self.plan = compile_plan(shapes_graph, closure)
-        self.criteria = criteria_of(kb, shapes_graph)
-        self.implemented = {str(o) for o in shapes_graph.objects(None, NPC.criterion)}
-        # what each result-producing shape says (npc_kg.assess explains rows without the shapes graph)
-        self.notes: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
-            unit.shape: (tuple(sorted(str(m) for m in shapes_graph.objects(URIRef(unit.shape), SH.message))),
-                         tuple(sorted(str(i) for i in shapes_graph.objects(URIRef(unit.shape), NPC.missingDataItem))))
-            for unit in self.plan.units if not unit.shape.startswith("_:")
-        }
-        self._link()
-
-    _STATE = ("plan", "criteria", "implemented", "notes")
-
-    def _link(self) -> None:
-        self.native = load_native()
-        self.linked = _Linked(self.plan, self.native)
-        self.needed = frozenset(self.plan.predicates)
-        self.inverse = frozenset(self.plan.inverse)
+    def __init__(self, plan: Plan, *, native: Any = "auto") -> None:
+        refused = plan.unsupported()
+        if refused:
+            raise Unsupported(f"{refused[0].shape}: {refused[0].unsupported}")
+        self.plan = plan
+        self.native = load_native() if native == "auto" else native
+        self.linked = _Linked(plan, self.native)
+        self.needed = frozenset(plan.predicates)
+        self.inverse = frozenset(plan.inverse)
         self.inverse_keys = {p: "^" + p for p in self.inverse}
         self.chains: dict[tuple[Any, ...], Callable[[Index, Any], Sequence[Any]]] = {}
         grouped: dict[tuple[Any, ...], list[tuple[Unit, Check]]] = {}
-        for unit in self.plan.units:
+        for unit in plan.units:
             if unit.chain and unit.chain not in self.chains:
                 self.chains[unit.chain] = _chain([_path(p) for p in unit.chain])
             # units with the same focus nodes are checked together (one memo per group)
-            grouped.setdefault((self.plan.targets[unit.root], unit.chain), []).append((unit, self.linked.reports[unit.shape]))
+            grouped.setdefault((plan.targets[unit.root], unit.chain), []).append((unit, self.linked.reports[unit.shape]))
         self.groups: list[tuple[tuple[Any, ...], tuple[Any, ...], list[tuple[Unit, Check]], dict[int, tuple[int, ...]]]] = []
         for (specs, chain), members in grouped.items():
             memo: dict[int, tuple[int, ...]] = {}
@@ -758,34 +608,15 @@ class LocalEngine:
                 elif kind == "subjectsOf":
                     self._target_checks.append((n, True, argument))
                 elif kind == "objectsOf":
-                    if argument not in self.inverse:
-                        raise Unsupported("objects-of target without an inverse index")
                     self._target_checks.append((n, True, "^" + argument))
         # [lookups, hits] per group: a group whose focus nodes rarely share a signature (patients
         # do not: a patient is a combination of many records) stops paying for signatures
         self._group_stats = [[0, 0] for _ in self.groups]
 
-    @classmethod
-    def cached(cls) -> LocalEngine:
-        """The engine for the package's shapes and KB, its plan from the user cache when up to date."""
-        from npc_kg.kg.load import cached, graph_files
-        from npc_kg.shacl.shapes import shape_files
-
-        def build() -> dict[str, object]:
-            engine = cls()
-            return {name: getattr(engine, name) for name in cls._STATE}
-
-        code = [Path(__file__), Path(__file__).with_name("plan.py"), Path(__file__).with_name("sparql_compiler.py")]
-        state = cached("local-engine", [*graph_files(), *shape_files(), *code], build)
-        engine = cls.__new__(cls)
-        engine.__dict__.update(state)
-        engine._link()
-        return engine
-
     # -- index -----------------------------------------------------------------------------------
     def index(self, triples: Iterable[Any]) -> Index:
         """Build the index of pyoxigraph triples or quads (graph names ignored: the union graph)."""
-        return self.index_terms(_index_terms(triples))
+        return self.index_terms(index_terms(triples))
 
     def index_terms(self, triples: Iterable[tuple[str, str, Any]]) -> Index:
         """Build the index of ``(subject, predicate, object)`` index terms (see the module docstring)."""
@@ -817,39 +648,16 @@ class LocalEngine:
         return idx
 
     def index_strict(self, data: bytes) -> Index:
-        """The index of strict one-triple-per-line N-Triples (C accelerator if built), or :class:`NotStrict`."""
+        """The index of strict one-triple-per-line N-Triples (C accelerator if built), or ``NotStrict``."""
         if self.native is None:
             return self.index_terms(strict_triples(data))
         return strict_index(self.native, data, self.needed, self.inverse_keys, self.plan.all_predicates, Unsupported)
 
-    # -- assessment ------------------------------------------------------------------------------
-    def assess_index(self, idx: Index, order: Iterable[str] = ()) -> list[PatientRow]:
-        """One row per patient of the index (asserted ``npc:Patient``), ``order`` first, then IRI order."""
-        patients, hits = self.patient_hits(idx)
-        errors, marks = self._results(hits)
-        ordered = [p for p in dict.fromkeys(order) if p in patients]
-        if len(ordered) < len(patients):
-            ordered += sorted(patients - set(ordered))
-        columns = [(c.iri, c.iri in self.implemented) for c in self.criteria]
-        rows = []
-        nothing: dict[str, int] = {}
-        for patient in ordered:
-            if patient in errors:
-                rows.append(PatientRow(patient, "error", {}, "breaks the patient model: " + ", ".join(sorted(errors[patient]))))
-                continue
-            found = marks.get(patient, nothing)
-            statuses = {}
-            worst = 0
-            for iri, implemented in columns:
-                rank = found.get(iri, 0)
-                if rank == 0 and not implemented:
-                    rank = 1
-                statuses[iri] = _STATUS[rank]
-                if rank > worst:
-                    worst = rank
-            rows.append(PatientRow(patient, _VERDICT[worst], statuses))
-        return rows
+    def index_graph(self, graph: Graph) -> Index:
+        """The index of an rdflib graph."""
+        return self.index(rdflib_triples(graph))
 
+    # -- hits ------------------------------------------------------------------------------------
     def _scan(self, idx: Index) -> tuple[set[str], dict[tuple[Any, ...], list[Any]]]:
         """The patients (asserted ``npc:Patient``) and the focus nodes of every group's targets, in one pass."""
         found: list[dict[Any, None]] = [{} for _ in self._target_specs]
@@ -867,27 +675,22 @@ class LocalEngine:
                     found[n][node] = None
         for n, terms in self._target_nodes:
             for term in terms:
-                found[n][_ox_term(term)] = None
+                found[n][plan_term(term)] = None
         return patients, {specs: list(nodes) for specs, nodes in zip(self._target_specs, found, strict=True)}
 
-    def hits(self, idx: Index) -> list[tuple[Unit, Any]]:
-        """Every (unit, focus node) for which SHACL reports at least one result from that unit's shape."""
-        return self._all_hits(idx, self._scan(idx)[1])
-
-    def patient_hits(self, idx: Index) -> tuple[set[str], list[tuple[Unit, list[str]]]]:
-        """The patients of the index, and every hit (:meth:`hits`) with the patients it counts for.
-
-        A hit counts for its focus node if that is a patient, and for every patient that has the
-        focus node as ``npc:hasFinding`` (a finding record).
-        """
+    def hits(self, idx: Index) -> tuple[set[str], list[Hit]]:
+        """The patients of the index (asserted ``npc:Patient``), and every hit: (unit, focus node, owners)."""
         patients, targets = self._scan(idx)
-        return patients, [(unit, _owners(idx, focus, patients)) for unit, focus in self._all_hits(idx, targets)]
-
-    def _all_hits(self, idx: Index, targets: dict[tuple[Any, ...], list[Any]]) -> list[tuple[Unit, Any]]:
         try:
-            return self._hits(idx, targets, signatures=True)
+            found = self._hits(idx, targets, signatures=True)
         except (_Cycle, RecursionError):  # signatures need an acyclic graph of bounded depth
-            return self._hits(idx, targets, signatures=False)
+            found = self._hits(idx, targets, signatures=False)
+        return patients, [(unit, focus, owners_of(focus, patients, idx.get(focus, _NO_EDGES).get(_FINDING_OWNERS, _NONE)))
+                          for unit, focus in found]
+
+    def graph_hits(self, graph: Graph) -> tuple[set[str], list[Hit]]:
+        """:meth:`hits` of an rdflib graph."""
+        return self.hits(self.index_graph(graph))
 
     def _hits(self, idx: Index, targets: dict[tuple[Any, ...], list[Any]], *, signatures: bool) -> list[tuple[Unit, Any]]:
         linked = self.linked
@@ -919,72 +722,14 @@ class LocalEngine:
             linked.end()
         return out
 
-    @staticmethod
-    def _results(hits: list[tuple[Unit, list[str]]]) -> tuple[dict[str, set[str]], dict[str, dict[str, int]]]:
-        """Patient-model shape names per patient, and per patient the worst rank per criterion (2 violated, 1 unknown)."""
-        errors: dict[str, set[str]] = {}
-        marks: dict[str, dict[str, int]] = {}
-        for unit, owners in hits:
-            rank = _RANK.get(unit.severity, 0)
-            if unit.criterion is not None and rank == 0:
-                continue  # sh:Info (or another severity) never changes a status
-            for patient in owners:
-                if unit.criterion is None:
-                    errors.setdefault(patient, set()).add(unit.name)
-                else:
-                    found = marks.get(patient)
-                    if found is None:
-                        found = marks[patient] = {}
-                    if found.get(unit.criterion, 0) < rank:
-                        found[unit.criterion] = rank
-        return errors, marks
-
-    def assess_batch(self, batch: Any) -> list[PatientRow]:
-        """Rows for a :class:`npc_kg.cohort.reader.Batch`: its patients in input order, then unreadable records."""
-        with _gc_paused():
-            rows, batch = self._assess_batch(batch)  # the index is freed before the collector resumes
-        return rows + [PatientRow(e.subject, "error", {}, e.reason) for e in batch.errors]
-
-    def _assess_batch(self, batch: Any) -> tuple[list[PatientRow], Any]:
-        if batch.quads:
-            idx = self.index(batch.quads)
-        else:
-            idx, batch = self.index_batch(batch)
-        return self.assess_index(idx, batch.roots), batch
-
-    def index_batch(self, batch: Any) -> tuple[Index, Any]:
-        """The index of a batch's N-Triples/N-Quads data, and the batch (repaired if a record cannot be parsed).
-
-        Strict one-triple-per-line N-Triples is read by :func:`strict_triples`; anything else,
-        and any batch it gives up on, is parsed by pyoxigraph.
-        """
-        if batch.fmt in ("nt", "csv"):
-            try:
-                return self.index_strict(batch.data), batch
-            except NotStrict:
-                pass
-        try:
-            return self.index(_parse(batch.data, batch.fmt)), batch
-        except SyntaxError:
-            batch = batch.repair()
-            return self.index(_parse(batch.data, batch.fmt)), batch
-
-
-def _owners(idx: Index, focus: Any, patients: set[str]) -> list[str]:
-    """The patients a result on ``focus`` counts for: ``focus`` itself, and the patients that have it as a finding."""
-    owners = [focus] if focus in patients else []
-    if type(focus) is str:
-        owners += [o for o in idx.get(focus, _NO_EDGES).get(_FINDING_OWNERS, _NONE) if o in patients]
-    return owners
-
 
 @contextmanager
-def _gc_paused() -> Iterator[None]:
+def gc_paused() -> Iterator[None]:
     """Pause the cyclic garbage collector for one batch.
 
     A batch makes tens of thousands of dicts and lists (its index), which would trigger many
-    collections that each walk the engine's long-lived memos; the index has no reference cycles
-    and is freed by reference counting, so collecting once the batch is done loses nothing.
+    collections that each walk the evaluator's long-lived memos; the index has no reference
+    cycles and is freed by reference counting, so collecting once the batch is done loses nothing.
     """
     if not gc.isenabled():
         yield
@@ -996,21 +741,15 @@ def _gc_paused() -> Iterator[None]:
         gc.enable()
 
 
-def _parse(data: bytes, fmt: str) -> Iterator[Any]:
-    if not data:
-        return iter(())
-    return iter(ox.parse(input=data, format=_OX_FORMAT.get(fmt, ox.RdfFormat.N_TRIPLES)))
-
-
-def _index_terms(quads: Iterable[Any]) -> Iterator[tuple[str, str, Any]]:
-    """pyoxigraph triples or quads as index terms (IRI strings, ``_:label``, literals)."""
-    named, blank = ox.NamedNode, ox.BlankNode
+def index_terms(quads: Iterable[Any]) -> Iterator[tuple[str, str, Any]]:
+    """pyoxigraph triples or quads as index terms (IRI strings, ``_:label``, canonical literals)."""
+    named, blank, literal = ox.NamedNode, ox.BlankNode, ox.Literal
     for quad in quads:
         subject, obj = quad.subject, quad.object
         kind = type(subject)
         s = subject.value if kind is named else "_:" + subject.value if kind is blank else None
         kind = type(obj)
-        o = obj.value if kind is named else "_:" + obj.value if kind is blank else obj
+        o = obj.value if kind is named else "_:" + obj.value if kind is blank else canonical(obj) if kind is literal else obj
         if s is None or type(o) is ox.Triple:
             raise Unsupported("RDF-star triple terms")
         yield s, quad.predicate.value, o
@@ -1026,32 +765,10 @@ def _chain(steps: list[Callable[[Index, Any], Sequence[Any]]]) -> Callable[[Inde
     return follow
 
 
-_DEFAULT: LocalEngine | None = None
-
-
-def default_engine() -> LocalEngine:
-    """The engine for the package's shapes and KB (plan from the user cache), built once per process."""
-    global _DEFAULT
-    if _DEFAULT is None:
-        _DEFAULT = LocalEngine.cached()
-    return _DEFAULT
-
-
 def rdflib_triples(graph: Graph) -> Iterator[Any]:
-    """An rdflib graph's triples as pyoxigraph triples (for :meth:`LocalEngine.index`)."""
+    """An rdflib graph's triples as pyoxigraph triples (for :meth:`ClosureEvaluator.index`)."""
     for s, p, o in graph:
         subject = to_oxigraph(s)
         if isinstance(subject, ox.Literal):
             raise Unsupported("a literal as subject (generalised RDF)")
         yield ox.Triple(subject, ox.NamedNode(str(p)), to_oxigraph(o))
-
-
-def evaluate_graph(graph: Graph, engine: LocalEngine | None = None) -> dict[str, PatientRow]:
-    """Assess every patient (``rdf:type npc:Patient``) of an rdflib graph: ``{patient IRI: row}``.
-
-    The row holds the verdict, one status per criterion IRI, or the error reason. Uses the
-    package's shapes (plan from the user cache) unless ``engine`` is given.
-    """
-    engine = engine or default_engine()
-    rows = engine.assess_index(engine.index(rdflib_triples(graph)))
-    return {row.patient: row for row in rows}

@@ -1,25 +1,36 @@
-"""Compile SHACL Core shapes to a plain-data *plan* for the local evaluator (:mod:`npc_kg.shacl.closures`).
+"""One reader of the shapes graph: the *plan* every evaluator is built from.
 
-The plan holds only strings, numbers and tuples (so it pickles into the user cache): a table of
-shapes by id, each with its path and its constraints, and the list of *units*, the shapes that
-produce validation results (a shape with targets, each property shape under it, and property
-shapes nested under those, whose focus nodes are the parent's value nodes, as in SHACL).
-Terms: an IRI is its string, a literal is ``("lit", lexical, datatype, language)``.
+The plan holds only strings, numbers and tuples (so it pickles into the user cache):
 
-Anything outside the subset below raises :class:`Unsupported`; the caller then uses another
-engine (the SPARQL-compiled one, then pySHACL), never a guess.
+- ``shapes``: every shape by id (its IRI, or ``_:label``), with its path and its constraints;
+- ``units``: the shapes that produce validation results (a shape with targets, each property
+  shape under it, and property shapes nested under those, whose focus nodes are the parent's
+  value nodes, as in SHACL), each with its root, chain of paths, severity, criterion
+  (``npc:criterion``), field name (``sh:name``), ``sh:message`` and ``npc:missingDataItem``;
+- ``targets`` per root, the predicates a data index must keep, and the IRIs the shapes name.
 
-Supported: targets (class with the ``rdfs:subClassOf`` closure, implicit class, node,
-subjects-of, objects-of); paths (predicate, inverse, sequence, alternative, ``*``, ``+``, ``?``);
-``class``, ``datatype``, ``nodeKind``, ``in``, ``hasValue``, min/max inclusive/exclusive,
-min/max length, ``pattern`` (+ ``flags``), ``languageIn``, ``node``, ``not``, ``and``, ``or``,
+Terms: an IRI is its string, a literal is ``("lit", lexical, datatype, language)``. Paths:
+``("pred", iri)``, ``("inv", iri)``, ``("seq", paths)``, ``("alt", paths)``, ``("zom", path)``,
+``("oom", path)``, ``("zoo", path)``; an inverse of a complex path is pushed down to its
+predicates (``^(a/b)`` is ``^b/^a``).
+
+A constraint component is read by ONE entry of :data:`COMPONENTS` (``sh:`` local name -> parser);
+the evaluators have one entry per constraint kind each (:mod:`npc_kg.shacl.closures`,
+:mod:`npc_kg.shacl.sparql_queries`). A shape that uses anything else is *refused* (with the
+reason in ``Plan.refused``), and so is every unit that depends on it (``Unit.unsupported``):
+an evaluator hands such units to the next one (closures -> SPARQL -> pySHACL), never a guess.
+
+Read: targets (class with the ``rdfs:subClassOf`` closure, implicit class, node, subjects-of,
+objects-of); paths (predicate, inverse, sequence, alternative, ``*``, ``+``, ``?``); ``class``,
+``datatype``, ``nodeKind``, ``in``, ``hasValue``, min/max inclusive/exclusive, min/max length,
+``pattern`` (+ ``flags``), ``languageIn``, ``uniqueLang``, ``node``, ``not``, ``and``, ``or``,
 ``xone``, ``property``, ``minCount``/``maxCount``, qualified value shapes (not disjoint),
 ``closed`` + ``ignoredProperties``, ``equals``, ``disjoint``, ``deactivated``, ``severity``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -28,9 +39,8 @@ from rdflib.collection import Collection
 from rdflib.term import Node
 
 from npc_kg.namespace import NPC, SH
-from npc_kg.shacl.sparql_compiler import shape_name, shape_roots
 
-__all__ = ["Plan", "Unit", "Unsupported", "compile_plan"]
+__all__ = ["COMPONENTS", "Plan", "Unit", "Unsupported", "read_plan", "shape_name", "shape_roots"]
 
 _XSD_STRING = str(XSD.string)
 
@@ -38,19 +48,20 @@ _XSD_STRING = str(XSD.string)
 _IGNORED = {
     "path", "targetClass", "targetNode", "targetSubjectsOf", "targetObjectsOf", "severity", "message",
     "name", "description", "order", "group", "deactivated", "defaultValue", "property", "ignoredProperties",
-    "qualifiedMinCount", "qualifiedMaxCount", "flags",
+    "qualifiedMinCount", "qualifiedMaxCount", "qualifiedValueShapesDisjoint", "flags",
 }
-_VALUE_TERM = {"minInclusive", "maxInclusive", "minExclusive", "maxExclusive"}
 _NODE_KINDS = {"IRI", "BlankNode", "Literal", "BlankNodeOrIRI", "BlankNodeOrLiteral", "IRIOrLiteral"}
+_REFERENCES = {"node", "not", "property", "and", "or", "xone", "qualified"}
+"""Constraint kinds that name other shapes of the plan."""
 
 
 class Unsupported(Exception):
-    """The shapes use something the local evaluator does not implement: use another engine."""
+    """The shapes or the data use something an evaluator does not implement: use the next evaluator."""
 
 
 @dataclass(frozen=True)
 class Unit:
-    """A result-producing shape: its id, focus nodes (target spec + chain of paths), severity, criterion."""
+    """A result-producing shape: its focus nodes (root's targets, then the chain of paths) and what it says."""
 
     shape: str
     root: str
@@ -58,22 +69,38 @@ class Unit:
     severity: str
     criterion: str | None
     name: str
+    """The field name in error rows: ``sh:name`` (or the parent's), else ``rdfs:label``."""
+    messages: tuple[str, ...] = ()
+    missing: tuple[str, ...] = ()
+    """``npc:missingDataItem`` values."""
+    unsupported: str | None = None
+    """Why the plan cannot express this unit (a shape it depends on was refused), or None."""
 
 
 @dataclass
 class Plan:
-    """The compiled shapes: shape table, units, target specs per root, and the predicates read."""
+    """The shapes as plain data: shape table, units, targets per root, and what a data index must keep."""
 
     shapes: dict[str, tuple[Any, tuple[Any, ...]]] = field(default_factory=dict)  # id -> (path, constraints)
     units: list[Unit] = field(default_factory=list)
     targets: dict[str, tuple[Any, ...]] = field(default_factory=dict)  # root id -> target specs
     predicates: set[str] = field(default_factory=set)
+    """Predicates some shape reads (forwards or backwards)."""
     inverse: set[str] = field(default_factory=set)
+    """Predicates some shape walks backwards."""
     all_predicates: bool = False  # sh:closed reads every predicate of a node
     inverse_paths: bool = False  # some shape walks an edge backwards
     compares_values: bool = False  # sh:equals / sh:disjoint compare value sets of two paths
     string_tests: bool = False  # some constraint reads the text of a value (length, pattern, language)
     constants: set[str] = field(default_factory=set)  # IRIs named by sh:in / sh:hasValue / targets
+    refused: dict[str, str] = field(default_factory=dict)
+    """Shapes the reader could not express, with the reason."""
+    implemented: frozenset[str] = frozenset()
+    """The criteria some shape names with ``npc:criterion``."""
+
+    def unsupported(self) -> list[Unit]:
+        """The units the plan cannot express (see :attr:`Unit.unsupported`)."""
+        return [u for u in self.units if u.unsupported is not None]
 
 
 def _id(node: Node) -> str:
@@ -102,7 +129,11 @@ def _int(node: Node | None) -> int:
     return int(node.toPython())
 
 
-class _Compiler:
+def _true(node: Node | None) -> bool:
+    return isinstance(node, Literal) and node.toPython() is True
+
+
+class _Reader:
     def __init__(self, g: Graph, closure: Mapping[str, frozenset[str]]) -> None:
         self.g = g
         self.closure = closure
@@ -132,129 +163,228 @@ class _Compiler:
         name = _iri(cls)
         return tuple(sorted(self.closure.get(name, frozenset()) | {name}))
 
-    def path(self, node: Node) -> Any:
+    def path(self, node: Node, inverse: bool = False) -> Any:
+        """The plan path of ``node`` (walked backwards if ``inverse``): inverses end up on predicates."""
         if isinstance(node, URIRef):
             self.plan.predicates.add(str(node))
-            return ("pred", str(node))
-        if (node, RDF.first, None) in self.g:
-            return ("seq", tuple(self.path(p) for p in self.items(node)))
-        for pred, kind in ((SH.alternativePath, "alt"),):
-            value = self.one(node, pred)
-            if value is not None:
-                return (kind, tuple(self.path(p) for p in self.items(value)))
-        inverse = self.one(node, SH.inversePath)
-        if inverse is not None:
-            if not isinstance(inverse, URIRef):
-                raise Unsupported("complex inverse path")
-            self.plan.inverse.add(str(inverse))
+            if not inverse:
+                return ("pred", str(node))
+            self.plan.inverse.add(str(node))
             self.plan.inverse_paths = True
-            return ("inv", str(inverse))
+            return ("inv", str(node))
+        if (node, RDF.first, None) in self.g:
+            steps = [self.path(p, inverse) for p in self.items(node)]
+            return ("seq", tuple(reversed(steps) if inverse else steps))
+        alternatives = self.one(node, SH.alternativePath)
+        if alternatives is not None:
+            return ("alt", tuple(self.path(p, inverse) for p in self.items(alternatives)))
+        backwards = self.one(node, SH.inversePath)
+        if backwards is not None:
+            return self.path(backwards, not inverse)
         for pred, kind in ((SH.zeroOrMorePath, "zom"), (SH.oneOrMorePath, "oom"), (SH.zeroOrOnePath, "zoo")):
             value = self.one(node, pred)
             if value is not None:
-                return (kind, self.path(value))
+                return (kind, self.path(value, inverse))
         raise Unsupported("unknown path form")
 
     def shape(self, shape: Node) -> str:
-        """Compile ``shape`` into the table (once) and return its id."""
+        """Read ``shape`` into the table (once) and return its id; a shape it cannot read is refused."""
         key = _id(shape)
-        if key in self.plan.shapes or key in self.busy:
-            if key in self.busy:
-                raise Unsupported("recursive shapes")
+        if key in self.busy:
+            raise Unsupported("recursive shapes")
+        if key in self.plan.shapes:
             return key
         self.busy.add(key)
-        path_node = self.one(shape, SH.path)
-        path = self.path(path_node) if path_node is not None else None
-        deactivated = self.one(shape, SH.deactivated)
+        path: Any = None
         constraints: list[Any] = []
-        if not (isinstance(deactivated, Literal) and deactivated.toPython() is True):
-            constraints = self.constraints(shape, path is not None)
+        try:
+            path_node = self.one(shape, SH.path)
+            path = self.path(path_node) if path_node is not None else None
+            if not _true(self.one(shape, SH.deactivated)):
+                constraints = self.constraints(shape, path is not None)
+        except Unsupported as error:
+            self.plan.refused[key] = str(error)
+            path = path or ("unsupported",)
+        finally:
+            self.busy.discard(key)
         self.plan.shapes[key] = (path, tuple(constraints))
-        self.busy.discard(key)
         return key
 
     def constraints(self, shape: Node, is_property: bool) -> list[Any]:
-        g = self.g
         out: list[Any] = []
-        preds = {p for p in g.predicates(shape, None) if isinstance(p, URIRef) and str(p).startswith(str(SH))}
-        locals_ = {str(p)[len(str(SH)):] for p in preds}
+        sh = str(SH)
+        locals_ = {str(p)[len(sh):] for p in self.g.predicates(shape, None) if isinstance(p, URIRef) and str(p).startswith(sh)}
         for local in sorted(locals_ - _IGNORED):
-            values = list(g.objects(shape, SH[local]))
-            if local == "class":
-                out += [("class", self.classes(v)) for v in values]
-            elif local == "datatype":
-                out += [("datatype", _iri(v)) for v in values]
-            elif local == "nodeKind":
-                for v in values:
-                    kind = str(v)[len(str(SH)):] if str(v).startswith(str(SH)) else ""
-                    if kind not in _NODE_KINDS:
-                        raise Unsupported("unknown sh:nodeKind")
-                    out.append(("nodeKind", kind))
-            elif local == "in":
-                out += [("in", tuple(self.constant(t) for t in self.items(v))) for v in values]
-            elif local == "hasValue":
-                out += [("hasValue", self.constant(v)) for v in values]
-            elif local in _VALUE_TERM:
-                for v in values:
-                    if not isinstance(v, Literal):
-                        raise Unsupported(f"sh:{local} needs a literal")
-                    if isinstance(v.toPython(), str):
-                        self.plan.string_tests = True
-                    out.append((local, _term(v)))
-            elif local in ("minLength", "maxLength"):
-                self.plan.string_tests = True
-                out += [(local, _int(v)) for v in values]
-            elif local == "pattern":
-                self.plan.string_tests = True
-                flags = self.one(shape, SH.flags)
-                out += [("pattern", str(v), str(flags) if flags is not None else "") for v in values]
-            elif local == "languageIn":
-                self.plan.string_tests = True
-                out += [("languageIn", tuple(str(t).lower() for t in self.items(v))) for v in values]
-            elif local == "node":
-                out += [("node", self.shape(v)) for v in values]
-            elif local == "not":
-                out += [("not", self.shape(v)) for v in values]
-            elif local in ("and", "or", "xone"):
-                out += [(local, tuple(self.shape(s) for s in self.items(v))) for v in values]
-            elif local in ("minCount", "maxCount"):
-                if not is_property:
-                    raise Unsupported(f"sh:{local} on a node shape")
-                out += [(local, _int(v)) for v in values]
-            elif local == "qualifiedValueShape":
-                if not is_property:
-                    raise Unsupported("qualified value shape on a node shape")
-                disjoint = self.one(shape, SH.qualifiedValueShapesDisjoint)
-                if isinstance(disjoint, Literal) and disjoint.toPython() is True:
-                    raise Unsupported("disjoint qualified value shapes")
-                low, high = self.one(shape, SH.qualifiedMinCount), self.one(shape, SH.qualifiedMaxCount)
-                for v in values:
-                    out.append(("qualified", self.shape(v), _int(low) if low is not None else None,
-                                _int(high) if high is not None else None))
-            elif local == "qualifiedValueShapesDisjoint":
-                continue  # read with sh:qualifiedValueShape
-            elif local == "closed":
-                closed = values[0] if len(values) == 1 else None
-                if not (isinstance(closed, Literal) and isinstance(closed.toPython(), bool)):
-                    raise Unsupported("sh:closed must be one boolean")
-                if closed.toPython():
-                    ignored = tuple(_iri(t) for v in g.objects(shape, SH.ignoredProperties) for t in self.items(v))
-                    allowed = tuple(str(p) for prop in g.objects(shape, SH.property)
-                                    for p in g.objects(prop, SH.path) if isinstance(p, URIRef))
-                    out.append(("closed", tuple(sorted(set(ignored) | set(allowed)))))
-                    self.plan.all_predicates = True
-            elif local in ("equals", "disjoint"):
-                if not is_property:
-                    raise Unsupported(f"sh:{local} on a node shape")
-                self.plan.compares_values = True
-                for v in values:
-                    self.plan.predicates.add(_iri(v))
-                    out.append((local, _iri(v)))
-            else:
-                raise Unsupported(f"sh:{local} is not supported by the local evaluator")
-        out += [("property", self.shape(p)) for p in sorted(g.objects(shape, SH.property), key=str)]
+            parser = COMPONENTS.get(local)
+            if parser is None:
+                raise Unsupported(f"sh:{local} is not supported")
+            out += parser(self, shape, list(self.g.objects(shape, SH[local])), is_property)
+        out += [("property", self.shape(p)) for p in sorted(self.g.objects(shape, SH.property), key=str)]
         out.sort(key=_cost)  # cheap checks first: the first failure decides conformance
         return out
+
+
+# ---------------------------------------------------------------------------------------------
+# The component table: sh: local name -> parser (reader, shape, values, is_property) -> constraints
+# ---------------------------------------------------------------------------------------------
+
+Parser = Callable[[_Reader, Node, list[Node], bool], list[tuple[Any, ...]]]
+
+
+def _property_only(local: str, is_property: bool) -> None:
+    if not is_property:
+        raise Unsupported(f"sh:{local} on a node shape")
+
+
+def _class(r: _Reader, _shape: Node, values: list[Node], _p: bool) -> list[tuple[Any, ...]]:
+    return [("class", r.classes(v)) for v in values]
+
+
+def _datatype(_r: _Reader, _shape: Node, values: list[Node], _p: bool) -> list[tuple[Any, ...]]:
+    return [("datatype", _iri(v)) for v in values]
+
+
+def _node_kind(_r: _Reader, _shape: Node, values: list[Node], _p: bool) -> list[tuple[Any, ...]]:
+    out = []
+    for v in values:
+        kind = str(v)[len(str(SH)):] if str(v).startswith(str(SH)) else ""
+        if kind not in _NODE_KINDS:
+            raise Unsupported("unknown sh:nodeKind")
+        out.append(("nodeKind", kind))
+    return out
+
+
+def _in(r: _Reader, _shape: Node, values: list[Node], _p: bool) -> list[tuple[Any, ...]]:
+    return [("in", tuple(r.constant(t) for t in r.items(v))) for v in values]
+
+
+def _has_value(r: _Reader, _shape: Node, values: list[Node], _p: bool) -> list[tuple[Any, ...]]:
+    return [("hasValue", r.constant(v)) for v in values]
+
+
+def _range(local: str) -> Parser:
+    def parse(r: _Reader, _shape: Node, values: list[Node], _p: bool) -> list[tuple[Any, ...]]:
+        out = []
+        for v in values:
+            if not isinstance(v, Literal):
+                raise Unsupported(f"sh:{local} needs a literal")
+            if isinstance(v.toPython(), str):
+                r.plan.string_tests = True
+            out.append((local, _term(v)))
+        return out
+
+    return parse
+
+
+def _length(local: str) -> Parser:
+    def parse(r: _Reader, _shape: Node, values: list[Node], _p: bool) -> list[tuple[Any, ...]]:
+        r.plan.string_tests = True
+        return [(local, _int(v)) for v in values]
+
+    return parse
+
+
+def _pattern(r: _Reader, shape: Node, values: list[Node], _p: bool) -> list[tuple[Any, ...]]:
+    r.plan.string_tests = True
+    flags = r.one(shape, SH.flags)
+    return [("pattern", str(v), str(flags) if flags is not None else "") for v in values]
+
+
+def _language_in(r: _Reader, _shape: Node, values: list[Node], _p: bool) -> list[tuple[Any, ...]]:
+    r.plan.string_tests = True
+    return [("languageIn", tuple(str(t).lower() for t in r.items(v))) for v in values]
+
+
+def _unique_lang(r: _Reader, _shape: Node, values: list[Node], is_property: bool) -> list[tuple[Any, ...]]:
+    _property_only("uniqueLang", is_property)
+    if len(values) != 1 or not isinstance(values[0], Literal) or not isinstance(values[0].toPython(), bool):
+        raise Unsupported("sh:uniqueLang must be one boolean")
+    r.plan.string_tests = True
+    return [("uniqueLang",)] if _true(values[0]) else []
+
+
+def _shape_ref(kind: str) -> Parser:
+    def parse(r: _Reader, _shape: Node, values: list[Node], _p: bool) -> list[tuple[Any, ...]]:
+        return [(kind, r.shape(v)) for v in values]
+
+    return parse
+
+
+def _shape_list(kind: str) -> Parser:
+    def parse(r: _Reader, _shape: Node, values: list[Node], _p: bool) -> list[tuple[Any, ...]]:
+        return [(kind, tuple(r.shape(s) for s in r.items(v))) for v in values]
+
+    return parse
+
+
+def _count(local: str) -> Parser:
+    def parse(_r: _Reader, _shape: Node, values: list[Node], is_property: bool) -> list[tuple[Any, ...]]:
+        _property_only(local, is_property)
+        return [(local, _int(v)) for v in values]
+
+    return parse
+
+
+def _qualified(r: _Reader, shape: Node, values: list[Node], is_property: bool) -> list[tuple[Any, ...]]:
+    _property_only("qualifiedValueShape", is_property)
+    if _true(r.one(shape, SH.qualifiedValueShapesDisjoint)):
+        raise Unsupported("disjoint qualified value shapes")
+    low, high = r.one(shape, SH.qualifiedMinCount), r.one(shape, SH.qualifiedMaxCount)
+    return [("qualified", r.shape(v), _int(low) if low is not None else None, _int(high) if high is not None else None)
+            for v in values]
+
+
+def _closed(r: _Reader, shape: Node, values: list[Node], _p: bool) -> list[tuple[Any, ...]]:
+    closed = values[0] if len(values) == 1 else None
+    if not (isinstance(closed, Literal) and isinstance(closed.toPython(), bool)):
+        raise Unsupported("sh:closed must be one boolean")
+    if not closed.toPython():
+        return []
+    g = r.g
+    ignored = tuple(_iri(t) for v in g.objects(shape, SH.ignoredProperties) for t in r.items(v))
+    allowed = tuple(str(p) for prop in g.objects(shape, SH.property) for p in g.objects(prop, SH.path) if isinstance(p, URIRef))
+    r.plan.all_predicates = True
+    return [("closed", tuple(sorted(set(ignored) | set(allowed))))]
+
+
+def _compare(local: str) -> Parser:
+    def parse(r: _Reader, _shape: Node, values: list[Node], is_property: bool) -> list[tuple[Any, ...]]:
+        _property_only(local, is_property)
+        r.plan.compares_values = True
+        out = []
+        for v in values:
+            r.plan.predicates.add(_iri(v))
+            out.append((local, _iri(v)))
+        return out
+
+    return parse
+
+
+COMPONENTS: dict[str, Parser] = {
+    "class": _class,
+    "datatype": _datatype,
+    "nodeKind": _node_kind,
+    "in": _in,
+    "hasValue": _has_value,
+    **{local: _range(local) for local in ("minInclusive", "maxInclusive", "minExclusive", "maxExclusive")},
+    "minLength": _length("minLength"),
+    "maxLength": _length("maxLength"),
+    "pattern": _pattern,
+    "languageIn": _language_in,
+    "uniqueLang": _unique_lang,
+    "node": _shape_ref("node"),
+    "not": _shape_ref("not"),
+    "and": _shape_list("and"),
+    "or": _shape_list("or"),
+    "xone": _shape_list("xone"),
+    "minCount": _count("minCount"),
+    "maxCount": _count("maxCount"),
+    "qualifiedValueShape": _qualified,
+    "closed": _closed,
+    "equals": _compare("equals"),
+    "disjoint": _compare("disjoint"),
+}
+"""How each supported constraint component is read: ``sh:`` local name -> parser."""
 
 
 def _cost(constraint: tuple[Any, ...]) -> int:
@@ -262,52 +392,121 @@ def _cost(constraint: tuple[Any, ...]) -> int:
     return order.get(constraint[0], 3)
 
 
-def _targets(c: _Compiler, shape: Node) -> tuple[Any, ...]:
-    g = c.g
-    specs: list[Any] = [("class", c.classes(cls)) for cls in g.objects(shape, SH.targetClass)]
+def _refs(constraint: tuple[Any, ...]) -> Iterator[str]:
+    kind = constraint[0]
+    if kind in ("node", "not", "property", "qualified"):
+        yield constraint[1]
+    elif kind in ("and", "or", "xone"):
+        yield from constraint[1]
+
+
+# ---------------------------------------------------------------------------------------------
+# Targets, units, the plan
+# ---------------------------------------------------------------------------------------------
+
+
+def shape_name(shapes: Graph, shape: Node) -> str:
+    """The field name of a patient-model shape in error rows: its ``sh:name`` (or its parent's), else its label."""
+    name = shapes.value(shape, SH.name)
+    if name is None:
+        for parent in shapes.subjects(SH.property, shape):
+            name = shapes.value(parent, SH.name)
+            if name is not None:
+                break
+    label = shapes.value(shape, RDFS.label)
+    return str(name) if name is not None else (str(label) if label is not None else "a structure rule")
+
+
+def shape_roots(shapes: Graph) -> list[Node]:
+    """The shapes that have targets: explicit ``sh:target*`` or implicit class targets."""
+    roots: list[Node] = []
+    for pred in (SH.targetClass, SH.targetNode, SH.targetSubjectsOf, SH.targetObjectsOf):
+        roots += [s for s in dict.fromkeys(shapes.subjects(pred, None)) if s not in roots]
+    for cls_type in (RDFS.Class, OWL.Class):
+        for s in shapes.subjects(RDF.type, cls_type):
+            if s not in roots and ((s, RDF.type, SH.NodeShape) in shapes or (s, SH.property, None) in shapes):
+                roots.append(s)
+    return roots
+
+
+def _targets(r: _Reader, shape: Node) -> tuple[Any, ...]:
+    g = r.g
+    if (shape, SH.target, None) in g:
+        raise Unsupported("sh:target (SHACL-AF custom targets) is not supported")
+    specs: list[Any] = [("class", r.classes(cls)) for cls in g.objects(shape, SH.targetClass)]
     if (shape, RDF.type, RDFS.Class) in g or (shape, RDF.type, OWL.Class) in g:
-        specs.append(("class", c.classes(shape)))
+        specs.append(("class", r.classes(shape)))
     nodes = list(g.objects(shape, SH.targetNode))
     if nodes:
-        specs.append(("node", tuple(c.constant(n) for n in nodes)))
+        specs.append(("node", tuple(r.constant(n) for n in nodes)))
     for pred in g.objects(shape, SH.targetSubjectsOf):
-        c.plan.predicates.add(_iri(pred))
+        r.plan.predicates.add(_iri(pred))
         specs.append(("subjectsOf", _iri(pred)))
     for pred in g.objects(shape, SH.targetObjectsOf):
-        c.plan.predicates.add(_iri(pred))
+        r.plan.predicates.add(_iri(pred))
+        r.plan.inverse.add(_iri(pred))
         specs.append(("objectsOf", _iri(pred)))
     return tuple(specs)
 
 
-def compile_plan(shapes: Graph, closure: Mapping[str, frozenset[str]]) -> Plan:
-    """Compile every result-producing shape of ``shapes``; raise :class:`Unsupported` if any cannot be."""
-    c = _Compiler(shapes, closure)
-    roots = shape_roots(shapes)
-    for sparql in (SH.sparql, SH.rule, SH.target):
-        if (None, sparql, None) in shapes:
-            raise Unsupported(f"{sparql} is not supported by the local evaluator")
-    c.plan.predicates |= {str(RDF.type), str(NPC.hasFinding)}
-    c.plan.inverse.add(str(NPC.hasFinding))
-    for root in sorted(roots, key=str):
-        deactivated = shapes.value(root, SH.deactivated)
-        if isinstance(deactivated, Literal) and deactivated.toPython() is True:
+def read_plan(shapes: Graph, closure: Mapping[str, frozenset[str]]) -> Plan:
+    """Read every result-producing shape of ``shapes`` into a :class:`Plan`.
+
+    ``closure`` maps each class IRI to itself and its subclasses (the class hierarchy
+    ``sh:class`` and class targets follow, see :func:`npc_kg.shacl.shapes.subclass_closure`).
+    """
+    r = _Reader(shapes, closure)
+    r.plan.implemented = frozenset(str(o) for o in shapes.objects(None, NPC.criterion) if isinstance(o, URIRef))
+    r.plan.predicates |= {str(RDF.type), str(NPC.hasFinding)}
+    r.plan.inverse.add(str(NPC.hasFinding))  # the owners of a finding record (npc_kg.core.rules.owners_of)
+    for root in sorted(shape_roots(shapes), key=str):
+        if _true(shapes.value(root, SH.deactivated)):
             continue
-        c.plan.targets[_id(root)] = _targets(c, root)
-        _units(c, root, root, ())
-    return c.plan
+        key = _id(root)
+        reason = None
+        try:
+            r.plan.targets[key] = _targets(r, root)
+        except Unsupported as error:
+            r.plan.targets[key] = ()
+            reason = str(error)
+        _units(r, root, root, (), reason)
+    return r.plan
 
 
-def _units(c: _Compiler, root: Node, shape: Node, chain: tuple[Any, ...]) -> None:
-    g = c.g
-    deactivated = g.value(shape, SH.deactivated)
-    if isinstance(deactivated, Literal) and deactivated.toPython() is True:
+def _units(r: _Reader, root: Node, shape: Node, chain: tuple[Any, ...], inherited: str | None) -> None:
+    g = r.g
+    if _true(g.value(shape, SH.deactivated)):
         return
-    key = c.shape(shape)
-    path, _constraints = c.plan.shapes[key]
+    key = r.shape(shape)
+    path, constraints = r.plan.shapes[key]
+    reason = inherited or _refused(r.plan, [c for c in constraints if c[0] != "property"], {key})
+    if reason is None and key in r.plan.refused:
+        reason = r.plan.refused[key]
     severity = g.value(shape, SH.severity)
     criterion = g.value(shape, NPC.criterion)
-    c.plan.units.append(Unit(key, _id(root), chain, str(severity) if isinstance(severity, URIRef) else str(SH.Violation),
-                             str(criterion) if isinstance(criterion, URIRef) else None, shape_name(g, shape)))
+    r.plan.units.append(Unit(
+        key, _id(root), chain, str(severity) if isinstance(severity, URIRef) else str(SH.Violation),
+        str(criterion) if isinstance(criterion, URIRef) else None, shape_name(g, shape),
+        tuple(sorted(str(m) for m in g.objects(shape, SH.message))),
+        tuple(sorted(str(i) for i in g.objects(shape, NPC.missingDataItem))),
+        reason,
+    ))
     step = chain + ((path,) if path is not None else ())
+    below = inherited or (r.plan.refused.get(key) if path == ("unsupported",) else None)
     for prop in sorted(g.objects(shape, SH.property), key=str):
-        _units(c, root, prop, step)
+        _units(r, root, prop, step, below)
+
+
+def _refused(plan: Plan, constraints: list[Any], seen: set[str]) -> str | None:
+    """The reason a refused shape reachable through ``constraints`` gives, or None."""
+    for constraint in constraints:
+        for ref in _refs(constraint):
+            if ref in seen:
+                continue
+            seen.add(ref)
+            if ref in plan.refused:
+                return plan.refused[ref]
+            found = _refused(plan, list(plan.shapes.get(ref, (None, ()))[1]), seen)
+            if found is not None:
+                return found
+    return None

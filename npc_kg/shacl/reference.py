@@ -1,26 +1,33 @@
 """The reference evaluator: pySHACL with the package's own shapes, no inference, no imports, no network.
 
-The shapes come from :mod:`npc_kg.shacl.shapes`. A data graph is validated together with the
-ontology's ``rdfs:subClassOf`` triples (copied into a private graph; the caller's graph is never
-modified), so ``sh:class`` sees narrower finding classes and bridged external codes without
-inference. pySHACL flips
-``rdflib.NORMALIZE_LITERALS`` and the ``xsd:boolean`` conversion globally while it runs; both
-are restored afterwards.
+The shapes come from :mod:`npc_kg.shacl.shapes` (or the caller). A data graph is validated
+together with the ontology's ``rdfs:subClassOf`` triples (copied into a private graph; the
+caller's graph is never modified), so ``sh:class`` sees narrower finding classes and bridged
+external codes without inference. pySHACL flips ``rdflib.NORMALIZE_LITERALS`` and the
+``xsd:boolean`` conversion globally while it runs; both are restored afterwards.
+
+:class:`ReferenceEvaluator` maps pySHACL's results onto the units of the plan
+(:mod:`npc_kg.shacl.plan`): the same hits (:data:`npc_kg.core.rules.Hit`) as the compiled
+evaluators, and the result nodes behind each hit.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Container, Iterable
 from dataclasses import dataclass
+from typing import Any
 
 import rdflib
-from rdflib import RDF, Graph, Literal, URIRef
+from rdflib import RDF, BNode, Graph, Literal, URIRef
 from rdflib.term import Node
 
-from npc_kg.namespace import SH
+from npc_kg.core.rules import Hit, owners_of
+from npc_kg.namespace import NPC, SH
+from npc_kg.shacl.plan import Plan
 from npc_kg.shacl.shapes import shapes_graph, subclass_graph
+from npc_kg.shacl.values import node_key
 
-__all__ = ["ShaclResult", "ValidationRun", "results_of", "validate"]
+__all__ = ["ReferenceEvaluator", "ShaclResult", "ValidationRun", "results_of", "validate"]
 
 
 @dataclass(frozen=True)
@@ -121,3 +128,60 @@ def results_of(report: Graph) -> Iterable[ShaclResult]:
             message=str(message) if isinstance(message, Literal) else None,
         )
 
+
+
+class ReferenceEvaluator:
+    """pySHACL, its results mapped onto the units of the plan.
+
+    ``shapes`` and ``subclasses`` (graphs, or functions that return them) replace the package's.
+    """
+
+    def __init__(self, plan: Plan, *, shapes: Graph | Callable[[], Graph] | None = None,
+                 subclasses: Graph | Callable[[], Graph] | None = None) -> None:
+        self.plan = plan
+        self.units = {unit.shape: unit for unit in plan.units}
+        self._shapes = shapes
+        self._subclasses = subclasses
+
+    @property
+    def shapes(self) -> Graph:
+        """The shapes graph pySHACL validates with."""
+        found = self._shapes() if callable(self._shapes) else self._shapes
+        return found if found is not None else shapes_graph()
+
+    @property
+    def subclasses(self) -> Graph:
+        """The ``rdfs:subClassOf`` triples validated with the data."""
+        found = self._subclasses() if callable(self._subclasses) else self._subclasses
+        return found if found is not None else subclass_graph()
+
+    def validate(self, data: Graph | Iterable[Graph]) -> ValidationRun:
+        """One pySHACL run over ``data``."""
+        if self._shapes is None and self._subclasses is None:
+            return validate(data)
+        return validate(data, shapes=self.shapes, subclasses=self.subclasses)
+
+    def hits(self, run: ValidationRun, data: Graph, *, units: Container[str] | None = None
+             ) -> tuple[set[Any], list[Hit], dict[tuple[str, Any], list[Node]]]:
+        """The patients of ``data``, the hits of ``run`` (only of ``units``, if given), and the result nodes of each hit."""
+        patients = {node_key(p) for p in data.subjects(RDF.type, NPC.Patient)}
+        found: dict[tuple[str, Any], list[Node]] = {}
+        foci: dict[tuple[str, Any], Node] = {}
+        for result in run.results:
+            shape = result.source_shape
+            shape_id = f"_:{shape}" if isinstance(shape, BNode) else str(shape)
+            if shape_id not in self.units or (units is not None and shape_id not in units):
+                continue
+            key = (shape_id, node_key(result.focus))
+            found.setdefault(key, []).append(result.node)
+            foci[key] = result.focus
+        hits: list[Hit] = []
+        for (shape_id, focus), node in foci.items():
+            owners = [node_key(o) for o in data.subjects(NPC.hasFinding, node)]
+            hits.append((self.units[shape_id], focus, owners_of(focus, patients, owners)))
+        return patients, hits, found
+
+    def graph_hits(self, data: Graph, *, units: Container[str] | None = None) -> tuple[set[Any], list[Hit]]:
+        """The patients and hits of one pySHACL run over ``data``."""
+        patients, hits, _results = self.hits(self.validate(data), data, units=units)
+        return patients, hits

@@ -1,245 +1,208 @@
-"""Assess patients with the SHACL shapes compiled to SPARQL (pyoxigraph store or remote endpoint).
+"""The plan compiled to SPARQL (:mod:`npc_kg.shacl.sparql_queries`), run on a pyoxigraph store or a remote endpoint.
 
-Statuses follow the same rule as the pySHACL reference path (``npc_kg.assessment.assess``): a criterion
-is *violated* if any ``sh:Violation`` result comes from one of its shapes, else *unknown* if any
-``sh:Warning`` does, else *satisfied* (``sh:Info`` never changes a status). The verdict is
-*ineligible* if any criterion is violated, *indeterminate* if any is unknown, else *eligible*.
-A result from a shape without ``npc:criterion`` (the patient model, ``shapes/patient.ttl``)
-makes the patient an *error* row. A result whose focus node is a finding record counts for the
-patient(s) that have it as ``npc:hasFinding``.
+Every query goes through :mod:`npc_kg.sparql` (one safety check, one HTTP client): the
+evaluator's own store is an :class:`~npc_kg.sparql.backends.oxigraph_backend.OxigraphBackend`,
+an endpoint a :class:`~npc_kg.sparql.backends.remote.RemoteBackend`.
+
+Own store (*faithful* mode): the data is parsed by pyoxigraph and every literal is replaced by
+its stand-in IRI (:func:`~npc_kg.shacl.sparql_queries.stand_in`) before it enters the store, so
+the store judges structure, identity and counts, and the literal tests are pySHACL's, computed
+in Python. A data IRI that looks like a stand-in is refused (:class:`Unsupported`).
+
+Endpoint: the data is already there; only the compiled queries (which name no patient) are
+sent. Literals are judged by the endpoint's SPARQL functions on the literals as it stores them.
+
+Both return *hits* (:data:`npc_kg.core.rules.Hit`); a unit the compiler cannot express is left
+to pySHACL by the caller (:class:`npc_kg.shacl.engines.Engines`), with a notice on stderr.
 """
 
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
-from typing import Protocol
+from typing import Any
 
 import pyoxigraph as ox
-from rdflib import RDFS, Graph, URIRef
-from rdflib.term import BNode
+from rdflib import RDFS
 
-from npc_kg.core.rules import STATUSES, VERDICTS, Criterion, PatientRow, criteria_of, verdict_of
-from npc_kg.errors import NpcKgError
-from npc_kg.namespace import NPC, SH
-from npc_kg.shacl.sparql_compiler import CompiledShape, compile_shapes, shape_name, subclass_closure
+from npc_kg.core.rules import Hit, owners_of
+from npc_kg.namespace import ENGINE, NPC
+from npc_kg.shacl.plan import Plan, Unsupported
+from npc_kg.shacl.sparql_queries import LITERAL_PREFIX, CompiledUnit, LiteralTests, compile_units, stand_in, stood_in
+from npc_kg.shacl.values import canonical, node_key
 
-__all__ = [
-    "STATUSES",
-    "VERDICTS",
-    "Criterion",
-    "Engine",
-    "PatientRow",
-    "QueryRunner",
-    "criteria_of",
-    "verdict_of",
-]
+__all__ = ["PATIENTS_QUERY", "SparqlEvaluator", "subclass_pairs"]
 
-class QueryRunner(Protocol):
-    """Runs a SPARQL SELECT and yields rows as ``{variable: term string}`` (IRIs bare)."""
+PATIENTS_QUERY = f"SELECT DISTINCT ?p WHERE {{ ?p a <{NPC.Patient}> }}"
+"""Every patient: asserted ``rdf:type npc:Patient``, as every evaluator reads it."""
 
-    def __call__(self, query: str) -> Iterable[dict[str, str]]: ...  # pragma: no cover
+_SUBCLASS = str(RDFS.subClassOf)
+_ENGINE = str(ENGINE)
+
+Select = Callable[[str], list[tuple[Any, ...]]]
+_MEMO_LIMIT = 200_000
 
 
-def _key(term: object) -> str:
-    """A stable string for a pyoxigraph or rdflib term: the IRI, or ``_:label``."""
-    if isinstance(term, ox.NamedNode | URIRef):
-        return term.value if isinstance(term, ox.NamedNode) else str(term)
-    if isinstance(term, ox.BlankNode):
-        return f"_:{term.value}"
-    if isinstance(term, BNode):
-        return f"_:{term}"
-    if isinstance(term, ox.Literal):
-        return term.value
-    return str(term)
+def _owners_query(query: str) -> str:
+    """A unit's query, extended with the owners (``npc:hasFinding``) of each focus node."""
+    return f"SELECT ?focus ?owner WHERE {{ {{ {query} }} OPTIONAL {{ ?owner <{NPC.hasFinding}> ?focus }} }}"
 
 
-class Engine:
-    """The eligibility and patient-model shapes, compiled once, applied to batches of patients."""
+def _vetted(units: Iterable[CompiledUnit]) -> list[CompiledUnit]:
+    """The units, each query parsed and safety-checked once (the check of :mod:`npc_kg.sparql` every query
+    passes; its parse is cached, so worker processes forked later inherit it). A query that check cannot
+    read leaves its unit to pySHACL instead of failing the run."""
+    from npc_kg.errors import QueryError
+    from npc_kg.sparql.safety import check_safe, checked
 
-    def __init__(self, shapes: Graph | None = None, kb: Graph | None = None, *,
-                 subclasses: Graph | None = None, notices: bool = True) -> None:
-        self._shapes = shapes
-        if kb is None:
-            from npc_kg.kg.load import load
+    check_safe(checked(PATIENTS_QUERY))
+    out = []
+    for compiled in units:
+        if compiled.query is not None:
+            try:
+                check_safe(checked(_owners_query(compiled.query)))
+            except (QueryError, RecursionError) as error:
+                compiled = CompiledUnit(compiled.unit, None, f"the compiled query cannot be checked ({error})")
+        out.append(compiled)
+    return out
 
-            kb = load()
-        self._subclasses = subclasses
-        self.closure = subclass_closure(self.subclasses)
-        self.criteria = criteria_of(kb, self.shapes)
-        self.units = compile_shapes(self.shapes, self.closure)
-        self.fallback = [u for u in self.units if u.query is None]
-        self.implemented = {str(o) for o in self.shapes.objects(None, NPC.criterion)}
-        self._names = {u.shape: shape_name(self.shapes, u.shape) for u in self.units if u.criterion is None}
-        self._extra: dict[frozenset[tuple[str, str]], Engine] = {}
+
+def subclass_pairs(quads: Iterable[Any]) -> frozenset[tuple[str, str]]:
+    """The ``rdfs:subClassOf`` triples between IRIs in pyoxigraph quads (the class closure must include them)."""
+    named = ox.NamedNode
+    return frozenset((q.subject.value, q.object.value) for q in quads
+                     if q.predicate.value == _SUBCLASS and type(q.subject) is named and type(q.object) is named)
+
+
+class SparqlEvaluator:
+    """The plan's units compiled to SPARQL; units it cannot compile are in :attr:`fallback`."""
+
+    def __init__(self, plan: Plan, *, units: Sequence[CompiledUnit] | None = None, notices: bool = True) -> None:
+        self.plan = plan
+        self.tests = LiteralTests(plan)
+        self.units = _vetted(units if units is not None else compile_units(plan, self.tests))
+        self.fallback = [c.unit for c in self.units if c.query is None and c.unsupported is not None]
+        self._endpoint_units: list[CompiledUnit] | None = None
+        self._stand_ins: dict[ox.Literal, tuple[ox.NamedNode, ox.Literal]] = {}
+        self._keep = None if plan.all_predicates else frozenset(plan.predicates)
         if notices:
             self.notify()
 
-    _STATE = ("criteria", "units", "fallback", "closure", "implemented", "_names")
-
-    @classmethod
-    def cached(cls, *, notices: bool = True) -> Engine:
-        """The engine for the package's shapes and KB, from the user cache when it is up to date."""
-        from npc_kg.kg.load import cached, graph_files
-        from npc_kg.shacl.shapes import shape_files
-
-        def build() -> dict[str, object]:
-            engine = cls(notices=False)
-            return {name: getattr(engine, name) for name in cls._STATE}
-
-        code = [Path(__file__).with_name("sparql_compiler.py"), Path(__file__)]  # a change to the compiler invalidates the cache
-        state = cached("engine", [*graph_files(), *shape_files(), *code], build)
-        engine = cls.__new__(cls)
-        engine.__dict__.update(state)
-        engine._shapes = engine._subclasses = None
-        engine._extra = {}
-        if notices:
-            engine.notify()
-        return engine
-
     def notify(self) -> None:
-        """Print a notice on stderr for each shape that pySHACL checks instead of SPARQL."""
-        for unit in self.fallback:
-            print(f"npc-kg: note: shape {unit.shape} is checked with pySHACL ({unit.unsupported})", file=sys.stderr)
+        """Print a notice on stderr for each unit that pySHACL checks instead of SPARQL."""
+        for compiled in self.units:
+            if compiled.query is None and compiled.unsupported is not None:
+                print(f"npc-kg: note: shape {compiled.unit.shape} is checked with pySHACL ({compiled.unsupported})",
+                      file=sys.stderr)
+
+    def checks(self) -> list[Any]:
+        """The safety check's verdicts on every query this evaluator sends to its own stores
+        (:func:`npc_kg.sparql.safety.verdict`: plain data, kept in the user cache with the plan)."""
+        from npc_kg.sparql.safety import parse, verdict
+
+        return [verdict(parse(query)) for query in
+                [PATIENTS_QUERY, *(_owners_query(c.query) for c in self.units if c.query is not None)]]
 
     @property
-    def shapes(self) -> Graph:
-        """The shapes graph (the package's, unless the engine was built with others)."""
-        from npc_kg.shacl.shapes import shapes_graph
+    def endpoint_units(self) -> list[CompiledUnit]:
+        """The units compiled for an endpoint that holds real literals."""
+        if self._endpoint_units is None:
+            self._endpoint_units = _vetted(compile_units(self.plan, None))
+        return self._endpoint_units
 
-        return self._shapes if self._shapes is not None else shapes_graph()
+    # -- own store ---------------------------------------------------------------------------------
+    def load(self, quads: Iterable[Any]) -> tuple[ox.Store, dict[str, ox.Literal]]:
+        """A new store holding ``quads`` (pyoxigraph quads or triples, in the default graph), literals
+        replaced by stand-ins; and the literal of each stand-in. Triples of predicates no shape
+        reads are left out (unless a shape is closed: then it reads every predicate)."""
+        named, blank, literal = ox.NamedNode, ox.BlankNode, ox.Literal
+        stand_ins = self._stand_ins
+        if len(stand_ins) > _MEMO_LIMIT:
+            stand_ins.clear()
+        keep = self._keep
+        literals: dict[str, ox.Literal] = {}
+        out = []
+        for quad in quads:
+            subject, obj = quad.subject, quad.object
+            if type(subject) is named and subject.value.startswith(_ENGINE):
+                raise Unsupported("the data uses the SPARQL evaluator's private IRIs")
+            if keep is not None and quad.predicate.value not in keep:
+                if type(obj) is named and obj.value.startswith(_ENGINE):
+                    raise Unsupported("the data uses the SPARQL evaluator's private IRIs")
+                continue
+            kind = type(obj)
+            if kind is literal:
+                found = stand_ins.get(obj)
+                if found is None:
+                    found = stand_ins[obj] = (named(stand_in(obj, self.tests)), canonical(obj))
+                obj = found[0]
+                literals[obj.value] = found[1]
+            elif kind is named:
+                if obj.value.startswith(_ENGINE):
+                    raise Unsupported("the data uses the SPARQL evaluator's private IRIs")
+            elif kind is not blank:
+                raise Unsupported("RDF-star triple terms")
+            if type(subject) not in (named, blank):
+                raise Unsupported("RDF-star triple terms")
+            out.append(ox.Quad(subject, quad.predicate, obj))
+        store = ox.Store()
+        store.bulk_extend(out)
+        return store, literals
 
-    @property
-    def subclasses(self) -> Graph:
-        """The ``rdfs:subClassOf`` triples the class closure is built from."""
-        from npc_kg.shacl.shapes import subclass_graph
+    def store_hits(self, quads: Iterable[Any], *, threads: int = 1) -> tuple[set[Any], list[Hit]]:
+        """The patients and hits of the compiled units on ``quads`` (fallback units excluded)."""
+        from npc_kg.sparql.backends.oxigraph_backend import OxigraphBackend
 
-        return self._subclasses if self._subclasses is not None else subclass_graph()
+        store, literals = self.load(quads)
+        backend = OxigraphBackend(store=store, include_kg=False)
+        return self._run(lambda query: backend.select_native(query)[1], self.units, literals, threads)
 
-    # -- queries ---------------------------------------------------------------------------------
-    def patients_query(self) -> str:
-        """SELECT ?p: every patient (asserted ``rdf:type npc:Patient``, as the reference path reads it)."""
-        return f"SELECT DISTINCT ?p WHERE {{ ?p a <{NPC.Patient}> }}"
+    # -- endpoint ------------------------------------------------------------------------------------
+    def endpoint_hits(self, url: str, *, timeout: float = 60.0, threads: int = 1) -> tuple[set[Any], list[Hit]]:
+        """The patients and hits of the compiled units on a SPARQL endpoint that holds the data.
 
-    def unit_query(self, unit: CompiledShape) -> str:
-        """The unit's query, extended with the owner (``npc:hasFinding``) of each focus node."""
-        assert unit.query is not None
-        return f"SELECT ?focus ?owner WHERE {{ {{ {unit.query} }} OPTIONAL {{ ?owner <{NPC.hasFinding}> ?focus }} }}"
-
-    # -- assessment ------------------------------------------------------------------------------
-    def assess(self, run: QueryRunner, *, order: Iterable[str] = (),
-               fallback_graph: Graph | None = None, threads: int = 1) -> list[PatientRow]:
-        """Assess every patient visible to ``run``; rows follow ``order`` first, then IRI order.
-
-        ``threads`` > 1 runs the compiled queries concurrently.
+        Units that only pySHACL can check are refused: the data is not here to run it on.
         """
-        patients = {row["p"] for row in run(self.patients_query())}
-        hits: list[tuple[CompiledShape, str, str | None]] = []
-        compiled = [u for u in self.units if u.query is not None]
+        from npc_kg.errors import NpcKgError
+        from npc_kg.sparql.backends.remote import RemoteBackend
 
-        def results(unit: CompiledShape) -> list[dict[str, str]]:
-            return list(run(self.unit_query(unit)))
+        units = self.endpoint_units
+        refused = [c for c in units if c.query is None and c.unsupported is not None]
+        if refused:
+            reasons = "; ".join(f"{c.unit.shape}: {c.unsupported}" for c in refused)
+            raise NpcKgError(f"these shapes cannot be compiled to SPARQL, and pySHACL needs the data locally: {reasons}")
+        backend = RemoteBackend(url, graph=None, timeout=timeout)
+        return self._run(lambda query: backend.select(query).rows, units, {}, threads)
+
+    # -- both ------------------------------------------------------------------------------------
+    def _run(self, select: Select, units: Sequence[CompiledUnit], literals: dict[str, ox.Literal],
+             threads: int) -> tuple[set[Any], list[Hit]]:
+        def key(term: Any) -> Any:
+            """A result term as an index term; a stand-in IRI as the literal it stands for."""
+            found = node_key(term)
+            if type(found) is str and found.startswith(LITERAL_PREFIX):
+                literal = literals.get(found)
+                return literal if literal is not None else stood_in(found)  # a literal named by a shape only
+            return found
+
+        patients = {key(row[0]) for row in select(PATIENTS_QUERY)}
+        compiled = [c for c in units if c.query is not None]
+
+        def answers(unit: CompiledUnit) -> list[tuple[Any, ...]]:
+            return select(_owners_query(unit.query or ""))
 
         if threads > 1:  # pyoxigraph releases the GIL while it evaluates; so does urllib while it waits
             with ThreadPoolExecutor(max_workers=threads) as pool:
-                answers = list(pool.map(results, compiled))
+                results = list(pool.map(answers, compiled))
         else:
-            answers = [results(u) for u in compiled]
-        for unit, rows in zip(compiled, answers, strict=True):
-            hits += [(unit, row["focus"], row.get("owner")) for row in rows]
-        if self.fallback:
-            hits += self._fallback_hits(fallback_graph)
-        return self._rows(patients, hits, order)
-
-    def _fallback_hits(self, graph: Graph | None) -> list[tuple[CompiledShape, str, str | None]]:
-        if graph is None:
-            reasons = "; ".join(f"{u.shape}: {u.unsupported}" for u in self.fallback)
-            raise NpcKgError(f"these shapes cannot be compiled to SPARQL, and pySHACL needs the data locally: {reasons}")
-        from npc_kg.shacl.reference import validate
-
-        by_shape = {u.shape: u for u in self.fallback}
-        hits: list[tuple[CompiledShape, str, str | None]] = []
-        run = validate(graph) if self._shapes is None else validate(graph, shapes=self.shapes, subclasses=self.subclasses)
-        for result in run.results:
-            unit = by_shape.get(result.source_shape)
-            if unit is None:
-                continue
-            hits.append((unit, _key(result.focus), None))
-            for owner in graph.subjects(NPC.hasFinding, result.focus):
-                hits.append((unit, _key(result.focus), _key(owner)))
-        return hits
-
-    def _rows(self, patients: set[str], hits: list[tuple[CompiledShape, str, str | None]],
-              order: Iterable[str]) -> list[PatientRow]:
-        errors: dict[str, set[str]] = {}
-        severities: dict[tuple[str, str], set[str]] = {}
-        for unit, focus, owner in hits:
-            targets = [p for p in (focus, owner) if p is not None and p in patients]
-            for patient in targets:
-                if unit.criterion is None:
-                    errors.setdefault(patient, set()).add(self._names.get(unit.shape, "a structure rule"))
-                else:
-                    severities.setdefault((patient, str(unit.criterion)), set()).add(str(unit.severity))
-        ordered = [p for p in dict.fromkeys(order) if p in patients]
-        ordered += sorted(patients - set(ordered))
-        rows = []
-        violation, warning = str(SH.Violation), str(SH.Warning)
-        for patient in ordered:
-            if patient in errors:
-                reason = "breaks the patient model: " + ", ".join(sorted(errors[patient]))
-                rows.append(PatientRow(patient, "error", {}, reason))
-                continue
-            statuses = {}
-            for criterion in self.criteria:
-                found = severities.get((patient, criterion.iri), set())
-                unknown = warning in found or criterion.iri not in self.implemented
-                statuses[criterion.iri] = "violated" if violation in found else "unknown" if unknown else "satisfied"
-            rows.append(PatientRow(patient, verdict_of(statuses), statuses))
-        return rows
-
-    # -- pyoxigraph ------------------------------------------------------------------------------
-    def for_store(self, store: ox.Store) -> Engine:
-        """This engine, or one whose class closure also has the store's own ``rdfs:subClassOf`` triples."""
-        extra = frozenset(
-            (_key(q.subject), _key(q.object))
-            for q in store.quads_for_pattern(None, ox.NamedNode(str(RDFS.subClassOf)), None)
-            if isinstance(q.subject, ox.NamedNode) and isinstance(q.object, ox.NamedNode)
-        )
-        if not extra:
-            return self
-        engine = self._extra.get(extra)
-        if engine is None:
-            subclasses = Graph()
-            for triple in self.subclasses:
-                subclasses.add(triple)
-            for sub, sup in extra:
-                subclasses.add((URIRef(sub), RDFS.subClassOf, URIRef(sup)))
-            engine = Engine.__new__(Engine)
-            engine.__dict__.update(self.__dict__)
-            engine._subclasses = subclasses
-            engine.closure = subclass_closure(subclasses)
-            engine.units = compile_shapes(self.shapes, engine.closure)
-            engine.fallback = [u for u in engine.units if u.query is None]
-            engine._extra = {}
-            self._extra[extra] = engine
-        return engine
-
-
-def store_runner(store: ox.Store, *, union: bool = False) -> QueryRunner:
-    """A :class:`QueryRunner` over a pyoxigraph store."""
-
-    def run(query: str) -> Iterable[dict[str, str]]:
-        solutions = store.query(query, use_default_graph_as_union=union)
-        assert isinstance(solutions, ox.QuerySolutions)
-        names = [v.value for v in solutions.variables]
-        for solution in solutions:
-            row = {}
-            for name in names:
-                value = solution[name]
-                if value is not None:
-                    row[name] = _key(value)
-            yield row
-
-    return run
+            results = [answers(c) for c in compiled]
+        hits: list[Hit] = []
+        for unit, rows in zip(compiled, results, strict=True):
+            by_focus: dict[Any, list[Any]] = {}
+            for focus, owner in rows:
+                found = by_focus.setdefault(key(focus), [])
+                if owner is not None:
+                    found.append(key(owner))
+            hits += [(unit.unit, focus, owners_of(focus, patients, owners)) for focus, owners in by_focus.items()]
+        return patients, hits

@@ -10,7 +10,7 @@ from npc_kg.errors import InputError, QueryError
 from npc_kg.resources import data_path
 from npc_kg.sparql.params import ParamSpec, parse_params_header
 
-__all__ = ["NamedQuery", "list_queries", "named_query", "resolve", "read_query_file"]
+__all__ = ["NamedQuery", "check_named", "list_queries", "named_query", "resolve", "read_query_file"]
 
 _HEADER = re.compile(r"^#\s*(title|description|params)\s*:\s?(.*)$", re.IGNORECASE)
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
@@ -99,3 +99,18 @@ def resolve(name_or_sparql: str | Path) -> NamedQuery:
     if "\n" not in text and text.lower().endswith(".rq"):
         return read_query_file(text)
     return _parse(name_or_sparql, "<text>", "<query text>", None)
+
+
+def check_named(names: list[str]) -> None:
+    """Check the package's named queries ``names`` once (:func:`npc_kg.sparql.safety.parse`), the verdicts
+    kept in the user cache (keyed by the query files), so a fresh process runs them without parsing."""
+    from npc_kg.kg.load import cached
+    from npc_kg.sparql.safety import parse, remember, verdict
+
+    queries = [named_query(name) for name in names]
+
+    def build() -> list[object]:
+        return [verdict(parse(query.text)) for query in queries]
+
+    for parsed in cached("query-checks", [q.path for q in queries if q.path is not None], build):
+        remember(parsed)  # type: ignore[arg-type]

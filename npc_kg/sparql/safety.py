@@ -11,25 +11,33 @@ algebra, so comments and string literals that merely *mention* ``SERVICE`` canno
 For rdflib this module also installs a ``CUSTOM_EVALS`` hook that raises on
 ``ServiceGraphPattern`` and sets ``SPARQL_LOAD_GRAPHS = False`` (belt and braces: rdflib would
 otherwise execute ``SERVICE`` and fetch ``FROM`` graphs from the web).
+
+The verdict on a query of the package (its named queries, the compiled shapes) may be
+remembered across processes (:func:`remember`, fed from the user cache): the same text always
+gets the same verdict, and :func:`checked` then returns it without parsing, so a fresh process
+need not load rdflib's SPARQL parser to run them. rdflib's SPARQL machinery is imported on first
+use.
 """
 
 from __future__ import annotations
 
 import contextvars
+import copy
+import sys
+import threading
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import Any
-
-import rdflib.plugins.sparql as rdflib_sparql
-from pyparsing import ParseException
-from rdflib.plugins.sparql.algebra import translateQuery, translateUpdate
-from rdflib.plugins.sparql.parser import parseQuery, parseUpdate
-from rdflib.plugins.sparql.parserutils import CompValue
-from rdflib.plugins.sparql.sparql import Query, Update
+from functools import lru_cache
+from typing import TYPE_CHECKING, Any
 
 from npc_kg.errors import QueryError, UnsafeQueryError
 
-__all__ = ["ParsedQuery", "allow_service", "check_safe", "install_rdflib_guards", "parse"]
+if TYPE_CHECKING:
+    from pyparsing import ParseException
+    from rdflib.plugins.sparql.parserutils import CompValue
+    from rdflib.plugins.sparql.sparql import Query, Update
+
+__all__ = ["ParsedQuery", "allow_service", "check_safe", "checked", "install_rdflib_guards", "parse", "remember", "verdict"]
 
 _QUERY_KINDS = {
     "SelectQuery": "select",
@@ -57,6 +65,8 @@ class ParsedQuery:
 
 
 def _walk(node: Any) -> Iterator[CompValue]:
+    from rdflib.plugins.sparql.parserutils import CompValue
+
     stack = [node]
     seen: set[int] = set()
     while stack:
@@ -83,7 +93,59 @@ def _position(text: str, error: ParseException) -> str:
 
 
 def parse(text: str) -> ParsedQuery:
-    """Parse ``text`` as a SPARQL query, or else as an update; raise QueryError with the position."""
+    """Parse ``text`` as a SPARQL query, or else as an update; raise QueryError with the position.
+
+    The parse of a text is cached (a run sends the same compiled queries batch after batch), and
+    parses are serialised: rdflib's parser (pyparsing) is not thread-safe. rdflib's parser
+    recurses once per nesting level; a deeply nested query (compiled from a large shapes graph)
+    that exceeds Python's recursion limit is parsed again with a higher limit.
+    """
+    with _PARSING:
+        try:
+            return copy.copy(_parse(text))
+        except RecursionError:
+            limit = sys.getrecursionlimit()
+            sys.setrecursionlimit(max(limit, _DEEP))
+            try:
+                return copy.copy(_parse(text))
+            except RecursionError:
+                raise QueryError("the query is nested too deeply to be checked") from None
+            finally:
+                sys.setrecursionlimit(limit)
+
+
+_PARSING = threading.Lock()
+_DEEP = 20_000
+_KNOWN: dict[str, ParsedQuery] = {}
+
+
+def verdict(parsed: ParsedQuery) -> ParsedQuery:
+    """What the checks need of a parsed query (no rdflib objects: it pickles)."""
+    return ParsedQuery(text=parsed.text, kind=parsed.kind, variables=list(parsed.variables),
+                       services=list(parsed.services), loads=list(parsed.loads), dataset=list(parsed.dataset))
+
+
+def remember(parsed: ParsedQuery) -> None:
+    """Remember the check of a query of the package, so that :func:`checked` returns it without parsing."""
+    _KNOWN[parsed.text] = verdict(parsed)
+
+
+def checked(text: str) -> ParsedQuery:
+    """What the checks need of ``text``: a remembered verdict (:func:`remember`), else :func:`parse`.
+
+    For callers that only check a query (its kind, variables, SERVICE, LOAD, FROM) and do not
+    need rdflib's prepared form.
+    """
+    known = _KNOWN.get(text)
+    return copy.copy(known) if known is not None else parse(text)
+
+
+@lru_cache(maxsize=512)
+def _parse(text: str) -> ParsedQuery:
+    from pyparsing import ParseException
+    from rdflib.plugins.sparql.algebra import translateQuery, translateUpdate
+    from rdflib.plugins.sparql.parser import parseQuery, parseUpdate
+
     try:
         query = translateQuery(parseQuery(text))
     except ParseException as query_error:
@@ -94,6 +156,8 @@ def parse(text: str) -> ParsedQuery:
         except Exception as error:  # rdflib raises assorted types while translating
             raise QueryError(f"invalid SPARQL update: {error}") from None
         return _describe_update(text, update)
+    except RecursionError:
+        raise
     except Exception as error:
         raise QueryError(f"invalid SPARQL query: {error}") from None
     algebra = query.algebra
@@ -159,6 +223,8 @@ def _refuse_service(ctx: Any, part: CompValue) -> Any:
 
 def install_rdflib_guards() -> None:
     """Install the rdflib SERVICE hook and switch off loading of FROM graphs (idempotent)."""
+    import rdflib.plugins.sparql as rdflib_sparql
+
     rdflib_sparql.CUSTOM_EVALS["npc_kg_refuse_service"] = _refuse_service
     rdflib_sparql.SPARQL_LOAD_GRAPHS = False
 

@@ -1,4 +1,4 @@
-"""Fast start: pickle caches of the merged graph and the compiled queries (package data only)."""
+"""Fast start: pickle caches of the merged graph and of the engines' plan, queries and criteria (package data only)."""
 
 from __future__ import annotations
 
@@ -9,10 +9,10 @@ from pathlib import Path
 
 SCRIPT = """
 import npc_kg
-from npc_kg.shacl.sparql import Engine
+from npc_kg.shacl.engines import package_engines
 graph = npc_kg.load()
-engine = Engine.cached(notices=False)
-print(len(graph), len(engine.units), engine.criteria[0].name)
+engines = package_engines()
+print(len(graph), len(engines.sparql.units), engines.criteria()[0].name)
 """
 
 
@@ -27,7 +27,7 @@ def test_cache_is_written_reused_and_can_be_turned_off(tmp_path: Path) -> None:
     cache = tmp_path / "cache"
     first = _run({"NPC_KG_CACHE": str(cache)})
     files = sorted(p.name.split("-")[0] for p in cache.iterdir())
-    assert files == ["engine", "graph"]
+    assert files == ["engines", "graph", "merged"]
     assert not any(p.name.endswith(".tmp") for p in cache.iterdir())
     assert _run({"NPC_KG_CACHE": str(cache)}) == first, "same answers from the cache"
     for path in cache.iterdir():  # a corrupt cache is rebuilt, not trusted
@@ -46,7 +46,7 @@ def test_cache_holds_no_patient_data(tmp_path: Path) -> None:
                           env={**os.environ, "NPC_KG_CACHE": str(cache)})
     assert done.returncode == 0, done.stderr
     assert "V-1" in (tmp_path / "o.csv").read_text()
-    # the SPARQL engine's queries (criteria), the merged graph, the local engine's plan
-    assert sorted(p.name.split("-")[0] for p in cache.iterdir()) == ["engine", "graph", "local"]
+    # the engines (plan, compiled queries, criteria), the merged graph and its N-Triples
+    assert sorted(p.name.split("-")[0] for p in cache.iterdir()) == ["engines", "graph", "merged"]
     for path in cache.iterdir():
         assert b"patient/V-1" not in path.read_bytes() and b"patient/V-2" not in path.read_bytes()

@@ -16,13 +16,13 @@ import pytest
 
 from npc_kg.cohort.ntriples import NotStrict, strict_triples
 from npc_kg.cohort.synth import synth
-from npc_kg.shacl.closures import _index_terms
+from npc_kg.shacl.closures import index_terms
 
 
 def _reference(data: bytes) -> list[tuple[str, str, object]] | None:
     """pyoxigraph's triples as index terms, or None if it rejects the data."""
     try:
-        return list(_index_terms(ox.parse(input=data, format=ox.RdfFormat.N_TRIPLES)))
+        return list(index_terms(ox.parse(input=data, format=ox.RdfFormat.N_TRIPLES)))
     except (SyntaxError, ValueError):
         return None
 

@@ -3,7 +3,7 @@
 Each of its functions has a Python twin that stays the reference:
 
 - ``records`` vs :func:`npc_kg.cohort.reader._scan_records` (grouping lines into records);
-- ``index`` vs ``LocalEngine.index_terms(strict_triples(data))`` (strict N-Triples into the index);
+- ``index`` vs ``ClosureEvaluator.index_terms(strict_triples(data))`` (strict N-Triples into the index);
 - ``fast_term`` vs :func:`npc_kg.cohort.ntriples.term` (IRIs and blank nodes);
 - ``sid``/``focus_key`` vs ``_Linked._sid``/``_focus_key`` (node signatures, the memo keys).
 
@@ -28,7 +28,10 @@ from npc_kg.cohort.native import load_native
 from npc_kg.cohort.ntriples import NotStrict, term
 from npc_kg.cohort.reader import _scan_records, iter_batches
 from npc_kg.cohort.synth import synth
-from npc_kg.shacl.closures import LocalEngine, Unsupported
+from npc_kg.core.rules import PatientRow, rows_of
+from npc_kg.shacl.closures import ClosureEvaluator, Index
+from npc_kg.shacl.engines import package_engines
+from npc_kg.shacl.plan import Unsupported
 from tests.cohort.test_ntriples import ACCEPTED, REFUSED
 
 NATIVE = load_native()
@@ -71,7 +74,7 @@ def test_ci_builds_the_accelerator() -> None:
 def test_no_native_switch_selects_pure_python(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("NPC_KG_NO_NATIVE", "1")
     assert load_native() is None
-    assert LocalEngine.cached().native is None
+    assert ClosureEvaluator(package_engines().plan).native is None
 
 
 @needs_native
@@ -150,21 +153,18 @@ def test_reading_a_file_gives_the_same_batches_natively(tmp_path: Path, monkeypa
 
 # -- index ------------------------------------------------------------------------------------------
 
-def _engines() -> tuple[LocalEngine, LocalEngine]:
-    native = LocalEngine.cached()
-    saved = os.environ.get("NPC_KG_NO_NATIVE")
-    os.environ["NPC_KG_NO_NATIVE"] = "1"
-    try:
-        python = LocalEngine.cached()
-    finally:
-        if saved is None:
-            del os.environ["NPC_KG_NO_NATIVE"]
-        else:
-            os.environ["NPC_KG_NO_NATIVE"] = saved
-    return native, python
+def _engines() -> tuple[ClosureEvaluator, ClosureEvaluator]:
+    plan = package_engines().plan
+    return ClosureEvaluator(plan), ClosureEvaluator(plan, native=None)
 
 
-def _index_or_why(engine: LocalEngine, data: bytes) -> object:
+def _rows(engine: ClosureEvaluator, idx: Index, order: list[str] | None = None) -> list[PatientRow]:
+    engines = package_engines()
+    patients, hits = engine.hits(idx)
+    return rows_of(patients, hits, engines.criteria(), engines.plan.implemented, order or ())
+
+
+def _index_or_why(engine: ClosureEvaluator, data: bytes) -> object:
     try:
         return engine.index_strict(data)
     except (NotStrict, Unsupported) as error:
@@ -232,7 +232,8 @@ def test_signatures_and_verdicts_equal_the_python_engine(tmp_path: Path) -> None
     assert native.linked.sid.__class__.__name__ == "partial" and python.linked.sid.__class__.__name__ == "method"
     rows = 0
     for batch in iter_batches(tmp_path / "c.nt", batch_size=100):
-        got, expected = native.assess_batch(batch), python.assess_batch(batch)
+        got = _rows(native, native.index_strict(batch.data), batch.roots)
+        expected = _rows(python, python.index_strict(batch.data), batch.roots)
         assert got == expected
         assert native.linked.interned == python.linked.interned  # the same memo keys, in the same order
         assert native.linked.shallow == python.linked.shallow
@@ -247,7 +248,7 @@ def test_a_cycle_falls_back_to_node_keys_natively() -> None:
             b"<http://x.org/p1> <https://w3id.org/npc-kg/hasFinding> <http://x.org/f1> .\n"
             b"<http://x.org/f1> <https://w3id.org/npc-kg/hasFinding> <http://x.org/p1> .\n")
     native, python = _engines()
-    assert native.assess_index(native.index_strict(data)) == python.assess_index(python.index_strict(data))
+    assert _rows(native, native.index_strict(data)) == _rows(python, python.index_strict(data))
 
 
 @needs_native
@@ -260,8 +261,8 @@ def test_a_chain_deeper_than_the_recursion_limit_is_still_assessed() -> None:
         previous = b"http://x.org/f%d" % i
     data = b"\n".join(lines) + b"\n"
     native, python = _engines()
-    got = native.assess_index(native.index_strict(data))
-    assert got == python.assess_index(python.index_strict(data))
+    got = _rows(native, native.index_strict(data))
+    assert got == _rows(python, python.index_strict(data))
     assert [row.verdict for row in got] == ["error"]  # the chained "findings" break the patient model
 
 

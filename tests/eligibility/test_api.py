@@ -272,14 +272,14 @@ def test_to_rdf_links_rows_to_validation_results(helpers) -> None:
 
 
 def test_reference_statuses_runs_one_validation_for_many_patients(helpers, monkeypatch: pytest.MonkeyPatch) -> None:
-    import npc_kg.assessment.assess as module
+    import npc_kg.shacl.reference as module
 
     graph = Graph()
     for name, change in (("a", {}), ("b", {"distant_metastasis": "present"}), ("c", {"frailty": None})):
         graph += patient_from_dict(helpers.patient_dict(name, **change))
     calls = []
     real = module.validate
-    monkeypatch.setattr(module, "validate", lambda g: calls.append(1) or real(g))
+    monkeypatch.setattr(module, "validate", lambda g, **options: calls.append(1) or real(g, **options))
     statuses = reference_statuses(graph)
     assert len(calls) == 1
     by_id = {iri.rsplit("/", 1)[-1]: row for iri, row in statuses.items()}

@@ -4,9 +4,15 @@ from __future__ import annotations
 
 from rdflib import Graph
 
-from npc_kg.assessment.assess import criteria_for
+from npc_kg.core.rules import Criterion
 from npc_kg.namespace import NPC, SH
+from npc_kg.shacl.engines import package_engines
 from npc_kg.shacl.shapes import shapes_graph
+
+
+def criteria_for() -> list[Criterion]:
+    """The criteria of the treatment the package's shapes implement."""
+    return package_engines().criteria()
 
 
 def test_examples_cover_each_verdict_contraindication_and_missing_item(helpers) -> None:

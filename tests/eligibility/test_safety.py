@@ -20,6 +20,7 @@ class NetworkUsed(AssertionError):
 
 def test_assessment_makes_no_network_access_and_writes_no_temp_files(helpers, monkeypatch: pytest.MonkeyPatch) -> None:
     npc_kg.load()  # the knowledge graph itself is package data, loaded before the patient arrives
+    npc_kg.assess(helpers.patient_dict())  # and so are the user caches of package data (engines, query checks)
 
     def refuse(*_args: object, **_kwargs: object) -> None:
         raise NetworkUsed("network access while processing patient data")

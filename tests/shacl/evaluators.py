@@ -140,39 +140,36 @@ def _value_key(report: Graph, node: Node) -> Key | None:
 
 
 def _closures(shapes: Graph, data: Graph) -> Outcome:
-    from npc_kg.shacl.closures import LocalEngine, Unsupported, rdflib_triples
+    from npc_kg.shacl.closures import rdflib_triples
+    from npc_kg.shacl.engines import Engines
+    from npc_kg.shacl.plan import Unsupported
 
     try:
-        engine = LocalEngine(shapes, Graph(), subclasses=data)
+        engine = Engines.build(shapes, Graph(), subclasses=data).closures()
         # The data's subclass triples are the engine's class closure; it indexes them only if a shape reads them.
         keep = _SUBCLASS in engine.needed or engine.plan.all_predicates
         idx = engine.index(t for t in rdflib_triples(data) if keep or t.predicate.value != _SUBCLASS)
-        hits = engine.hits(idx)
+        _patients, hits = engine.hits(idx)
     except Unsupported as error:
         return Outcome(conforms=False, results=frozenset(), refused=str(error) or type(error).__name__)
-    return _outcome((term_key(focus), term_key(unit.shape), term_key(URIRef(unit.severity))) for unit, focus in hits)
+    return _outcome((term_key(focus), term_key(unit.shape), term_key(URIRef(unit.severity))) for unit, focus, _o in hits)
 
 
 def _sparql(shapes: Graph, data: Graph) -> Outcome:
-    import pyoxigraph as ox
+    from npc_kg.shacl.closures import rdflib_triples
+    from npc_kg.shacl.engines import Engines
+    from npc_kg.shacl.plan import Unsupported
+    from npc_kg.shacl.sparql import SparqlEvaluator
 
-    from npc_kg.shacl.sparql import Engine
-    from npc_kg.sparql.terms import to_oxigraph
-
-    engine = Engine(shapes, Graph(), subclasses=data, notices=False)
-    fallback = [unit for unit in engine.units if unit.query is None]
-    if fallback:
-        return Outcome(conforms=False, results=frozenset(),
-                       refused="; ".join(sorted({str(u.unsupported) for u in fallback})))
-    store = ox.Store()
-    store.bulk_extend(ox.Quad(to_oxigraph(s), to_oxigraph(p), to_oxigraph(o))  # type: ignore[arg-type]
-                      for s, p, o in data if not isinstance(s, Literal))
-    found = []
-    for unit in engine.units:
-        solutions = store.query(unit.query)
-        assert isinstance(solutions, ox.QuerySolutions)
-        found += [(term_key(solution["focus"]), term_key(unit.shape), term_key(unit.severity)) for solution in solutions]
-    return _outcome(found)
+    engine = SparqlEvaluator(Engines.build(shapes, Graph(), subclasses=data).plan, notices=False)
+    if engine.fallback:
+        return Outcome(conforms=False, results=frozenset(), refused="; ".join(sorted(
+            {str(c.unsupported) for c in engine.units if c.query is None and c.unsupported is not None})))
+    try:
+        _patients, hits = engine.store_hits(list(rdflib_triples(data)))
+    except Unsupported as error:  # generalised RDF, or data that uses the evaluator's private IRIs
+        return Outcome(conforms=False, results=frozenset(), refused=str(error) or type(error).__name__)
+    return _outcome((term_key(focus), term_key(unit.shape), term_key(URIRef(unit.severity))) for unit, focus, _o in hits)
 
 
 _EVALUATE: dict[str, Callable[[Graph, Graph], Outcome]] = {
@@ -193,18 +190,23 @@ def rows(name: str, data: bytes, *, batch_size: int = 1000) -> dict[str, tuple[s
     check the wrong evaluator. For the same reason the SPARQL engine must compile every shape.
     """
     from npc_kg.cohort import assess_batch
+    from npc_kg.cohort.evaluate import batch_quads, error_rows
     from npc_kg.cohort.reader import iter_batches
+    from npc_kg.core.rules import rows_of
+    from npc_kg.shacl.engines import package_engines
 
+    engines = package_engines()
     assess: Callable[[Any], list[Any]]
     if name == "closures":
-        from npc_kg.shacl.closures import default_engine
+        closures = engines.closures()  # raises Unsupported instead of falling back
 
-        assess = default_engine().assess_batch  # raises Unsupported instead of falling back
+        def assess(batch: Any) -> list[Any]:
+            quads, batch = batch_quads(batch)
+            patients, hits = closures.hits(closures.index(quads))
+            return rows_of(patients, hits, engines.criteria(), engines.plan.implemented, batch.roots) + error_rows(batch)
     else:
         if name == "sparql":
-            from npc_kg.shacl.sparql import Engine
-
-            fallback = Engine.cached(notices=False).fallback
+            fallback = engines.sparql.fallback
             assert not fallback, f"the SPARQL engine hands {len(fallback)} shape(s) to pySHACL"
         engine = COHORT_ENGINES[name]
 

@@ -12,7 +12,7 @@ from rdflib.term import Node
 
 import npc_kg.rdfio  # noqa: F401 - installs the filter that keeps literal values out of rdflib's log
 from npc_kg.errors import QueryError
-from npc_kg.sparql.safety import ParsedQuery, check_safe, parse
+from npc_kg.sparql.safety import ParsedQuery, check_safe, checked
 
 __all__ = ["Backend", "GraphSource", "Solutions"]
 
@@ -58,12 +58,17 @@ class Backend(ABC):
         """Graphs that FROM / FROM NAMED may name without reaching the network."""
         return self.graphs()
 
+    def _parse(self, query: str) -> ParsedQuery:
+        """The parse the checks read (a remembered verdict will do unless the backend runs rdflib's prepared form)."""
+        return checked(query)
+
     def _checked(self, query: str, kinds: tuple[str, ...]) -> ParsedQuery:
         """Parse ``query``, check it is one of ``kinds`` and safe (no SERVICE, LOAD or remote FROM unless allowed)."""
-        parsed = parse(query)
+        parsed = self._parse(query)
         if parsed.kind not in kinds:
             raise QueryError(f"expected a {' or '.join(k.upper() for k in kinds)} query, got {parsed.kind.upper()}")
-        check_safe(parsed, allow_network=self.allow_network, known_graphs=self._known_graphs(parsed))
+        known = self._known_graphs(parsed) if parsed.dataset else set()  # only FROM needs them
+        check_safe(parsed, allow_network=self.allow_network, known_graphs=known)
         return parsed
 
     def close(self) -> None:  # noqa: B027 - optional hook

@@ -1,14 +1,16 @@
-"""Embedded pyoxigraph backend: an in-memory ``Store`` bulk-loaded from the merged graph.
+"""Embedded pyoxigraph backend: an in-memory ``Store`` bulk-loaded from the merged graph (or a store the caller gives).
 
 Parameters are bound with pyoxigraph's ``substitutions`` (RDF-dev SEP-0007), which only takes
 variables of the SELECT projection (npc-kg's named queries project their parameters); any other
 bound variable goes in an escaped ``VALUES`` block, as for a remote endpoint. Everything is
-loaded into the default graph (``graph_iri`` is ignored).
+loaded into the default graph (``graph_iri`` is ignored). ``select(..., default_graph=[...])``
+runs a query over the union of the given graphs (named graph IRIs; None for the default graph).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 import pyoxigraph as ox
 from rdflib import Graph
@@ -23,14 +25,14 @@ __all__ = ["OxigraphBackend", "from_oxigraph", "to_oxigraph"]  # the conversions
 
 
 class OxigraphBackend(Backend):
-    """pyoxigraph in-memory store, loaded with the merged graph unless ``include_kg=False``."""
+    """pyoxigraph in-memory store, loaded with the merged graph unless ``include_kg=False`` or a ``store`` is given."""
 
     name = "oxigraph"
 
-    def __init__(self, *, allow_network: bool = False, include_kg: bool = True) -> None:
+    def __init__(self, *, allow_network: bool = False, include_kg: bool = True, store: ox.Store | None = None) -> None:
         self.allow_network = allow_network
-        self._store = ox.Store()
-        if include_kg:
+        self._store = store if store is not None else ox.Store()
+        if include_kg and store is None:
             self._store.bulk_load(kg_ntriples(), format=ox.RdfFormat.N_TRIPLES)
 
     @property
@@ -44,7 +46,8 @@ class OxigraphBackend(Backend):
         self._store.load(graph.serialize(format="nt", encoding="utf-8"), format=ox.RdfFormat.N_TRIPLES)
         return len(self._store) - before
 
-    def _query(self, query: str, bindings: Mapping[str, Node] | None, projected: list[str]):  # type: ignore[no-untyped-def]
+    def _query(self, query: str, bindings: Mapping[str, Node] | None, projected: list[str],  # type: ignore[no-untyped-def]
+               default_graph: Sequence[str | None] | None = None):
         bound = dict(bindings or {})
         substitutions: dict[ox.Variable, ox.NamedNode | ox.BlankNode | ox.Literal | ox.Triple] = {
             ox.Variable(name): to_oxigraph(term) for name, term in bound.items() if name in projected
@@ -52,18 +55,30 @@ class OxigraphBackend(Backend):
         # SEP-0007 substitution only takes projected variables; bind the others with VALUES.
         query = inject_values(query, {name: term for name, term in bound.items() if name not in projected})
         try:
-            return self._store.query(query, substitutions=substitutions or None)
+            graphs: list[ox.NamedNode | ox.BlankNode | ox.DefaultGraph] | None = None if default_graph is None else [
+                ox.DefaultGraph() if g is None else ox.NamedNode(g) for g in default_graph]
+            return self._store.query(query, substitutions=substitutions or None, default_graph=graphs)
         except SyntaxError as error:
             raise QueryError(f"SPARQL syntax error (oxigraph): {error}") from None
         except (OSError, RuntimeError, ValueError) as error:
             raise QueryError(f"query failed (oxigraph): {error}") from None
 
-    def select(self, query: str, bindings: Mapping[str, Node] | None = None) -> Solutions:
+    def select(self, query: str, bindings: Mapping[str, Node] | None = None, *,
+               default_graph: Sequence[str | None] | None = None) -> Solutions:
+        """Run a SELECT; with ``default_graph``, over the union of those named graphs."""
         parsed = self._checked(query, ("select",))
-        result = self._query(query, bindings, parsed.variables)
+        result = self._query(query, bindings, parsed.variables, default_graph)
         variables = [variable.value for variable in result.variables]
         rows = [tuple(from_oxigraph(solution[name]) for name in variables) for solution in result]
         return Solutions(variables, rows)
+
+    def select_native(self, query: str, bindings: Mapping[str, Node] | None = None) -> tuple[list[str], list[tuple[Any, ...]]]:
+        """:meth:`select` with the result terms left as pyoxigraph terms (no conversion), for callers
+        that read many rows; the same safety check."""
+        parsed = self._checked(query, ("select",))
+        result = self._query(query, bindings, parsed.variables)
+        variables = [variable.value for variable in result.variables]
+        return variables, [tuple(solution[name] for name in variables) for solution in result]
 
     def ask(self, query: str, bindings: Mapping[str, Node] | None = None) -> bool:
         self._checked(query, ("ask",))

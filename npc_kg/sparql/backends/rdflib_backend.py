@@ -9,7 +9,7 @@ from rdflib.term import Node, Variable
 
 from npc_kg.errors import QueryError
 from npc_kg.sparql.backends.base import Backend, GraphSource, Solutions, as_graph
-from npc_kg.sparql.safety import ParsedQuery, allow_service, install_rdflib_guards
+from npc_kg.sparql.safety import ParsedQuery, allow_service, install_rdflib_guards, parse
 
 __all__ = ["RdflibBackend"]
 
@@ -34,6 +34,9 @@ class RdflibBackend(Backend):
             self._shared = graph is not None
         self._graph = graph if graph is not None else Graph()
         self.allow_network = allow_network
+
+    def _parse(self, query: str) -> ParsedQuery:
+        return parse(query)  # rdflib runs the prepared form
 
     @property
     def graph(self) -> Graph:

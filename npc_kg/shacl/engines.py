@@ -1,0 +1,245 @@
+"""The evaluators of one configuration: a shapes graph, its class hierarchy and a knowledge graph.
+
+:class:`Engines` reads the shapes into ONE :class:`~npc_kg.shacl.plan.Plan` and builds every
+evaluator from it: the compiled closures (the default), the compiled SPARQL and the pySHACL
+reference. It also knows the configuration's treatments and their criteria
+(:func:`npc_kg.core.rules.criteria_for`) and chains the evaluators: what the closures cannot
+evaluate goes to SPARQL, and what SPARQL cannot express to pySHACL, each time with a notice on
+stderr (closures -> SPARQL -> pySHACL).
+
+:func:`package_engines` is the configuration of the package's own files, cached per process and
+(its plan, compiled queries and criteria) in the user cache keyed by the files' contents. A
+caller with other shapes or another knowledge graph builds its own with :meth:`Engines.build`.
+"""
+
+from __future__ import annotations
+
+import sys
+import threading
+from collections.abc import Iterable, Sequence
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+from rdflib import RDFS, Graph, URIRef
+
+from npc_kg.core.rules import Criterion, Hit, PatientRow, criteria_for, resolve_treatment, rows_of
+from npc_kg.errors import InputError
+from npc_kg.namespace import NPC
+from npc_kg.shacl.closures import ClosureEvaluator
+from npc_kg.shacl.plan import Plan, Unsupported, read_plan
+from npc_kg.shacl.reference import ReferenceEvaluator
+from npc_kg.shacl.shapes import subclass_closure, subclass_graph
+from npc_kg.shacl.sparql import SparqlEvaluator, subclass_pairs
+from npc_kg.shacl.sparql_queries import CompiledUnit
+from npc_kg.sparql.safety import remember
+
+__all__ = ["Engines", "package_engines"]
+
+_LOCK = threading.Lock()
+_PACKAGE: dict[tuple[str, ...], Engines] = {}
+
+
+class Engines:
+    """One plan of the shapes and the evaluators built from it (see the module docstring).
+
+    ``shapes``, ``subclasses`` and ``kg`` of None stand for the package's own (loaded on first use).
+    """
+
+    def __init__(self, plan: Plan, *, shapes: Graph | None = None, subclasses: Graph | None = None,
+                 kg: Graph | None = None, queries: Sequence[CompiledUnit] | None = None,
+                 treatments: Sequence[str] | None = None, criteria: dict[str, list[Criterion]] | None = None) -> None:
+        self.plan = plan
+        self._shapes = shapes
+        self._subclasses = subclasses
+        self._kg = kg
+        self._queries = queries
+        self._treatments = list(treatments) if treatments is not None else None
+        self._criteria: dict[str, list[Criterion]] = dict(criteria or {})
+        self._variants: dict[frozenset[tuple[str, str]], Engines] = {}
+        self._closures: ClosureEvaluator | None = None
+        self._refusal: str | None = None
+        self._lock = threading.Lock()
+
+    @classmethod
+    def build(cls, shapes: Graph, kg: Graph | None = None, *, subclasses: Graph | None = None) -> Engines:
+        """The engines of ``shapes``, with the class hierarchy of ``subclasses`` (default: of ``kg``)."""
+        if subclasses is None:
+            subclasses = subclass_graph(kg if kg is not None else Graph())
+        return cls(read_plan(shapes, subclass_closure(subclasses)), shapes=shapes, subclasses=subclasses,
+                   kg=kg if kg is not None else Graph())
+
+    # -- the configuration ---------------------------------------------------------------------------
+    @property
+    def shapes(self) -> Graph:
+        """The shapes graph (the package's, unless built with others)."""
+        from npc_kg.shacl.shapes import shapes_graph
+
+        return self._shapes if self._shapes is not None else shapes_graph()
+
+    @property
+    def subclasses(self) -> Graph:
+        """The ``rdfs:subClassOf`` triples the plan's class closure is built from."""
+        return self._subclasses if self._subclasses is not None else subclass_graph()
+
+    @property
+    def kg(self) -> Graph | None:
+        """The knowledge graph, or None for the package's (read by pyoxigraph, never parsed twice)."""
+        return self._kg
+
+    def treatments(self) -> list[str]:
+        """The treatments whose criteria the shapes implement (``npc:criterion`` -> ``npc:appliesToTreatment``)."""
+        if self._treatments is None:
+            from npc_kg.kg.load import load
+
+            kg = self._kg if self._kg is not None else load()
+            found = {str(t) for c in self.plan.implemented for t in kg.objects(URIRef(c), NPC.appliesToTreatment)}
+            self._treatments = sorted(found)
+        return list(self._treatments)
+
+    def treatment(self, treatment: str | URIRef | None = None) -> URIRef:
+        """``treatment`` resolved, or the one treatment the shapes implement criteria of."""
+        if treatment is not None:
+            return resolve_treatment(treatment)
+        found = self.treatments()
+        if len(found) != 1:
+            choices = ", ".join(found) or "none"
+            raise InputError(f"name the treatment to assess: the shapes implement criteria of {len(found)} (choices: {choices})")
+        return URIRef(found[0])
+
+    def criteria(self, treatment: str | URIRef | None = None) -> list[Criterion]:
+        """The criteria of ``treatment`` (default: :meth:`treatment`) in the knowledge graph."""
+        target = str(self.treatment(treatment))
+        found = self._criteria.get(target)
+        if found is None:
+            found = self._criteria[target] = criteria_for(target, self._kg)
+        return list(found)
+
+    # -- the evaluators --------------------------------------------------------------------------------
+    def closures(self) -> ClosureEvaluator:
+        """The closure evaluator; :class:`Unsupported` if the plan is outside its subset (remembered)."""
+        with self._lock:
+            if self._refusal is not None:
+                raise Unsupported(self._refusal)
+            if self._closures is None:
+                try:
+                    self._closures = ClosureEvaluator(self.plan)
+                except Unsupported as error:
+                    self._refusal = str(error)
+                    print(f"npc-kg: note: the local engine cannot evaluate these shapes ({error}); "
+                          "using the SPARQL engine", file=sys.stderr)
+                    raise
+            return self._closures
+
+    @cached_property
+    def sparql(self) -> SparqlEvaluator:
+        """The SPARQL evaluator."""
+        return SparqlEvaluator(self.plan, units=self._queries)
+
+    @cached_property
+    def reference(self) -> ReferenceEvaluator:
+        """The pySHACL reference, its results mapped onto the plan."""
+        if self._shapes is None and self._subclasses is None:
+            return ReferenceEvaluator(self.plan)
+        return ReferenceEvaluator(self.plan, shapes=self.shapes, subclasses=self.subclasses)
+
+    def for_subclasses(self, pairs: Iterable[tuple[str, str]]) -> Engines:
+        """These engines, with ``rdfs:subClassOf`` pairs (found in the data) added to the class hierarchy."""
+        extra = frozenset(pairs)
+        if not extra:
+            return self
+        with self._lock:
+            found = self._variants.get(extra)
+            if found is None:
+                subclasses = Graph()
+                for triple in self.subclasses:
+                    subclasses.add(triple)
+                for sub, sup in extra:
+                    subclasses.add((URIRef(sub), RDFS.subClassOf, URIRef(sup)))
+                found = Engines(read_plan(self.shapes, subclass_closure(subclasses)), shapes=self.shapes,
+                                subclasses=subclasses, kg=self._kg, treatments=self._treatments, criteria=self._criteria)
+                self._variants[extra] = found
+            return found
+
+    # -- running them ----------------------------------------------------------------------------------
+    def sparql_hits(self, quads: Sequence[Any], fallback_graph: Graph | None = None, *,
+                    threads: int = 1) -> tuple[set[Any], list[Hit]]:
+        """Patients and hits of the SPARQL evaluator on pyoxigraph ``quads``; its fallback units on pySHACL.
+
+        ``fallback_graph`` is the same data as an rdflib graph (built from the quads if None).
+        """
+        engines = self.for_subclasses(subclass_pairs(quads))
+        evaluator = engines.sparql
+        patients, hits = evaluator.store_hits(quads, threads=threads)
+        if evaluator.fallback:
+            graph = fallback_graph if fallback_graph is not None else rdflib_graph(quads)
+            wanted = {unit.shape for unit in evaluator.fallback}
+            _patients, extra = engines.reference.graph_hits(graph, units=wanted)
+            hits += extra
+        return patients, hits
+
+    def graph_hits(self, graph: Graph, engine: str = "closures") -> tuple[set[Any], list[Hit]]:
+        """Patients and hits of an rdflib graph: ``closures`` (-> ``sparql`` for what it cannot answer),
+        ``sparql`` (-> pySHACL for what it cannot express), or ``reference``."""
+        if engine == "closures":
+            try:
+                return self.closures().graph_hits(graph)
+            except Unsupported:
+                engine = "sparql"
+        if engine == "sparql":
+            from npc_kg.shacl.closures import rdflib_triples
+
+            return self.sparql_hits(list(rdflib_triples(graph)), graph)
+        return self.reference.graph_hits(graph)
+
+    def graph_rows(self, graph: Graph, engine: str = "closures", treatment: str | URIRef | None = None) -> list[PatientRow]:
+        """One row per patient of an rdflib graph (:meth:`graph_hits`, then :func:`~npc_kg.core.rules.rows_of`)."""
+        patients, hits = self.graph_hits(graph, engine)
+        return rows_of(patients, hits, self.criteria(treatment), self.plan.implemented)
+
+
+def rdflib_graph(quads: Iterable[Any]) -> Graph:
+    """pyoxigraph quads (or triples), all graphs merged, as an rdflib graph that keeps every literal as written."""
+    import pyoxigraph as ox
+
+    triples = [ox.Triple(q.subject, q.predicate, q.object) for q in quads]
+    data = ox.serialize(triples, format=ox.RdfFormat.N_TRIPLES) or b""
+    graph = Graph()
+    graph.parse(data=data.decode("utf-8"), format="nt")
+    return graph
+
+
+_CODE = ("plan.py", "sparql_queries.py", "sparql.py", "values.py", "engines.py")
+
+
+def package_engines() -> Engines:
+    """The engines of the package's shapes and knowledge graph: built once per process, their plan,
+    compiled queries and criteria from the user cache when it is up to date."""
+    from npc_kg.kg.load import cached, graph_files
+    from npc_kg.resources import data_path
+    from npc_kg.shacl.shapes import shape_files, shapes_graph
+
+    files = [*graph_files(), *shape_files()]
+    key = tuple(str(path) for path in files)
+    with _LOCK:
+        found = _PACKAGE.get(key)
+        if found is not None:
+            return found
+
+        def build() -> dict[str, object]:
+            engines = Engines(read_plan(shapes_graph(), subclass_closure(subclass_graph())))
+            treatments = engines.treatments()
+            return {"plan": engines.plan, "queries": engines.sparql.units, "checks": engines.sparql.checks(),
+                    "treatments": treatments,
+                    "criteria": {treatments[0]: engines.criteria()} if len(treatments) == 1 else {}}
+
+        here = Path(__file__).parent
+        code = [here / name for name in _CODE] + [here.parent / "core" / "rules.py",
+                                                  data_path("queries", "criteria-for-treatment.rq")]
+        state = cached("engines", [*files, *code], build)
+        for verdict in state["checks"]:
+            remember(verdict)  # the compiled queries' safety checks: no SPARQL parse in this process
+        engines = Engines(state["plan"], queries=state["queries"], treatments=state["treatments"],
+                          criteria=state["criteria"])
+        _PACKAGE[key] = engines
+        return engines
