@@ -8,7 +8,10 @@ Every RDF input that npc-kg reads goes through :func:`parse_file` or :func:`pars
 - JSON-LD whose ``@context`` is a remote reference is refused, except the package's own
   published context, which is substituted from the local copy;
 - rdflib's warnings about ill-typed literals, which print the literal's value, are silenced so
-  that patient values never reach a log. Ill-typed literals are reported by the SHACL shapes.
+  that patient values never reach a log. Ill-typed literals are reported by the SHACL shapes;
+- literals keep the lexical form they are written with (:func:`literals_as_written`):
+  ``"03"^^xsd:integer`` and ``"3"^^xsd:integer`` stay two RDF terms, as SHACL sees them, whatever
+  the process-wide ``rdflib.NORMALIZE_LITERALS`` is (some libraries change it on import).
 """
 
 from __future__ import annotations
@@ -16,16 +19,20 @@ from __future__ import annotations
 import json
 import logging
 import re
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import rdflib
 from rdflib import Dataset, Graph
 
 from npc_kg.errors import InputError
 from npc_kg.namespace import CONTEXT_IRI
 from npc_kg.resources import data_path
 
-__all__ = ["FORMATS_BY_SUFFIX", "guess_format", "parse_file", "parse_text", "LOCAL_CONTEXTS"]
+__all__ = ["FORMATS_BY_SUFFIX", "LOCAL_CONTEXTS", "guess_format", "literals_as_written", "parse_file", "parse_text"]
 
 FORMATS_BY_SUFFIX = {
     ".ttl": "turtle",
@@ -45,6 +52,37 @@ LOCAL_CONTEXTS = {
     CONTEXT_IRI: ("ontology", "context.jsonld"),
 }
 """Remote JSON-LD contexts that npc-kg resolves from a local copy instead of the network."""
+
+_AS_WRITTEN = threading.Lock()
+_as_written_depth = 0
+_as_written_saved = True
+
+
+@contextmanager
+def literals_as_written() -> Iterator[None]:
+    """Within the block, rdflib keeps each literal's lexical form (``rdflib.NORMALIZE_LITERALS`` off).
+
+    Every parse of data and every SHACL evaluation of npc-kg runs inside it, so the answers do not
+    depend on the process-wide flag, which pySHACL flips while it validates and some libraries
+    (nanopub) turn off on import. Re-entrant and thread-safe: the flag is restored when the last
+    block in the process ends.
+    """
+    global _as_written_depth, _as_written_saved
+    with _AS_WRITTEN:
+        if _as_written_depth == 0:
+            _as_written_saved = rdflib.NORMALIZE_LITERALS
+        _as_written_depth += 1
+        rdflib.NORMALIZE_LITERALS = False
+    try:
+        yield
+    finally:
+        with _AS_WRITTEN:
+            _as_written_depth -= 1
+            if _as_written_depth == 0:
+                rdflib.NORMALIZE_LITERALS = _as_written_saved
+            else:
+                rdflib.NORMALIZE_LITERALS = False
+
 
 _LINE_PATTERNS = (
     re.compile(r"at line (\d+)"),
@@ -159,7 +197,8 @@ def parse_text(text: str, fmt: str, *, graph: Graph | None = None, where: str = 
             raise InputError(f"invalid JSON: {error.msg}", path=where, line=error.lineno) from None
         text = json.dumps(_resolve_contexts(document, where))
     try:
-        target.parse(data=text, format=fmt)
+        with literals_as_written():
+            target.parse(data=text, format=fmt)
     except InputError:
         raise
     except Exception as error:  # rdflib raises many unrelated types for syntax errors

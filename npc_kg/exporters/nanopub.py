@@ -119,9 +119,14 @@ def load_signing_key(path: str | os.PathLike[str]) -> str:
 
 
 def _build_one(kg: Graph, item: URIRef, created: Literal, key: str | None) -> Nanopub:
+    import rdflib
+
+    saved = rdflib.NORMALIZE_LITERALS  # nanopub turns rdflib's literal normalisation off when imported
     from nanopub.sign_utils import add_signature, replace_trusty_in_graph, verify_trusty
     from nanopub.trustyuri.rdf import RdfHasher, RdfUtils
     from nanopub.utils import MalformedNanopubError, extract_np_metadata
+
+    rdflib.NORMALIZE_LITERALS = saved
 
     np_ns, npx_ns, pav_ns = _np()
     local = str(item)[len(str(KB)) :] if str(item).startswith(str(KB)) else to_curie(item).replace(":", "_")

@@ -204,8 +204,11 @@ def rdflib_graph(quads: Iterable[Any]) -> Graph:
 
     triples = [ox.Triple(q.subject, q.predicate, q.object) for q in quads]
     data = ox.serialize(triples, format=ox.RdfFormat.N_TRIPLES) or b""
+    from npc_kg.rdfio import literals_as_written
+
     graph = Graph()
-    graph.parse(data=data.decode("utf-8"), format="nt")
+    with literals_as_written():
+        graph.parse(data=data.decode("utf-8"), format="nt")
     return graph
 
 

@@ -17,12 +17,12 @@ from collections.abc import Callable, Container, Iterable
 from dataclasses import dataclass
 from typing import Any
 
-import rdflib
 from rdflib import RDF, BNode, Graph, Literal, URIRef
 from rdflib.term import Node
 
 from npc_kg.core.rules import Hit, owners_of
 from npc_kg.namespace import NPC, SH
+from npc_kg.rdfio import literals_as_written
 from npc_kg.shacl.plan import Plan
 from npc_kg.shacl.shapes import shapes_graph, subclass_graph
 from npc_kg.shacl.values import node_key
@@ -80,25 +80,17 @@ def validate(data: Graph | Iterable[Graph], *, shapes: Graph | None = None, subc
     from pyshacl import validate as pyshacl_validate
     from rdflib.term import _XSD_PFX, _toPythonMapping
 
-    combined = _with_ontology(data, subclasses if subclasses is not None else subclass_graph())
     boolean = URIRef(_XSD_PFX + "boolean")
-    saved_normalize = rdflib.NORMALIZE_LITERALS
     saved_boolean = _toPythonMapping.get(boolean)
     try:
-        _conforms, report, _text = pyshacl_validate(
-            combined,
-            shacl_graph=shapes if shapes is not None else shapes_graph(),
-            ont_graph=None,
-            inference="none",
-            advanced=False,
-            js=False,
-            do_owl_imports=False,
-            allow_infos=True,
-            allow_warnings=True,
-            inplace=True,
-        )
+        with literals_as_written():
+            combined = _with_ontology(data, subclasses if subclasses is not None else subclass_graph())
+            _conforms, report, _text = pyshacl_validate(
+                combined, shacl_graph=shapes if shapes is not None else shapes_graph(), ont_graph=None,
+                inference="none", advanced=False, js=False, do_owl_imports=False, allow_infos=True,
+                allow_warnings=True, inplace=True,
+            )
     finally:
-        rdflib.NORMALIZE_LITERALS = saved_normalize
         if saved_boolean is not None:
             _toPythonMapping[boolean] = saved_boolean
     assert isinstance(report, Graph)

@@ -26,6 +26,7 @@ from typing import Any
 import pyoxigraph as ox
 from rdflib import RDF, RDFS, XSD, BNode, Literal, URIRef
 
+from npc_kg.rdfio import literals_as_written
 from npc_kg.sparql.terms import to_oxigraph
 
 __all__ = ["VALUE_TESTS", "canonical", "node_key", "plan_literal", "plan_term", "reference_literal", "text", "value_test"]
@@ -53,7 +54,7 @@ def reference_literal(value: ox.Literal) -> Literal:
 
 def _read(value: ox.Literal) -> Literal:
     disabled, _RDFLIB_LOG.disabled = _RDFLIB_LOG.disabled, True  # rdflib's log records quote the value
-    with warnings.catch_warnings():  # and so do its warnings ("weird boolean")
+    with warnings.catch_warnings(), literals_as_written():  # its warnings quote it too ("weird boolean")
         warnings.simplefilter("ignore")
         try:
             if value.language:
