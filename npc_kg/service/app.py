@@ -25,7 +25,9 @@ from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from npc_kg.core.rules import OUT_OF_SCOPE
 from npc_kg.errors import InputError, NpcKgError, PatientModelError
+from npc_kg.fhir.errors import FhirInputError
 from npc_kg.service.cds import CdsError, cards_for, check_request, discovery, out_of_scope_card, patient_from_prefetch, services
 from npc_kg.service.reports import ReportStore
 from npc_kg.service.sparql_endpoint import SparqlRefused, answer
@@ -129,15 +131,13 @@ async def cds_discovery(request: Request) -> Response:
     return JSONResponse(request.app.state.discovery)
 
 
-def _assess_prefetch(prefetch: Any, treatment: str) -> tuple[Any, Any, str | None]:
-    """Read the prefetch and assess it: (assessment or None, graph, out-of-scope reason)."""
-    from npc_kg.assessment.assess import assess_graph
+def _assess_prefetch(prefetch: Any, treatment: str, mapping: Any) -> tuple[Any, Any]:
+    """Read the prefetch as FHIR and assess it: (assessment, patient graph or None when out of scope)."""
+    from npc_kg.assessment.assess import assess_input
 
-    patient = patient_from_prefetch(prefetch, treatment)
-    if patient.graph is None:
-        return None, None, patient.out_of_scope or "no recorded disease of this treatment"
-    found = assess_graph(patient.graph, treatment, where="prefetch")
-    return (found[0] if found else None), patient.graph, None
+    patient = patient_from_prefetch(prefetch, mapping)
+    found, graph = assess_input(patient, treatment, mapping=mapping)
+    return (found[0] if found else None), graph
 
 
 def _report_html(assessment: Any, graph: Any) -> str:
@@ -157,13 +157,17 @@ async def cds_service(request: Request) -> Response:
         return _json_error(400, "the request body is not JSON")
     try:
         prefetch = check_request(body, service)
-        assessment, graph, reason = await _run(request, _assess_prefetch, prefetch, service.treatment)
+        assessment, graph = await _run(request, _assess_prefetch, prefetch, service.treatment,
+                                       request.app.state.fhir_mapping)
     except CdsError as error:
         return _json_error(error.status, str(error))
+    except FhirInputError as error:  # names the JSON pointer in the prefetch's Bundle and the field, never a value
+        return _json_error(422, f"the prefetch cannot be read as FHIR: {error.reason}")
     except (InputError, PatientModelError) as error:
         return _json_error(422, f"the prefetch cannot be assessed: {type(error).__name__}")
-    if assessment is None:
-        return JSONResponse({"cards": out_of_scope_card(service.treatment, reason or "")})
+    if assessment is None or assessment.verdict == OUT_OF_SCOPE:
+        reason = assessment.out_of_scope if assessment is not None else None
+        return JSONResponse({"cards": out_of_scope_card(service.treatment, reason or "no recorded disease of this treatment")})
     html = await _run(request, _report_html, assessment, graph)
     config: ServiceConfig = request.app.state.config
     token = request.app.state.reports.put(html)
@@ -298,10 +302,12 @@ async def _npc_error(request: Request, error: Exception) -> Response:
 
 def create_app(config: ServiceConfig | None = None) -> Starlette:
     """The ASGI application."""
+    from npc_kg.assessment.assess import fhir_mapping
     from npc_kg.service.cds import load_site_mappings
 
     config = config or ServiceConfig()
     mappings = load_site_mappings(config.mappings)
+    compiled = fhir_mapping(list(config.mappings))  # the shipped FHIR mapping and the site's, checked at start
     routes = [
         Route("/", index, methods=["GET"]),
         Route("/report", assess_form, methods=["POST"]),
@@ -317,6 +323,7 @@ def create_app(config: ServiceConfig | None = None) -> Starlette:
     app.state.config = config
     app.state.reports = ReportStore(config.report_ttl, config.report_capacity)
     app.state.services = {s.id: s for s in services(mappings)}
+    app.state.fhir_mapping = compiled
     app.state.discovery = discovery(mappings)
     app.add_middleware(LimitsMiddleware, max_body=config.max_body)  # type: ignore[arg-type]
     return app
