@@ -15,6 +15,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +30,7 @@ from npc_kg.core.rules import OUT_OF_SCOPE
 from npc_kg.errors import InputError, NpcKgError, PatientModelError
 from npc_kg.fhir.errors import FhirInputError
 from npc_kg.service.cds import CdsError, cards_for, check_request, discovery, out_of_scope_card, patient_from_prefetch, services
-from npc_kg.service.reports import ReportStore
+from npc_kg.service.reports import LazyReport, ReportStore
 from npc_kg.service.sparql_endpoint import SparqlRefused, answer
 
 __all__ = ["LOG", "ServiceConfig", "create_app", "serve"]
@@ -168,9 +169,8 @@ async def cds_service(request: Request) -> Response:
     if assessment is None or assessment.verdict == OUT_OF_SCOPE:
         reason = assessment.out_of_scope if assessment is not None else None
         return JSONResponse({"cards": out_of_scope_card(service.treatment, reason or "no recorded disease of this treatment")})
-    html = await _run(request, _report_html, assessment, graph)
     config: ServiceConfig = request.app.state.config
-    token = request.app.state.reports.put(html)
+    token = request.app.state.reports.put(LazyReport(partial(_report_html, assessment, graph)))  # rendered when followed
     url = str(request.url_for("report", token=token))
     return JSONResponse({"cards": cards_for(assessment, url, ttl_minutes=round(config.report_ttl / 60))})
 
@@ -182,9 +182,10 @@ async def cds_service(request: Request) -> Response:
 
 async def report(request: Request) -> Response:
     """``GET /reports/{token}``: a stored report, until it expires."""
-    html = request.app.state.reports.get(request.path_params["token"])
-    if html is None:
+    stored = request.app.state.reports.get(request.path_params["token"])
+    if stored is None:
         return _json_error(404, "no such report: it expired or never existed")
+    html = stored if isinstance(stored, str) else await _run(request, stored)
     return HTMLResponse(html, headers={"Cache-Control": "no-store"})
 
 

@@ -125,3 +125,15 @@ def test_reports_expire_and_are_bounded() -> None:
     tokens = [store.put(str(i)) for i in range(3)]
     assert store.get(tokens[0]) is None and store.get(tokens[2]) == "2", "the oldest goes first"
     assert len(set(tokens)) == 3 and all(len(t) >= 32 for t in tokens)
+
+
+def test_a_lazy_report_is_rendered_once_when_first_asked_for() -> None:
+    from npc_kg.service.reports import LazyReport
+
+    calls = []
+    store = ReportStore(ttl=60, capacity=2)
+    token = store.put(LazyReport(lambda: calls.append(1) or "<p>report</p>"))
+    assert calls == [], "storing renders nothing"
+    stored = store.get(token)
+    assert callable(stored) and stored() == "<p>report</p>" and stored() == "<p>report</p>"
+    assert calls == [1]
