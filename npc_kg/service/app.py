@@ -201,16 +201,23 @@ async def index(request: Request) -> Response:
     return HTMLResponse(page)
 
 
-def _assess_text(text: str, fmt: str, treatment: str | None) -> str:
+def _assess_text(text: str, fmt: str, treatment: str | None, mapping: Any) -> str:
     from npc_kg.assessment.output import report as render_report
     from npc_kg.rdfio import parse_text
 
+    if fmt == "fhir":  # read by the FHIR reader with the service's mapping (the site's files included)
+        from npc_kg.fhir.detect import fhir_document
+
+        doc = fhir_document(text)
+        if doc is None:
+            raise InputError("the text is not FHIR R4 JSON: give a Bundle or a resource with a resourceType")
+        return render_report([doc], "html", treatment, mapping=mapping)
     graph = parse_text(text, fmt)
     return render_report([graph], "html", treatment)
 
 
 async def assess_form(request: Request) -> Response:
-    """``POST /report``: the HTML report of an uploaded or pasted patient (Turtle or JSON-LD)."""
+    """``POST /report``: the HTML report of an uploaded or pasted patient (Turtle, JSON-LD or FHIR R4 JSON)."""
     form = await request.form(max_files=1, max_fields=8)
     text = str(form.get("patient") or "")
     upload = form.get("file")
@@ -224,13 +231,13 @@ async def assess_form(request: Request) -> Response:
     if not text.strip():
         return _json_error(400, "no patient: paste one or choose a file")
     fmt = str(form.get("format") or "turtle")
-    if fmt not in ("turtle", "json-ld"):
-        return _json_error(400, "format must be turtle or json-ld")
+    if fmt not in ("turtle", "json-ld", "fhir"):
+        return _json_error(400, "format must be turtle, json-ld or fhir")
     treatment = str(form.get("treatment") or "") or None
     if treatment is not None and treatment not in {s.treatment for s in request.app.state.services.values()}:
         return _json_error(400, "unknown treatment")
     try:
-        html = await _run(request, _assess_text, text, fmt, treatment)
+        html = await _run(request, _assess_text, text, fmt, treatment, request.app.state.fhir_mapping)
     except PatientModelError as error:
         return JSONResponse({"error": str(error), "errors": error.errors, "status": 422}, status_code=422)
     except InputError as error:

@@ -202,3 +202,16 @@ def test_order_select_answers_when_a_site_mapping_gives_the_order_code(tmp_path:
     with TestClient(create_app(ServiceConfig(mappings=(SITE,)))) as client:  # a site mapping with no order code
         assert [s["hook"] for s in client.get("/cds-services").json()["services"]] == ["patient-view"]
         assert client.post("/cds-services/npc-kg-salvage-surgery-order", json=body).status_code == 404
+
+
+def test_the_form_reads_a_fhir_bundle_with_the_service_mapping(site_client) -> None:
+    assert 'value="fhir"' in site_client.get("/").text
+    text = (VALID / "ineligible-ci-4-frailty.json").read_text(encoding="utf-8")
+    response = site_client.post("/report", data={"format": "fhir", "patient": text})
+    assert response.status_code == 200, response.text
+    assert 'data-verdict="ineligible"' in response.text and "Condition/npc-ineligible-ci-4-frailty" in response.text
+    out = site_client.post("/report", data={"format": "fhir",
+                                            "patient": (VALID / "out-of-scope-no-cancer.json").read_text(encoding="utf-8")})
+    assert out.status_code == 200 and 'data-verdict="out-of-scope"' in out.text
+    bad = site_client.post("/report", data={"format": "fhir", "patient": '{"a": 1}'})
+    assert bad.status_code == 400 and "not FHIR R4 JSON" in bad.json()["error"]
