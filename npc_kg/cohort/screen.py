@@ -108,6 +108,22 @@ def _split(paths: Sequence[Any], input_format: str | None) -> tuple[list[Any], l
     return fhir, [p for p in paths if p not in fhir]
 
 
+def _endpoint_source_ids(endpoint: str, timeout: float) -> dict[str, str]:
+    """Each patient's ``dcterms:identifier`` on the endpoint (the least, if several): its ``source_id``,
+    as the local engines read it."""
+    from rdflib import DCTERMS
+
+    from npc_kg.namespace import NPC
+    from npc_kg.sparql.backends.remote import RemoteBackend
+
+    query = f"SELECT ?p ?id WHERE {{ ?p a <{NPC.Patient}> ; <{DCTERMS.identifier}> ?id }}"
+    out: dict[str, str] = {}
+    for patient, identifier in RemoteBackend(endpoint, graph=None, timeout=timeout).select(query).rows:
+        key, text = str(patient), str(identifier)
+        out[key] = min(text, out.get(key, text))
+    return out
+
+
 def assess_cohort(
     inputs: Sequence[str | Path] | str | Path | Any,
     out: str | Path | None = None,
@@ -185,6 +201,9 @@ def assess_cohort(
             if endpoint is not None:
                 patients, hits = engines.sparql.endpoint_hits(endpoint, timeout=timeout, threads=min(4, _THREADS + 2))
                 rows = rows_of(patients, hits, criteria, engines.plan.implemented)
+                identifiers = _endpoint_source_ids(endpoint, timeout)
+                for row in rows:
+                    row.source_id = identifiers.get(row.patient, "")
                 writer.write(rows)
                 summary.add(rows)
                 total = len(rows)
