@@ -7,6 +7,14 @@ Their hits become statuses, messages and missing items by the rules of
 :mod:`npc_kg.core.rules`; the criteria, with labels, kinds, sources and quotes, come from the
 knowledge base through the named query ``criteria-for-treatment``. Prognosis, evidence figures and
 statements come from the named queries ``queries/patient-*.rq`` (:mod:`npc_kg.assessment.explain`).
+
+FHIR R4 input (a Bundle or one resource: a dict, JSON text or a ``.json`` file) is read by
+:mod:`npc_kg.fhir` into a patient graph; the ``rdfs:subClassOf`` bridges of the mapping's
+narrower codes are given to the evaluators as configuration (their class hierarchy), never as
+data. A FHIR patient with no recorded disease of the treatment gets the core's fourth outcome,
+:data:`~npc_kg.core.rules.OUT_OF_SCOPE`, with the reason: no criterion is assessed. Where the
+finding records say which resources they were derived from (``prov:wasDerivedFrom``, as the FHIR
+reader writes), each criterion row names the resources behind its status.
 The code is generic: it knows no criterion, finding or threshold. Nothing is written to disk and
 nothing goes over the network.
 """
@@ -16,38 +24,77 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from datetime import date, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from rdflib import RDF, RDFS, BNode, Graph, Literal, URIRef
+from rdflib.namespace import DCTERMS, PROV
 from rdflib.term import Node
 
 from npc_kg.assessment.explain import Explainer
-from npc_kg.assessment.provenance import Provenance
+from npc_kg.assessment.provenance import Provenance, assessment_time
 from npc_kg.assessment.provenance import current as _provenance
-from npc_kg.core.rules import STATUS_TERMS, STATUSES, VERDICT_TERMS, Hit, missing_of, outcomes_of, rows_of, verdict_of
-from npc_kg.errors import InputError, PatientModelError
+from npc_kg.core.rules import (
+    OUT_OF_SCOPE,
+    STATUS_TERMS,
+    STATUSES,
+    VERDICT_TERMS,
+    Hit,
+    missing_of,
+    outcomes_of,
+    records_behind,
+    rows_of,
+    verdict_of,
+)
+from npc_kg.errors import ExternalToolError, InputError, PatientModelError
+from npc_kg.fhir.detect import fhir_document
 from npc_kg.kg.load import load
 from npc_kg.namespace import NPC, PREFIXES, RESULT, SH
 from npc_kg.patient import PatientInput, check_patients, data_errors, read_patient
 from npc_kg.shacl.engines import Engines, package_engines
 from npc_kg.shacl.values import node_key
 
+if TYPE_CHECKING:  # pragma: no cover
+    from npc_kg.fhir.mapping import FhirMapping
+    from npc_kg.fhir.model import FhirPatient
+
 __all__ = [
     "ENGINES",
     "Assessment",
     "CriterionRow",
+    "MappingInput",
+    "RowSource",
     "assess",
+    "assess_fhir",
     "assess_graph",
+    "assess_input",
     "assess_many",
+    "fhir_mapping",
+    "out_of_scope_assessment",
     "reference_statuses",
 ]
+
+MappingInput = Any
+"""A FHIR mapping: None (the shipped one), a :class:`~npc_kg.fhir.mapping.FhirMapping`, or site mapping
+file(s) that extend the shipped one (a path, or a list of paths)."""
 
 
 # ---------------------------------------------------------------------------------------------
 # Result types
 # ---------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RowSource:
+    """A resource behind a criterion's status: the resource a finding record was derived from."""
+
+    reference: str
+    """Its identifier, e.g. the FHIR reference ``Observation/abc``."""
+    node: str
+    """The node that stands for it in the patient graph (``prov:wasDerivedFrom`` of the record)."""
 
 
 @dataclass(frozen=True)
@@ -62,8 +109,10 @@ class CriterionRow:
     source: str
     quote: str
     produced_by: tuple[Node, ...] = field(default=(), repr=False, compare=False)
+    sources: tuple[RowSource, ...] = ()
+    """The resources behind the status (the FHIR resources of its finding records); empty for RDF input."""
 
-    def to_dict(self) -> dict[str, str]:
+    def to_dict(self) -> dict[str, Any]:
         """Return the row in the JSON layout of ``docs/assessment-json.md``."""
         return {
             "criterion": self.criterion,
@@ -73,6 +122,7 @@ class CriterionRow:
             "message": self.message,
             "source": self.source,
             "quote": self.quote,
+            "sources": [s.reference for s in self.sources],
         }
 
 
@@ -93,8 +143,17 @@ class Assessment:
     """The patient graph, kept by the local engine so :meth:`explained` can run the reference."""
     provenance: Provenance | None = field(default=None, repr=False, compare=False)
     """KB version, treatment, engine and time of the assessment (``npc_kg.assessment.provenance``)."""
+    source_id: str = ""
+    """The patient's id in its source: the FHIR Patient id, else the graph's ``dcterms:identifier`` ("" if none)."""
+    out_of_scope: str | None = None
+    """Why the treatment's question does not apply (verdict ``out-of-scope``: no criterion is assessed); else None."""
+    subclasses: tuple[tuple[str, str], ...] = field(default=(), repr=False, compare=False)
+    """``rdfs:subClassOf`` pairs given to the evaluators as configuration (the bridges of narrower FHIR codes)."""
 
     def __repr__(self) -> str:
+        if self.out_of_scope is not None:
+            return (f"<Assessment patient={self.patient!r} treatment={self.treatment!r} verdict={self.verdict!r}: "
+                    f"{self.out_of_scope}>")
         counts = ", ".join(f"{s} {sum(r.status == s for r in self.criteria)}" for s in STATUSES)
         return (f"<Assessment patient={self.patient!r} treatment={self.treatment!r} verdict={self.verdict!r} "
                 f"criteria: {counts}; missing {len(self.missing)}; evidence {len(self.evidence)}>")
@@ -115,10 +174,16 @@ class Assessment:
             return self
         done = self.__dict__.get("_explained")
         if done is None:
-            by_patient = {a.patient: a for a in assess_graph(self._source, self.treatment, engine="reference")}
+            by_patient = {a.patient: a for a in assess_graph(self._source, self.treatment, engine="reference",
+                                                              subclasses=self.subclasses)}
             done = by_patient[self.patient]
             object.__setattr__(self, "_explained", done)  # a cache on a frozen dataclass
         return done
+
+    def reassess(self, graph: Graph) -> list[Assessment]:
+        """Assess ``graph`` (e.g. this patient's graph with more records) for the same treatment, with
+        the same class-hierarchy configuration (:attr:`subclasses`)."""
+        return assess_graph(graph, self.treatment, subclasses=self.subclasses)
 
     @property
     def iri(self) -> URIRef:
@@ -137,6 +202,8 @@ class Assessment:
             "prognosis": [dict(item) for item in self.prognosis],
             "evidence": [dict(item) for item in self.evidence],
             "provenance": (self.provenance or _provenance(self.treatment, "unspecified")).to_dict(),
+            "source_id": self.source_id or None,
+            "out_of_scope": self.out_of_scope,
         }
 
     def to_json(self, *, indent: int | None = 2) -> str:
@@ -156,6 +223,10 @@ class Assessment:
         graph.add((node, NPC.assessedPatient, URIRef(self.patient)))
         graph.add((node, NPC.assessedTreatment, URIRef(self.treatment)))
         graph.add((node, NPC.verdict, VERDICT_TERMS[self.verdict]))
+        if self.out_of_scope is not None:
+            graph.add((node, RDFS.comment, Literal(self.out_of_scope)))
+        if self.source_id:
+            graph.add((node, DCTERMS.identifier, Literal(self.source_id)))
         report_node = BNode()
         produced = [result for row in self.criteria for result in row.produced_by]
         if produced:
@@ -168,6 +239,10 @@ class Assessment:
             graph.add((row_node, NPC.criterion, URIRef(row.criterion)))
             graph.add((row_node, NPC.criterionStatus, STATUS_TERMS[row.status]))
             graph.add((row_node, NPC.message, Literal(row.message)))
+            for resource in row.sources:
+                graph.add((row_node, PROV.wasDerivedFrom, URIRef(resource.node)))
+                graph.add((URIRef(resource.node), RDF.type, PROV.Entity))
+                graph.add((URIRef(resource.node), DCTERMS.identifier, Literal(resource.reference)))
             for result in row.produced_by:
                 graph.add((row_node, NPC.producedBy, result))
                 graph.add((report_node, SH.result, result))
@@ -199,8 +274,36 @@ def _by_owner(hits: Iterable[Hit]) -> dict[Any, list[Hit]]:
     return grouped
 
 
+def _row_sources(explainer: Explainer, patient: Node) -> dict[str, list[tuple[URIRef | None, RowSource]]]:
+    """Criterion IRI -> (status of the record, resource) of every record of its findings that names its resource."""
+    out: dict[str, list[tuple[URIRef | None, RowSource]]] = {}
+    for row in explainer.records(patient):
+        derived, identifier = row.get("derivedFrom"), row.get("sourceId")
+        if derived is None:
+            continue
+        status = row.get("status")
+        item = (status if isinstance(status, URIRef) else None,
+                RowSource(str(identifier) if identifier is not None else str(derived), str(derived)))
+        items = out.setdefault(str(row["criterion"]), [])
+        if item not in items:
+            items.append(item)
+    return out
+
+
+def _sources_behind(status: str, found: Sequence[tuple[URIRef | None, RowSource]]) -> tuple[RowSource, ...]:
+    behind = records_behind(status, found, lambda item: item[0] == NPC.Present)
+    return tuple(dict.fromkeys(source for _status, source in behind))
+
+
+def _identifier(graph: Graph, patient: Node) -> str:
+    """The patient's ``dcterms:identifier`` in ``graph`` ("" if none)."""
+    found = sorted(str(o) for o in graph.objects(patient, DCTERMS.identifier) if isinstance(o, Literal))
+    return found[0] if found else ""
+
+
 def assess_graph(graph: Graph, treatment: str | URIRef | None = None, *, where: str = "<graph>",
-                 engine: str = "local", engines: Engines | None = None) -> list[Assessment]:
+                 engine: str = "local", engines: Engines | None = None,
+                 subclasses: Iterable[tuple[str, str]] = ()) -> list[Assessment]:
     """Assess every ``npc:Patient`` of ``graph``; ``where`` names the input in error messages.
 
     ``treatment`` defaults to the one whose criteria the shapes implement. ``engine="local"``
@@ -208,10 +311,15 @@ def assess_graph(graph: Graph, treatment: str | URIRef | None = None, *, where: 
     word patient-model errors; ``engine="reference"`` always runs pySHACL. Both give the same
     rows; only the reference fills ``report`` and ``produced_by`` at once
     (:meth:`Assessment.explained`). ``engines`` default to the package's shapes and knowledge base.
+    ``subclasses`` are ``(class IRI, superclass IRI)`` pairs added to the evaluators' class
+    hierarchy (configuration, not data: e.g. the bridges of narrower FHIR codes).
     """
     if engine not in ENGINES:
         raise InputError(f"unknown engine {engine!r} (use one of {', '.join(ENGINES)})")
+    pairs = tuple(sorted(set(subclasses)))
     engines = engines or package_engines()
+    if pairs:
+        engines = engines.for_subclasses(pairs)
     target = engines.treatment(treatment)
     criteria = engines.criteria(target)
     if not criteria:
@@ -234,10 +342,17 @@ def assess_graph(graph: Graph, treatment: str | URIRef | None = None, *, where: 
         _patients, hits, results = engines.reference.hits(run, graph)
         report, source = run.report, None
     by_patient = _by_owner(hits)
-    explainer = Explainer(graph, patients)
+    kg_ntriples = None
+    if pairs:
+        from npc_kg.kg.load import kg_ntriples as package_kg
+
+        kg_ntriples = package_kg() + "".join(f"<{a}> <{RDFS.subClassOf}> <{b}> .\n" for a, b in pairs).encode()
+    explainer = Explainer(graph, patients, kg_ntriples=kg_ntriples)
+    derived = (None, PROV.wasDerivedFrom, None) in graph
     assessments = []
     for patient in patients:
         outcomes = outcomes_of(criteria, engines.plan.implemented, by_patient.get(node_key(patient), []))
+        behind = _row_sources(explainer, patient) if derived else {}
         rows = tuple(
             CriterionRow(
                 criterion=o.criterion.iri,
@@ -248,6 +363,7 @@ def assess_graph(graph: Graph, treatment: str | URIRef | None = None, *, where: 
                 source=o.criterion.source,
                 quote=o.criterion.quote,
                 produced_by=tuple(node for unit, focus, _o in o.produced_by for node in results.get((unit.shape, focus), ())),
+                sources=_sources_behind(o.status, behind.get(o.criterion.iri, [])),
             )
             for o in outcomes
         )
@@ -264,6 +380,8 @@ def assess_graph(graph: Graph, treatment: str | URIRef | None = None, *, where: 
                 report=report,
                 _source=source,
                 provenance=_provenance(str(target), "local" if source is not None else "reference"),
+                source_id=_identifier(graph, patient),
+                subclasses=pairs,
             )
         )
     return assessments
@@ -291,23 +409,121 @@ def reference_statuses(
             for row in rows_of(patients, hits, criteria, engines.plan.implemented)}
 
 
-def assess(patient: PatientInput, treatment: str | URIRef | None = None, *, engine: str = "local") -> list[Assessment]:
+def fhir_mapping(mapping: MappingInput = None) -> FhirMapping:
+    """The FHIR mapping for ``mapping``: the shipped one (None), a compiled one, or the shipped one
+    extended by site file(s) (docs/fhir.md, "Site mappings")."""
+    try:
+        from npc_kg.fhir.bundle import default_mapper
+        from npc_kg.fhir.mapping import FhirMapping, load_fhir_mapping
+    except ImportError as error:  # the fhir extra (fhirpathpy, orjson) is missing
+        raise ExternalToolError(f"FHIR input needs the fhir extra ({error.name} is missing): "
+                                "pip install 'npc-kg[fhir]'") from None
+    if mapping is None:
+        return default_mapper().mapping
+    if isinstance(mapping, FhirMapping):
+        return mapping
+    files = [mapping] if isinstance(mapping, str | Path) else list(mapping)
+    return load_fhir_mapping(files) if files else default_mapper().mapping
+
+
+def _date_of(at: str | datetime | date | None) -> date:
+    """The date of the assessment: ``at`` (a date, or what :func:`assessment_time` reads), else now."""
+    if isinstance(at, date) and not isinstance(at, datetime):
+        return at
+    return assessment_time(at).date()
+
+
+def out_of_scope_assessment(patient: str, treatment: str, reason: str, *, source_id: str = "",
+                            engine: str = "local") -> Assessment:
+    """The outcome of a patient the treatment's question does not apply to: no criterion, no verdict on eligibility."""
+    return Assessment(patient=patient, treatment=treatment, verdict=OUT_OF_SCOPE, criteria=(), missing=(), prognosis=(),
+                      evidence=(), provenance=_provenance(treatment, engine), source_id=source_id, out_of_scope=reason)
+
+
+def assess_fhir(patient: FhirPatient, treatment: str | URIRef | None = None, *, engine: str = "local",
+                mapping: MappingInput = None) -> list[Assessment]:
+    """Assess a FHIR patient read by :mod:`npc_kg.fhir` (``mapping``: the one it was read with).
+
+    Out of scope (no recorded disease of the treatment): one assessment with verdict
+    ``out-of-scope`` and the reason, never an eligibility verdict. Otherwise its graph, without the
+    bridges of narrower codes, is assessed with every bridge of the mapping in the evaluators'
+    class hierarchy; the rows name the FHIR resources behind their status.
+    """
+    return _assess_fhir(patient, treatment, engine, fhir_mapping(mapping))[0]
+
+
+def _assess_fhir(patient: FhirPatient, treatment: str | URIRef | None, engine: str,
+                 mapping: FhirMapping) -> tuple[list[Assessment], Graph | None]:
+    target = str(package_engines().treatment(treatment))
+    if not patient.in_scope:
+        return [out_of_scope_assessment(patient.iri, target, patient.out_of_scope or "", source_id=patient.source_id,
+                                        engine=engine)], None
+    graph = _fhir_graph(patient)
+    return assess_graph(graph, target, where=patient.where, engine=engine, subclasses=mapping.bridges()), graph
+
+
+def _fhir_graph(patient: FhirPatient) -> Graph:
+    from npc_kg.rdfio import literals_as_written
+
+    graph = Graph()
+    for prefix, iri in PREFIXES.items():
+        graph.bind(prefix, iri)
+    with literals_as_written():
+        graph.parse(data="\n".join(patient.ntriples(bridges=False)) + "\n", format="nt")
+    return graph
+
+
+def _fhir_patient(source: Any, doc: Mapping[str, Any], resolved: FhirMapping,
+                  at: str | datetime | date | None) -> FhirPatient:
+    """The FHIR document ``doc`` of ``source`` (a dict, JSON text or a .json file) read with ``resolved``."""
+    from npc_kg.fhir.bundle import read_bundle
+
+    where = str(source) if isinstance(source, str | Path) and not str(source).lstrip().startswith("{") else None
+    return read_bundle(doc, mapping=resolved, where=where or ("<dict>" if isinstance(source, Mapping) else "<string>"),
+                       at=_date_of(at))
+
+
+def assess_input(source: PatientInput | FhirPatient, treatment: str | URIRef | None = None, *, engine: str = "local",
+                 mapping: MappingInput = None, at: str | datetime | date | None = None
+                 ) -> tuple[list[Assessment], Graph | None]:
+    """Read ``source`` (RDF, a dict, or FHIR) and assess it; also return the patient graph assessed (None when
+    out of scope). ``at`` is the time of the assessment (FHIR ages are counted to its date)."""
+    from npc_kg.fhir.model import FhirPatient
+
+    fhir: FhirPatient | None = source if isinstance(source, FhirPatient) else None
+    doc = fhir_document(source) if fhir is None else None
+    if fhir is not None or doc is not None:
+        resolved = fhir_mapping(mapping)
+        if doc is not None:
+            fhir = _fhir_patient(source, doc, resolved, at)
+        assert fhir is not None
+        return _assess_fhir(fhir, treatment, engine, resolved)
+    graph, where = read_patient(source)  # type: ignore[arg-type]
+    return assess_graph(graph, treatment, where=where, engine=engine), graph
+
+
+def assess(patient: PatientInput | FhirPatient, treatment: str | URIRef | None = None, *, engine: str = "local",
+           mapping: MappingInput = None) -> list[Assessment]:
     """Assess ``patient`` for ``treatment`` (default: the treatment whose criteria the shapes implement);
     one result per ``npc:Patient``.
 
-    ``patient`` is an rdflib Graph, a path (format from the extension), Turtle or JSON-LD text,
-    or a plain dict (see :func:`npc_kg.patient.patient_from_dict`). ``engine`` is ``local`` (the
-    default: compiled shapes, pySHACL only when needed) or ``reference`` (pySHACL); both give the
-    same rows (see :func:`assess_graph`). Raises :class:`~npc_kg.errors.InputError` for
-    unreadable input and :class:`~npc_kg.errors.PatientModelError` for data that breaks the
-    patient model.
+    ``patient`` is an rdflib Graph, a path (format from the extension; a ``.json`` file holding
+    FHIR is read as FHIR), Turtle or JSON-LD text, a plain dict (see
+    :func:`npc_kg.patient.patient_from_dict`), or FHIR R4: a parsed Bundle or resource (a dict
+    with ``resourceType``), its JSON text, or a :class:`~npc_kg.fhir.model.FhirPatient`.
+    ``mapping`` is a FHIR site mapping file (or files, or a compiled mapping) that extends the
+    shipped one. A FHIR patient with no recorded disease of the treatment gets one assessment
+    with verdict ``out-of-scope`` and the reason (:attr:`Assessment.out_of_scope`).
+    ``engine`` is ``local`` (the default: compiled shapes, pySHACL only when needed) or
+    ``reference`` (pySHACL); both give the same rows (see :func:`assess_graph`). Raises
+    :class:`~npc_kg.errors.InputError` for unreadable input and
+    :class:`~npc_kg.errors.PatientModelError` for data that breaks the patient model.
     """
-    graph, where = read_patient(patient)
-    return assess_graph(graph, treatment, where=where, engine=engine)
+    return assess_input(patient, treatment, engine=engine, mapping=mapping)[0]
 
 
 def assess_many(sources: Iterable[PatientInput], treatment: str | URIRef | None = None, *,
-                engine: str = "local") -> list[Assessment]:
+                engine: str = "local", mapping: MappingInput = None) -> list[Assessment]:
     """Assess several inputs (e.g. files) into one combined list.
 
     Unreadable input raises :class:`~npc_kg.errors.InputError` at once; patient-model errors
@@ -317,7 +533,7 @@ def assess_many(sources: Iterable[PatientInput], treatment: str | URIRef | None 
     errors: list[str] = []
     for source in sources:
         try:
-            assessments.extend(assess(source, treatment, engine=engine))
+            assessments.extend(assess(source, treatment, engine=engine, mapping=mapping))
         except PatientModelError as error:
             errors.extend(error.errors or [str(error)])
     if errors:

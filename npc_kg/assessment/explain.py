@@ -32,10 +32,12 @@ from npc_kg.sparql.backends.oxigraph_backend import OxigraphBackend
 from npc_kg.sparql.catalog import check_named, named_query
 from npc_kg.sparql.terms import to_oxigraph
 
-__all__ = ["EXPLANATIONS", "PATIENTS_PER_STORE", "Explainer", "json_value", "merge_rows"]
+__all__ = ["EXPLANATIONS", "PATIENTS_PER_STORE", "RECORDS", "Explainer", "json_value", "merge_rows"]
 
 EXPLANATIONS = ("patient-prognosis", "patient-evidence", "patient-statements")
 """The named queries that explain an assessment, each with one parameter: ``patient``."""
+RECORDS = "criterion-records"
+"""The named query of the finding records behind each criterion (and the resources they came from)."""
 
 _LIST_VARIABLES = {"analysis": "analyses", "textIssue": "text_issues", "condition": "conditions"}
 """Multi-valued query columns and the JSON key of their list."""
@@ -118,8 +120,8 @@ class Explainer:
         self.groups = {patient: number // PATIENTS_PER_STORE for number, patient in enumerate(self.patients)}
         self.graphs: dict[Node, str] = {}
         self._backends: dict[int, OxigraphBackend] = {}
-        self._texts = {name: named_query(name).text for name in EXPLANATIONS}
-        check_named(list(EXPLANATIONS))  # the safety check's verdicts, from the user cache
+        self._texts = {name: named_query(name).text for name in (*EXPLANATIONS, RECORDS)}
+        check_named([*EXPLANATIONS, RECORDS])  # the safety check's verdicts, from the user cache
 
     def _backend(self, patient: Node) -> OxigraphBackend:
         """The store that holds ``patient``'s graph: built for its group of patients, replacing the previous one."""
@@ -149,6 +151,13 @@ class Explainer:
         scope = [None, _SHARED, self.graphs[patient]]
         return {name: merge_rows(backend.select(self._texts[name], {"patient": patient}, default_graph=scope))
                 for name in names}
+
+    def records(self, patient: Node) -> list[dict[str, Node | None]]:
+        """The rows of ``queries/criterion-records.rq`` for ``patient`` (one per criterion and record), unmerged."""
+        backend = self._backend(patient)
+        found = backend.select(self._texts[RECORDS], {"patient": patient},
+                               default_graph=[None, _SHARED, self.graphs[patient]])
+        return [dict(zip(found.variables, row, strict=True)) for row in found.rows]
 
     def explain(self, patient: Node, label: Any) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
         """The prognosis and the evidence (figures, then statements) of ``patient``; ``label(iri)`` names a population."""

@@ -9,7 +9,9 @@ each outcome also lists what would then still be missing.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from rdflib import RDF, BNode, Graph, URIRef
 
@@ -53,15 +55,25 @@ def _with_records(graph: Graph, patient: str, missing: tuple[str, ...], status: 
     return copy
 
 
-def outcome_range(graph: Graph, patient: str, treatment: str, missing: tuple[str, ...]) -> OutcomeRange | None:
-    """The outcome range of ``patient`` in ``graph`` (None when nothing is missing)."""
+def outcome_range(graph: Graph, patient: str, treatment: str, missing: tuple[str, ...], *,
+                  reassess: Callable[[Graph], Sequence[Any]] | None = None) -> OutcomeRange | None:
+    """The outcome range of ``patient`` in ``graph`` (None when nothing is missing).
+
+    ``reassess(graph)`` assesses a copy with the missing records (default: ``npc_kg.assess`` for
+    ``treatment``; an assessment's own :meth:`~npc_kg.assessment.assess.Assessment.reassess` keeps
+    its configuration, e.g. the bridges of narrower FHIR codes).
+    """
     if not missing:
         return None
-    import npc_kg  # the public API (no import cycle with the assessment module)
+    if reassess is None:
+        import npc_kg  # the public API (no import cycle with the assessment module)
+
+        def reassess(copy: Graph) -> Sequence[Any]:
+            return npc_kg.assess(copy, treatment)
 
     outcomes = []
     for word, status in (("absent", NPC.Absent), ("present", NPC.Present)):
-        results = npc_kg.assess(_with_records(graph, patient, missing, status), treatment)
+        results = reassess(_with_records(graph, patient, missing, status))
         [mine] = [a for a in results if a.patient == patient]
         outcomes.append(Outcome(word, mine.verdict, tuple(mine.missing)))
     return OutcomeRange(outcomes[0], outcomes[1])

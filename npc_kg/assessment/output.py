@@ -7,19 +7,22 @@ from datetime import datetime
 
 from rdflib import Graph, URIRef
 
-from npc_kg.assessment.assess import Assessment, assess_graph
-from npc_kg.assessment.provenance import stamped
+from npc_kg.assessment.assess import Assessment, MappingInput, assess_input, fhir_mapping
+from npc_kg.assessment.provenance import assessment_time, stamped
 from npc_kg.assessment.render import render
 from npc_kg.assessment.treatments import default_treatment
 from npc_kg.errors import PatientModelError
-from npc_kg.patient import PatientInput, read_patient
+from npc_kg.fhir.detect import fhir_document
+from npc_kg.patient import PatientInput
 
 __all__ = ["assess_sources", "report"]
 
 
 def assess_sources(sources: Iterable[PatientInput], treatment: str | URIRef | None = None, *,
-                   engine: str = "local", at: str | datetime | None = None) -> tuple[list[Assessment], dict[str, Graph]]:
-    """Assess every input; return the assessments (provenance time ``at``) and each patient's graph.
+                   engine: str = "local", at: str | datetime | None = None,
+                   mapping: MappingInput = None) -> tuple[list[Assessment], dict[str, Graph]]:
+    """Assess every input (RDF, or FHIR read with ``mapping``); return the assessments (provenance
+    time ``at``) and each patient's graph (none for an out-of-scope FHIR patient).
 
     Patient-model errors of all inputs are collected and raised together, as
     :func:`npc_kg.assessment.assess.assess_many` does.
@@ -27,22 +30,25 @@ def assess_sources(sources: Iterable[PatientInput], treatment: str | URIRef | No
     assessments: list[Assessment] = []
     graphs: dict[str, Graph] = {}
     errors: list[str] = []
-    for source in sources:
-        graph, where = read_patient(source)
+    items = list(sources)
+    when = assessment_time(at)
+    resolved = fhir_mapping(mapping) if mapping or any(fhir_document(s) is not None for s in items) else None
+    for source in items:
         try:
-            found = assess_graph(graph, treatment or default_treatment(), where=where, engine=engine)
+            found, graph = assess_input(source, treatment or default_treatment(), engine=engine, mapping=resolved, at=when)
         except PatientModelError as error:
             errors.extend(error.errors or [str(error)])
             continue
         assessments.extend(found)
-        graphs.update({a.patient: graph for a in found})
+        if graph is not None:
+            graphs.update({a.patient: graph for a in found})
     if errors:
         raise PatientModelError(f"patient data breaks the patient model ({len(errors)} error(s))", errors)
     return stamped(assessments, at), graphs
 
 
 def report(sources: Iterable[PatientInput], fmt: str = "text", treatment: str | URIRef | None = None, *,
-           engine: str = "local", at: str | datetime | None = None) -> str:
-    """Assess ``sources`` and render them in ``fmt`` (text, json, ttl, html)."""
-    assessments, graphs = assess_sources(sources, treatment, engine=engine, at=at)
+           engine: str = "local", at: str | datetime | None = None, mapping: MappingInput = None) -> str:
+    """Assess ``sources`` (RDF or FHIR, read with ``mapping``) and render them in ``fmt`` (text, json, ttl, html)."""
+    assessments, graphs = assess_sources(sources, treatment, engine=engine, at=at, mapping=mapping)
     return render(assessments, fmt, graphs)

@@ -1,19 +1,21 @@
 """The finding records behind each criterion of an assessment, and where each came from.
 
 Runs the named query ``queries/criterion-records.rq`` over the knowledge graph plus the patient
-graph (a private in-memory pyoxigraph store; nothing leaves the process). A row of the HTML
-report carries these "evidence records": the record (the RDF node; the FHIR resource it was
-read from once FHIR input exists, through ``prov:wasDerivedFrom``), its class and label, and
+graph (a private in-memory pyoxigraph store; nothing leaves the process), with the
+``rdfs:subClassOf`` pairs the assessment gave its evaluators (the bridges of narrower FHIR
+codes). A row of the HTML report carries these "evidence records": the record (the RDF node, or
+the FHIR resource it was read from, through ``prov:wasDerivedFrom``), its class and label, and
 its recorded status.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
 import pyoxigraph as ox
-from rdflib import Graph, URIRef
+from rdflib import RDFS, Graph, URIRef
 
 from npc_kg.errors import QueryError
 from npc_kg.kg.load import kg_ntriples
@@ -44,9 +46,12 @@ class EvidenceRecord:
                 "source": self.source}
 
 
-def _store(patient_graph: Graph | None) -> ox.Store:
+def _store(patient_graph: Graph | None, subclasses: Iterable[tuple[str, str]] = ()) -> ox.Store:
     store = ox.Store()
     store.bulk_load(kg_ntriples(), format=ox.RdfFormat.N_TRIPLES)
+    bridges = "".join(f"<{a}> <{RDFS.subClassOf}> <{b}> .\n" for a, b in subclasses)
+    if bridges:
+        store.bulk_load(bridges.encode(), format=ox.RdfFormat.N_TRIPLES)
     if patient_graph is not None:
         store.bulk_load(patient_graph.serialize(format="nt", encoding="utf-8"), format=ox.RdfFormat.N_TRIPLES)
     return store
@@ -70,8 +75,13 @@ def criterion_records(patient_graph: Graph, patient: str, store: ox.Store | None
     for row in rows:
         node = str(row["recordIri"] or "")
         status = str(row["status"]).rsplit("/", 1)[-1].lower() if row.get("status") is not None else ""
-        derived = row.get("derivedFrom")
-        where = str(derived) if derived is not None else (f"RDF node <{node}>" if node else "a blank node of the input")
+        derived, identifier = row.get("derivedFrom"), row.get("sourceId")
+        if identifier is not None:
+            where = str(identifier)  # e.g. the FHIR reference Observation/abc
+        elif derived is not None:
+            where = str(derived)
+        else:
+            where = f"RDF node <{node}>" if node else "a blank node of the input"
         record = EvidenceRecord(
             record=node,
             finding=str(row["class"]),
@@ -85,6 +95,6 @@ def criterion_records(patient_graph: Graph, patient: str, store: ox.Store | None
     return out
 
 
-def store_for(patient_graph: Graph | None) -> ox.Store:
-    """A private in-memory store of the knowledge graph plus ``patient_graph``."""
-    return _store(patient_graph)
+def store_for(patient_graph: Graph | None, subclasses: Iterable[tuple[str, str]] = ()) -> ox.Store:
+    """A private in-memory store of the knowledge graph, the ``subclasses`` pairs and ``patient_graph``."""
+    return _store(patient_graph, subclasses)

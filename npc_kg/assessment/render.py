@@ -99,15 +99,31 @@ def _figure_text(item: Mapping[str, Any]) -> str:
     return "; ".join(parts)
 
 
+def _provenance_text(data: ReportData) -> list[str]:
+    if data.provenance is None:
+        return []
+    return ["", *[line for text in data.provenance.lines() for line in _wrap(text, 2, 4)]]
+
+
 def _assessment_text(a: Assessment, data: ReportData) -> list[str]:
-    lines = [f"Patient <{a.patient}>", *_wrap(f"Treatment: {data.treatment_label}", 2, 13)]
+    lines = [f"Patient <{a.patient}>"]
+    if a.source_id:
+        lines += _wrap(f"Source id: {a.source_id}", 2, 13)
+    lines += _wrap(f"Treatment: {data.treatment_label}", 2, 13)
     lines.append(f"  Verdict:   {a.verdict.upper()}")
     lines += _wrap(data.verdict_sentence, 13)
+    if a.out_of_scope is not None:  # no criterion is assessed: say why, and nothing else
+        lines += _wrap(f"Why: {a.out_of_scope.rstrip('.')}.", 13, 13)
+        lines += _wrap("The eligibility assessment does not apply to this patient: no criterion is assessed and "
+                       "no eligibility verdict is given.", 13)
+        return lines + _provenance_text(data)
     lines.append("")
     lines.append("  Criteria")
     for row in data.criteria:
         lines += _wrap(f"{row.symbol} {row.status:<9} {row.label}", 4, 16)
         lines += _wrap(row.message, 16)
+        if row.sources:
+            lines += _wrap("resources: " + ", ".join(row.sources), 16, 18)
         if row.status == VIOLATED and row.records:
             lines += _wrap("triggered by: " + "; ".join(
                 f"{r.label} (recorded {r.status or 'without a status'}, {r.source})" for r in row.records), 16, 18)
@@ -153,10 +169,7 @@ def _assessment_text(a: Assessment, data: ReportData) -> list[str]:
     if data.statements:
         lines += _wrap(f"Statements ({len(data.statements)}): " + "; ".join(str(s.get("label")) for s in data.statements[:3])
                        + (f"; and {len(data.statements) - 3} more" if len(data.statements) > 3 else ""), 4, 6)
-    if data.provenance is not None:
-        lines.append("")
-        lines += [line for text in data.provenance.lines() for line in _wrap(text, 2, 4)]
-    return lines
+    return lines + _provenance_text(data)
 
 
 def render_text(assessments: Sequence[Assessment], graphs: Graphs = None) -> str:

@@ -20,7 +20,16 @@ from npc_kg.assessment.provenance import Provenance
 from npc_kg.assessment.ranking import rank_evidence, source_weight
 from npc_kg.assessment.recording import RecordingGuide, curie, recording_guide
 from npc_kg.assessment.records import EvidenceRecord, criterion_records, store_for
-from npc_kg.core.rules import ELIGIBLE, INDETERMINATE, INELIGIBLE, OUT_OF_SCOPE, SATISFIED, UNKNOWN, VIOLATED
+from npc_kg.core.rules import (
+    ELIGIBLE,
+    INDETERMINATE,
+    INELIGIBLE,
+    OUT_OF_SCOPE,
+    SATISFIED,
+    UNKNOWN,
+    VIOLATED,
+    records_behind,
+)
 from npc_kg.namespace import NPC
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -69,6 +78,8 @@ class CriterionView:
     """The records that decided a violated or unknown criterion (present ones for a violated contraindication)."""
     not_recorded: list[str] = field(default_factory=list)
     """Labels of the missing findings of an unknown criterion."""
+    sources: list[str] = field(default_factory=list)
+    """The resources behind the status (FHIR references such as ``Observation/abc``), for every status."""
 
 
 @dataclass
@@ -89,6 +100,10 @@ class ReportData:
     chart: str
     provenance: Provenance | None
     counts: dict[str, int]
+    out_of_scope: str | None = None
+    """Why the treatment's question does not apply (verdict out-of-scope), else None."""
+    source_id: str = ""
+    """The patient's id in its source (FHIR Patient id, registry id), "" if none."""
 
     @property
     def triggers(self) -> dict[str, list[EvidenceRecord]]:
@@ -111,11 +126,10 @@ def _is_under(cls: str, roots: set[str]) -> bool:
 
 
 def _decided(row: Any, records: Sequence[EvidenceRecord]) -> list[EvidenceRecord]:
-    """The records shown for a row: for a violated one its present records (what triggered it) if any."""
-    if row.status == VIOLATED:
-        present = [r for r in records if r.status == "present"]
-        return present or list(records)
-    return list(records) if row.status == UNKNOWN else []
+    """The records shown for a violated or unknown row (:func:`~npc_kg.core.rules.records_behind`); none for a satisfied one."""
+    if row.status == SATISFIED:
+        return []
+    return records_behind(row.status, records, lambda record: record.status == "present")
 
 
 def _entry(item: Mapping[str, Any]) -> dict[str, Any]:
@@ -160,7 +174,7 @@ def report_data(assessment: Assessment, patient_graph: Graph | None = None, *, w
     """
     records: dict[str, list[EvidenceRecord]] = {}
     if patient_graph is not None:
-        records = criterion_records(patient_graph, assessment.patient, store_for(patient_graph))
+        records = criterion_records(patient_graph, assessment.patient, store_for(patient_graph, assessment.subclasses))
     rows = []
     for row in assessment.criteria:
         concerned = _concerned(row.criterion)
@@ -169,6 +183,7 @@ def report_data(assessment: Assessment, patient_graph: Graph | None = None, *, w
             symbol=STATUS_SYMBOLS.get(row.status, "?"), message=row.message, quote=row.quote, source=row.source,
             source_label=label_of(row.source), source_type="", weight=0,
             records=_decided(row, records.get(row.criterion, [])),
+            sources=[s.reference for s in row.sources],
         )
         from npc_kg.kg.load import load
 
@@ -182,7 +197,8 @@ def report_data(assessment: Assessment, patient_graph: Graph | None = None, *, w
 
     outcomes = None
     if what_if and patient_graph is not None:
-        outcomes = outcome_range(patient_graph, assessment.patient, assessment.treatment, tuple(assessment.missing))
+        outcomes = outcome_range(patient_graph, assessment.patient, assessment.treatment, tuple(assessment.missing),
+                                 reassess=assessment.reassess)
     return ReportData(
         patient=assessment.patient,
         treatment=assessment.treatment,
@@ -198,4 +214,6 @@ def report_data(assessment: Assessment, patient_graph: Graph | None = None, *, w
         chart=_chart(assessment.evidence) if chart else "",
         provenance=assessment.provenance,
         counts={s: sum(r.status == s for r in assessment.criteria) for s in STATUS_SYMBOLS},
+        out_of_scope=assessment.out_of_scope,
+        source_id=assessment.source_id,
     )

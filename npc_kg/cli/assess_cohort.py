@@ -11,11 +11,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     """Register the sub-command."""
     parser = subparsers.add_parser(
         "assess-cohort",
-        help="assess many patients (N-Triples, N-Quads, Turtle, CSV or a SPARQL endpoint); print the attrition table",
-        description="One output row per patient (verdict, one status per criterion, error reason) and the "
-        "OHDSI-style attrition table. Input is streamed in batches; see docs/cohort.md.",
+        help="assess many patients (N-Triples, N-Quads, Turtle, CSV, a FHIR Bulk Data export or a SPARQL endpoint); "
+        "print the attrition table",
+        description="One output row per patient (its IRI and source id, verdict, one status per criterion, error "
+        "reason) and the OHDSI-style attrition table. Input is streamed in batches; a FHIR Bulk Data export "
+        "(folders or .ndjson files, read as one export) is indexed first, in memory that grows with the number "
+        "of patients. See docs/cohort.md and docs/fhir.md.",
     )
-    parser.add_argument("inputs", nargs="*", metavar="INPUT", help="cohort files (.nt, .nq, .ttl, .csv)")
+    parser.add_argument("inputs", nargs="*", metavar="INPUT",
+                        help="cohort files (.nt, .nq, .ttl, .csv), FHIR Bulk Data exports (folders, .ndjson) or FHIR "
+                        "bundle files (.json)")
     parser.add_argument("--out", required=True, help="output file (written atomically)")
     parser.add_argument("--format", dest="fmt", choices=("csv", "jsonl", "parquet"),
                         help="output format (default: from --out, else csv)")
@@ -26,7 +31,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
                         help="shapes compiled to Python (local, the default; alias fast), to SPARQL (sparql; "
                         "always used with --endpoint) or pySHACL (reference)")
     parser.add_argument("--workers", type=int, default=1, help="worker processes (default 1)")
-    parser.add_argument("--input-format", choices=("nt", "nq", "ttl", "csv"), help="input format (default: from the file name)")
+    parser.add_argument("--input-format", choices=("nt", "nq", "ttl", "csv", "fhir"),
+                        help="input format (default: from the file name; folders and .ndjson are FHIR)")
+    parser.add_argument("--mapping", action="append", default=[], metavar="FILE.yaml",
+                        help="a site's mapping (repeatable), by its format: a registry CSV layout "
+                        "(npc-kg-cohort-csv/1) or FHIR codes and rules (npc-kg-fhir-mapping/1); extends or overrides "
+                        "the shipped mapping")
+    parser.add_argument("--strict", action="store_true",
+                        help="refuse CSV columns the mapping does not name (default: ignore them, with one notice)")
     parser.add_argument("--timeout", type=float, default=60.0, help="endpoint timeout in seconds (default 60)")
     parser.add_argument("--report", metavar="FILE.html",
                         help="also write the cohort view as HTML: attrition chart and table, verdict counts (docs/report.md)")
@@ -41,7 +53,7 @@ def _run(args: argparse.Namespace) -> int:
     summary = assess_cohort(
         args.inputs, args.out, fmt=args.fmt, attrition=args.attrition, batch_size=args.batch_size,
         endpoint=args.endpoint, engine=args.engine, workers=args.workers, input_format=args.input_format,
-        timeout=args.timeout, report=args.report, at=args.at,
+        timeout=args.timeout, report=args.report, at=args.at, mapping=args.mapping or None, strict=args.strict,
     )
     print(summary.attrition.text())
     return 0

@@ -19,7 +19,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     parser.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1: this machine only)")
     parser.add_argument("--port", type=int, default=8000, help="port (default 8000)")
     parser.add_argument("--mapping", action="append", default=[], metavar="FILE.yaml",
-                        help="a site's FHIR mapping; one that gives an order code lists the order-select service")
+                        help="a site's FHIR mapping, extending the shipped one to read the prefetch; one that gives "
+                        "an order code lists the order-select service")
     parser.add_argument("--max-body", type=int, default=1024 * 1024, metavar="BYTES",
                         help="largest request body (default 1 MiB; larger gets HTTP 413)")
     parser.add_argument("--timeout", type=float, default=30.0, metavar="SECONDS",

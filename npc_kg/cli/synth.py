@@ -11,13 +11,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     """Register the sub-command."""
     parser = subparsers.add_parser(
         "synth",
-        help="write a synthetic cohort (N-Triples, Turtle or CSV); deterministic for a seed",
+        help="write a synthetic cohort (N-Triples, Turtle, CSV or a FHIR Bulk Data export); deterministic for a seed",
         description="Synthetic patients for tests and benchmarks; distributions in docs/cohort.md.",
     )
     parser.add_argument("--n", type=int, required=True, help="number of patients")
     parser.add_argument("--seed", type=int, default=1, help="random seed (default 1)")
-    parser.add_argument("-o", "--out", required=True, help="output file (written atomically)")
-    parser.add_argument("--format", dest="fmt", choices=("nt", "ttl", "csv"), help="default: from the file name")
+    parser.add_argument("-o", "--out", required=True,
+                        help="output file (written atomically); for fhir-ndjson a new or empty folder")
+    parser.add_argument("--format", dest="fmt", choices=("nt", "ttl", "csv", "fhir-ndjson"),
+                        help="default: from the file name; fhir-ndjson: one NDJSON file per resource type (read it "
+                        "back with --mapping tests/data/fhir/synth-mapping.yaml --at 2026-01-01, docs/fhir.md)")
     parser.add_argument("--error-rate", type=float, default=0.0, help="share of patients with an injected defect (0-1)")
     parser.add_argument("--no-syntax-errors", action="store_true", help="inject only readable defects (no broken lines or cells)")
     parser.set_defaults(func=_run)

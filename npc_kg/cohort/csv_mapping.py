@@ -3,11 +3,26 @@
 The mapping file says which column holds what; this module only interprets it, with no
 per-column code. A row becomes N-Triples lines (fed to the same engine as RDF input); a cell
 that is not allowed raises :class:`RowError` naming the column, never the value.
+
+A registry describes its own layout in a site file (``format: npc-kg-cohort-csv/1``) that
+extends or overrides the shipped one (:func:`load_mapping`'s ``extra``; docs/cohort.md):
+
+- ``prefixes``, ``status_values``: entries added or replaced;
+- the scalars (``patient_base``, ``id_column``, ``identifier_property``, ``patient_class``,
+  ``status_property``, ``finding_property``): replaced;
+- ``patient`` (by ``property``) and ``findings`` (by ``key``): an entry with a known key is
+  merged into the shipped one field by field (``{key: frailty, status_column: frail}`` renames
+  a column), ``remove: true`` drops it, a new key adds a complete entry.
+
+Columns that the mapping does not name are ignored, with one notice on stderr per file naming
+them (never a value); a strict mapping (``--strict``) refuses them.
 """
 
 from __future__ import annotations
 
 import re
+import sys
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -21,7 +36,12 @@ from npc_kg.resources import data_path
 if TYPE_CHECKING:  # pragma: no cover
     from npc_kg.cohort.synth import SynthPatient
 
-__all__ = ["CsvMapping", "RowError", "load_mapping"]
+__all__ = ["FORMAT", "CsvMapping", "RowError", "load_mapping"]
+
+FORMAT = "npc-kg-cohort-csv/1"
+"""The ``format`` of a cohort CSV mapping file (the shipped one and a site's)."""
+_SCALARS = ("patient_base", "id_column", "identifier_property", "patient_class", "status_property", "finding_property")
+_KEYED = {"patient": "property", "findings": "key"}
 
 _RDF_TYPE = str(RDF.type)
 _LEXICAL = {
@@ -85,6 +105,22 @@ class CsvMapping:
     status_values: dict[str, str]
     patient: list[_Column]
     findings: list[_Finding]
+    strict: bool = False
+    """Refuse CSV columns the mapping does not name (else: ignore them, with one notice)."""
+    files: tuple[str, ...] = ()
+    """The mapping files read, shipped first."""
+
+    def check_header(self, fieldnames: Sequence[str], where: str) -> list[str]:
+        """The header's columns the mapping does not name: refused when strict, else ignored with one notice."""
+        known = set(self.columns())
+        unknown = [c for c in fieldnames if c not in known]
+        if unknown and self.strict:
+            raise InputError(f"CSV columns not in the mapping: {', '.join(unknown)} (--strict refuses them; "
+                             "map them in a site mapping, --mapping FILE, or leave out --strict)", path=where)
+        if unknown:
+            print(f"npc-kg: notice: {where}: ignoring {len(unknown)} CSV column(s) not in the mapping: "
+                  f"{', '.join(unknown)}", file=sys.stderr)
+        return unknown
 
     def columns(self) -> list[str]:
         """Every column of the layout, in order."""
@@ -204,15 +240,63 @@ def _column(spec: dict[str, Any], prefixes: dict[str, str], where: str) -> _Colu
     )
 
 
-def load_mapping(path: str | Path | None = None) -> CsvMapping:
-    """Read a cohort CSV mapping file (default: ``mappings/cohort-csv.yaml``)."""
+def _read(path: str | Path) -> dict[str, Any]:
     import yaml  # only when a CSV is read: keeps `import npc_kg.cohort` light
 
-    where = str(path or data_path("mappings", "cohort-csv.yaml"))
+    where = str(path)
     try:
         doc = yaml.safe_load(Path(where).read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError) as error:
-        raise InputError(f"cannot read CSV mapping: {error}", path=where) from None
+    except OSError as error:
+        raise InputError(f"cannot read CSV mapping: {error.strerror or type(error).__name__}", path=where) from None
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        raise InputError("invalid YAML in the CSV mapping", path=where, line=mark.line + 1 if mark else None) from None
+    if not isinstance(doc, dict):
+        raise InputError("a CSV mapping file must be a YAML mapping (key: value)", path=where)
+    if doc.get("format", FORMAT) != FORMAT:
+        raise InputError(f"format must be {FORMAT} for a cohort CSV mapping", path=where)
+    return doc
+
+
+def _merge(base: dict[str, Any], site: dict[str, Any], where: str) -> dict[str, Any]:
+    merged = dict(base)
+    for section in ("prefixes", "status_values"):
+        if site.get(section) is not None:
+            if not isinstance(site[section], dict):
+                raise InputError(f"{section} must be a mapping", path=where)
+            merged[section] = {**(base.get(section) or {}), **site[section]}
+    for scalar in _SCALARS:
+        if site.get(scalar) is not None:
+            merged[scalar] = site[scalar]
+    for section, key in _KEYED.items():
+        extra = site.get(section)
+        if extra is None:
+            continue
+        if not isinstance(extra, list):
+            raise InputError(f"{section} must be a list", path=where)
+        entries = {str(entry.get(key)): dict(entry) for entry in base.get(section) or []}
+        for entry in extra:
+            if not isinstance(entry, dict) or entry.get(key) in (None, ""):
+                raise InputError(f"every entry of {section} needs a {key!r}", path=where)
+            name = str(entry[key])
+            if entry.get("remove"):
+                entries.pop(name, None)
+            else:
+                entries[name] = {**entries.get(name, {}), **{k: v for k, v in entry.items() if k != "remove"}}
+        merged[section] = list(entries.values())
+    return merged
+
+
+def load_mapping(path: str | Path | None = None, extra: Sequence[str | Path] = (), *, strict: bool = False) -> CsvMapping:
+    """Read a cohort CSV mapping file (default: ``mappings/cohort-csv.yaml``), extended by each ``extra`` site file.
+
+    ``strict`` refuses CSV columns the mapping does not name (else they are ignored, with a notice).
+    """
+    base = str(path or data_path("mappings", "cohort-csv.yaml"))
+    doc = _read(base)
+    for site in extra:
+        doc = _merge(doc, _read(site), str(site))
+    where = base if not extra else str(extra[-1])
     try:
         prefixes = {str(k): str(v) for k, v in doc["prefixes"].items()}
 
@@ -242,6 +326,8 @@ def load_mapping(path: str | Path | None = None) -> CsvMapping:
             status_values={str(k): x(v) for k, v in doc["status_values"].items()},
             patient=[_column(c, prefixes, where) for c in doc["patient"]],
             findings=findings,
+            strict=strict,
+            files=(base, *map(str, extra)),
         )
     except (KeyError, TypeError, AttributeError) as error:
         raise InputError(f"malformed CSV mapping: missing or wrong key {error}", path=where) from None

@@ -6,7 +6,11 @@
   go to pySHACL;
 - ``reference``: one pySHACL run over the batch.
 
-Rows: the batch's patients in input order, then its unreadable records as error rows.
+Rows: the batch's patients in input order, then its settled rows (FHIR patients out of scope),
+then its unreadable records as error rows. Each row carries the patient's ``source_id``: the id
+the batch's reader gave (registry CSV id cell, FHIR Patient id), else the patient's
+``dcterms:identifier`` in the data, else empty. A batch's ``subclasses`` (the bridges of narrower
+FHIR codes) are added to the evaluators' class hierarchy, never to the data.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pyoxigraph as ox
+from rdflib.namespace import DCTERMS
 
 from npc_kg.cohort.ntriples import NotStrict
 from npc_kg.cohort.reader import Batch
@@ -32,11 +37,39 @@ shapes compiled to SPARQL on a pyoxigraph store (also the first fallback of ``lo
 engine of ``--endpoint``); ``reference``: pySHACL."""
 
 _OX_FORMAT = {"nt": ox.RdfFormat.N_TRIPLES, "nq": ox.RdfFormat.N_QUADS, "csv": ox.RdfFormat.N_TRIPLES}
+_IDENTIFIER = str(DCTERMS.identifier)
 
 
 def error_rows(batch: Batch) -> list[PatientRow]:
     """The error rows of a batch's unreadable records."""
-    return [PatientRow(e.subject, ERROR, {}, e.reason) for e in batch.errors]
+    return [PatientRow(e.subject, ERROR, {}, e.reason, e.source_id) for e in batch.errors]
+
+
+def _text(term: Any) -> str:
+    """The lexical form of a literal as an index or pyoxigraph holds it."""
+    value = getattr(term, "value", None)
+    return str(value) if value is not None else str(term)
+
+
+def _index_identifiers(idx: Index, patients: set[Any]) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for patient in patients:
+        values = idx.get(patient, {}).get(_IDENTIFIER)
+        if values:
+            out[str(patient)] = min(_text(v) for v in values)
+    return out
+
+
+def _quad_identifiers(quads: list[Any], patients: set[Any]) -> dict[str, str]:
+    wanted = {str(p) for p in patients}
+    out: dict[str, str] = {}
+    for quad in quads:
+        if quad.predicate.value == _IDENTIFIER and isinstance(quad.object, ox.Literal):
+            subject = getattr(quad.subject, "value", None)
+            if subject in wanted:
+                text = quad.object.value
+                out[subject] = min(text, out.get(subject, text))
+    return out
 
 
 def _parse(data: bytes, fmt: str) -> Iterator[Any]:
@@ -56,8 +89,9 @@ def batch_quads(batch: Batch) -> tuple[list[Any], Batch]:
         return list(_parse(batch.data, batch.fmt)), batch
 
 
-def _closure_hits(evaluator: ClosureEvaluator, batch: Batch) -> tuple[set[Any], list[Hit], Batch]:
-    """Hits of the closures; strict one-triple-per-line N-Triples is read without pyoxigraph."""
+def _closure_hits(evaluator: ClosureEvaluator, batch: Batch) -> tuple[set[Any], list[Hit], Batch, dict[str, str]]:
+    """Hits of the closures (and the patients' ``dcterms:identifier``); strict one-triple-per-line
+    N-Triples is read without pyoxigraph."""
     with gc_paused():  # the index is freed before the collector resumes
         idx: Index | None = None
         if batch.quads:
@@ -70,7 +104,8 @@ def _closure_hits(evaluator: ClosureEvaluator, batch: Batch) -> tuple[set[Any], 
                 quads, batch = batch_quads(batch)
                 idx = evaluator.index(quads)
         patients, hits = evaluator.hits(idx)
-    return patients, hits, batch
+        identifiers = _index_identifiers(idx, patients) if len(batch.source_ids) < len(patients) else {}
+    return patients, hits, batch, identifiers
 
 
 def assess_batch(batch: Batch, engine_name: str = "local", *, engines: Engines | None = None,
@@ -83,7 +118,9 @@ def assess_batch(batch: Batch, engine_name: str = "local", *, engines: Engines |
     """
     engines = engines or package_engines()
     criteria = criteria if criteria is not None else engines.criteria()
-    result: tuple[set[Any], list[Hit], Batch] | None = None
+    if batch.subclasses:
+        engines = engines.for_subclasses(batch.subclasses)
+    result: tuple[set[Any], list[Hit], Batch, dict[str, str]] | None = None
     if engine_name in ("local", "fast"):
         try:
             result = _closure_hits(engines.closures(), batch)
@@ -95,6 +132,9 @@ def assess_batch(batch: Batch, engine_name: str = "local", *, engines: Engines |
             patients, hits = engines.reference.graph_hits(rdflib_graph(quads))
         else:
             patients, hits = engines.sparql_hits(quads, threads=threads)
-        result = (patients, hits, batch)
-    patients, hits, batch = result
-    return rows_of(patients, hits, criteria, engines.plan.implemented, batch.roots) + error_rows(batch)
+        result = (patients, hits, batch, _quad_identifiers(quads, patients))
+    patients, hits, batch, identifiers = result
+    rows = rows_of(patients, hits, criteria, engines.plan.implemented, batch.roots)
+    for row in rows:
+        row.source_id = batch.source_ids.get(row.patient) or identifiers.get(row.patient, "")
+    return rows + batch.settled + error_rows(batch)

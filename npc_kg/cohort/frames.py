@@ -2,7 +2,7 @@
 
 A DataFrame input has the columns of a registry CSV (``mappings/cohort-csv.yaml``) and is read
 with the same mapping, in memory (nothing is written to disk). The output rows come back as a
-DataFrame of strings (``patient``, ``verdict``, one column per criterion, ``error``), with the
+DataFrame of strings (``patient``, ``source_id``, ``verdict``, one column per criterion, ``error``), with the
 provenance and the attrition table in ``DataFrame.attrs``.
 """
 
@@ -13,6 +13,7 @@ import io
 from collections.abc import Iterator
 from typing import Any
 
+from npc_kg.cohort.csv_mapping import CsvMapping
 from npc_kg.cohort.reader import Batch, iter_csv_bytes
 
 __all__ = ["FrameInput", "is_frame", "rows_frame"]
@@ -55,9 +56,10 @@ class FrameInput:
             self._data = text.getvalue().encode("utf-8")
         return self._data
 
-    def batches(self, batch_size: int) -> Iterator[Batch]:
-        """Batches of records, as :func:`npc_kg.cohort.reader.iter_batches` yields for a CSV file."""
-        yield from iter_csv_bytes(self.data(), self.name, batch_size=batch_size)
+    def batches(self, batch_size: int, *, mapping: CsvMapping | None = None) -> Iterator[Batch]:
+        """Batches of records, as :func:`npc_kg.cohort.reader.iter_batches` yields for a CSV file (``mapping``:
+        the CSV mapping, default the shipped one)."""
+        yield from iter_csv_bytes(self.data(), self.name, batch_size=batch_size, mapping=mapping)
 
     def __len__(self) -> int:
         return len(self.data())

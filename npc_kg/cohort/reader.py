@@ -15,7 +15,10 @@ come after the patient's ``npc:hasFinding`` triple that names it (``npc-kg synth
 - Turtle is parsed by pyoxigraph's streaming parser; a syntax error stops the run (Turtle cannot
   be resynchronised after an error), with the line of the error.
 - CSV rows are mapped to N-Triples by :mod:`npc_kg.cohort.csv_mapping`; a row with a bad cell
-  is an error record. Lines starting with ``#`` before the header are comments.
+  is an error record. Lines starting with ``#`` before the header are comments. Columns the
+  mapping does not name are ignored with one notice (refused when the mapping is strict).
+- FHIR Bulk Data exports are read by :mod:`npc_kg.cohort.fhir_input` (whole exports, not file by
+  file: a patient's resources are spread over the files).
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ import pyoxigraph as ox
 
 from npc_kg.cohort.csv_mapping import CsvMapping, RowError, load_mapping
 from npc_kg.cohort.native import load_native
+from npc_kg.core.rules import PatientRow
 from npc_kg.errors import InputError
 
 __all__ = ["Batch", "ErrorRecord", "INPUT_FORMATS", "guess_input_format", "iter_batches", "iter_csv_bytes"]
@@ -50,6 +54,8 @@ class ErrorRecord:
 
     subject: str
     reason: str
+    source_id: str = ""
+    """The record's id in its source (registry id, FHIR Patient id) when it can still be read; else ""."""
 
 
 @dataclass
@@ -64,6 +70,9 @@ class Batch:
     position: int = 0  # bytes of the input read so far (progress)
     where: str = ""
     records: list[tuple[int, int, int]] = field(default_factory=list)  # per root: (bytes of data, lines, first line)
+    source_ids: dict[str, str] = field(default_factory=dict)  # root -> id in its source (CSV id cell, FHIR Patient id)
+    settled: list[PatientRow] = field(default_factory=list)  # rows decided without evaluation (FHIR: out of scope)
+    subclasses: tuple[tuple[str, str], ...] = ()  # rdfs:subClassOf pairs for the evaluators' class hierarchy
 
     def repair(self) -> Batch:
         """Return this batch without its unparseable records, which become error records."""
@@ -75,6 +84,7 @@ class Batch:
             at += size
         repaired = _parse_carefully(records, self.fmt, self.where, self.position)
         repaired.errors = self.errors + repaired.errors
+        repaired.source_ids, repaired.settled, repaired.subclasses = self.source_ids, self.settled, self.subclasses
         return repaired
 
 
@@ -311,9 +321,7 @@ def _csv_batches(handle: io.BufferedReader, batch_size: int, where: str, mapping
     name = Path(where).name
     if reader.fieldnames is None or mapping.id_column not in reader.fieldnames:
         raise InputError(f"CSV header has no {mapping.id_column!r} column (see mappings/cohort-csv.yaml)", path=where)
-    unknown = [c for c in reader.fieldnames if c not in set(mapping.columns())]
-    if unknown:
-        raise InputError(f"CSV columns not in the mapping: {', '.join(unknown)}", path=where)
+    mapping.check_header(reader.fieldnames, where)
     batch = Batch(fmt="csv")
     lines: list[str] = []
     count = 0
@@ -325,10 +333,11 @@ def _csv_batches(handle: io.BufferedReader, batch_size: int, where: str, mapping
             except RowError as error:
                 identifier = (row.get(mapping.id_column) or "").strip()
                 subject = mapping.patient_iri(identifier) if identifier else ""
-                batch.errors.append(ErrorRecord(subject, f"{name}:{line}: {error}"))
+                batch.errors.append(ErrorRecord(subject, f"{name}:{line}: {error}", identifier))
             else:
                 lines.extend(triples)
                 batch.roots.append(iri)
+                batch.source_ids[iri] = (row.get(mapping.id_column) or "").strip()
             count += 1
             if count >= batch_size:
                 batch.data = ("\n".join(lines) + "\n").encode() if lines else b""

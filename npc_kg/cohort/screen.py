@@ -1,11 +1,13 @@
 """``assess_cohort``: stream a cohort through the evaluators, write one row per patient, count the attrition.
 
-Reads N-Triples, N-Quads, Turtle or CSV in batches, assesses each batch
+Reads N-Triples, N-Quads, Turtle, CSV (or DataFrames) and FHIR (Bulk Data exports, bundle files;
+:mod:`npc_kg.cohort.fhir_input`) in batches, assesses each batch
 (:func:`npc_kg.cohort.evaluate.assess_batch`: ``engine="local"``, the default, compiled
 closures; ``engine="sparql"``, compiled SPARQL on a pyoxigraph store; ``engine="reference"``,
 pySHACL), writes one row per patient and returns the attrition table. With ``endpoint=URL`` the
-compiled queries run on a remote SPARQL endpoint that already holds the patient data. See
-``docs/cohort.md``.
+compiled queries run on a remote SPARQL endpoint that already holds the patient data. Site
+mapping files (``mapping=``, ``--mapping``) extend the CSV or the FHIR mapping, by their
+``format`` (:mod:`npc_kg.cohort.site_mappings`). See ``docs/cohort.md`` and ``docs/fhir.md``.
 """
 
 from __future__ import annotations
@@ -14,12 +16,15 @@ import contextlib
 import io
 import json
 import os
+import sys
 from collections.abc import Iterator, Sequence
 from contextlib import nullcontext
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from npc_kg.cohort.csv_mapping import CsvMapping
 from npc_kg.cohort.evaluate import ENGINES, assess_batch
 from npc_kg.cohort.frames import FrameInput, is_frame, rows_frame
 from npc_kg.cohort.writer import OUTPUT_FORMATS, Attrition, RowWriter, render
@@ -31,12 +36,21 @@ from npc_kg.shacl.plan import Unsupported
 if TYPE_CHECKING:
     from concurrent.futures import Future
 
+    from npc_kg.cohort.fhir_input import FhirCohort
     from npc_kg.cohort.reader import Batch
 
-__all__ = ["ENGINES", "CohortSummary", "assess_cohort"]
+__all__ = ["ENGINES", "INPUT_FORMATS", "CohortSummary", "assess_cohort"]
+
+INPUT_FORMATS = ("nt", "nq", "ttl", "csv", "fhir")
+"""``--input-format``: the RDF and CSV formats of the reader, and FHIR (Bulk Data NDJSON, bundle files)."""
 
 _THREADS = os.cpu_count() or 1
 """Threads per process for the compiled queries (1 inside worker processes)."""
+_FHIR: list[FhirCohort] = []
+"""The FHIR inputs of the running cohort: set before workers are forked, so they share its index."""
+
+Job = Any
+"""A unit of work: a :class:`Batch`, or a ``(start, stop)`` range of the run's FHIR records."""
 
 
 @dataclass
@@ -50,12 +64,23 @@ class CohortSummary:
     """The run's :class:`~npc_kg.assessment.provenance.Provenance` (also beside or inside every output)."""
 
 
-def _batches(inputs: Sequence[Any], batch_size: int, input_format: str | None) -> Iterator[Batch]:
+def _batches(inputs: Sequence[Any], batch_size: int, input_format: str | None,
+             csv_mapping: CsvMapping | None) -> Iterator[Batch]:
     from npc_kg.cohort.reader import iter_batches
 
     for path in inputs:
-        yield from path.batches(batch_size) if isinstance(path, FrameInput) else iter_batches(path, input_format,
-                                                                                                batch_size=batch_size)
+        if isinstance(path, FrameInput):
+            yield from path.batches(batch_size, mapping=csv_mapping)
+        else:
+            yield from iter_batches(path, input_format, batch_size=batch_size, mapping=csv_mapping)
+
+
+def _jobs(fhir: FhirCohort | None, others: Sequence[Any], batch_size: int, input_format: str | None,
+          csv_mapping: CsvMapping | None) -> Iterator[Job]:
+    """The FHIR record ranges first (read where they are assessed), then the batches of the other inputs."""
+    if fhir is not None:
+        yield from fhir.ranges(batch_size)
+    yield from _batches(others, batch_size, input_format, csv_mapping)
 
 
 def _total_bytes(inputs: Sequence[Any]) -> int:
@@ -69,6 +94,34 @@ def _total_bytes(inputs: Sequence[Any]) -> int:
         except OSError:
             raise InputError("no such file", path=str(path)) from None
     return total
+
+
+def _split(paths: Sequence[Any], input_format: str | None) -> tuple[list[Any], list[Any]]:
+    """(FHIR inputs, other inputs): FHIR by ``--input-format fhir``, else detected (folders, .ndjson, FHIR .json)."""
+    from npc_kg.cohort.fhir_input import is_fhir_input
+
+    if input_format == "fhir":
+        return [p for p in paths if not isinstance(p, FrameInput)], [p for p in paths if isinstance(p, FrameInput)]
+    if input_format is not None:
+        return [], list(paths)
+    fhir = [p for p in paths if not isinstance(p, FrameInput) and is_fhir_input(p)]
+    return fhir, [p for p in paths if p not in fhir]
+
+
+def _endpoint_source_ids(endpoint: str, timeout: float) -> dict[str, str]:
+    """Each patient's ``dcterms:identifier`` on the endpoint (the least, if several): its ``source_id``,
+    as the local engines read it."""
+    from rdflib import DCTERMS
+
+    from npc_kg.namespace import NPC
+    from npc_kg.sparql.backends.remote import RemoteBackend
+
+    query = f"SELECT ?p ?id WHERE {{ ?p a <{NPC.Patient}> ; <{DCTERMS.identifier}> ?id }}"
+    out: dict[str, str] = {}
+    for patient, identifier in RemoteBackend(endpoint, graph=None, timeout=timeout).select(query).rows:
+        key, text = str(patient), str(identifier)
+        out[key] = min(text, out.get(key, text))
+    return out
 
 
 def assess_cohort(
@@ -87,21 +140,35 @@ def assess_cohort(
     report: str | Path | None = None,
     at: str | None = None,
     as_dataframe: bool = False,
+    mapping: str | Path | Sequence[str | Path] | None = None,
+    strict: bool = False,
 ) -> Any:
     """Assess every patient of ``inputs`` (or of ``endpoint``); write rows to ``out``; return the summary.
 
-    ``inputs`` may also be a pandas DataFrame shaped like the registry CSV (or a list holding
-    some). ``report`` writes the HTML cohort view; ``at`` sets the time in the provenance.
-    With ``as_dataframe=True``, or no ``out``, the rows come back as a DataFrame of strings
+    ``inputs`` are cohort files (N-Triples, N-Quads, Turtle, CSV), FHIR Bulk Data exports (folders
+    or ``.ndjson`` files, all read as one export) and FHIR bundle files (``.json``); a pandas
+    DataFrame shaped like the registry CSV (or a list holding some) is read as CSV. ``mapping``
+    is a site mapping file (or files) that extends the CSV or the FHIR mapping, by its
+    ``format``; ``strict`` refuses CSV columns the mapping does not name (else they are ignored,
+    with one notice). Every row has ``source_id``: the registry's id, the FHIR Patient id, or
+    the RDF patient's ``dcterms:identifier``. ``report`` writes the HTML cohort view; ``at``
+    sets the time in the provenance (FHIR ages are counted to its date). With
+    ``as_dataframe=True``, or no ``out``, the rows come back as a DataFrame of strings
     (``attrs``: ``provenance``, ``attrition``) instead of a :class:`CohortSummary`.
     """
     from npc_kg.atomic import atomic_output, check_not_input
+    from npc_kg.cohort.csv_mapping import load_mapping
     from npc_kg.cohort.outputs import PARQUET_KEY, cohort_provenance, finish_outputs
     from npc_kg.cohort.progress import Progress
+    from npc_kg.cohort.site_mappings import site_mappings
 
     given: list[Any] = [inputs] if isinstance(inputs, str | Path) or is_frame(inputs) else list(inputs)
     paths: list[Any] = [FrameInput(p) if is_frame(p) else p for p in given]
+    if input_format is not None and input_format not in INPUT_FORMATS:
+        raise InputError(f"unknown input format {input_format!r} (use one of {', '.join(INPUT_FORMATS)})")
     prov = cohort_provenance(engine, at)
+    sites = site_mappings(mapping)
+    csv_mapping = load_mapping(extra=sites.csv, strict=strict) if sites.csv or strict else None
     sink_out: str | Path | io.StringIO = io.StringIO() if out is None else out
     if out is None:
         fmt, as_dataframe = "csv", True
@@ -119,7 +186,7 @@ def assess_cohort(
     criteria = engines.criteria()
     summary = Attrition(criteria)
     total = 0
-    all_inputs: list[str | Path] = [p for p in paths if not isinstance(p, FrameInput)]
+    all_inputs: list[str | Path] = [p for p in paths if not isinstance(p, FrameInput)] + list(sites.files)
     for extra in (attrition, report):
         if extra is not None:
             check_not_input(extra, all_inputs)
@@ -134,16 +201,31 @@ def assess_cohort(
             if endpoint is not None:
                 patients, hits = engines.sparql.endpoint_hits(endpoint, timeout=timeout, threads=min(4, _THREADS + 2))
                 rows = rows_of(patients, hits, criteria, engines.plan.implemented)
+                identifiers = _endpoint_source_ids(endpoint, timeout)
+                for row in rows:
+                    row.source_id = identifiers.get(row.patient, "")
                 writer.write(rows)
                 summary.add(rows)
                 total = len(rows)
             else:
-                bar = Progress(_total_bytes(paths), enabled=progress)
-                for done in _run(paths, batch_size, input_format, engine, workers, fmt):
-                    writer.write_rendered(done.payload)
-                    summary.merge(done.counts)
-                    total += done.rows
-                    bar.update(total, done.position)
+                from npc_kg.cohort.fhir_input import FhirCohort
+
+                fhir_paths, others = _split(paths, input_format)
+                fhir = FhirCohort(fhir_paths, mappings=sites.fhir,
+                                  at=datetime.fromisoformat(prov.generated_at.replace("Z", "+00:00")).date()
+                                  ) if fhir_paths else None
+                records = len(fhir) if fhir is not None else 0  # pass 1: the index, before any worker is forked
+                bar = Progress(records + _total_bytes(others), enabled=progress)
+                jobs = _jobs(fhir, others, batch_size, None if input_format == "fhir" else input_format, csv_mapping)
+                _FHIR[:] = [fhir] if fhir is not None else []
+                try:
+                    for done in _run(jobs, engine, workers, fmt, fhir):
+                        writer.write_rendered(done.payload)
+                        summary.merge(done.counts)
+                        total += done.rows
+                        bar.update(total, done.position if done.fhir else records + done.position)
+                finally:
+                    _FHIR.clear()
                 bar.close()
         finally:
             writer.close()
@@ -170,35 +252,49 @@ class _Done:
     counts: Attrition
     rows: int
     position: int
+    fhir: bool = False
+    """The batch was a range of FHIR records (``position``: records read, not bytes)."""
 
 
-def _work(batch: Batch, engine: str, fmt: str) -> _Done:
-    """Assess, render and count one batch (in a worker process, so the main process only writes)."""
+def _work(job: Job, engine: str, fmt: str) -> _Done:
+    """Read (a FHIR range), assess, render and count one batch (in a worker process, so the main process only writes)."""
+    batch = _FHIR[0].batch(*job) if isinstance(job, tuple) else job
     engines = package_engines()
     criteria = engines.criteria()
     rows = assess_batch(batch, engine, engines=engines, criteria=criteria, threads=_THREADS)
     counts = Attrition(criteria)
     counts.add(rows)
-    return _Done(render(rows, fmt, criteria), counts, len(rows), batch.position)
+    return _Done(render(rows, fmt, criteria), counts, len(rows), batch.position, isinstance(job, tuple))
 
 
-def _run(paths: Sequence[Any], batch_size: int, input_format: str | None, engine: str,
-         workers: int, fmt: str) -> Iterator[_Done]:
+def _prepare(engine: str, fhir: FhirCohort | None) -> None:
+    """Build the evaluators once (and those of the FHIR bridges), before workers are forked."""
+    engines = package_engines()
+    engines.criteria()
+    variants = [engines, *([engines.for_subclasses(fhir.subclasses)] if fhir is not None and fhir.subclasses else [])]
+    for variant in variants:
+        if engine in ("local", "fast"):
+            with contextlib.suppress(Unsupported):
+                variant.closures()
+        else:
+            variant.sparql  # noqa: B018 - compiled and its queries checked once, before the fork
+
+
+def _run(jobs: Iterator[Job], engine: str, workers: int, fmt: str, fhir: FhirCohort | None = None) -> Iterator[_Done]:
     """Rows per batch, in input order; with ``workers`` > 1 a bounded window of batches runs in parallel."""
     global _THREADS
-    batches = _batches(paths, batch_size, input_format)
     if workers <= 1:
         if engine != "sparql" or package_engines().sparql.fallback or _THREADS <= 1:  # pySHACL flips rdflib globals: no threads
-            for batch in batches:
-                yield _work(batch, engine, fmt)
+            for job in jobs:
+                yield _work(job, engine, fmt)
             return
         # Two batches in flight: one loads its store while the other runs its queries.
         from concurrent.futures import ThreadPoolExecutor
 
         with ThreadPoolExecutor(max_workers=2) as threads:
             in_flight: list[Future[_Done]] = []
-            for batch in batches:
-                in_flight.append(threads.submit(_work, batch, engine, fmt))
+            for job in jobs:
+                in_flight.append(threads.submit(_work, job, engine, fmt))
                 while len(in_flight) >= 2:
                     yield in_flight.pop(0).result()
             while in_flight:
@@ -210,18 +306,19 @@ def _run(paths: Sequence[Any], batch_size: int, input_format: str | None, engine
     saved, _THREADS = _THREADS, 1  # forked workers inherit this: one query thread each
     try:
         context = multiprocessing.get_context("fork") if "fork" in multiprocessing.get_all_start_methods() else None
-        if context is not None:  # built once here, inherited by every forked worker
-            engines = package_engines()
-            engines.criteria()
-            if engine in ("local", "fast"):
-                with contextlib.suppress(Unsupported):
-                    engines.closures()
-            else:
-                engines.sparql  # noqa: B018 - compiled and its queries checked once, before the fork
+        if context is not None:  # built once here, inherited by every forked worker (the FHIR index too)
+            _prepare(engine, fhir)
+        elif fhir is not None:  # a FHIR range is read where it is assessed: without fork, in this process
+            print("npc-kg: note: FHIR input needs forked workers (not available here): running one process",
+                  file=sys.stderr)
+            _THREADS = saved
+            for job in jobs:
+                yield _work(job, engine, fmt)
+            return
         pending: list[Future[_Done]] = []
         with ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=_worker_started) as pool:
-            for batch in batches:
-                pending.append(pool.submit(_work, batch, engine, fmt))
+            for job in jobs:
+                pending.append(pool.submit(_work, job, engine, fmt))
                 while len(pending) >= 2 * workers:
                     yield pending.pop(0).result()
             while pending:

@@ -2,7 +2,8 @@
 
 ``synth(n, seed, path)`` writes ``n`` made-up patients in the patient model of
 ``docs/patient-model.md`` as N-Triples, Turtle or CSV (the CSV layout of
-``mappings/cohort-csv.yaml``). The distributions are documented in ``docs/cohort.md``; they are
+``mappings/cohort-csv.yaml``), or as a FHIR Bulk Data export in a folder (``fhir-ndjson``,
+:mod:`npc_kg.cohort.synth_fhir`). The distributions are documented in ``docs/cohort.md``; they are
 invented to exercise the engine (missing data, narrower finding classes, external codes,
 several recurrences, ill-typed literals, patient-model breakers) and carry no clinical meaning.
 
@@ -29,7 +30,7 @@ from npc_kg.namespace import NPC, PATIENT, PREFIXES
 
 __all__ = ["ERROR_KINDS", "FORMATS", "SynthFinding", "SynthPatient", "generate", "synth"]
 
-FORMATS = ("nt", "ttl", "csv")
+FORMATS = ("nt", "ttl", "csv", "fhir-ndjson")
 
 _XSD = PREFIXES["xsd"]
 _DCT = PREFIXES["dcterms"]
@@ -242,12 +243,19 @@ def synth(
     error_rate: float = 0.0,
     syntax_errors: bool = True,
 ) -> int:
-    """Write ``n`` synthetic patients to ``path`` (format from ``fmt`` or the suffix); return ``n``."""
+    """Write ``n`` synthetic patients to ``path`` (format from ``fmt`` or the suffix); return ``n``.
+
+    ``fhir-ndjson`` writes a FHIR Bulk Data export into the folder ``path`` (new, or empty).
+    """
     target = Path(path)
     fmt = fmt or target.suffix.lstrip(".").lower()
     if fmt not in FORMATS:
         raise InputError(f"unknown synthetic-cohort format {fmt!r} (use one of {', '.join(FORMATS)})", path=str(path))
     patients = generate(n, seed, error_rate=error_rate, syntax_errors=syntax_errors and fmt != "ttl")
+    if fmt == "fhir-ndjson":
+        from npc_kg.cohort.synth_fhir import write_export
+
+        return write_export(patients, target)
     count = 0
     with atomic_output(target, newline="") as handle:
         if fmt == "csv":

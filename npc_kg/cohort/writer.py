@@ -19,14 +19,14 @@ OUTPUT_FORMATS = ("csv", "jsonl", "parquet")
 
 
 def header(criteria: Sequence[Criterion]) -> list[str]:
-    """Output columns: patient, verdict, one per criterion (KB order), error."""
-    return ["patient", "verdict", *[c.name for c in criteria], "error"]
+    """Output columns: patient (IRI), source_id (the id in its source), verdict, one per criterion (KB order), error."""
+    return ["patient", "source_id", "verdict", *[c.name for c in criteria], "error"]
 
 
 def render(rows: Iterable[PatientRow], fmt: str, criteria: Sequence[Criterion]) -> str | list[list[str]]:
     """A batch of rows as :meth:`RowWriter.write_rendered` takes it: CSV or JSON Lines text, or value lists (Parquet)."""
     columns = header(criteria)
-    values = [[r.patient, r.verdict, *[r.statuses.get(c.iri, "") for c in criteria], r.error] for r in rows]
+    values = [[r.patient, r.source_id, r.verdict, *[r.statuses.get(c.iri, "") for c in criteria], r.error] for r in rows]
     if fmt == "csv":
         text = io.StringIO()
         csv.writer(text, lineterminator="\n").writerows(values)
@@ -146,7 +146,7 @@ class Attrition:
              "newly_excluded": 0, "remaining": self.total},
             {"step": 1, "criterion": "", "label": "error rows (unreadable or breaking the patient model)", VIOLATED: 0,
              UNKNOWN: 0, "newly_excluded": self.errors, "remaining": readable},
-            {"step": 2, "criterion": "", "label": "out of scope (the treatment's disease is not recorded)", VIOLATED: 0,
+            {"step": 2, "criterion": "", "label": "out of scope (the treatment's disease not recorded)", VIOLATED: 0,
              UNKNOWN: 0, "newly_excluded": self.out_of_scope, "remaining": readable - self.out_of_scope},
         ]
         for i, step in enumerate(self.steps, 3):
@@ -156,13 +156,14 @@ class Attrition:
         return out
 
     def text(self) -> str:
-        """The table as aligned text (printed by the CLI)."""
+        """The table as aligned text (printed by the CLI): every step, the out-of-scope one included, then the verdicts."""
         rows = self.table()
-        lines = [f"{'step':>4}  {'criterion':<42} {'violated':>9} {'unknown':>9} {'excluded':>9} {'remaining':>10}"]
-        for r in rows:
-            name = str(r["criterion"] or r["label"])[:42]
+        names = [str(r["criterion"] or r["label"]) for r in rows]
+        width = min(max(42, *map(len, names)), 60)
+        lines = [f"{'step':>4}  {'criterion':<{width}} {'violated':>9} {'unknown':>9} {'excluded':>9} {'remaining':>10}"]
+        for r, name in zip(rows, names, strict=True):
             counts = f"{r[VIOLATED]:>9} {r[UNKNOWN]:>9} {r['newly_excluded']:>9} {r['remaining']:>10}"
-            lines.append(f"{r['step']:>4}  {name:<42} {counts}")
+            lines.append(f"{r['step']:>4}  {name[:width]:<{width}} {counts}")
         verdicts = ", ".join(f"{k}: {self.verdicts.get(k, 0)}" for k in ROW_VERDICTS)
         lines.append(f"verdicts: {verdicts}")
         return "\n".join(lines)

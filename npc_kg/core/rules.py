@@ -11,6 +11,7 @@
   ``queries/criteria-for-treatment.rq`` and ordered by the kind's rank stated in the data
   (``npc:ordinal`` of ``npc:Indication`` and ``npc:Contraindication``), then the criterion's
   ``npc:ordinal``, then its IRI (:func:`criteria_for`);
+- which finding records are behind a criterion's status (:func:`records_behind`);
 - turning *hits* into rows. Every evaluator (compiled closures, compiled SPARQL, pySHACL)
   returns hits: ``(shape, focus node, owners)``, where ``shape`` is a result-producing shape of
   the plan (its severity, criterion, ``sh:name``, ``sh:message`` and ``npc:missingDataItem``
@@ -23,7 +24,7 @@ from __future__ import annotations
 import re
 import threading
 import weakref
-from collections.abc import Collection, Container, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Container, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol, TypeVar
 
@@ -62,6 +63,7 @@ __all__ = [
     "order_patients",
     "outcomes_of",
     "owners_of",
+    "records_behind",
     "resolve_treatment",
     "rows_of",
     "status_of",
@@ -381,6 +383,20 @@ def outcomes_of(criteria: Sequence[Criterion], implemented: Container[str], hits
         missing = tuple(sorted({item for unit, _f, _o in found if unit.severity == warning for item in unit.missing}))
         outcomes.append(Outcome(criterion, status, message, missing, producing if status != SATISFIED else ()))
     return outcomes
+
+
+def records_behind(status: str, records: Sequence[T], present: Callable[[T], bool]) -> list[T]:
+    """The finding records behind a criterion's status, of the records of the findings it concerns.
+
+    For a violated criterion, the records recorded present (what triggered it) when there are
+    any; otherwise, and for satisfied and unknown criteria, every record of its findings
+    (``present(record)`` says whether a record is recorded present).
+    """
+    if status == VIOLATED:
+        triggering = [record for record in records if present(record)]
+        if triggering:
+            return triggering
+    return list(records)
 
 
 def missing_of(outcomes: Iterable[Outcome]) -> list[str]:

@@ -25,7 +25,8 @@ from array import array
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass
-from itertools import pairwise
+from datetime import date
+from itertools import islice, pairwise
 from pathlib import Path
 from typing import Any
 
@@ -189,7 +190,7 @@ def index_bulk(files: Sequence[Path], references: Sequence[str]) -> BulkIndex:
 
 
 def _read_patient(pid: str, bucket: array, index: BulkIndex, fds: list[int], mapper: PatientMapper,  # type: ignore[type-arg]
-                  ) -> FhirPatient:
+                  at: date | None = None) -> FhirPatient:
     items: list[tuple[dict[str, Any], SourceRef]] = []
     seen: set[tuple[str, str]] = set()
     patient_source = None
@@ -210,27 +211,33 @@ def _read_patient(pid: str, bucket: array, index: BulkIndex, fds: list[int], map
             patient_source = ref
         items.append((resource, ref))
     where = ", ".join(sorted({ref.where.rsplit(":", 1)[0] for _r, ref in items}))
-    return mapper.map(items, source_id=pid, where=where, patient_source=patient_source)
+    return mapper.map(items, source_id=pid, where=where, patient_source=patient_source, at=at)
 
 
 class BulkExport:
-    """A Bulk Data export: pass 1 (the index) once, then the patients, all or one shard of them.
+    """A Bulk Data export: pass 1 (the index) once, then the patients, all or part of them.
 
-    ``records(shard=k, shards=n)`` yields the k-th of n interleaved shards (record i goes to shard
-    i mod n), so n forked workers that share the index (built before the fork) read disjoint
-    patients; together they yield what ``records()`` yields.
+    Records come in one order: the bad lines that name no patient, the patients (Patient files'
+    order first), then the ``.json`` bundle files. ``records(shard=k, shards=n)`` yields the k-th
+    of n interleaved shards (record i goes to shard i mod n); ``records(start=a, stop=b)`` the
+    records a to b - 1 of that order. So forked workers that share the index (built before the
+    fork) read disjoint patients; together they yield what ``records()`` yields. ``at`` is the
+    date of the assessment (for ages from ``Patient.birthDate``; default today, UTC).
     """
 
-    def __init__(self, paths: Iterable[str | Path], *, mapping: FhirMapping | None = None) -> None:
+    def __init__(self, paths: Iterable[str | Path], *, mapping: FhirMapping | None = None, at: date | None = None) -> None:
         self.mapping = mapping
         self.mapper = mapper_for(mapping)
+        self.at = at
         self.ndjson, self.json_files = bulk_files(paths)
         self._index: BulkIndex | None = None
+        self._patients: list[str] | None = None
 
     def index(self) -> BulkIndex:
         """Pass 1 (done once)."""
         if self._index is None:
             self._index = index_bulk(self.ndjson, self.mapper.mapping.patient_references)
+            self._patients = list(self._index.entries)
         return self._index
 
     def __len__(self) -> int:
@@ -238,44 +245,54 @@ class BulkExport:
         index = self.index()
         return len(index.orphans) + len(index.entries) + len(self.json_files)
 
-    def records(self, *, shard: int = 0, shards: int = 1) -> Iterator[FhirPatient | FhirRecordError]:
-        """Yield one :class:`FhirPatient` or :class:`FhirRecordError` per patient (of this shard)."""
+    def records(self, *, shard: int = 0, shards: int = 1, start: int = 0,
+                stop: int | None = None) -> Iterator[FhirPatient | FhirRecordError]:
+        """Yield one :class:`FhirPatient` or :class:`FhirRecordError` per record (of this shard, in ``start:stop``)."""
         if not 0 <= shard < shards:
             raise ValueError("shard must be in 0 .. shards - 1")
         index = self.index()
-        position = 0
-
-        def mine() -> bool:
-            nonlocal position
-            position += 1
-            return (position - 1) % shards == shard
-
-        for orphan in index.orphans:
-            if mine():
-                yield orphan
+        patients = self._patients if self._patients is not None else list(index.entries)
+        orphans, json_files = index.orphans, self.json_files
+        end = len(orphans) + len(patients) + len(json_files) if stop is None else stop
         with ExitStack() as stack:
-            fds = [stack.enter_context(path.open("rb")).fileno() for path in index.files]
-            for pid, bucket in index.entries.items():
-                if not mine():
+            fds: list[int] = []
+            for number in range(max(start, 0), end):
+                if number % shards != shard:
                     continue
-                error = index.broken.get(pid)
-                if error is not None:
-                    yield error
+                if number < len(orphans):
+                    yield orphans[number]
                     continue
+                at = number - len(orphans)
+                if at < len(patients):
+                    if not fds:
+                        fds = [stack.enter_context(path.open("rb")).fileno() for path in index.files]
+                    yield self._patient(patients[at], index, fds)
+                    continue
+                path = json_files[at - len(patients)]
                 try:
-                    yield _read_patient(pid, bucket, index, fds, self.mapper)
+                    yield read_bundle(path, mapping=self.mapping, at=self.at)
                 except FhirInputError as failure:
-                    yield FhirRecordError(pid, str(failure), failure.path, failure.line)
-        for path in self.json_files:
-            if not mine():
-                continue
-            try:
-                yield read_bundle(path, mapping=self.mapping)
-            except FhirInputError as failure:
-                yield FhirRecordError("", str(failure), failure.path, failure.line)
+                    yield FhirRecordError("", str(failure), failure.path, failure.line)
+
+    def _patient(self, pid: str, index: BulkIndex, fds: list[int]) -> FhirPatient | FhirRecordError:
+        error = index.broken.get(pid)
+        if error is not None:
+            return error
+        try:
+            return _read_patient(pid, index.entries[pid], index, fds, self.mapper, self.at)
+        except FhirInputError as failure:
+            return FhirRecordError(pid, str(failure), failure.path, failure.line)
+
+    def patient_ids(self, start: int = 0, stop: int | None = None) -> list[str]:
+        """The FHIR Patient ids of the records ``start:stop`` (``""`` for a bad line or a bundle file)."""
+        index = self.index()
+        patients = self._patients if self._patients is not None else list(index.entries)
+        order = [""] * len(index.orphans)
+        return list(islice([*order, *patients, *[""] * len(self.json_files)], start, stop))
 
 
-def iter_bulk(paths: Iterable[str | Path], *, mapping: FhirMapping | None = None) -> Iterator[FhirPatient | FhirRecordError]:
+def iter_bulk(paths: Iterable[str | Path], *, mapping: FhirMapping | None = None,
+              at: date | None = None) -> Iterator[FhirPatient | FhirRecordError]:
     """Yield one :class:`FhirPatient` or :class:`FhirRecordError` per patient of a Bulk Data export.
 
     ``paths`` are NDJSON files (one resource a line, any resource types, in any order) or
@@ -285,4 +302,4 @@ def iter_bulk(paths: Iterable[str | Path], *, mapping: FhirMapping | None = None
     on: records out = patients in (plus unattributable bad lines). :class:`BulkExport` does the
     same in shards, for workers.
     """
-    yield from BulkExport(paths, mapping=mapping).records()
+    yield from BulkExport(paths, mapping=mapping, at=at).records()

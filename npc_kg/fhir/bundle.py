@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from datetime import date
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -103,8 +104,12 @@ def _patient_id(key: str) -> str:
     return re.split(r"[:/]", key)[-1] or key
 
 
-def read_bundle(source: BundleSource, *, mapping: FhirMapping | None = None, where: str | None = None) -> FhirPatient:
+def read_bundle(source: BundleSource, *, mapping: FhirMapping | None = None, where: str | None = None,
+                at: date | None = None) -> FhirPatient:
     """Read one FHIR patient from a Bundle or a single resource (dict or JSON file) and map it.
+
+    ``at`` is the date of the assessment (what ``years_until: assessment`` counts to, e.g. the age
+    from ``Patient.birthDate``; default today, UTC).
 
     Returns a :class:`FhirPatient`: its ``graph`` in npc-kg's patient model, or ``out_of_scope``
     when no disease of the treatment is recorded. Raises a
@@ -164,4 +169,4 @@ def read_bundle(source: BundleSource, *, mapping: FhirMapping | None = None, whe
     key = patient_key or next(iter(named))
     items = [(entries[i][0], ref) for i, ref in enumerate(refs)]
     patient_source = refs[patients[0]] if patients else None
-    return mapper.map(items, source_id=_patient_id(key), where=path, patient_source=patient_source)
+    return mapper.map(items, source_id=_patient_id(key), where=path, patient_source=patient_source, at=at)

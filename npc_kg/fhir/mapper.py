@@ -7,18 +7,38 @@ extension URL) it reads, in plain Python, and only then evaluates its FHIRPath s
 
 from __future__ import annotations
 
+import re
 import threading
 from collections.abc import Iterable, Iterator, Sequence
+from datetime import UTC, date, datetime
 from typing import Any
 
 from npc_kg.fhir.errors import FhirInputError
-from npc_kg.fhir.mapping import CodeRow, FhirMapping, FindingRule, StateStep
+from npc_kg.fhir.mapping import CodeRow, FhirMapping, FindingRule, PropertyRule, RecordProperty, StateStep
 from npc_kg.fhir.model import FhirPatient, FindingRecord, ReadStats, SourceRef, Statement
+from npc_kg.fhir.resources import reference_key
 from npc_kg.fhir.triples import iri_part, patient_lines
 
-__all__ = ["PatientMapper"]
+__all__ = ["PatientMapper", "full_years"]
 
 Item = tuple[dict[str, Any], SourceRef]
+RecordKey = tuple[Any, ...]
+"""(rule key, classes, status, code or resource reference): one finding record."""
+_FULL_DATE = re.compile(r"^(\d{4})-(\d{2})-(\d{2})")
+
+
+def full_years(born: Any, on: date) -> int | None:
+    """Full years from the FHIR date ``born`` to ``on`` (None for a partial date, or one after ``on``)."""
+    found = _FULL_DATE.match(str(born))
+    if found is None:
+        return None
+    try:
+        start = date(int(found.group(1)), int(found.group(2)), int(found.group(3)))
+    except ValueError:
+        return None
+    if start > on:
+        return None
+    return on.year - start.year - ((on.month, on.day) < (start.month, start.day))
 
 
 def _codings(value: Any) -> Iterator[dict[str, Any]]:
@@ -133,17 +153,21 @@ class PatientMapper:
         return tuple(row for row in self.codes.get(curie, ()) if row.target != self.scope_class)
 
     # -- the patient -------------------------------------------------------------------------------
-    def map(self, items: Sequence[Item], *, source_id: str, where: str, patient_source: SourceRef | None) -> FhirPatient:
+    def map(self, items: Sequence[Item], *, source_id: str, where: str, patient_source: SourceRef | None,
+            at: date | None = None) -> FhirPatient:
         """Map one patient's resources (already checked: one patient, no duplicate ids).
 
         Resources are taken in ``Type/id`` order, so the result does not depend on the order of
-        the input (record names, ties between equal dates). One patient at a time per mapper
+        the input (record names, ties between equal dates). ``at`` is the date of the assessment
+        (for ``years_until: assessment``; default: today, UTC). One patient at a time per mapper
         (its per-patient caches are guarded by a lock).
         """
         with self._lock:
-            return self._map(items, source_id=source_id, where=where, patient_source=patient_source)
+            return self._map(items, source_id=source_id, where=where, patient_source=patient_source,
+                             at=at or datetime.now(UTC).date())
 
-    def _map(self, items: Sequence[Item], *, source_id: str, where: str, patient_source: SourceRef | None) -> FhirPatient:
+    def _map(self, items: Sequence[Item], *, source_id: str, where: str, patient_source: SourceRef | None,
+             at: date) -> FhirPatient:
         mapping = self.mapping
         items = sorted(items, key=lambda item: (item[1].type, item[1].id))
         stats = ReadStats(resources=len(items))
@@ -158,8 +182,10 @@ class PatientMapper:
             elif kind != "Patient":
                 stats.unused_types[kind] += 1
         statements: list[Statement] = []
-        found: dict[tuple[Any, ...], list[SourceRef]] = {}  # (rule, classes, status, code) -> sources
+        found: dict[RecordKey, list[SourceRef]] = {}  # (rule, classes, status, code) -> sources
+        extras: dict[RecordKey, tuple[list[tuple[str, str]], list[tuple[str, str, str]]]] = {}  # record properties
         bridges: set[tuple[str, str]] = set()
+        self._linked: dict[tuple[str, str], dict[str, list[Item]]] = {}
 
         # scope: the cancer conditions
         scope = mapping.scope
@@ -181,12 +207,13 @@ class PatientMapper:
 
         # findings
         for rule in mapping.findings:
-            self._apply(rule, by_type.get(rule.resource, []), stats, statements, found, bridges)
+            self._apply(rule, by_type, stats, statements, found, bridges, extras)
 
         # properties
         properties: dict[str, tuple[Any, str, tuple[SourceRef, ...]]] = {}
         for prop in mapping.properties:
-            candidates = [(r, ref) for r, ref in by_type.get(prop.resource, []) if self._own_codes(r, stats) & prop.codes]
+            candidates = [(r, ref) for r, ref in by_type.get(prop.resource, [])
+                          if not prop.codes or self._own_codes(r, stats) & prop.codes]
             if not candidates:
                 continue
             states = [(self._state(prop.states, r, ref), r, ref) for r, ref in candidates]
@@ -198,9 +225,9 @@ class PatientMapper:
                 continue
             chosen = self._latest(kept) if prop.pick == "latest" else (kept[0] if kept else None)
             if chosen is not None and prop.value is not None:
-                values = self._evaluate(prop.value, chosen[0], chosen[1])
-                if values:
-                    properties[prop.property] = (values[0], prop.datatype, (chosen[1],))
+                value = self._property_value(prop, chosen, at)
+                if value is not None:
+                    properties[prop.property] = (value, prop.datatype, (chosen[1],))
 
         # the recurrence record
         recurrence = self._recurrence(cancer, by_type, stats)
@@ -222,10 +249,12 @@ class PatientMapper:
             cls, props, sources = recurrence
             records.append(FindingRecord(f"{iri}/fhir/recurrence-1", (cls,), "present", "recurrence", sources, None, props))
         counters: dict[str, int] = {}
-        for (rule_key, classes, status, code), refs in found.items():
+        for key, refs in found.items():
+            rule_key, classes, status, code = key[:4]
             counters[rule_key] = counters.get(rule_key, 0) + 1
+            extra_props, literals = extras.get(key, ([], []))
             records.append(FindingRecord(f"{iri}/fhir/{iri_part(rule_key)}-{counters[rule_key]}", classes, status, rule_key,
-                                         tuple(dict.fromkeys(refs)), code))
+                                         tuple(dict.fromkeys(refs)), code, tuple(extra_props), tuple(literals)))
         used = {cls for record in records for cls in record.classes}
         bridge_list = tuple(sorted(b for b in bridges if b[0] in used))
         out_of_scope = None if "present" in accepted_states else self._reason(cancer, accepted_states)
@@ -241,15 +270,70 @@ class PatientMapper:
     def _reason(self, cancer: Sequence[Item], accepted_states: set[str]) -> str:
         disease = self.mapping.curie_of(self.mapping.scope.cls)
         if accepted_states:
-            return (f"out of scope: the Condition coded as {disease} is ruled out or not confirmed, "
+            return (f"the Condition coded as {disease} is ruled out or not confirmed, "
                     "so the patient has no recorded disease of the treatment")
         if cancer:
-            return (f"out of scope: only a code broader than {disease} is recorded (it is not enough on its own); "
+            return (f"only a code broader than {disease} is recorded (it is not enough on its own); "
                     "a Condition with a code the mapping accepts for the disease is needed")
-        return f"out of scope: no Condition coded as {disease} is recorded, so no eligibility verdict is given"
+        return f"no Condition coded as {disease} is recorded"
 
-    def _apply(self, rule: FindingRule, items: Sequence[Item], stats: ReadStats, statements: list[Statement],
-               found: dict[tuple[Any, ...], list[SourceRef]], bridges: set[tuple[str, str]]) -> None:
+    def _property_value(self, prop: PropertyRule, chosen: Item, at: date) -> Any:
+        """The value of a patient property from the chosen resource (None: not recorded)."""
+        assert prop.value is not None
+        values = self._evaluate(prop.value, chosen[0], chosen[1])
+        if not values:
+            return None
+        if prop.years_until is not None:  # "assessment": full years up to the date of the assessment
+            return full_years(values[0], at)
+        return values[0]
+
+    def _linked_to(self, link: str, kind: str, by_type: dict[str, list[Item]]) -> dict[str, list[Item]]:
+        """``Type/id`` -> the resources of ``kind`` whose ``link`` element references it (once per patient)."""
+        key = (link, kind)
+        index = self._linked.get(key)
+        if index is None:
+            index = self._linked[key] = {}
+            for resource, ref in by_type.get(kind, []):
+                value = resource.get(link)
+                for item in value if isinstance(value, list) else [value]:
+                    if isinstance(item, dict) and isinstance(item.get("reference"), str):
+                        named = reference_key(item["reference"], {})
+                        if named is not None:
+                            index.setdefault(named, []).append((resource, ref))
+        return index
+
+    def _record_properties(self, rule: FindingRule, ref: SourceRef, by_type: dict[str, list[Item]], stats: ReadStats
+                           ) -> tuple[list[tuple[str, str]], list[tuple[str, str, str]], list[SourceRef]]:
+        """The properties of the record of ``ref`` (a per-resource rule), and the resources they came from."""
+        props: list[tuple[str, str]] = []
+        literals: list[tuple[str, str, str]] = []
+        sources: list[SourceRef] = []
+        for prop in rule.properties:
+            prop_rule: RecordProperty = prop
+            linked = self._linked_to(prop_rule.link, prop_rule.resource, by_type).get(ref.reference, [])
+            kept = [(r, source) for r, source in linked if self._own_codes(r, stats) & prop_rule.codes
+                    and self._state(prop_rule.states, r, source) == "present"]
+            chosen = self._latest(kept)
+            if chosen is None:
+                continue
+            for value in self._evaluate(prop_rule.value, chosen[0], chosen[1]):
+                text = str(value).lower() if isinstance(value, bool) else str(value).strip()
+                if prop_rule.values:
+                    target = prop_rule.values.get(text)
+                    if target is None:
+                        continue
+                    props.append((prop_rule.property, target))
+                else:
+                    assert prop_rule.datatype is not None
+                    literals.append((prop_rule.property, text, prop_rule.datatype))
+                sources.append(chosen[1])
+                break
+        return props, literals, sources
+
+    def _apply(self, rule: FindingRule, by_type: dict[str, list[Item]], stats: ReadStats, statements: list[Statement],
+               found: dict[RecordKey, list[SourceRef]], bridges: set[tuple[str, str]],
+               extras: dict[RecordKey, tuple[list[tuple[str, str]], list[tuple[str, str, str]]]]) -> None:
+        items = by_type.get(rule.resource, [])
         selected: list[tuple[Item, list[str]]] = []
         for resource, ref in items:  # filter in plain Python: no FHIRPath yet
             if rule.code_element is not None:
@@ -299,6 +383,9 @@ class PatientMapper:
                 continue
             if rule.codes_of is not None:
                 curies = self._value_keys(self._evaluate(rule.codes_of, resource, ref), stats)
+            if rule.record == "per-resource":
+                self._resource_record(rule, ref, curies, final, by_type, stats, statements, found, bridges, extras)
+                continue
             for curie in curies:
                 rows = self._finding_rows(curie)
                 if not rows:
@@ -312,6 +399,37 @@ class PatientMapper:
                     if typed != row.target:
                         bridges.add((typed, row.target))
                     found.setdefault((rule.key, (typed,), final, curie), []).append(ref)
+
+    def _resource_record(self, rule: FindingRule, ref: SourceRef, curies: Sequence[str], final: str,
+                         by_type: dict[str, list[Item]], stats: ReadStats, statements: list[Statement],
+                         found: dict[RecordKey, list[SourceRef]], bridges: set[tuple[str, str]],
+                         extras: dict[RecordKey, tuple[list[tuple[str, str]], list[tuple[str, str, str]]]]) -> None:
+        """One record for the resource, typed with every class its mapped codes give (a per-resource rule)."""
+        classes: list[str] = []
+        first: str | None = None
+        for curie in curies:
+            rows = self._finding_rows(curie)
+            if not rows:
+                statements.append(Statement(rule.key, ref, curie, final))
+                continue
+            for row in rows:
+                typed = self._typed(row, final)
+                statements.append(Statement(rule.key, ref, curie, final, typed))
+                if typed is None:
+                    continue
+                if typed != row.target:
+                    bridges.add((typed, row.target))
+                if typed not in classes:
+                    classes.append(typed)
+                    first = first or curie
+        if not classes:
+            return
+        key: RecordKey = (rule.key, tuple(sorted(classes)), final, first, ref.reference)
+        found[key] = [ref]
+        if rule.properties:
+            props, literals, sources = self._record_properties(rule, ref, by_type, stats)
+            found[key] += sources
+            extras[key] = (props, literals)
 
     def _typed(self, row: CodeRow, state: str) -> str | None:
         """The class a record of ``row``'s code in ``state`` is typed with (None: no record)."""

@@ -8,7 +8,8 @@ file extends or overrides the shipped one (docs/fhir.md, "Site mappings"):
 - ``findings`` and ``context`` (by ``key``), ``properties`` (by ``property``): a rule with a new key
   is added, one with a known key replaces it, ``{key: ..., remove: true}`` drops it;
 - ``code_tables`` (SSSOM files, relative to the file that names them) and ``codes`` (inline rows
-  with the SSSOM columns): a code that a later file maps replaces every earlier row of that code.
+  with the SSSOM columns): a code that a later file maps replaces every earlier row of that code;
+- ``cds_hooks``: read by the CDS Hooks service (``npc_kg.service.cds``), not by the reader.
 
 The module interprets the file; it holds no code, status value or element name of its own.
 """
@@ -38,6 +39,7 @@ __all__ = [
     "FhirMapping",
     "FindingRule",
     "PropertyRule",
+    "RecordProperty",
     "RecurrenceRule",
     "ScopeRule",
     "StateStep",
@@ -50,9 +52,11 @@ FORMAT = "npc-kg-fhir-mapping/1"
 STATES = ("present", "absent", "not-recorded", "dropped")
 """What a resource (or a value) says about a finding."""
 _TYPINGS = ("class", "code", "none")
+_RECORDS = ("per-code", "per-resource")
+_YEARS_UNTIL = ("assessment",)
 _TOP_KEYS = {
     "format", "prefixes", "systems", "code_tables", "codes", "patient", "granularity", "states", "dates",
-    "scope", "recurrence", "findings", "properties", "context",
+    "scope", "recurrence", "findings", "properties", "context", "cds_hooks",
 }
 _SSSOM_COLUMNS = ("subject_id", "predicate_id", "object_id")
 
@@ -103,6 +107,24 @@ class ScopeRule:
 
 
 @dataclass(frozen=True)
+class RecordProperty:
+    """A property of a finding record, from the latest resource that names the record's resource in ``link``.
+
+    ``values`` maps a value to an IRI (an object property); otherwise the value is a literal of
+    ``datatype``.
+    """
+
+    property: str
+    resource: str
+    codes: frozenset[str]
+    value: Selector
+    states: tuple[StateStep, ...]
+    link: str = "focus"
+    values: Mapping[str, str] = field(default_factory=dict)
+    datatype: str | None = None
+
+
+@dataclass(frozen=True)
 class FindingRule:
     """A rule that turns resources of one type into finding statements (docs/fhir.md)."""
 
@@ -119,11 +141,20 @@ class FindingRule:
     values: Mapping[str, str] = field(default_factory=dict)
     state: str | None = None
     pick: str = "all"
+    record: str = "per-code"
+    """``per-code``: one record per mapped code (and state); ``per-resource``: one record per resource,
+    typed with every mapped code of it."""
+    properties: tuple[RecordProperty, ...] = ()
+    """Properties of each record (``per-resource`` rules), from the resources that name it."""
 
 
 @dataclass(frozen=True)
 class PropertyRule:
-    """A patient property from observation values or a count of resources."""
+    """A patient property from a resource's value, or a count of resources.
+
+    ``codes`` empty: every resource of the type (e.g. the Patient). ``years_until``:
+    ``assessment`` makes the value (a FHIR date) the full years from it to the assessment date.
+    """
 
     property: str
     datatype: str
@@ -133,6 +164,7 @@ class PropertyRule:
     value: Selector | None = None
     aggregate: str | None = None
     pick: str = "latest"
+    years_until: str | None = None
 
 
 @dataclass(frozen=True)
@@ -190,10 +222,13 @@ class FhirMapping:
     properties: tuple[PropertyRule, ...]
     context: tuple[ContextRule, ...]
     read_types: frozenset[str] = frozenset()
+    cds_hooks: dict[str, Any] = field(default_factory=dict)
+    """The ``cds_hooks`` section (e.g. a site's order codes), for the CDS Hooks service."""
 
     def __post_init__(self) -> None:
         rules: tuple[FindingRule | PropertyRule | ContextRule, ...] = (*self.findings, *self.properties, *self.context)
         types = {self.scope.resource} | {rule.resource for rule in rules}
+        types |= {prop.resource for rule in self.findings for prop in rule.properties}
         if self.recurrence is not None:
             types.add("Observation")
         self.read_types = frozenset(types)
@@ -312,13 +347,14 @@ def _merge(extra: Sequence[str | Path], base: str | Path | None
     first = Path(base) if base is not None else default_mapping_path()
     files = [first, *(Path(p) for p in extra)]
     merged: dict[str, Any] = {"prefixes": {}, "systems": {}, "granularity": {}, "states": {}, "dates": {}, "patient": {},
-                              "scope": {}, "recurrence": None, "findings": [], "properties": [], "context": []}
+                              "scope": {}, "cds_hooks": {}, "recurrence": None, "findings": [], "properties": [],
+                              "context": []}
     tables: list[tuple[Path, str]] = []
     inline: list[tuple[dict[str, Any], str]] = []
     for path in files:
         where = str(path)
         doc = _read_yaml(path)
-        for section in ("prefixes", "systems", "granularity", "states", "dates", "patient", "scope"):
+        for section in ("prefixes", "systems", "granularity", "states", "dates", "patient", "scope", "cds_hooks"):
             value = doc.get(section)
             if value is None:
                 continue
@@ -449,7 +485,7 @@ def _compile(merged: dict[str, Any], tables: list[tuple[Path, str]], inline: lis
     return FhirMapping(files=files, prefixes=c.prefixes, systems=systems, codes=rows, patient_base=patient_base,
                        patient_references=references, provenance_type_base=type_base, granularity=granularity,
                        dates=dates, scope=scope, recurrence=recurrence, findings=findings, properties=properties,
-                       context=context)
+                       context=context, cds_hooks=dict(merged["cds_hooks"] or {}))
 
 
 def _state_table(c: _Compiler, name: Any, steps: Any, where: str) -> tuple[StateStep, ...]:
@@ -490,6 +526,13 @@ def _finding_rule(c: _Compiler, spec: dict[str, Any], table: Any, codes: Any) ->
         raise c.fail(f"{what}: a fixed finding needs value (a selector) and values (value -> state)", at)
     if (spec.get("value") is None) != (not spec.get("values")):
         raise c.fail(f"{what}: value (a selector) and values (value -> state) go together", at)
+    record = str(spec.get("record", "per-code"))
+    if record not in _RECORDS:
+        raise c.fail(f"{what}: record must be one of {', '.join(_RECORDS)}", at)
+    if spec.get("properties") and record != "per-resource":
+        raise c.fail(f"{what}: properties of a record need record: per-resource", at)
+    if spec.get("properties") is not None and not isinstance(spec.get("properties"), list):
+        raise c.fail(f"{what}: properties must be a list", at)
     return FindingRule(
         key=key,
         resource=str(spec.get("resource", "")),
@@ -505,6 +548,26 @@ def _finding_rule(c: _Compiler, spec: dict[str, Any], table: Any, codes: Any) ->
                 for k, v in (spec.get("values") or {}).items()},
         state=c.state(spec["state"], f"{what} state", at) if spec.get("state") is not None else None,
         pick=_pick(c, spec, "all"),
+        record=record,
+        properties=tuple(_record_property(c, item, table, codes, what, at) for item in spec.get("properties") or []),
+    )
+
+
+def _record_property(c: _Compiler, spec: Any, table: Any, codes: Any, rule: str, at: str) -> RecordProperty:
+    if not isinstance(spec, dict) or not spec.get("property") or not spec.get("value"):
+        raise c.fail(f"{rule} properties: each needs property and value (a selector)", at)
+    what = f"{rule} property {spec['property']}"
+    if bool(spec.get("values")) == bool(spec.get("datatype")):
+        raise c.fail(f"{what}: needs exactly one of values (value -> IRI) or datatype", at)
+    return RecordProperty(
+        property=c.iri(spec["property"], what, at),
+        resource=str(spec.get("resource") or ""),
+        codes=codes(spec.get("codes"), what, at),
+        value=c.selector(spec["value"], f"{what} value", at),
+        states=table(spec.get("states"), what, at),
+        link=str(spec.get("link") or "focus"),
+        values={str(k): c.iri(v, f"{what} values", at) for k, v in (spec.get("values") or {}).items()},
+        datatype=c.iri(spec["datatype"], f"{what} datatype", at) if spec.get("datatype") else None,
     )
 
 
@@ -516,15 +579,19 @@ def _property_rule(c: _Compiler, spec: dict[str, Any], table: Any, codes: Any) -
         raise c.fail(f"{what}: aggregate must be count", at)
     if aggregate is None and not spec.get("value"):
         raise c.fail(f"{what}: needs value (a selector) or aggregate", at)
+    years_until = spec.get("years_until")
+    if years_until is not None and (years_until not in _YEARS_UNTIL or aggregate is not None):
+        raise c.fail(f"{what}: years_until must be one of {', '.join(_YEARS_UNTIL)}, with a value (not an aggregate)", at)
     return PropertyRule(
         property=c.iri(name, what, at),
         datatype=c.iri(spec.get("datatype", ""), f"{what} datatype", at),
         resource=str(spec.get("resource", "")),
-        codes=codes(spec.get("codes"), what, at),
-        states=table(spec.get("states"), what, at),
+        codes=codes(spec.get("codes"), what, at) if spec.get("codes") is not None else frozenset(),
+        states=table(spec.get("states"), what, at) if spec.get("states") is not None else (StateStep(None, {}, "present"),),
         value=c.selector(spec["value"], f"{what} value", at) if spec.get("value") else None,
         aggregate=aggregate,
         pick=_pick(c, spec, "latest"),
+        years_until=years_until,
     )
 
 

@@ -56,6 +56,8 @@ class FindingRecord:
     code: str | None = None
     properties: tuple[tuple[str, str], ...] = ()
     """``(predicate IRI, object IRI)`` pairs, e.g. the rT and rN categories of a recurrence."""
+    literals: tuple[tuple[str, str, str], ...] = ()
+    """``(predicate IRI, lexical form, datatype IRI)``, e.g. the months since radiotherapy of a recurrence."""
 
 
 @dataclass

@@ -78,6 +78,7 @@ def patient_lines(
         lines += [f"{r} {_TYPE} <{cls}> ." for cls in record.classes]
         lines.append(f"{r} {_STATUS} {_STATUS_TERMS[record.status]} .")
         lines += [f"{r} <{p}> <{o}> ." for p, o in record.properties]
+        lines += [f'{r} <{p}> "{escape(v)}"^^<{dt}> .' for p, v, dt in record.literals]
         lines += [f"{r} {_DERIVED} {source(ref)} ." for ref in record.sources]
     for ref, node in sources.items():
         lines.append(f"{node} {_TYPE} {_ENTITY} .")

@@ -15,6 +15,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -25,9 +26,11 @@ from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from npc_kg.core.rules import OUT_OF_SCOPE
 from npc_kg.errors import InputError, NpcKgError, PatientModelError
+from npc_kg.fhir.errors import FhirInputError
 from npc_kg.service.cds import CdsError, cards_for, check_request, discovery, out_of_scope_card, patient_from_prefetch, services
-from npc_kg.service.reports import ReportStore
+from npc_kg.service.reports import LazyReport, ReportStore
 from npc_kg.service.sparql_endpoint import SparqlRefused, answer
 
 __all__ = ["LOG", "ServiceConfig", "create_app", "serve"]
@@ -129,15 +132,13 @@ async def cds_discovery(request: Request) -> Response:
     return JSONResponse(request.app.state.discovery)
 
 
-def _assess_prefetch(prefetch: Any, treatment: str) -> tuple[Any, Any, str | None]:
-    """Read the prefetch and assess it: (assessment or None, graph, out-of-scope reason)."""
-    from npc_kg.assessment.assess import assess_graph
+def _assess_prefetch(prefetch: Any, treatment: str, mapping: Any) -> tuple[Any, Any]:
+    """Read the prefetch as FHIR and assess it: (assessment, patient graph or None when out of scope)."""
+    from npc_kg.assessment.assess import assess_input
 
-    patient = patient_from_prefetch(prefetch, treatment)
-    if patient.graph is None:
-        return None, None, patient.out_of_scope or "no recorded disease of this treatment"
-    found = assess_graph(patient.graph, treatment, where="prefetch")
-    return (found[0] if found else None), patient.graph, None
+    patient = patient_from_prefetch(prefetch, mapping)
+    found, graph = assess_input(patient, treatment, mapping=mapping)
+    return (found[0] if found else None), graph
 
 
 def _report_html(assessment: Any, graph: Any) -> str:
@@ -157,16 +158,19 @@ async def cds_service(request: Request) -> Response:
         return _json_error(400, "the request body is not JSON")
     try:
         prefetch = check_request(body, service)
-        assessment, graph, reason = await _run(request, _assess_prefetch, prefetch, service.treatment)
+        assessment, graph = await _run(request, _assess_prefetch, prefetch, service.treatment,
+                                       request.app.state.fhir_mapping)
     except CdsError as error:
         return _json_error(error.status, str(error))
+    except FhirInputError as error:  # names the JSON pointer in the prefetch's Bundle and the field, never a value
+        return _json_error(422, f"the prefetch cannot be read as FHIR: {error.reason}")
     except (InputError, PatientModelError) as error:
         return _json_error(422, f"the prefetch cannot be assessed: {type(error).__name__}")
-    if assessment is None:
-        return JSONResponse({"cards": out_of_scope_card(service.treatment, reason or "")})
-    html = await _run(request, _report_html, assessment, graph)
+    if assessment is None or assessment.verdict == OUT_OF_SCOPE:
+        reason = assessment.out_of_scope if assessment is not None else None
+        return JSONResponse({"cards": out_of_scope_card(service.treatment, reason or "no recorded disease of this treatment")})
     config: ServiceConfig = request.app.state.config
-    token = request.app.state.reports.put(html)
+    token = request.app.state.reports.put(LazyReport(partial(_report_html, assessment, graph)))  # rendered when followed
     url = str(request.url_for("report", token=token))
     return JSONResponse({"cards": cards_for(assessment, url, ttl_minutes=round(config.report_ttl / 60))})
 
@@ -178,9 +182,10 @@ async def cds_service(request: Request) -> Response:
 
 async def report(request: Request) -> Response:
     """``GET /reports/{token}``: a stored report, until it expires."""
-    html = request.app.state.reports.get(request.path_params["token"])
-    if html is None:
+    stored = request.app.state.reports.get(request.path_params["token"])
+    if stored is None:
         return _json_error(404, "no such report: it expired or never existed")
+    html = stored if isinstance(stored, str) else await _run(request, stored)
     return HTMLResponse(html, headers={"Cache-Control": "no-store"})
 
 
@@ -196,16 +201,23 @@ async def index(request: Request) -> Response:
     return HTMLResponse(page)
 
 
-def _assess_text(text: str, fmt: str, treatment: str | None) -> str:
+def _assess_text(text: str, fmt: str, treatment: str | None, mapping: Any) -> str:
     from npc_kg.assessment.output import report as render_report
     from npc_kg.rdfio import parse_text
 
+    if fmt == "fhir":  # read by the FHIR reader with the service's mapping (the site's files included)
+        from npc_kg.fhir.detect import fhir_document
+
+        doc = fhir_document(text)
+        if doc is None:
+            raise InputError("the text is not FHIR R4 JSON: give a Bundle or a resource with a resourceType")
+        return render_report([doc], "html", treatment, mapping=mapping)
     graph = parse_text(text, fmt)
     return render_report([graph], "html", treatment)
 
 
 async def assess_form(request: Request) -> Response:
-    """``POST /report``: the HTML report of an uploaded or pasted patient (Turtle or JSON-LD)."""
+    """``POST /report``: the HTML report of an uploaded or pasted patient (Turtle, JSON-LD or FHIR R4 JSON)."""
     form = await request.form(max_files=1, max_fields=8)
     text = str(form.get("patient") or "")
     upload = form.get("file")
@@ -219,13 +231,13 @@ async def assess_form(request: Request) -> Response:
     if not text.strip():
         return _json_error(400, "no patient: paste one or choose a file")
     fmt = str(form.get("format") or "turtle")
-    if fmt not in ("turtle", "json-ld"):
-        return _json_error(400, "format must be turtle or json-ld")
+    if fmt not in ("turtle", "json-ld", "fhir"):
+        return _json_error(400, "format must be turtle, json-ld or fhir")
     treatment = str(form.get("treatment") or "") or None
     if treatment is not None and treatment not in {s.treatment for s in request.app.state.services.values()}:
         return _json_error(400, "unknown treatment")
     try:
-        html = await _run(request, _assess_text, text, fmt, treatment)
+        html = await _run(request, _assess_text, text, fmt, treatment, request.app.state.fhir_mapping)
     except PatientModelError as error:
         return JSONResponse({"error": str(error), "errors": error.errors, "status": 422}, status_code=422)
     except InputError as error:
@@ -298,10 +310,12 @@ async def _npc_error(request: Request, error: Exception) -> Response:
 
 def create_app(config: ServiceConfig | None = None) -> Starlette:
     """The ASGI application."""
+    from npc_kg.assessment.assess import fhir_mapping
     from npc_kg.service.cds import load_site_mappings
 
     config = config or ServiceConfig()
     mappings = load_site_mappings(config.mappings)
+    compiled = fhir_mapping(list(config.mappings))  # the shipped FHIR mapping and the site's, checked at start
     routes = [
         Route("/", index, methods=["GET"]),
         Route("/report", assess_form, methods=["POST"]),
@@ -317,6 +331,7 @@ def create_app(config: ServiceConfig | None = None) -> Starlette:
     app.state.config = config
     app.state.reports = ReportStore(config.report_ttl, config.report_capacity)
     app.state.services = {s.id: s for s in services(mappings)}
+    app.state.fhir_mapping = compiled
     app.state.discovery = discovery(mappings)
     app.add_middleware(LimitsMiddleware, max_body=config.max_body)  # type: ignore[arg-type]
     return app

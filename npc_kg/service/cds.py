@@ -7,6 +7,10 @@
   an order exists, so the shipped mappings have none and the service is left out.
 - A request must carry the prefetch (HTTP 412 otherwise). The service never calls
   ``fhirServer`` and never reads ``fhirAuthorization``.
+- The prefetch is read as FHIR R4 by the FHIR reader (:func:`prefetch_bundle` makes one Bundle
+  of it, :func:`patient_from_prefetch` reads it with the FHIR mapping, a site's files included).
+  A patient with no recorded disease of the treatment gets the info card of
+  :func:`out_of_scope_card`, never an eligibility verdict.
 - Cards: a summary of at most 140 characters stating the verdict, an ``indicator``
   (:data:`INDICATORS`), a Markdown ``detail`` with criteria, missing data and quotes, a
   ``source`` naming the knowledge base and its version, and a link to the HTML report.
@@ -19,13 +23,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from rdflib import Graph
-
 from npc_kg.core.rules import ELIGIBLE, INDETERMINATE, INELIGIBLE, OUT_OF_SCOPE, SATISFIED, VIOLATED
 from npc_kg.errors import InputError, NpcKgError
 
 if TYPE_CHECKING:  # pragma: no cover
     from npc_kg.assessment.assess import Assessment
+    from npc_kg.fhir.mapping import FhirMapping
+    from npc_kg.fhir.model import FhirPatient
 
 __all__ = [
     "FHIR_MAPPING_FILE",
@@ -34,8 +38,6 @@ __all__ = [
     "SUMMARY_LIMIT",
     "CdsError",
     "CdsService",
-    "FhirInputNotAvailable",
-    "PrefetchPatient",
     "cards_for",
     "check_request",
     "discovery",
@@ -43,6 +45,7 @@ __all__ = [
     "order_codes",
     "out_of_scope_card",
     "patient_from_prefetch",
+    "prefetch_bundle",
     "services",
 ]
 
@@ -77,13 +80,6 @@ class CdsError(NpcKgError):
         self.status = status
 
 
-class FhirInputNotAvailable(CdsError):
-    """The FHIR reader is not wired in yet (see :func:`patient_from_prefetch`)."""
-
-    def __init__(self) -> None:
-        super().__init__(501, "FHIR input not available yet: this npc-kg cannot read a CDS Hooks prefetch")
-
-
 @dataclass(frozen=True)
 class CdsService:
     """One service of the discovery document."""
@@ -100,33 +96,58 @@ class CdsService:
                 "prefetch": dict(PREFETCH)}
 
 
-@dataclass(frozen=True)
-class PrefetchPatient:
-    """What the FHIR reader makes of a prefetch: a patient graph, or why the service does not apply."""
-
-    source_id: str
-    """The FHIR Patient id."""
-    graph: Graph | None
-    """The patient in npc-kg's patient model (``docs/patient-model.md``); None when out of scope."""
-    out_of_scope: str | None = None
-    """Why the treatment's question does not apply (e.g. no recorded disease of the treatment)."""
-
-
 # ---------------------------------------------------------------------------------------------
-# The one step that needs the FHIR reader
+# The prefetch, read as FHIR R4
 # ---------------------------------------------------------------------------------------------
 
 
-def patient_from_prefetch(prefetch: Mapping[str, Any], treatment: str) -> PrefetchPatient:
-    """Read the CDS Hooks prefetch (FHIR R4 resources) into a patient graph.
+def prefetch_bundle(prefetch: Mapping[str, Any]) -> dict[str, Any]:
+    """One ``collection`` Bundle of the prefetch: the Patient and the entries of the Condition,
+    Observation and Procedure searchsets (their ``fullUrl`` kept, so references resolve; entries
+    with ``search.mode = outcome``, such as an OperationOutcome, left out).
 
-    STUB - FHIR input is not available yet. The next task replaces this body with a call to the
-    FHIR reader (``npc_kg.fhir.read_bundle``: build a Bundle of the prefetch's Patient and the
-    entries of its Condition, Observation and Procedure searchsets, read it, and return the
-    reader's ``source_id`` and ``graph``, or its out-of-scope reason). Until then every
-    ``POST /cds-services/{id}`` with a valid prefetch answers HTTP 501 with a JSON error.
+    Raises :class:`CdsError` 412 when a searchset is null or not a Bundle (the service cannot
+    fetch it: it never calls ``fhirServer``), 400 when an entry is not a JSON object.
     """
-    raise FhirInputNotAvailable()
+    entries: list[dict[str, Any]] = [{"resource": prefetch["patient"]}]
+    for key in PREFETCH:
+        if key == "patient":
+            continue
+        found = prefetch.get(key)
+        if not isinstance(found, Mapping) or found.get("resourceType") != "Bundle":
+            raise CdsError(412, f"prefetch.{key} is not a FHIR Bundle (the searchset of its template); this service "
+                                "reads only the prefetch and never calls fhirServer")
+        listed = found.get("entry") or []
+        if not isinstance(listed, list):
+            raise CdsError(400, f"prefetch.{key}.entry must be a list of entries")
+        for index, entry in enumerate(listed):
+            if not isinstance(entry, Mapping):
+                raise CdsError(400, f"prefetch.{key}.entry[{index}] is not a JSON object")
+            search = entry.get("search")
+            if isinstance(search, Mapping) and search.get("mode") == "outcome":
+                continue
+            resource = entry.get("resource")
+            if isinstance(resource, Mapping) and resource.get("resourceType") == "OperationOutcome":
+                continue
+            kept: dict[str, Any] = {"resource": resource}
+            if isinstance(entry.get("fullUrl"), str):
+                kept["fullUrl"] = entry["fullUrl"]
+            entries.append(kept)
+    return {"resourceType": "Bundle", "type": "collection", "entry": entries}
+
+
+def patient_from_prefetch(prefetch: Mapping[str, Any], mapping: FhirMapping | None = None) -> FhirPatient:
+    """Read the CDS Hooks prefetch (FHIR R4) with the FHIR reader (:func:`npc_kg.fhir.read_bundle`).
+
+    ``mapping`` is the compiled FHIR mapping (the shipped one extended by the site's files;
+    None: the shipped one). Returns the reader's :class:`~npc_kg.fhir.model.FhirPatient`, which
+    is out of scope when no disease of the treatment is recorded. Raises :class:`CdsError` for a
+    prefetch of the wrong shape and :class:`~npc_kg.fhir.errors.FhirInputError` for FHIR the
+    reader refuses (its message names the JSON pointer, never a value).
+    """
+    from npc_kg.fhir.bundle import read_bundle
+
+    return read_bundle(prefetch_bundle(prefetch), mapping=mapping, where="prefetch")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -235,6 +256,8 @@ def check_request(body: Any, service: CdsService) -> Mapping[str, Any]:
     patient = prefetch.get("patient")
     if not isinstance(patient, Mapping) or patient.get("resourceType") != "Patient":
         raise CdsError(412, "prefetch.patient is not a FHIR Patient resource")
+    if "id" in patient and patient["id"] != context["patientId"]:
+        raise CdsError(400, "prefetch.patient.id is not context.patientId: the prefetch is of another patient")
     return prefetch
 
 

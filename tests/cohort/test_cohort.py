@@ -140,7 +140,7 @@ def test_columns_come_from_the_kb_in_kind_then_ordinal_order(cohort_dir: Path, t
     assess_cohort(cohort_dir / "clean.nt", tmp_path / "out.csv")
     header = (tmp_path / "out.csv").read_text().splitlines()[0].split(",")
     expected = [str(c.iri).rsplit("/", 1)[-1] for c in package_engines().criteria()]
-    assert header == ["patient", "verdict", *expected, "error"]
+    assert header == ["patient", "source_id", "verdict", *expected, "error"]
     assert expected[0].startswith("ind-") and expected[-1].startswith("ci-")
 
 

@@ -235,13 +235,16 @@ def test_third_course_statement_only_after_relapse_following_a_second_course(hel
 
 def test_to_dict_has_exactly_the_documented_shape(helpers) -> None:
     data = only(npc_kg.assess(helpers.patient_dict(frailty=None))).to_dict()
-    assert list(data) == ["patient", "treatment", "verdict", "criteria", "missing", "prognosis", "evidence", "provenance"]
+    assert list(data) == ["patient", "treatment", "verdict", "criteria", "missing", "prognosis", "evidence", "provenance",
+                          "source_id", "out_of_scope"]
     assert data["verdict"] == "indeterminate"
     assert data["missing"] == [str(NPC.Frailty)]
+    assert data["out_of_scope"] is None
     for row in data["criteria"]:
-        assert list(row) == ["criterion", "label", "kind", "status", "message", "source", "quote"]
+        assert list(row) == ["criterion", "label", "kind", "status", "message", "source", "quote", "sources"]
         assert row["status"] in ("satisfied", "violated", "unknown")
-        assert all(isinstance(v, str) for v in row.values())
+        assert row["sources"] == []  # RDF input: no record names the resource it was derived from
+        assert all(isinstance(v, str) for k, v in row.items() if k != "sources")
     assert {e["type"] for e in data["evidence"]} == {"figure", "statement"}
     assert json.loads(only(npc_kg.assess(helpers.patient_dict(frailty=None))).to_json()) == data
 

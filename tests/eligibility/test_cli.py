@@ -44,7 +44,7 @@ def test_json_output_combines_files_in_the_documented_shape(two_examples, capsys
     assert [d["verdict"] for d in data] == ["eligible", "ineligible"]
     for item in data:
         assert list(item) == ["patient", "treatment", "verdict", "criteria", "missing", "prognosis", "evidence",
-                              "provenance"]
+                              "provenance", "source_id", "out_of_scope"]
         assert item["treatment"] == str(NPC.SalvageSurgery)
         assert len(item["criteria"]) == 8
 

@@ -15,7 +15,7 @@ from rdflib import RDF, Graph
 from rdflib.plugins.sparql import prepareQuery
 
 import npc_kg.sparql.catalog as catalog
-from npc_kg.assessment.explain import EXPLANATIONS, Explainer, merge_rows
+from npc_kg.assessment.explain import EXPLANATIONS, RECORDS, Explainer, merge_rows
 from npc_kg.errors import QueryError
 from npc_kg.kg.load import load
 from npc_kg.namespace import NPC
@@ -71,7 +71,7 @@ def test_patients_in_one_file_do_not_see_each_others_records() -> None:
 
 def test_a_named_query_with_service_is_refused(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     (tmp_path / "queries").mkdir()
-    for name in EXPLANATIONS:
+    for name in (*EXPLANATIONS, RECORDS):
         (tmp_path / "queries" / f"{name}.rq").write_text(
             "# title: t\n# description: d\n# params: patient (IRI) — p\n"
             "SELECT ?x WHERE { SERVICE <http://example.org/sparql> { ?patient ?p ?x } }\n", encoding="utf-8")

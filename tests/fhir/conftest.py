@@ -1,7 +1,7 @@
 """Fixtures of the FHIR tests: the data folders, the mappings, and a check that the fhir extra is installed.
 
-Without fhirpathpy (the ``fhir`` extra, which .ci/run installs after ``test``) the tests of this
-folder fail when the ``CI`` environment variable is set, and skip with a reason otherwise.
+Without fhirpathpy and orjson (the ``fhir`` extra, also in ``test``) the tests of this folder fail
+when the ``CI`` environment variable is set, and skip with a reason otherwise.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ def _fhir_extra() -> None:
     """Fail under CI, skip locally, when the fhir extra is missing."""
     missing = [name for name in ("fhirpathpy", "orjson") if importlib.util.find_spec(name) is None]
     if missing:
-        message = f"{', '.join(missing)} missing: pip install -e '.[fhir]' (.ci/run installs it)"
+        message = f"{', '.join(missing)} missing: pip install -e '.[test]' (or '.[fhir]')"
         if os.environ.get("CI"):
             pytest.fail(message)
         pytest.skip(message)

@@ -12,6 +12,7 @@ from npc_kg.errors import OutputError
 from npc_kg.fhir import concept_map, load_code_table
 from npc_kg.kg.export import export, formats
 from npc_kg.resources import data_path
+from tests.tools_venv import sssom_check
 
 R4_EQUIVALENCE = {"relatedto", "equivalent", "equal", "wider", "subsumes", "narrower", "specializes", "inexact",
                   "unmatched", "disjoint"}
@@ -63,14 +64,12 @@ def test_equivalences() -> None:
 
 
 def test_same_mappings_as_sssom_py_except_negations() -> None:
-    """sssom-py's writer gives the same (code, target, equivalence) triples, but ignores predicate_modifier."""
-    from sssom.parsers import parse_sssom_table
-    from sssom.writers import to_fhir_json
-
+    """sssom-py's writer (in the tools environment) gives the same (code, target, equivalence) triples,
+    but ignores predicate_modifier."""
     table = load_code_table()
     system_of = {prefix: system for system, prefix in table.systems.items()}
     theirs = {}
-    for element in to_fhir_json(parse_sssom_table(data_path("mappings", "fhir-codes.sssom.tsv")))["group"][0]["element"]:
+    for element in sssom_check("fhir", data_path("mappings", "fhir-codes.sssom.tsv"))["group"][0]["element"]:
         prefix, _, local = element["code"].partition(":")
         code = element["code"] if prefix == "HP" else local
         [target] = element["target"]

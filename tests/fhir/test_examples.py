@@ -56,13 +56,17 @@ def test_valid_bundle(name: str) -> None:
     expected = VALID[name]
     patient = read_bundle(DATA / "valid" / name, mapping=_mapping(expected.get("mapping")))
     assert patient.source_id == expected["patient"]
+    [assessment] = npc_kg.assess(DATA / "valid" / name, mapping=_mapping(expected.get("mapping")))  # the public path
+    assert assessment.verdict == expected["verdict"] and assessment.source_id == expected["patient"]
     if expected["verdict"] == OUT_OF_SCOPE:
         assert not patient.in_scope and patient.graph is None
         assert expected["reason"] in (patient.out_of_scope or "")
+        assert assessment.out_of_scope == patient.out_of_scope and assessment.criteria == ()
         return
     assert patient.in_scope, patient.out_of_scope
     assert patient.graph is not None
-    [assessment] = npc_kg.assess(patient.graph)
+    [with_bridges] = npc_kg.assess(patient.graph)  # the bridges as data: the same rows
+    assert [r.status for r in with_bridges.criteria] == [r.status for r in assessment.criteria]
     assert assessment.verdict == expected["verdict"]
     got = {row.criterion.rsplit("/", 1)[-1]: row.status for row in assessment.criteria}
     assert got == expected["criteria"]

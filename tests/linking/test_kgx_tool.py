@@ -1,8 +1,8 @@
 """``kgx validate`` and ``kgx transform`` (kgx 2.7.0) on the KGX export, offline.
 
-kgx pins click<8.2 and duckdb<2, so it lives in its own virtual environment (``/work/venvs/kgx``,
-made by ``.ci/run`` from ``.ci/kgx-requirements.txt``; ``NPC_KG_KGX_PYTHON`` names another
-Python). ``tests/linking/kgx/kgx_offline.py`` points kgx at the Biolink model files of the
+kgx pins click<8.2 and duckdb<2, so it lives in the tools virtual environment (``.venv/tools`` of
+the repository, made by ``.ci/run`` from ``.ci/tools-requirements.txt``; ``NPC_KG_TOOLS_PYTHON``
+names another Python; ``tests/tools_venv.py``). ``tests/linking/kgx/kgx_offline.py`` points kgx at the Biolink model files of the
 installed biolink-model package and refuses every socket connection, so these runs prove the
 export validates without the network. The messages kgx still reports are the ones
 ``docs/linking.md`` lists and explains; any other message fails the test.
@@ -11,17 +11,16 @@ export validates without the network. The messages kgx still reports are the one
 from __future__ import annotations
 
 import json
-import os
 import re
 import subprocess
 from pathlib import Path
 
 import pytest
 
-from tests.linking.conftest import fail_in_ci_else_skip, run_cli
+from tests.linking.conftest import run_cli
+from tests.tools_venv import tools_python
 
 LAUNCHER = Path(__file__).resolve().parent / "kgx" / "kgx_offline.py"
-DEFAULT_PYTHON = "/work/venvs/kgx/bin/python"
 
 # The messages docs/linking.md explains: npc-kg's own prefixes are not in Biolink's JSON-LD context.
 _TAIL = "with a CURIE prefix '{}' {}not represented in Biolink Model JSON-LD context"
@@ -37,10 +36,8 @@ EXPLAINED_WARNING = re.compile(
 
 
 def _kgx_python() -> str:
-    python = os.environ.get("NPC_KG_KGX_PYTHON", DEFAULT_PYTHON)
-    if not Path(python).is_file():
-        fail_in_ci_else_skip(f"kgx's virtual environment is missing ({python}); .ci/run makes it from .ci/kgx-requirements.txt")
-    return python
+    """The tools environment's Python (default ``DEFAULT_PYTHON``, the repository's ``.venv/tools``)."""
+    return tools_python()
 
 
 @pytest.fixture(scope="module")

@@ -36,7 +36,7 @@ def test_csv_jsonl_attrition_have_provenance_sidecars(cohort, tmp_path: Path, ca
         assert prov["ontology_version"].startswith("https://w3id.org/npc-kg/ontology/")
         assert json.loads(sidecar_path(tmp_path / "a.csv").read_text(encoding="utf-8"))["treatment"] == prov["treatment"]
     rows = (tmp_path / "v.csv").read_text(encoding="utf-8").splitlines()
-    assert rows[0].startswith("patient,verdict") and len(rows) == 121, "no header line added: rows out = patients in"
+    assert rows[0].startswith("patient,source_id,verdict") and len(rows) == 121, "no header line added: rows out = patients in"
     capsys.readouterr()
 
 

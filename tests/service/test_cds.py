@@ -5,17 +5,13 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from rdflib import Graph
 
 import npc_kg
 from npc_kg.namespace import NPC
 from npc_kg.service import ServiceConfig, create_app
-from npc_kg.service import app as service_app
 from npc_kg.service.cds import (
     INDICATORS,
-    PREFETCH,
     SUMMARY_LIMIT,
-    PrefetchPatient,
     cards_for,
     discovery,
     order_codes,
@@ -84,12 +80,6 @@ def test_unknown_service_and_bad_json(client) -> None:
     assert client.post(SERVICE, content=b"{not json", headers={"content-type": "application/json"}).status_code == 400
 
 
-def test_prefetch_reading_is_stubbed_until_fhir_input_exists(client) -> None:
-    response = client.post(SERVICE, json=request_body())
-    assert response.status_code == 501
-    assert "FHIR input not available yet" in response.json()["error"]
-
-
 @pytest.mark.parametrize(("name", "verdict"), [
     ("eligible", "eligible"), ("ineligible-ci-4-frailty", "ineligible"), ("indeterminate", "indeterminate"),
 ])
@@ -125,35 +115,6 @@ def test_out_of_scope_card_says_the_service_does_not_apply() -> None:
     assert len(card["summary"]) <= SUMMARY_LIMIT
 
 
-def test_endpoint_returns_cards_and_an_expiring_report_link(monkeypatch: pytest.MonkeyPatch, client) -> None:
-    graph = Graph().parse(EXAMPLES / "indeterminate.ttl")
-    seen = {}
-
-    def reader(prefetch, treatment):
-        seen["keys"] = sorted(prefetch)
-        return PrefetchPatient("p1", graph)
-
-    monkeypatch.setattr(service_app, "patient_from_prefetch", reader)
-    response = client.post(SERVICE, json=request_body())
-    assert response.status_code == 200, response.text
-    assert seen["keys"] == sorted(PREFETCH)
-    [card] = response.json()["cards"]
-    assert "INDETERMINATE" in card["summary"] and card["indicator"] == "warning"
-    url = card["links"][0]["url"]
-    assert "/reports/" in url
-    page = client.get(url)
-    assert page.status_code == 200 and 'data-verdict="indeterminate"' in page.text
-    assert page.headers["cache-control"] == "no-store"
-    assert client.get("/reports/not-a-token").status_code == 404
-
-
-def test_out_of_scope_prefetch_gets_the_info_card(monkeypatch: pytest.MonkeyPatch, client) -> None:
-    monkeypatch.setattr(service_app, "patient_from_prefetch",
-                        lambda prefetch, treatment: PrefetchPatient("p1", None, "no nasopharyngeal carcinoma is recorded"))
-    [card] = client.post(SERVICE, json=request_body()).json()["cards"]
-    assert card["indicator"] == "info" and "does not apply" in card["summary"]
-
-
 def test_reports_expire_and_are_bounded() -> None:
     now = [0.0]
     store = ReportStore(ttl=60, capacity=2, clock=lambda: now[0])
@@ -164,3 +125,15 @@ def test_reports_expire_and_are_bounded() -> None:
     tokens = [store.put(str(i)) for i in range(3)]
     assert store.get(tokens[0]) is None and store.get(tokens[2]) == "2", "the oldest goes first"
     assert len(set(tokens)) == 3 and all(len(t) >= 32 for t in tokens)
+
+
+def test_a_lazy_report_is_rendered_once_when_first_asked_for() -> None:
+    from npc_kg.service.reports import LazyReport
+
+    calls = []
+    store = ReportStore(ttl=60, capacity=2)
+    token = store.put(LazyReport(lambda: calls.append(1) or "<p>report</p>"))
+    assert calls == [], "storing renders nothing"
+    stored = store.get(token)
+    assert callable(stored) and stored() == "<p>report</p>" and stored() == "<p>report</p>"
+    assert calls == [1]

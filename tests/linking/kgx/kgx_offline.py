@@ -3,7 +3,7 @@
 kgx 2.7.0 fetches two things from GitHub when it starts: the Biolink model YAML and predicate
 mapping (bmt's ``Toolkit()`` defaults) and its JSON-LD contexts (``biolink``, ``monarch_context``,
 ``obo_context`` in kgx's ``config.yml``). This launcher, run with the Python of the kgx virtual
-environment (``/work/venvs/kgx``, made by ``.ci/run``), points all of them at local files first:
+environment (``.venv/tools`` of the repository, made by ``.ci/run``), points all of them at local files first:
 
 - the Biolink schema: ``biolink_model/schema/biolink_model.yaml`` of the installed biolink-model;
 - bmt's predicate mapping: an empty mapping (kgx's validate and transform do not use it);
@@ -12,7 +12,7 @@ environment (``/work/venvs/kgx``, made by ``.ci/run``), points all of them at lo
 
 and refuses every socket connection, so a run that would reach the network fails instead.
 
-Usage: ``/work/venvs/kgx/bin/python kgx_offline.py validate -i tsv nodes.tsv edges.tsv`` (the
+Usage: ``.venv/tools/bin/python kgx_offline.py validate -i tsv nodes.tsv edges.tsv`` (the
 arguments are kgx's own).
 """
 
