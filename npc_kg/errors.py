@@ -19,6 +19,7 @@ __all__ = [
     "InputError",
     "NpcKgError",
     "OutputError",
+    "PackError",
     "PatientModelError",
     "QueryError",
     "UnsafeQueryError",
@@ -53,6 +54,17 @@ class OutputError(NpcKgError):
     """An output cannot be written, e.g. because it would overwrite an input."""
 
     exit_code = 2
+
+
+class PackError(NpcKgError):
+    """A criteria pack cannot be used: no manifest, a malformed one, a clash with another pack, or
+    ``npc-kg pack check`` found errors (listed in ``errors``, each naming file, line and field)."""
+
+    exit_code = 2
+
+    def __init__(self, message: str, errors: list[str] | None = None) -> None:
+        super().__init__(message)
+        self.errors = list(errors or [])
 
 
 class QueryError(NpcKgError):

@@ -1,14 +1,16 @@
 """Three-valued eligibility assessment of patients: verdict, criteria, missing data, evidence.
 
-The shapes (``shapes/patient.ttl``: the patient model; ``shapes/eligibility/*.ttl``: the
-criteria) are evaluated by the evaluators of :mod:`npc_kg.shacl.engines` (compiled closures by
-default; pySHACL, the reference, words patient-model errors and links rows to SHACL results).
+The shapes (``shapes/patient.ttl``: the patient model; each criteria pack's ``shapes/*.ttl``:
+the criteria, ``docs/packs.md``) are evaluated by the evaluators of :mod:`npc_kg.shacl.engines`
+(compiled closures by default; pySHACL, the reference, words patient-model errors and links rows
+to SHACL results).
 Their hits become statuses, messages and missing items by the rules of
 :mod:`npc_kg.core.rules`; the criteria, with labels, kinds, sources and quotes, come from the
 knowledge base through the named query ``criteria-for-treatment``. Prognosis, evidence figures and
 statements come from the named queries ``queries/patient-*.rq`` (:mod:`npc_kg.assessment.explain`).
-The code is generic: it knows no criterion, finding or threshold. Nothing is written to disk and
-nothing goes over the network.
+Every call works in one configuration (the package's criteria packs plus ``packs``): its
+treatments, criteria, shapes and knowledge graph. The code is generic: it knows no criterion,
+finding or threshold. Nothing is written to disk and nothing goes over the network.
 """
 
 from __future__ import annotations
@@ -28,10 +30,11 @@ from npc_kg.assessment.provenance import Provenance
 from npc_kg.assessment.provenance import current as _provenance
 from npc_kg.core.rules import STATUS_TERMS, STATUSES, VERDICT_TERMS, Hit, missing_of, outcomes_of, rows_of, verdict_of
 from npc_kg.errors import InputError, PatientModelError
-from npc_kg.kg.load import load
+from npc_kg.kg.load import kg_ntriples, load
+from npc_kg.kg.packs import Pack, PackInput, using_packs
 from npc_kg.namespace import NPC, PREFIXES, RESULT, SH
 from npc_kg.patient import PatientInput, check_patients, data_errors, read_patient
-from npc_kg.shacl.engines import Engines, package_engines
+from npc_kg.shacl.engines import Engines, engines_for
 from npc_kg.shacl.values import node_key
 
 __all__ = [
@@ -92,7 +95,9 @@ class Assessment:
     _source: Graph | None = field(default=None, repr=False, compare=False)
     """The patient graph, kept by the local engine so :meth:`explained` can run the reference."""
     provenance: Provenance | None = field(default=None, repr=False, compare=False)
-    """KB version, treatment, engine and time of the assessment (``npc_kg.assessment.provenance``)."""
+    """KB version, treatment, engine, criteria packs and time of the assessment (``npc_kg.assessment.provenance``)."""
+    packs: tuple[Pack, ...] = field(default=(), repr=False, compare=False)
+    """The criteria packs of the configuration it was assessed in (reports read labels from its graph)."""
 
     def __repr__(self) -> str:
         counts = ", ".join(f"{s} {sum(r.status == s for r in self.criteria)}" for s in STATUSES)
@@ -115,7 +120,8 @@ class Assessment:
             return self
         done = self.__dict__.get("_explained")
         if done is None:
-            by_patient = {a.patient: a for a in assess_graph(self._source, self.treatment, engine="reference")}
+            engines = engines_for(self.packs or None)
+            by_patient = {a.patient: a for a in assess_graph(self._source, self.treatment, engine="reference", engines=engines)}
             done = by_patient[self.patient]
             object.__setattr__(self, "_explained", done)  # a cache on a frozen dataclass
         return done
@@ -136,7 +142,7 @@ class Assessment:
             "missing": list(self.missing),
             "prognosis": [dict(item) for item in self.prognosis],
             "evidence": [dict(item) for item in self.evidence],
-            "provenance": (self.provenance or _provenance(self.treatment, "unspecified")).to_dict(),
+            "provenance": (self.provenance or _provenance(self.treatment, "unspecified", packs=self.packs)).to_dict(),
         }
 
     def to_json(self, *, indent: int | None = 2) -> str:
@@ -173,7 +179,7 @@ class Assessment:
                 graph.add((report_node, SH.result, result))
                 for triple in self.report.cbd(result):
                     graph.add(triple)
-        (self.provenance or _provenance(self.treatment, "unspecified")).add_to(graph, node)
+        (self.provenance or _provenance(self.treatment, "unspecified", packs=self.packs)).add_to(graph, node)
         return graph
 
 
@@ -203,19 +209,30 @@ def assess_graph(graph: Graph, treatment: str | URIRef | None = None, *, where: 
                  engine: str = "local", engines: Engines | None = None) -> list[Assessment]:
     """Assess every ``npc:Patient`` of ``graph``; ``where`` names the input in error messages.
 
-    ``treatment`` defaults to the one whose criteria the shapes implement. ``engine="local"``
-    (the default) evaluates the shapes with the compiled evaluators and runs pySHACL only to
-    word patient-model errors; ``engine="reference"`` always runs pySHACL. Both give the same
-    rows; only the reference fills ``report`` and ``produced_by`` at once
-    (:meth:`Assessment.explained`). ``engines`` default to the package's shapes and knowledge base.
+    ``treatment`` (an IRI or CURIE) picks one treatment; by default every treatment whose
+    criteria the loaded packs' shapes implement is assessed, one assessment per patient and
+    treatment (patients in IRI order, treatments in IRI order). ``engine="local"`` (the default)
+    evaluates the shapes with the compiled evaluators and runs pySHACL only to word
+    patient-model errors; ``engine="reference"`` always runs pySHACL. Both give the same rows;
+    only the reference fills ``report`` and ``produced_by`` at once (:meth:`Assessment.explained`).
+    ``engines`` default to those of the active configuration (:func:`npc_kg.shacl.engines.engines_for`).
     """
     if engine not in ENGINES:
         raise InputError(f"unknown engine {engine!r} (use one of {', '.join(ENGINES)})")
-    engines = engines or package_engines()
-    target = engines.treatment(treatment)
-    criteria = engines.criteria(target)
-    if not criteria:
-        raise InputError(f"no eligibility criteria in the knowledge base apply to treatment <{target}>")
+    engines = engines or engines_for()
+    with using_packs(engines.packs):
+        return _assess_graph(graph, treatment, where, engine, engines)
+
+
+def _assess_graph(graph: Graph, treatment: str | URIRef | None, where: str, engine: str,
+                  engines: Engines) -> list[Assessment]:
+    targets = [engines.treatment(treatment)] if treatment is not None else [URIRef(t) for t in engines.treatments()]
+    if not targets:
+        raise InputError("no eligibility criteria: no loaded criteria pack has shapes that implement a criterion")
+    criteria = {target: engines.criteria_of(target) for target in targets}
+    for target, found in criteria.items():
+        if not found:
+            raise InputError(f"no eligibility criteria in the knowledge base apply to treatment <{target}>")
     patients = check_patients(graph, where)
     hits: list[Hit] | None = None
     if engine == "local":
@@ -234,51 +251,57 @@ def assess_graph(graph: Graph, treatment: str | URIRef | None = None, *, where: 
         _patients, hits, results = engines.reference.hits(run, graph)
         report, source = run.report, None
     by_patient = _by_owner(hits)
-    explainer = Explainer(graph, patients)
+    explainer = Explainer(graph, patients, kg_ntriples=kg_ntriples(engines.packs))
+    engine_name = "local" if source is not None else "reference"
     assessments = []
     for patient in patients:
-        outcomes = outcomes_of(criteria, engines.plan.implemented, by_patient.get(node_key(patient), []))
-        rows = tuple(
-            CriterionRow(
-                criterion=o.criterion.iri,
-                label=o.criterion.label,
-                kind=o.criterion.kind,
-                status=o.status,
-                message=o.message,
-                source=o.criterion.source,
-                quote=o.criterion.quote,
-                produced_by=tuple(node for unit, focus, _o in o.produced_by for node in results.get((unit.shape, focus), ())),
-            )
-            for o in outcomes
-        )
         prognosis, evidence = explainer.explain(patient, _label)
-        assessments.append(
-            Assessment(
-                patient=str(patient),
-                treatment=str(target),
-                verdict=verdict_of(o.status for o in outcomes),
-                criteria=rows,
-                missing=tuple(missing_of(outcomes)),
-                prognosis=tuple(prognosis),
-                evidence=tuple(evidence),
-                report=report,
-                _source=source,
-                provenance=_provenance(str(target), "local" if source is not None else "reference"),
+        for target in targets:
+            outcomes = outcomes_of(criteria[target], engines.plan.implemented, by_patient.get(node_key(patient), []))
+            rows = tuple(
+                CriterionRow(
+                    criterion=o.criterion.iri,
+                    label=o.criterion.label,
+                    kind=o.criterion.kind,
+                    status=o.status,
+                    message=o.message,
+                    source=o.criterion.source,
+                    quote=o.criterion.quote,
+                    produced_by=tuple(node for unit, focus, _o in o.produced_by
+                                      for node in results.get((unit.shape, focus), ())),
+                )
+                for o in outcomes
             )
-        )
+            assessments.append(
+                Assessment(
+                    patient=str(patient),
+                    treatment=str(target),
+                    verdict=verdict_of(o.status for o in outcomes),
+                    criteria=rows,
+                    missing=tuple(missing_of(outcomes)),
+                    prognosis=tuple(prognosis),
+                    evidence=tuple(evidence),
+                    report=report,
+                    _source=source,
+                    provenance=_provenance(str(target), engine_name, packs=engines.packs),
+                    packs=engines.packs,
+                )
+            )
     return assessments
 
 
 def reference_statuses(
-    data_graph: Graph, treatment: str | URIRef | None = None, *, strict: bool = True
+    data_graph: Graph, treatment: str | URIRef | None = None, *, strict: bool = True,
+    packs: Iterable[PackInput] | None = None,
 ) -> dict[str, dict[str, str]]:
     """Assess every patient of ``data_graph`` with ONE pySHACL run (the reference engine).
 
-    Returns ``{patient_iri: {"verdict": verdict, criterion_iri: status, ...}}``. With
+    Returns ``{patient_iri: {"verdict": verdict, criterion_iri: status, ...}}`` for ``treatment``
+    (default: the one treatment the configuration's shapes implement criteria of). With
     ``strict`` (the default) patient-model errors raise :class:`PatientModelError`; otherwise
     they are ignored and the statuses are reported as the shapes see the data.
     """
-    engines = package_engines()
+    engines = engines_for(packs)
     criteria = engines.criteria(treatment)
     run = engines.reference.validate(data_graph)
     if strict:
@@ -291,23 +314,25 @@ def reference_statuses(
             for row in rows_of(patients, hits, criteria, engines.plan.implemented)}
 
 
-def assess(patient: PatientInput, treatment: str | URIRef | None = None, *, engine: str = "local") -> list[Assessment]:
-    """Assess ``patient`` for ``treatment`` (default: the treatment whose criteria the shapes implement);
-    one result per ``npc:Patient``.
+def assess(patient: PatientInput, treatment: str | URIRef | None = None, *, engine: str = "local",
+           packs: Iterable[PackInput] | None = None) -> list[Assessment]:
+    """Assess ``patient`` for ``treatment`` (default: every treatment whose criteria the loaded packs'
+    shapes implement); one result per ``npc:Patient`` and treatment.
 
     ``patient`` is an rdflib Graph, a path (format from the extension), Turtle or JSON-LD text,
     or a plain dict (see :func:`npc_kg.patient.patient_from_dict`). ``engine`` is ``local`` (the
     default: compiled shapes, pySHACL only when needed) or ``reference`` (pySHACL); both give the
-    same rows (see :func:`assess_graph`). Raises :class:`~npc_kg.errors.InputError` for
-    unreadable input and :class:`~npc_kg.errors.PatientModelError` for data that breaks the
-    patient model.
+    same rows (see :func:`assess_graph`). ``packs`` are criteria-pack folders loaded beside the
+    package's own (``docs/packs.md``). Raises :class:`~npc_kg.errors.InputError` for unreadable
+    input and :class:`~npc_kg.errors.PatientModelError` for data that breaks the patient model.
     """
-    graph, where = read_patient(patient)
-    return assess_graph(graph, treatment, where=where, engine=engine)
+    with using_packs(packs):
+        graph, where = read_patient(patient)
+        return assess_graph(graph, treatment, where=where, engine=engine)
 
 
 def assess_many(sources: Iterable[PatientInput], treatment: str | URIRef | None = None, *,
-                engine: str = "local") -> list[Assessment]:
+                engine: str = "local", packs: Iterable[PackInput] | None = None) -> list[Assessment]:
     """Assess several inputs (e.g. files) into one combined list.
 
     Unreadable input raises :class:`~npc_kg.errors.InputError` at once; patient-model errors
@@ -315,11 +340,12 @@ def assess_many(sources: Iterable[PatientInput], treatment: str | URIRef | None 
     """
     assessments: list[Assessment] = []
     errors: list[str] = []
-    for source in sources:
-        try:
-            assessments.extend(assess(source, treatment, engine=engine))
-        except PatientModelError as error:
-            errors.extend(error.errors or [str(error)])
+    with using_packs(packs):
+        for source in sources:
+            try:
+                assessments.extend(assess(source, treatment, engine=engine))
+            except PatientModelError as error:
+                errors.extend(error.errors or [str(error)])
     if errors:
         raise PatientModelError(f"patient data breaks the patient model ({len(errors)} error(s))", errors)
     return assessments

@@ -10,16 +10,18 @@ from rdflib import Graph, URIRef
 from npc_kg.assessment.assess import Assessment, assess_graph
 from npc_kg.assessment.provenance import stamped
 from npc_kg.assessment.render import render
-from npc_kg.assessment.treatments import default_treatment
 from npc_kg.errors import PatientModelError
+from npc_kg.kg.packs import PackInput, using_packs
 from npc_kg.patient import PatientInput, read_patient
 
 __all__ = ["assess_sources", "report"]
 
 
 def assess_sources(sources: Iterable[PatientInput], treatment: str | URIRef | None = None, *,
-                   engine: str = "local", at: str | datetime | None = None) -> tuple[list[Assessment], dict[str, Graph]]:
-    """Assess every input; return the assessments (provenance time ``at``) and each patient's graph.
+                   engine: str = "local", at: str | datetime | None = None,
+                   packs: Iterable[PackInput] | None = None) -> tuple[list[Assessment], dict[str, Graph]]:
+    """Assess every input for ``treatment`` (default: each treatment the loaded packs state criteria
+    of); return the assessments (provenance time ``at``) and each patient's graph.
 
     Patient-model errors of all inputs are collected and raised together, as
     :func:`npc_kg.assessment.assess.assess_many` does.
@@ -27,22 +29,24 @@ def assess_sources(sources: Iterable[PatientInput], treatment: str | URIRef | No
     assessments: list[Assessment] = []
     graphs: dict[str, Graph] = {}
     errors: list[str] = []
-    for source in sources:
-        graph, where = read_patient(source)
-        try:
-            found = assess_graph(graph, treatment or default_treatment(), where=where, engine=engine)
-        except PatientModelError as error:
-            errors.extend(error.errors or [str(error)])
-            continue
-        assessments.extend(found)
-        graphs.update({a.patient: graph for a in found})
+    with using_packs(packs):
+        for source in sources:
+            graph, where = read_patient(source)
+            try:
+                found = assess_graph(graph, treatment, where=where, engine=engine)
+            except PatientModelError as error:
+                errors.extend(error.errors or [str(error)])
+                continue
+            assessments.extend(found)
+            graphs.update({a.patient: graph for a in found})
     if errors:
         raise PatientModelError(f"patient data breaks the patient model ({len(errors)} error(s))", errors)
     return stamped(assessments, at), graphs
 
 
 def report(sources: Iterable[PatientInput], fmt: str = "text", treatment: str | URIRef | None = None, *,
-           engine: str = "local", at: str | datetime | None = None) -> str:
-    """Assess ``sources`` and render them in ``fmt`` (text, json, ttl, html)."""
-    assessments, graphs = assess_sources(sources, treatment, engine=engine, at=at)
-    return render(assessments, fmt, graphs)
+           engine: str = "local", at: str | datetime | None = None, packs: Iterable[PackInput] | None = None) -> str:
+    """Assess ``sources`` (with the criteria ``packs`` loaded) and render them in ``fmt`` (text, json, ttl, html)."""
+    with using_packs(packs):
+        assessments, graphs = assess_sources(sources, treatment, engine=engine, at=at)
+        return render(assessments, fmt, graphs)

@@ -4,8 +4,9 @@ Reads N-Triples, N-Quads, Turtle or CSV in batches, assesses each batch
 (:func:`npc_kg.cohort.evaluate.assess_batch`: ``engine="local"``, the default, compiled
 closures; ``engine="sparql"``, compiled SPARQL on a pyoxigraph store; ``engine="reference"``,
 pySHACL), writes one row per patient and returns the attrition table. With ``endpoint=URL`` the
-compiled queries run on a remote SPARQL endpoint that already holds the patient data. See
-``docs/cohort.md``.
+compiled queries run on a remote SPARQL endpoint that already holds the patient data. The run
+works in one configuration (the package's criteria packs plus ``packs``) and for one treatment
+(``treatment``, or the only one the loaded packs state criteria of). See ``docs/cohort.md``.
 """
 
 from __future__ import annotations
@@ -25,7 +26,8 @@ from npc_kg.cohort.frames import FrameInput, is_frame, rows_frame
 from npc_kg.cohort.writer import OUTPUT_FORMATS, Attrition, RowWriter, render
 from npc_kg.core.rules import rows_of
 from npc_kg.errors import InputError
-from npc_kg.shacl.engines import package_engines
+from npc_kg.kg.packs import PackInput, using_packs
+from npc_kg.shacl.engines import engines_for
 from npc_kg.shacl.plan import Unsupported
 
 if TYPE_CHECKING:
@@ -87,21 +89,37 @@ def assess_cohort(
     report: str | Path | None = None,
     at: str | None = None,
     as_dataframe: bool = False,
+    treatment: str | None = None,
+    packs: Sequence[PackInput] | None = None,
 ) -> Any:
     """Assess every patient of ``inputs`` (or of ``endpoint``); write rows to ``out``; return the summary.
 
     ``inputs`` may also be a pandas DataFrame shaped like the registry CSV (or a list holding
     some). ``report`` writes the HTML cohort view; ``at`` sets the time in the provenance.
     With ``as_dataframe=True``, or no ``out``, the rows come back as a DataFrame of strings
-    (``attrs``: ``provenance``, ``attrition``) instead of a :class:`CohortSummary`.
+    (``attrs``: ``provenance``, ``attrition``) instead of a :class:`CohortSummary`. ``packs`` are
+    criteria-pack folders loaded beside the package's (``docs/packs.md``); ``treatment`` (an IRI or
+    CURIE) picks the treatment whose criteria are the columns, and must be given when the loaded
+    packs state criteria of several (:class:`~npc_kg.errors.InputError` lists the choices).
     """
+    with using_packs(packs):
+        return _assess_cohort(inputs, out, fmt, attrition, batch_size, endpoint, engine, workers, input_format,
+                              progress, timeout, report, at, as_dataframe, treatment)
+
+
+def _assess_cohort(inputs: Any, out: str | Path | None, fmt: str | None, attrition: str | Path | None, batch_size: int,
+                   endpoint: str | None, engine: str, workers: int, input_format: str | None, progress: bool | None,
+                   timeout: float, report: str | Path | None, at: str | None, as_dataframe: bool,
+                   treatment: str | None) -> Any:
     from npc_kg.atomic import atomic_output, check_not_input
     from npc_kg.cohort.outputs import PARQUET_KEY, cohort_provenance, finish_outputs
     from npc_kg.cohort.progress import Progress
 
     given: list[Any] = [inputs] if isinstance(inputs, str | Path) or is_frame(inputs) else list(inputs)
     paths: list[Any] = [FrameInput(p) if is_frame(p) else p for p in given]
-    prov = cohort_provenance(engine, at)
+    engines = engines_for()
+    target = str(engines.treatment(treatment))
+    prov = cohort_provenance(engine, at, target)
     sink_out: str | Path | io.StringIO = io.StringIO() if out is None else out
     if out is None:
         fmt, as_dataframe = "csv", True
@@ -115,8 +133,7 @@ def assess_cohort(
         raise InputError("give at least one input file, or --endpoint")
     if endpoint is not None and engine == "reference":
         raise InputError("--endpoint runs the compiled SPARQL: use --engine sparql")
-    engines = package_engines()
-    criteria = engines.criteria()
+    criteria = engines.criteria_of(target)
     summary = Attrition(criteria)
     total = 0
     all_inputs: list[str | Path] = [p for p in paths if not isinstance(p, FrameInput)]
@@ -139,7 +156,8 @@ def assess_cohort(
                 total = len(rows)
             else:
                 bar = Progress(_total_bytes(paths), enabled=progress)
-                for done in _run(paths, batch_size, input_format, engine, workers, fmt):
+                config = _Configuration(tuple(str(pack.folder) for pack in engines.packs), target)
+                for done in _run(paths, batch_size, input_format, engine, workers, fmt, config):
                     writer.write_rendered(done.payload)
                     summary.merge(done.counts)
                     total += done.rows
@@ -162,6 +180,17 @@ def _worker_started() -> None:
     gc.freeze()
 
 
+@dataclass(frozen=True)
+class _Configuration:
+    """What a worker needs to find its engines: the configuration's pack folders and the treatment."""
+
+    packs: tuple[str, ...]
+    treatment: str
+
+    def engines(self) -> Any:
+        return engines_for(self.packs)
+
+
 @dataclass
 class _Done:
     """One assessed batch, ready to write: rendered rows, their attrition counts, and progress."""
@@ -172,10 +201,10 @@ class _Done:
     position: int
 
 
-def _work(batch: Batch, engine: str, fmt: str) -> _Done:
+def _work(batch: Batch, engine: str, fmt: str, config: _Configuration) -> _Done:
     """Assess, render and count one batch (in a worker process, so the main process only writes)."""
-    engines = package_engines()
-    criteria = engines.criteria()
+    engines = config.engines()
+    criteria = engines.criteria_of(config.treatment)
     rows = assess_batch(batch, engine, engines=engines, criteria=criteria, threads=_THREADS)
     counts = Attrition(criteria)
     counts.add(rows)
@@ -183,14 +212,14 @@ def _work(batch: Batch, engine: str, fmt: str) -> _Done:
 
 
 def _run(paths: Sequence[Any], batch_size: int, input_format: str | None, engine: str,
-         workers: int, fmt: str) -> Iterator[_Done]:
+         workers: int, fmt: str, config: _Configuration) -> Iterator[_Done]:
     """Rows per batch, in input order; with ``workers`` > 1 a bounded window of batches runs in parallel."""
     global _THREADS
     batches = _batches(paths, batch_size, input_format)
     if workers <= 1:
-        if engine != "sparql" or package_engines().sparql.fallback or _THREADS <= 1:  # pySHACL flips rdflib globals: no threads
+        if engine != "sparql" or config.engines().sparql.fallback or _THREADS <= 1:  # pySHACL flips rdflib globals: no threads
             for batch in batches:
-                yield _work(batch, engine, fmt)
+                yield _work(batch, engine, fmt, config)
             return
         # Two batches in flight: one loads its store while the other runs its queries.
         from concurrent.futures import ThreadPoolExecutor
@@ -198,7 +227,7 @@ def _run(paths: Sequence[Any], batch_size: int, input_format: str | None, engine
         with ThreadPoolExecutor(max_workers=2) as threads:
             in_flight: list[Future[_Done]] = []
             for batch in batches:
-                in_flight.append(threads.submit(_work, batch, engine, fmt))
+                in_flight.append(threads.submit(_work, batch, engine, fmt, config))
                 while len(in_flight) >= 2:
                     yield in_flight.pop(0).result()
             while in_flight:
@@ -211,8 +240,8 @@ def _run(paths: Sequence[Any], batch_size: int, input_format: str | None, engine
     try:
         context = multiprocessing.get_context("fork") if "fork" in multiprocessing.get_all_start_methods() else None
         if context is not None:  # built once here, inherited by every forked worker
-            engines = package_engines()
-            engines.criteria()
+            engines = config.engines()
+            engines.criteria_of(config.treatment)
             if engine in ("local", "fast"):
                 with contextlib.suppress(Unsupported):
                     engines.closures()
@@ -221,7 +250,7 @@ def _run(paths: Sequence[Any], batch_size: int, input_format: str | None, engine
         pending: list[Future[_Done]] = []
         with ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=_worker_started) as pool:
             for batch in batches:
-                pending.append(pool.submit(_work, batch, engine, fmt))
+                pending.append(pool.submit(_work, batch, engine, fmt, config))
                 while len(pending) >= 2 * workers:
                     yield pending.pop(0).result()
             while pending:
