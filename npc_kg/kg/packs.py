@@ -45,6 +45,7 @@ __all__ = [
     "active_packs",
     "blocks_namespace",
     "check_distinct",
+    "concerned_findings",
     "defined_subjects",
     "package_packs",
     "pack_key",
@@ -276,6 +277,15 @@ def subject_lines(path: Path) -> dict[str, int]:
             iri = prefixes[prefix] + local.replace("\\", "")
         lines.setdefault(iri, number)
     return lines
+
+
+def concerned_findings(pack: Pack) -> list[str]:
+    """The finding classes the criteria of ``pack`` (its ``kb/*.ttl``) concern (``npc:concernsFinding``), by IRI."""
+    graph = Graph()
+    for path in pack.graph_files():
+        parse_file(path, "turtle", graph=graph)
+    criteria = set(graph.subjects(RDF.type, NPC.EligibilityCriterion))
+    return sorted({str(f) for c in criteria for f in graph.objects(c, NPC.concernsFinding) if isinstance(f, URIRef)})
 
 
 def pack_subjects(pack: Pack) -> frozenset[str]:
