@@ -222,8 +222,8 @@ def _shacl(pack: Pack, chosen: tuple[Pack, ...]) -> list[PackProblem]:
         severity = report.value(result, SH.resultSeverity)
         message = report.value(result, SH.resultMessage)
         shape = report.value(result, SH.sourceShape)
-        path = report.value(result, SH.resultPath)
-        field = _curie(path, prefixes) if isinstance(path, URIRef) else ""
+        result_path = report.value(result, SH.resultPath)
+        field = _curie(result_path, prefixes) if isinstance(result_path, URIRef) else ""
         if not field and isinstance(shape, URIRef):
             field = re.split(r"[/#]", str(shape))[-1]  # the rule's name, e.g. CriterionShapeShape
         level = ERROR if severity == SH.Violation else WARNING
