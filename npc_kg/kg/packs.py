@@ -325,5 +325,6 @@ def check_distinct(packs: Iterable[Pack], core: Graph | None = None) -> None:
                 clashes.append(f"<{iri}> is defined by the package's ontology or knowledge base and by pack "
                                f"{other.label!r} ({_where(other, iri)})")
     if clashes:
+        shown = clashes[:10] + ([f"... and {len(clashes) - 10} more"] if len(clashes) > 10 else [])
         raise PackError(f"packs that define the same IRI cannot be loaded together ({len(clashes)} clash(es)): "
-                        "rename the IRI in one pack, or load only one", clashes)
+                        "rename the IRI in one pack, or load only one", shown)
