@@ -7,12 +7,14 @@ Exit codes (also in the README):
 - 2: unreadable input (file missing, syntax error), bad arguments, or a refused operation;
 - 3: readable input that breaks the patient model (data errors are listed);
 - 4: a remote SPARQL endpoint failed (unreachable, timed out, rejected the request);
-- 5: the ontology is inconsistent or has unsatisfiable classes.
+- 5: the ontology is inconsistent or has unsatisfiable classes;
+- 6: a check ran and found errors (``npc-kg pack check``).
 """
 
 from __future__ import annotations
 
 __all__ = [
+    "ChecksFailedError",
     "EndpointError",
     "ExternalToolError",
     "InconsistentOntologyError",
@@ -65,6 +67,16 @@ class PackError(NpcKgError):
     def __init__(self, message: str, errors: list[str] | None = None) -> None:
         super().__init__(message)
         self.errors = list(errors or [])
+
+
+class ChecksFailedError(NpcKgError):
+    """A check ran to the end and found errors (``npc-kg pack check``): exit code 6.
+
+    Exit code 1 stays reserved for internal errors, so a script can tell "the data has problems"
+    from "npc-kg broke".
+    """
+
+    exit_code = 6
 
 
 class QueryError(NpcKgError):
