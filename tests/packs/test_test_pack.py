@@ -274,8 +274,28 @@ def test_export_carries_the_pack_and_names_it(tmp_path: Path) -> None:
     graph = Graph().parse(out)
     assert (URIRef(TEST_TREATMENT), None, None) in graph
     assert set(pack_criteria(TEST_PACK)) <= {str(s) for s in graph.subjects(RDF.type, NPC.EligibilityCriterion)}
-    text = out.read_text(encoding="utf-8")
-    assert "https://example.org/npc-kg-test-pack>" in text or "npc-kg-test-pack" in text
+    from rdflib import OWL
+    from rdflib.namespace import DCTERMS, SH
+
+    ontologies = set(graph.subjects(RDF.type, OWL.Ontology))
+    parts = {str(p) for o in ontologies for p in graph.objects(o, DCTERMS.hasPart)}
+    assert {"https://example.org/npc-kg-test-pack", "https://w3id.org/npc-kg/packs/salvage-surgery"} <= parts
+    shapes = {str(s) for kind in (SH.NodeShape, SH.PropertyShape) for s in graph.subjects(RDF.type, kind)}
+    assert any(s.startswith(TP) for s in shapes), "the pack's shapes are exported too"
+
+
+def test_a_pack_finding_without_csv_yaml_gets_a_derived_column() -> None:
+    """The skeleton ships no csv.yaml: its finding class gets the snake_case column (docs/packs.md)."""
+    from npc_kg.cohort.csv_mapping import load_mapping
+    from tests.packdata import SKELETON
+
+    with using_packs([SKELETON]):
+        columns = load_mapping().columns()
+    assert "my_new_finding" in columns
+    with using_packs([TEST_PACK]):
+        columns = load_mapping().columns()
+    assert "test_marker" in columns and "fictional_test_marker" not in columns, "the pack's csv.yaml names it"
+    assert "my_new_finding" not in load_mapping().columns()
 
 
 def test_info_lists_the_pack_and_its_treatment(capsys: pytest.CaptureFixture[str]) -> None:
@@ -284,3 +304,14 @@ def test_info_lists_the_pack_and_its_treatment(capsys: pytest.CaptureFixture[str
     text = json.dumps(summary)
     assert "https://example.org/npc-kg-test-pack" in text and TEST_TREATMENT in text
     assert summary["criteria"] == criteria_count() + criteria_count(TEST_PACK)
+
+
+def test_no_treatment_is_named_in_python() -> None:
+    """The stop-hook rule: no treatment (neither the package's nor the test pack's) is spelled in the
+    package's Python outside npc_kg/namespace.py; a treatment is data."""
+    package = Path(npc_kg.__file__).resolve().parent
+    pattern = re.compile(r"SalvageSurgery|salvage|FictionalTest|npc-kg-test-pack", re.IGNORECASE)
+    found = [f"{path.relative_to(package)}:{number}" for path in sorted(package.rglob("*.py"))
+             if path.name != "namespace.py"
+             for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1) if pattern.search(line)]
+    assert not found, found
