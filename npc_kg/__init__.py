@@ -1,11 +1,12 @@
-"""npc-kg: computable knowledge about recurrent nasopharyngeal carcinoma and its salvage treatment.
+"""npc-kg: computable knowledge about recurrent nasopharyngeal carcinoma and its treatment.
 
 The public API is imported lazily so that ``import npc_kg`` stays fast::
 
     import npc_kg
     graph = npc_kg.load()                      # ontology + knowledge base + mappings
-    [result] = npc_kg.assess("patient.ttl")    # three-valued salvage-surgery eligibility
-    rows = npc_kg.query("criteria-for-treatment", treatment="npc:SalvageSurgery")
+    [result] = npc_kg.assess("patient.ttl")    # three-valued eligibility, for each loaded treatment
+    rows = npc_kg.query("sources")             # a named query over the merged graph
+    npc_kg.assess("patient.ttl", packs=["my-pack/"])  # with a criteria pack of one's own (docs/packs.md)
 """
 
 from __future__ import annotations

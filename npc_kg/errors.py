@@ -7,18 +7,21 @@ Exit codes (also in the README):
 - 2: unreadable input (file missing, syntax error), bad arguments, or a refused operation;
 - 3: readable input that breaks the patient model (data errors are listed);
 - 4: a remote SPARQL endpoint failed (unreachable, timed out, rejected the request);
-- 5: the ontology is inconsistent or has unsatisfiable classes.
+- 5: the ontology is inconsistent or has unsatisfiable classes;
+- 6: a check ran and found errors (``npc-kg pack check``).
 """
 
 from __future__ import annotations
 
 __all__ = [
+    "ChecksFailedError",
     "EndpointError",
     "ExternalToolError",
     "InconsistentOntologyError",
     "InputError",
     "NpcKgError",
     "OutputError",
+    "PackError",
     "PatientModelError",
     "QueryError",
     "UnsafeQueryError",
@@ -53,6 +56,27 @@ class OutputError(NpcKgError):
     """An output cannot be written, e.g. because it would overwrite an input."""
 
     exit_code = 2
+
+
+class PackError(NpcKgError):
+    """A criteria pack cannot be used: no manifest, a malformed one, a clash with another pack, or
+    ``npc-kg pack check`` found errors (listed in ``errors``, each naming file, line and field)."""
+
+    exit_code = 2
+
+    def __init__(self, message: str, errors: list[str] | None = None) -> None:
+        super().__init__(message)
+        self.errors = list(errors or [])
+
+
+class ChecksFailedError(NpcKgError):
+    """A check ran to the end and found errors (``npc-kg pack check``): exit code 6.
+
+    Exit code 1 stays reserved for internal errors, so a script can tell "the data has problems"
+    from "npc-kg broke".
+    """
+
+    exit_code = 6
 
 
 class QueryError(NpcKgError):

@@ -121,6 +121,7 @@ class NPC(DefinedNamespace):
     Contraindication: URIRef
     Count: URIRef
     CranialNervePalsy: URIRef
+    CriteriaPack: URIRef
     CriterionKind: URIRef
     CriterionResult: URIRef
     CriterionStatus: URIRef
@@ -269,6 +270,7 @@ class NPC(DefinedNamespace):
     outcome: URIRef
     pValue: URIRef
     pValueRelation: URIRef
+    packTreatment: URIRef
     periodEnd: URIRef
     periodStart: URIRef
     pmcid: URIRef

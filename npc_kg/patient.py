@@ -5,8 +5,9 @@ The patient model is documented in ``docs/patient-model.md`` and checked by
 
 - the dict keys of scalar fields (``id``, ``age``, ...) are the ``sh:name`` of the property
   shapes in ``shapes/patient.ttl``;
-- finding keys (``"distant_metastasis"``) come from the ontology: the snake_case local name,
-  label or alternative label of a subclass of ``npc:Finding``;
+- finding keys (``"distant_metastasis"``) come from the ontology and the loaded criteria packs:
+  the snake_case local name, label or alternative label of a subclass of ``npc:Finding`` (a
+  pack's new finding class gets its key the same way);
 - categorical values (``"rT2"``, ``"present"``) are labels of the individuals listed by the
   shape's ``sh:in``.
 
@@ -47,7 +48,7 @@ PatientInput = Graph | str | Path | Mapping[str, Any]
 """What :func:`read_patient` accepts: a Graph, a path, RDF text (Turtle or JSON-LD) or a dict."""
 
 _LOCK = threading.Lock()
-_VOCAB: dict[str, Any] = {}
+_VOCAB: dict[tuple[str, ...], dict[str, Any]] = {}
 _NOT_RECORDED = {"", "unknown", "not recorded", "not_recorded", "none"}
 
 
@@ -214,14 +215,20 @@ def _snake(local: str) -> str:
 
 
 def _vocabulary() -> dict[str, Any]:
-    """Dict keys and values, read from shapes/patient.ttl and the ontology (cached)."""
+    """Dict keys and values, read from shapes/patient.ttl and the merged graph of the active
+    configuration (cached per configuration)."""
+    from npc_kg.kg.packs import active_packs, pack_key, pack_subjects
+
+    chosen = active_packs()
+    config = pack_key(chosen)
     with _LOCK:
-        if _VOCAB:
-            return _VOCAB
+        found = _VOCAB.get(config)
+        if found is not None:
+            return found
         from npc_kg.kg.load import load
 
-        shapes = shapes_graph()
-        kg = load()
+        shapes = shapes_graph(chosen)
+        kg = load(packs=chosen)
         fields: dict[str, dict[str, tuple[URIRef, Any]]] = {"patient": {}, "record": {}}
         levels = [(s, "patient") for s in shapes.subjects(SH.targetClass, NPC.Patient)]
         levels += [(s, "record") for s in shapes.subjects(SH.targetObjectsOf, NPC.hasFinding)]
@@ -233,10 +240,13 @@ def _vocabulary() -> dict[str, Any]:
         findings: dict[str, URIRef] = {}
         ambiguous: set[str] = set()
         finding_classes = _subclasses(kg, NPC.Finding)
+        own = {iri for pack in chosen for iri in pack_subjects(pack)}
         for cls in sorted(finding_classes, key=str):
             keys = {_slug(str(label)) for p in (RDFS.label, _skos("altLabel")) for label in kg.objects(cls, p)}
             if str(cls).startswith(str(NPC._NS)):
                 keys.add(_snake(str(cls)[len(str(NPC._NS)):]))
+            elif str(cls) in own:  # a finding class a criteria pack declares: its local name too
+                keys.add(_snake(re.split(r"[/#]", str(cls))[-1]))
             for key in keys:
                 if key in findings and findings[key] != cls:
                     ambiguous.add(key)
@@ -245,8 +255,8 @@ def _vocabulary() -> dict[str, Any]:
             del findings[key]
         narrower = _subclasses(kg, NPC.ResidualOrRecurrentDisease) - {NPC.ResidualOrRecurrentDisease}
         episodes = {k: c for k, c in findings.items() if c in narrower}
-        _VOCAB.update(fields=fields, findings=findings, episodes=episodes)
-        return _VOCAB
+        vocabulary = _VOCAB[config] = {"fields": fields, "findings": findings, "episodes": episodes}
+        return vocabulary
 
 
 def _skos(local: str) -> URIRef:
@@ -281,7 +291,8 @@ def _value_rule(shapes: Graph, kg: Graph, prop: Node) -> Any:
 
 
 def dict_keys() -> dict[str, list[str]]:
-    """Return the accepted dict keys: patient fields, record fields, finding keys (for docs and errors)."""
+    """Return the accepted dict keys: patient fields, record fields, finding keys (for docs and errors)
+    of the active configuration."""
     vocab = _vocabulary()
     return {
         "patient": sorted(vocab["fields"]["patient"]),
@@ -324,8 +335,9 @@ def _episode_class(word: str, episodes: Mapping[str, URIRef]) -> URIRef | None:
     return matches.pop() if len(matches) == 1 else None
 
 
-def patient_from_dict(d: Mapping[str, Any]) -> Graph:
-    """Build a patient graph from a plain dict (layout in ``docs/patient-model.md``).
+def patient_from_dict(d: Mapping[str, Any], *, packs: Iterable[Any] | None = None) -> Graph:
+    """Build a patient graph from a plain dict (layout in ``docs/patient-model.md``); the finding keys
+    of the criteria ``packs`` (default: the active configuration's) are accepted too.
 
     ``{"id": "P-1", "age": 58, "radiotherapy_courses": 1,
     "recurrences": [{"site": "local", "kind": "recurrence", "rT": "rT2", "rN": "rN0",
@@ -335,6 +347,13 @@ def patient_from_dict(d: Mapping[str, Any]) -> Graph:
     Unknown keys or values raise :class:`PatientModelError`; ill-typed values (``"age": "abc"``)
     are kept and reported by the patient shapes.
     """
+    from npc_kg.kg.packs import using_packs
+
+    with using_packs(packs):
+        return _from_dict(d)
+
+
+def _from_dict(d: Mapping[str, Any]) -> Graph:
     if not isinstance(d, Mapping):
         raise PatientModelError("<dict>: a patient must be a dict", [f"<dict>: got a {type(d).__name__}"])
     vocab = _vocabulary()

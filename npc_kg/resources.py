@@ -1,4 +1,4 @@
-"""Locate the data folders (ontology, shapes, queries, mappings, examples) and the source texts.
+"""Locate the data folders (ontology, shapes, packs, queries, mappings, examples) and the source texts.
 
 In a wheel the folders ship inside the package as ``npc_kg/_data/<folder>``; in a source
 checkout (editable install, tests) they are the top-level folders of the repository.
@@ -12,7 +12,7 @@ from typing import Any
 
 __all__ = ["DATA_FOLDERS", "data_path", "data_root", "read_yaml", "seeds_dir"]
 
-DATA_FOLDERS = ("ontology", "shapes", "queries", "mappings", "examples", "docs")
+DATA_FOLDERS = ("ontology", "shapes", "packs", "queries", "mappings", "examples", "docs")
 
 _PACKAGE_DIR = Path(__file__).resolve().parent
 

@@ -1,8 +1,9 @@
 """Three-valued eligibility assessment of patients: verdict, criteria, missing data, evidence.
 
-The shapes (``shapes/patient.ttl``: the patient model; ``shapes/eligibility/*.ttl``: the
-criteria) are evaluated by the evaluators of :mod:`npc_kg.shacl.engines` (compiled closures by
-default; pySHACL, the reference, words patient-model errors and links rows to SHACL results).
+The shapes (``shapes/patient.ttl``: the patient model; each criteria pack's ``shapes/*.ttl``:
+the criteria, ``docs/packs.md``) are evaluated by the evaluators of :mod:`npc_kg.shacl.engines`
+(compiled closures by default; pySHACL, the reference, words patient-model errors and links rows
+to SHACL results).
 Their hits become statuses, messages and missing items by the rules of
 :mod:`npc_kg.core.rules`; the criteria, with labels, kinds, sources and quotes, come from the
 knowledge base through the named query ``criteria-for-treatment``. Prognosis, evidence figures and
@@ -15,8 +16,9 @@ data. A FHIR patient with no recorded disease of the treatment gets the core's f
 :data:`~npc_kg.core.rules.OUT_OF_SCOPE`, with the reason: no criterion is assessed. Where the
 finding records say which resources they were derived from (``prov:wasDerivedFrom``, as the FHIR
 reader writes), each criterion row names the resources behind its status.
-The code is generic: it knows no criterion, finding or threshold. Nothing is written to disk and
-nothing goes over the network.
+Every call works in one configuration (the package's criteria packs plus ``packs``): its
+treatments, criteria, shapes and knowledge graph. The code is generic: it knows no criterion,
+finding or threshold. Nothing is written to disk and nothing goes over the network.
 """
 
 from __future__ import annotations
@@ -51,10 +53,11 @@ from npc_kg.core.rules import (
 )
 from npc_kg.errors import ExternalToolError, InputError, PatientModelError
 from npc_kg.fhir.detect import fhir_document
-from npc_kg.kg.load import load
+from npc_kg.kg.load import kg_ntriples, load
+from npc_kg.kg.packs import Pack, PackInput, using_packs
 from npc_kg.namespace import NPC, PREFIXES, RESULT, SH
 from npc_kg.patient import PatientInput, check_patients, data_errors, read_patient
-from npc_kg.shacl.engines import Engines, package_engines
+from npc_kg.shacl.engines import Engines, engines_for
 from npc_kg.shacl.values import node_key
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -142,7 +145,9 @@ class Assessment:
     _source: Graph | None = field(default=None, repr=False, compare=False)
     """The patient graph, kept by the local engine so :meth:`explained` can run the reference."""
     provenance: Provenance | None = field(default=None, repr=False, compare=False)
-    """KB version, treatment, engine and time of the assessment (``npc_kg.assessment.provenance``)."""
+    """KB version, treatment, engine, criteria packs and time of the assessment (``npc_kg.assessment.provenance``)."""
+    packs: tuple[Pack, ...] = field(default=(), repr=False, compare=False)
+    """The criteria packs of the configuration it was assessed in (reports read labels from its graph)."""
     source_id: str = ""
     """The patient's id in its source: the FHIR Patient id, else the graph's ``dcterms:identifier`` ("" if none)."""
     out_of_scope: str | None = None
@@ -174,8 +179,9 @@ class Assessment:
             return self
         done = self.__dict__.get("_explained")
         if done is None:
+            engines = engines_for(self.packs or None)
             by_patient = {a.patient: a for a in assess_graph(self._source, self.treatment, engine="reference",
-                                                              subclasses=self.subclasses)}
+                                                              engines=engines, subclasses=self.subclasses)}
             done = by_patient[self.patient]
             object.__setattr__(self, "_explained", done)  # a cache on a frozen dataclass
         return done
@@ -201,7 +207,7 @@ class Assessment:
             "missing": list(self.missing),
             "prognosis": [dict(item) for item in self.prognosis],
             "evidence": [dict(item) for item in self.evidence],
-            "provenance": (self.provenance or _provenance(self.treatment, "unspecified")).to_dict(),
+            "provenance": (self.provenance or _provenance(self.treatment, "unspecified", packs=self.packs)).to_dict(),
             "source_id": self.source_id or None,
             "out_of_scope": self.out_of_scope,
         }
@@ -248,7 +254,7 @@ class Assessment:
                 graph.add((report_node, SH.result, result))
                 for triple in self.report.cbd(result):
                     graph.add(triple)
-        (self.provenance or _provenance(self.treatment, "unspecified")).add_to(graph, node)
+        (self.provenance or _provenance(self.treatment, "unspecified", packs=self.packs)).add_to(graph, node)
         return graph
 
 
@@ -306,24 +312,35 @@ def assess_graph(graph: Graph, treatment: str | URIRef | None = None, *, where: 
                  subclasses: Iterable[tuple[str, str]] = ()) -> list[Assessment]:
     """Assess every ``npc:Patient`` of ``graph``; ``where`` names the input in error messages.
 
-    ``treatment`` defaults to the one whose criteria the shapes implement. ``engine="local"``
-    (the default) evaluates the shapes with the compiled evaluators and runs pySHACL only to
-    word patient-model errors; ``engine="reference"`` always runs pySHACL. Both give the same
-    rows; only the reference fills ``report`` and ``produced_by`` at once
-    (:meth:`Assessment.explained`). ``engines`` default to the package's shapes and knowledge base.
+    ``treatment`` (an IRI or CURIE) picks one treatment; by default every treatment whose
+    criteria the loaded packs' shapes implement is assessed, one assessment per patient and
+    treatment (patients in IRI order, treatments in IRI order). ``engine="local"`` (the default)
+    evaluates the shapes with the compiled evaluators and runs pySHACL only to word
+    patient-model errors; ``engine="reference"`` always runs pySHACL. Both give the same rows;
+    only the reference fills ``report`` and ``produced_by`` at once (:meth:`Assessment.explained`).
+    ``engines`` default to those of the active configuration (:func:`npc_kg.shacl.engines.engines_for`).
     ``subclasses`` are ``(class IRI, superclass IRI)`` pairs added to the evaluators' class
     hierarchy (configuration, not data: e.g. the bridges of narrower FHIR codes).
     """
     if engine not in ENGINES:
         raise InputError(f"unknown engine {engine!r} (use one of {', '.join(ENGINES)})")
     pairs = tuple(sorted(set(subclasses)))
-    engines = engines or package_engines()
+    engines = engines or engines_for()
     if pairs:
         engines = engines.for_subclasses(pairs)
-    target = engines.treatment(treatment)
-    criteria = engines.criteria(target)
-    if not criteria:
-        raise InputError(f"no eligibility criteria in the knowledge base apply to treatment <{target}>")
+    with using_packs(engines.packs):
+        return _assess_graph(graph, treatment, where, engine, engines, pairs)
+
+
+def _assess_graph(graph: Graph, treatment: str | URIRef | None, where: str, engine: str,
+                  engines: Engines, pairs: tuple[tuple[str, str], ...]) -> list[Assessment]:
+    targets = [engines.treatment(treatment)] if treatment is not None else [URIRef(t) for t in engines.treatments()]
+    if not targets:
+        raise InputError("no eligibility criteria: no loaded criteria pack has shapes that implement a criterion")
+    criteria = {target: engines.criteria_of(target) for target in targets}
+    for target, found in criteria.items():
+        if not found:
+            raise InputError(f"no eligibility criteria in the knowledge base apply to treatment <{target}>")
     patients = check_patients(graph, where)
     hits: list[Hit] | None = None
     if engine == "local":
@@ -342,61 +359,66 @@ def assess_graph(graph: Graph, treatment: str | URIRef | None = None, *, where: 
         _patients, hits, results = engines.reference.hits(run, graph)
         report, source = run.report, None
     by_patient = _by_owner(hits)
-    kg_ntriples = None
+    kg_data = kg_ntriples(engines.packs)
     if pairs:
-        from npc_kg.kg.load import kg_ntriples as package_kg
-
-        kg_ntriples = package_kg() + "".join(f"<{a}> <{RDFS.subClassOf}> <{b}> .\n" for a, b in pairs).encode()
-    explainer = Explainer(graph, patients, kg_ntriples=kg_ntriples)
+        kg_data += "".join(f"<{a}> <{RDFS.subClassOf}> <{b}> .\n" for a, b in pairs).encode()
+    explainer = Explainer(graph, patients, kg_ntriples=kg_data)
     derived = (None, PROV.wasDerivedFrom, None) in graph
+    engine_name = "local" if source is not None else "reference"
     assessments = []
     for patient in patients:
-        outcomes = outcomes_of(criteria, engines.plan.implemented, by_patient.get(node_key(patient), []))
-        behind = _row_sources(explainer, patient) if derived else {}
-        rows = tuple(
-            CriterionRow(
-                criterion=o.criterion.iri,
-                label=o.criterion.label,
-                kind=o.criterion.kind,
-                status=o.status,
-                message=o.message,
-                source=o.criterion.source,
-                quote=o.criterion.quote,
-                produced_by=tuple(node for unit, focus, _o in o.produced_by for node in results.get((unit.shape, focus), ())),
-                sources=_sources_behind(o.status, behind.get(o.criterion.iri, [])),
-            )
-            for o in outcomes
-        )
         prognosis, evidence = explainer.explain(patient, _label)
-        assessments.append(
-            Assessment(
-                patient=str(patient),
-                treatment=str(target),
-                verdict=verdict_of(o.status for o in outcomes),
-                criteria=rows,
-                missing=tuple(missing_of(outcomes)),
-                prognosis=tuple(prognosis),
-                evidence=tuple(evidence),
-                report=report,
-                _source=source,
-                provenance=_provenance(str(target), "local" if source is not None else "reference"),
-                source_id=_identifier(graph, patient),
-                subclasses=pairs,
+        behind = _row_sources(explainer, patient) if derived else {}
+        source_id = _identifier(graph, patient)
+        for target in targets:
+            outcomes = outcomes_of(criteria[target], engines.plan.implemented, by_patient.get(node_key(patient), []))
+            rows = tuple(
+                CriterionRow(
+                    criterion=o.criterion.iri,
+                    label=o.criterion.label,
+                    kind=o.criterion.kind,
+                    status=o.status,
+                    message=o.message,
+                    source=o.criterion.source,
+                    quote=o.criterion.quote,
+                    produced_by=tuple(node for unit, focus, _o in o.produced_by
+                                      for node in results.get((unit.shape, focus), ())),
+                    sources=_sources_behind(o.status, behind.get(o.criterion.iri, [])),
+                )
+                for o in outcomes
             )
-        )
+            assessments.append(
+                Assessment(
+                    patient=str(patient),
+                    treatment=str(target),
+                    verdict=verdict_of(o.status for o in outcomes),
+                    criteria=rows,
+                    missing=tuple(missing_of(outcomes)),
+                    prognosis=tuple(prognosis),
+                    evidence=tuple(evidence),
+                    report=report,
+                    _source=source,
+                    provenance=_provenance(str(target), engine_name, packs=engines.packs),
+                    packs=engines.packs,
+                    source_id=source_id,
+                    subclasses=pairs,
+                )
+            )
     return assessments
 
 
 def reference_statuses(
-    data_graph: Graph, treatment: str | URIRef | None = None, *, strict: bool = True
+    data_graph: Graph, treatment: str | URIRef | None = None, *, strict: bool = True,
+    packs: Iterable[PackInput] | None = None,
 ) -> dict[str, dict[str, str]]:
     """Assess every patient of ``data_graph`` with ONE pySHACL run (the reference engine).
 
-    Returns ``{patient_iri: {"verdict": verdict, criterion_iri: status, ...}}``. With
+    Returns ``{patient_iri: {"verdict": verdict, criterion_iri: status, ...}}`` for ``treatment``
+    (default: the one treatment the configuration's shapes implement criteria of). With
     ``strict`` (the default) patient-model errors raise :class:`PatientModelError`; otherwise
     they are ignored and the statuses are reported as the shapes see the data.
     """
-    engines = package_engines()
+    engines = engines_for(packs)
     criteria = engines.criteria(treatment)
     run = engines.reference.validate(data_graph)
     if strict:
@@ -436,8 +458,10 @@ def _date_of(at: str | datetime | date | None) -> date:
 def out_of_scope_assessment(patient: str, treatment: str, reason: str, *, source_id: str = "",
                             engine: str = "local") -> Assessment:
     """The outcome of a patient the treatment's question does not apply to: no criterion, no verdict on eligibility."""
+    packs = engines_for().packs
     return Assessment(patient=patient, treatment=treatment, verdict=OUT_OF_SCOPE, criteria=(), missing=(), prognosis=(),
-                      evidence=(), provenance=_provenance(treatment, engine), source_id=source_id, out_of_scope=reason)
+                      evidence=(), provenance=_provenance(treatment, engine, packs=packs), source_id=source_id,
+                      out_of_scope=reason, packs=packs)
 
 
 def assess_fhir(patient: FhirPatient, treatment: str | URIRef | None = None, *, engine: str = "local",
@@ -454,12 +478,13 @@ def assess_fhir(patient: FhirPatient, treatment: str | URIRef | None = None, *, 
 
 def _assess_fhir(patient: FhirPatient, treatment: str | URIRef | None, engine: str,
                  mapping: FhirMapping) -> tuple[list[Assessment], Graph | None]:
-    target = str(package_engines().treatment(treatment))
     if not patient.in_scope:
-        return [out_of_scope_assessment(patient.iri, target, patient.out_of_scope or "", source_id=patient.source_id,
-                                        engine=engine)], None
+        engines = engines_for()
+        targets = [engines.treatment(treatment)] if treatment is not None else [URIRef(t) for t in engines.treatments()]
+        return [out_of_scope_assessment(patient.iri, str(target), patient.out_of_scope or "",
+                                        source_id=patient.source_id, engine=engine) for target in targets], None
     graph = _fhir_graph(patient)
-    return assess_graph(graph, target, where=patient.where, engine=engine, subclasses=mapping.bridges()), graph
+    return assess_graph(graph, treatment, where=patient.where, engine=engine, subclasses=mapping.bridges()), graph
 
 
 def _fhir_graph(patient: FhirPatient) -> Graph:
@@ -484,10 +509,17 @@ def _fhir_patient(source: Any, doc: Mapping[str, Any], resolved: FhirMapping,
 
 
 def assess_input(source: PatientInput | FhirPatient, treatment: str | URIRef | None = None, *, engine: str = "local",
-                 mapping: MappingInput = None, at: str | datetime | date | None = None
-                 ) -> tuple[list[Assessment], Graph | None]:
+                 mapping: MappingInput = None, at: str | datetime | date | None = None,
+                 packs: Iterable[PackInput] | None = None) -> tuple[list[Assessment], Graph | None]:
     """Read ``source`` (RDF, a dict, or FHIR) and assess it; also return the patient graph assessed (None when
-    out of scope). ``at`` is the time of the assessment (FHIR ages are counted to its date)."""
+    out of scope). ``at`` is the time of the assessment (FHIR ages are counted to its date); ``packs`` are
+    criteria-pack folders loaded beside the package's own."""
+    with using_packs(packs):
+        return _assess_input(source, treatment, engine, mapping, at)
+
+
+def _assess_input(source: PatientInput | FhirPatient, treatment: str | URIRef | None, engine: str,
+                  mapping: MappingInput, at: str | datetime | date | None) -> tuple[list[Assessment], Graph | None]:
     from npc_kg.fhir.model import FhirPatient
 
     fhir: FhirPatient | None = source if isinstance(source, FhirPatient) else None
@@ -503,9 +535,9 @@ def assess_input(source: PatientInput | FhirPatient, treatment: str | URIRef | N
 
 
 def assess(patient: PatientInput | FhirPatient, treatment: str | URIRef | None = None, *, engine: str = "local",
-           mapping: MappingInput = None) -> list[Assessment]:
-    """Assess ``patient`` for ``treatment`` (default: the treatment whose criteria the shapes implement);
-    one result per ``npc:Patient``.
+           mapping: MappingInput = None, packs: Iterable[PackInput] | None = None) -> list[Assessment]:
+    """Assess ``patient`` for ``treatment`` (default: every treatment whose criteria the loaded packs'
+    shapes implement); one result per ``npc:Patient`` and treatment.
 
     ``patient`` is an rdflib Graph, a path (format from the extension; a ``.json`` file holding
     FHIR is read as FHIR), Turtle or JSON-LD text, a plain dict (see
@@ -517,13 +549,15 @@ def assess(patient: PatientInput | FhirPatient, treatment: str | URIRef | None =
     ``engine`` is ``local`` (the default: compiled shapes, pySHACL only when needed) or
     ``reference`` (pySHACL); both give the same rows (see :func:`assess_graph`). Raises
     :class:`~npc_kg.errors.InputError` for unreadable input and
-    :class:`~npc_kg.errors.PatientModelError` for data that breaks the patient model.
+    :class:`~npc_kg.errors.PatientModelError` for data that breaks the patient model. ``packs`` are
+    criteria-pack folders loaded beside the package's own (``docs/packs.md``).
     """
-    return assess_input(patient, treatment, engine=engine, mapping=mapping)[0]
+    return assess_input(patient, treatment, engine=engine, mapping=mapping, packs=packs)[0]
 
 
 def assess_many(sources: Iterable[PatientInput], treatment: str | URIRef | None = None, *,
-                engine: str = "local", mapping: MappingInput = None) -> list[Assessment]:
+                engine: str = "local", mapping: MappingInput = None,
+                packs: Iterable[PackInput] | None = None) -> list[Assessment]:
     """Assess several inputs (e.g. files) into one combined list.
 
     Unreadable input raises :class:`~npc_kg.errors.InputError` at once; patient-model errors
@@ -531,11 +565,12 @@ def assess_many(sources: Iterable[PatientInput], treatment: str | URIRef | None 
     """
     assessments: list[Assessment] = []
     errors: list[str] = []
-    for source in sources:
-        try:
-            assessments.extend(assess(source, treatment, engine=engine, mapping=mapping))
-        except PatientModelError as error:
-            errors.extend(error.errors or [str(error)])
+    with using_packs(packs):
+        for source in sources:
+            try:
+                assessments.extend(assess(source, treatment, engine=engine, mapping=mapping))
+            except PatientModelError as error:
+                errors.extend(error.errors or [str(error)])
     if errors:
         raise PatientModelError(f"patient data breaks the patient model ({len(errors)} error(s))", errors)
     return assessments

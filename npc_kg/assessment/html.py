@@ -59,10 +59,13 @@ def _name(patient: str) -> str:
 
 
 def _block(assessment: Assessment, graph: Graph | None, cap: int | None, index: int) -> str:
-    data = report_data(assessment, graph)
-    return environment().get_template("assessment.html.j2").render(
-        r=data, anchor=f"assessment-{index}", patient_name=_name(assessment.patient), disclaimer=DISCLAIMER, cap=cap,
-    )
+    from npc_kg.kg.packs import using_packs
+
+    with using_packs(assessment.packs or None):  # the template's labels come from the assessment's configuration
+        data = report_data(assessment, graph)
+        return environment().get_template("assessment.html.j2").render(
+            r=data, anchor=f"assessment-{index}", patient_name=_name(assessment.patient), disclaimer=DISCLAIMER, cap=cap,
+        )
 
 
 def fragment(assessment: Assessment, graph: Graph | None = None, *, cap: int | None = None) -> str:

@@ -10,9 +10,9 @@ from rdflib import Graph, URIRef
 from npc_kg.assessment.assess import Assessment, MappingInput, assess_input, fhir_mapping
 from npc_kg.assessment.provenance import assessment_time, stamped
 from npc_kg.assessment.render import render
-from npc_kg.assessment.treatments import default_treatment
 from npc_kg.errors import PatientModelError
 from npc_kg.fhir.detect import fhir_document
+from npc_kg.kg.packs import PackInput, using_packs
 from npc_kg.patient import PatientInput
 
 __all__ = ["assess_sources", "report"]
@@ -20,9 +20,11 @@ __all__ = ["assess_sources", "report"]
 
 def assess_sources(sources: Iterable[PatientInput], treatment: str | URIRef | None = None, *,
                    engine: str = "local", at: str | datetime | None = None,
-                   mapping: MappingInput = None) -> tuple[list[Assessment], dict[str, Graph]]:
-    """Assess every input (RDF, or FHIR read with ``mapping``); return the assessments (provenance
-    time ``at``) and each patient's graph (none for an out-of-scope FHIR patient).
+                   mapping: MappingInput = None,
+                   packs: Iterable[PackInput] | None = None) -> tuple[list[Assessment], dict[str, Graph]]:
+    """Assess every input (RDF, or FHIR read with ``mapping``) for ``treatment`` (default: each
+    treatment the loaded packs state criteria of); return the assessments (provenance time ``at``)
+    and each patient's graph (none for an out-of-scope FHIR patient).
 
     Patient-model errors of all inputs are collected and raised together, as
     :func:`npc_kg.assessment.assess.assess_many` does.
@@ -32,23 +34,27 @@ def assess_sources(sources: Iterable[PatientInput], treatment: str | URIRef | No
     errors: list[str] = []
     items = list(sources)
     when = assessment_time(at)
-    resolved = fhir_mapping(mapping) if mapping or any(fhir_document(s) is not None for s in items) else None
-    for source in items:
-        try:
-            found, graph = assess_input(source, treatment or default_treatment(), engine=engine, mapping=resolved, at=when)
-        except PatientModelError as error:
-            errors.extend(error.errors or [str(error)])
-            continue
-        assessments.extend(found)
-        if graph is not None:
-            graphs.update({a.patient: graph for a in found})
+    with using_packs(packs):
+        resolved = fhir_mapping(mapping) if mapping or any(fhir_document(s) is not None for s in items) else None
+        for source in items:
+            try:
+                found, graph = assess_input(source, treatment, engine=engine, mapping=resolved, at=when)
+            except PatientModelError as error:
+                errors.extend(error.errors or [str(error)])
+                continue
+            assessments.extend(found)
+            if graph is not None:
+                graphs.update({a.patient: graph for a in found})
     if errors:
         raise PatientModelError(f"patient data breaks the patient model ({len(errors)} error(s))", errors)
     return stamped(assessments, at), graphs
 
 
 def report(sources: Iterable[PatientInput], fmt: str = "text", treatment: str | URIRef | None = None, *,
-           engine: str = "local", at: str | datetime | None = None, mapping: MappingInput = None) -> str:
-    """Assess ``sources`` (RDF or FHIR, read with ``mapping``) and render them in ``fmt`` (text, json, ttl, html)."""
-    assessments, graphs = assess_sources(sources, treatment, engine=engine, at=at, mapping=mapping)
-    return render(assessments, fmt, graphs)
+           engine: str = "local", at: str | datetime | None = None, mapping: MappingInput = None,
+           packs: Iterable[PackInput] | None = None) -> str:
+    """Assess ``sources`` (RDF or FHIR, read with ``mapping``; the criteria ``packs`` loaded) and render
+    them in ``fmt`` (text, json, ttl, html)."""
+    with using_packs(packs):
+        assessments, graphs = assess_sources(sources, treatment, engine=engine, at=at, mapping=mapping)
+        return render(assessments, fmt, graphs)

@@ -1,4 +1,4 @@
-"""Provenance of an output: knowledge-base version, treatment, engine and time of assessment.
+"""Provenance of an output: knowledge-base version, treatment, engine, criteria packs and time of assessment.
 
 Every assessment (text, JSON, Turtle, HTML) and every cohort output carries a
 :class:`Provenance`. The time is, in this order: an explicit ``at`` (ISO 8601, the CLI's
@@ -6,7 +6,8 @@ Every assessment (text, JSON, Turtle, HTML) and every cohort output carries a
 else the current UTC time to the second, so golden files and isomorphism tests stay
 deterministic. In RDF it is written with PROV-O: the output ``prov:generatedAtTime`` and
 ``prov:wasGeneratedBy`` an activity that ``prov:used`` the ontology version and
-``prov:wasAssociatedWith`` the engine (a ``prov:SoftwareAgent``).
+``prov:wasAssociatedWith`` the engine (a ``prov:SoftwareAgent``); the activity also ``prov:used``
+every criteria pack of the configuration (``docs/packs.md``).
 """
 
 from __future__ import annotations
@@ -97,6 +98,8 @@ class Provenance:
     """The engine's short name (``local``, ``reference``, ``sparql``)."""
     generated_at: str
     """ISO 8601 UTC time of the assessment, e.g. ``2026-01-31T09:00:00Z``."""
+    packs: tuple[tuple[str, str], ...] = ()
+    """The criteria packs of the configuration: ``(pack IRI, version)``, the package's first."""
 
     @property
     def engine_label(self) -> str:
@@ -108,7 +111,7 @@ class Provenance:
         """``npc-kg <version>``."""
         return f"npc-kg {self.kb_version}"
 
-    def to_dict(self) -> dict[str, str]:
+    def to_dict(self) -> dict[str, Any]:
         """The ``provenance`` object of the JSON layout (``docs/assessment-json.md``)."""
         return {
             "kb_version": self.kb_version,
@@ -117,6 +120,7 @@ class Provenance:
             "engine": self.engine,
             "generated_at": self.generated_at,
             "generated_by": self.software,
+            "packs": [{"iri": iri, "version": version} for iri, version in self.packs],
         }
 
     def lines(self) -> list[str]:
@@ -124,6 +128,8 @@ class Provenance:
         return [
             f"knowledge base: npc-kg {self.kb_version} (ontology {self.ontology_version or 'version not stated'})",
             f"engine: {self.engine_label}",
+            *([f"criteria packs: {', '.join(f'<{iri}> {version}'.rstrip() for iri, version in self.packs)}"]
+              if self.packs else []),
             f"assessed at: {self.generated_at}",
         ]
 
@@ -142,6 +148,8 @@ class Provenance:
         if self.ontology_version:
             graph.add((activity, PROV.used, URIRef(self.ontology_version)))
         graph.add((activity, PROV.used, URIRef(self.treatment)))
+        for iri, _version in self.packs:
+            graph.add((activity, PROV.used, URIRef(iri)))
         graph.add((agent, RDF.type, PROV.SoftwareAgent))
         graph.add((agent, RDFS.label, Literal(f"{self.software}: {self.engine_label}")))
         graph.add((agent, DCTERMS.identifier, Literal(self.engine)))
@@ -155,17 +163,22 @@ class Provenance:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Provenance:
         """Read the object :meth:`to_dict` wrote."""
+        packs = tuple((str(item["iri"]), str(item.get("version", ""))) for item in data.get("packs") or ())
         return cls(str(data["kb_version"]), str(data["ontology_version"]), str(data["treatment"]), str(data["engine"]),
-                   str(data["generated_at"]))
+                   str(data["generated_at"]), packs)
 
 
 def _iso(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
-def current(treatment: str, engine: str, at: str | datetime | None = None) -> Provenance:
-    """The provenance of an assessment of ``treatment`` by ``engine`` made now (or ``at``)."""
-    return Provenance(kb_version(), ontology_version_iri(), str(treatment), engine, _iso(assessment_time(at)))
+def current(treatment: str, engine: str, at: str | datetime | None = None, *, packs: Iterable[Any] | None = None) -> Provenance:
+    """The provenance of an assessment of ``treatment`` by ``engine`` made now (or ``at``) with the
+    criteria packs ``packs`` (default: those of the active configuration)."""
+    from npc_kg.kg.packs import resolve_packs
+
+    chosen = tuple((pack.iri, pack.version) for pack in resolve_packs(packs))
+    return Provenance(kb_version(), ontology_version_iri(), str(treatment), engine, _iso(assessment_time(at)), chosen)
 
 
 T = TypeVar("T")

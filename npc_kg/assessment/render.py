@@ -34,7 +34,15 @@ Graphs = Mapping[str, Graph] | Graph | None
 
 
 def render(assessments: Sequence[Assessment], fmt: str = "text", graphs: Graphs = None) -> str:
-    """Return ``assessments`` rendered in ``fmt`` (one of :data:`FORMATS`)."""
+    """Return ``assessments`` rendered in ``fmt`` (one of :data:`FORMATS`), in the configuration
+    (criteria packs) they were assessed in."""
+    from npc_kg.kg.packs import using_packs
+
+    with using_packs(assessments[0].packs or None if assessments else None):
+        return _render(assessments, fmt, graphs)
+
+
+def _render(assessments: Sequence[Assessment], fmt: str, graphs: Graphs) -> str:
     if fmt == "text":
         return render_text(assessments, graphs)
     if fmt == "json":
@@ -174,5 +182,10 @@ def _assessment_text(a: Assessment, data: ReportData) -> list[str]:
 
 def render_text(assessments: Sequence[Assessment], graphs: Graphs = None) -> str:
     """Readable text, lines of at most :data:`WIDTH` characters: verdict, criteria, missing data, prognosis, evidence."""
-    blocks = ["\n".join(_assessment_text(a, report_data(a, _graph_of(graphs, a.patient), chart=False))) for a in assessments]
+    from npc_kg.kg.packs import using_packs
+
+    blocks = []
+    for a in assessments:
+        with using_packs(a.packs or None):
+            blocks.append("\n".join(_assessment_text(a, report_data(a, _graph_of(graphs, a.patient), chart=False))))
     return ("\n\n" + "=" * 78 + "\n\n").join(blocks) + "\n"

@@ -170,8 +170,16 @@ def report_data(assessment: Assessment, patient_graph: Graph | None = None, *, w
                 chart: bool = True) -> ReportData:
     """The report of ``assessment``; with ``patient_graph`` also the records behind each row and the outcome range.
 
-    ``chart=False`` leaves out the survival chart (the text report; no matplotlib needed).
+    ``chart=False`` leaves out the survival chart (the text report; no matplotlib needed). Labels,
+    records and outcomes come from the configuration the assessment was made in (its criteria packs).
     """
+    from npc_kg.kg.packs import using_packs
+
+    with using_packs(assessment.packs or None):
+        return _report_data(assessment, patient_graph, what_if, chart)
+
+
+def _report_data(assessment: Assessment, patient_graph: Graph | None, what_if: bool, chart: bool) -> ReportData:
     records: dict[str, list[EvidenceRecord]] = {}
     if patient_graph is not None:
         records = criterion_records(patient_graph, assessment.patient, store_for(patient_graph, assessment.subclasses))

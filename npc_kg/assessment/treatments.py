@@ -15,17 +15,17 @@ __all__ = ["default_treatment", "service_id", "treatments"]
 
 
 def treatments() -> list[str]:
-    """IRIs of the treatments whose criteria the package's shapes implement, sorted (the core's list)."""
-    from npc_kg.shacl.engines import package_engines
+    """IRIs of the treatments whose criteria the active configuration's shapes implement, sorted (the core's list)."""
+    from npc_kg.shacl.engines import engines_for
 
-    return package_engines().treatments()
+    return engines_for().treatments()
 
 
 def default_treatment() -> str:
     """The one treatment the shapes implement criteria of (the core's rule; an error names the choices)."""
-    from npc_kg.shacl.engines import package_engines
+    from npc_kg.shacl.engines import engines_for
 
-    return str(package_engines().treatment(None))
+    return str(engines_for().treatment(None))
 
 
 def service_id(treatment: str) -> str:

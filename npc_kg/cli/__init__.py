@@ -34,6 +34,7 @@ COMMAND_MODULES = (
     "assess_cohort",
     "synth",
     "serve",
+    "pack",
 )
 """Modules under ``npc_kg.cli`` that each define ``register(subparsers)``."""
 
@@ -48,7 +49,7 @@ def build_parser() -> argparse.ArgumentParser:
     """Return the argument parser with every sub-command registered."""
     parser = _Parser(
         prog="npc-kg",
-        description="Computable knowledge about recurrent nasopharyngeal carcinoma and salvage treatment.",
+        description="Computable knowledge about recurrent nasopharyngeal carcinoma and its treatment.",
         epilog="Exit codes: 0 ran; 1 internal error or missing external tool; 2 unreadable input or bad arguments; "
         "3 patient data breaks the patient model; 4 SPARQL endpoint failure; 5 inconsistent ontology.",
     )
@@ -75,6 +76,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return error.exit_code
     except NpcKgError as error:
         print(f"npc-kg: error: {error}", file=sys.stderr)
+        for item in getattr(error, "errors", None) or []:  # e.g. the IRIs two packs both define
+            print(f"  - {item}", file=sys.stderr)
         return error.exit_code
     except KeyboardInterrupt:
         print("npc-kg: interrupted", file=sys.stderr)

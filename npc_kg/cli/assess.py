@@ -8,6 +8,7 @@ from pathlib import Path
 
 from npc_kg.assessment.assess import ENGINES
 from npc_kg.assessment.render import FORMATS
+from npc_kg.cli.packs_option import add_pack_option, add_treatment_option
 
 __all__ = ["register"]
 
@@ -29,10 +30,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
                         help="output format (default: text; html: one self-contained report, see docs/report.md)")
     parser.add_argument("-o", "--out", default="-", metavar="FILE",
                         help="write to FILE, atomically (default '-': standard output); never an input file")
-    parser.add_argument(
-        "--treatment", default=None, metavar="CURIE",
-        help="treatment to assess, an IRI or CURIE (default: the treatment whose criteria the shapes implement)",
-    )
+    add_treatment_option(parser, "default: every treatment whose criteria the loaded packs' shapes implement, "
+                                 "one assessment per patient and treatment")
+    add_pack_option(parser)
     parser.add_argument(
         "--engine", choices=ENGINES, default="local",
         help="local: shapes compiled to Python (default, same rows); reference: pySHACL for every file",
@@ -50,7 +50,8 @@ def _run(args: argparse.Namespace) -> int:
     from npc_kg.assessment.output import report
 
     files = [Path(name) for name in args.files]
-    text = report(files, args.format, args.treatment, engine=args.engine, at=args.at, mapping=args.mapping or None)
+    text = report(files, args.format, args.treatment, engine=args.engine, at=args.at, mapping=args.mapping or None,
+                  packs=args.packs or None)
     if args.out == "-":
         sys.stdout.write(text)
     else:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from npc_kg.cli.packs_option import add_pack_option, add_treatment_option
+
 __all__ = ["register"]
 
 
@@ -44,6 +46,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
                         help="also write the cohort view as HTML: attrition chart and table, verdict counts (docs/report.md)")
     parser.add_argument("--at", metavar="ISO8601",
                         help="time of assessment recorded in the provenance (default: SOURCE_DATE_EPOCH, else now)")
+    add_treatment_option(parser, "default: the one treatment the loaded packs state criteria of; with several, "
+                                 "exit 2 and list them")
+    add_pack_option(parser)
     parser.set_defaults(func=_run)
 
 
@@ -54,6 +59,7 @@ def _run(args: argparse.Namespace) -> int:
         args.inputs, args.out, fmt=args.fmt, attrition=args.attrition, batch_size=args.batch_size,
         endpoint=args.endpoint, engine=args.engine, workers=args.workers, input_format=args.input_format,
         timeout=args.timeout, report=args.report, at=args.at, mapping=args.mapping or None, strict=args.strict,
+        treatment=args.treatment, packs=args.packs or None,
     )
     print(summary.attrition.text())
     return 0

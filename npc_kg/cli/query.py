@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from npc_kg.cli.packs_option import add_pack_option
 from npc_kg.errors import NpcKgError, QueryError
 from npc_kg.namespace import DEFAULT_GRAPH_IRI
 
@@ -47,6 +48,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     parser.add_argument("--update", action="store_true", help="allow and run a SPARQL update (needs --endpoint)")
     parser.add_argument("--allow-network", action="store_true", help="permit SERVICE, LOAD and remote FROM")
     parser.add_argument("--list", action="store_true", help="list the named queries with titles and parameters")
+    add_pack_option(parser)
     parser.set_defaults(func=_run)
 
 
@@ -108,6 +110,7 @@ def _run(args: argparse.Namespace) -> int:
         allow_network=args.allow_network,
         params=_params(args.param),
         remote_options=options,
+        packs=args.packs or None,
     )
     if result.boolean is not None:
         print("true" if result.boolean else "false")

@@ -16,19 +16,28 @@ extends or overrides the shipped one (:func:`load_mapping`'s ``extra``; docs/coh
 
 Columns that the mapping does not name are ignored, with one notice on stderr per file naming
 them (never a value); a strict mapping (``--strict``) refuses them.
+
+The layout of a configuration (:func:`load_mapping` without a path) is the package's file (with
+the site files merged into it), then each loaded criteria pack's ``csv.yaml`` (its ``findings``
+entries, same keys), then one derived column for every finding class a pack's criteria concern
+that no entry covers: status column the class's local name in snake_case (``FictionalMarker`` ->
+``fictional_marker``), record key in kebab case, class the finding class (``docs/packs.md``).
+Residual or recurrent disease episodes (subclasses of ``npc:ResidualOrRecurrentDisease``) have
+the recurrence columns instead.
 """
 
 from __future__ import annotations
 
 import re
 import sys
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
-from rdflib import RDF
+from rdflib import RDF, RDFS
 
 from npc_kg.errors import InputError
 from npc_kg.resources import data_path
@@ -36,7 +45,7 @@ from npc_kg.resources import data_path
 if TYPE_CHECKING:  # pragma: no cover
     from npc_kg.cohort.synth import SynthPatient
 
-__all__ = ["FORMAT", "CsvMapping", "RowError", "load_mapping"]
+__all__ = ["FORMAT", "CsvMapping", "RowError", "load_mapping", "read_fragment"]
 
 FORMAT = "npc-kg-cohort-csv/1"
 """The ``format`` of a cohort CSV mapping file (the shipped one and a site's)."""
@@ -240,17 +249,21 @@ def _column(spec: dict[str, Any], prefixes: dict[str, str], where: str) -> _Colu
     )
 
 
-def _read(path: str | Path) -> dict[str, Any]:
+_LOCK = threading.Lock()
+_BY_CONFIGURATION: dict[tuple[Any, ...], CsvMapping] = {}
+
+
+def _document(where: str) -> dict[str, Any]:
     import yaml  # only when a CSV is read: keeps `import npc_kg.cohort` light
 
-    where = str(path)
     try:
         doc = yaml.safe_load(Path(where).read_text(encoding="utf-8"))
     except OSError as error:
         raise InputError(f"cannot read CSV mapping: {error.strerror or type(error).__name__}", path=where) from None
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
-        raise InputError("invalid YAML in the CSV mapping", path=where, line=mark.line + 1 if mark else None) from None
+        raise InputError(f"cannot read CSV mapping: invalid YAML ({getattr(error, 'problem', None) or 'syntax'})",
+                         path=where, line=mark.line + 1 if mark else None) from None
     if not isinstance(doc, dict):
         raise InputError("a CSV mapping file must be a YAML mapping (key: value)", path=where)
     if doc.get("format", FORMAT) != FORMAT:
@@ -287,15 +300,99 @@ def _merge(base: dict[str, Any], site: dict[str, Any], where: str) -> dict[str, 
     return merged
 
 
+def _findings(entries: Any, prefixes: dict[str, str], where: str) -> list[_Finding]:
+    def x(value: str) -> str:
+        return _expand(value, prefixes, where)
+
+    return [
+        _Finding(
+            key=str(f["key"]),
+            status_column=str(f["status_column"]),
+            cls=x(f["class"]) if f.get("class") else None,
+            class_column=f.get("class_column"),
+            classes={str(k): x(v) for k, v in (f.get("classes") or {}).items()},
+            also_column=f.get("also_column"),
+            also_classes=[x(c) for c in f.get("also_classes") or []],
+            properties=[_column(c, prefixes, where) for c in f.get("properties") or []],
+        )
+        for f in entries
+    ]
+
+
+def read_fragment(path: str | Path, prefixes: dict[str, str] | None = None) -> list[_Finding]:
+    """The ``findings`` entries of a criteria pack's ``csv.yaml`` (the package file's keys), prefixes
+    from the fragment's ``prefixes`` and ``prefixes`` (the package file's)."""
+    where = str(path)
+    doc = _document(where)
+    try:
+        known = {**(prefixes or {}), **{str(k): str(v) for k, v in (doc.get("prefixes") or {}).items()}}
+        return _findings(doc["findings"] or [], known, where)
+    except (KeyError, TypeError, AttributeError) as error:
+        raise InputError(f"malformed CSV mapping: missing or wrong key {error}", path=where) from None
+
+
 def load_mapping(path: str | Path | None = None, extra: Sequence[str | Path] = (), *, strict: bool = False) -> CsvMapping:
-    """Read a cohort CSV mapping file (default: ``mappings/cohort-csv.yaml``), extended by each ``extra`` site file.
+    """Read a cohort CSV mapping file, extended by each ``extra`` site file; without ``path``, the
+    layout of the active configuration (the package's ``mappings/cohort-csv.yaml`` with the site
+    files merged into it, the packs' ``csv.yaml``, derived columns: module docstring).
 
     ``strict`` refuses CSV columns the mapping does not name (else they are ignored, with a notice).
     """
-    base = str(path or data_path("mappings", "cohort-csv.yaml"))
-    doc = _read(base)
+    if path is not None:
+        return _read(str(path), extra, strict)
+    from npc_kg.kg.packs import active_packs, pack_key
+
+    chosen = active_packs()
+    key = (pack_key(chosen), tuple(str(site) for site in extra), strict)
+    with _LOCK:
+        found = _BY_CONFIGURATION.get(key)
+    if found is None:
+        found = _configured(chosen, extra, strict)
+        if not extra:  # a site file may change between calls; the package's and the packs' are fixed
+            with _LOCK:
+                found = _BY_CONFIGURATION.setdefault(key, found)
+    return found
+
+
+def _configured(packs: Any, extra: Sequence[str | Path], strict: bool) -> CsvMapping:
+    from npc_kg.kg.load import load
+    from npc_kg.kg.packs import concerned_findings
+    from npc_kg.namespace import NPC
+
+    where = str(data_path("mappings", "cohort-csv.yaml"))
+    mapping = _read(where, extra, strict)
+    prefixes = {str(k): str(v) for k, v in (_document(where).get("prefixes") or {}).items()}
+    for pack in packs:
+        fragment = pack.data_file("csv.yaml")
+        if fragment is not None:
+            mapping.findings += read_fragment(fragment, prefixes)
+    kg = load(packs=packs)
+    episodes = {str(s) for s in kg.transitive_subjects(RDFS.subClassOf, NPC.ResidualOrRecurrentDisease)}
+    covered = {c for f in mapping.findings for c in [f.cls, *f.classes.values(), *f.also_classes] if c}
+    for pack in packs:
+        for finding in concerned_findings(pack):
+            if finding in covered or finding in episodes:
+                continue
+            local = re.split(r"[/#]", finding.rstrip("/#"))[-1]
+            words = re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", local).lower()
+            column = re.sub(r"[^a-z0-9]+", "_", words).strip("_")
+            mapping.findings.append(_Finding(key=column.replace("_", "-"), status_column=column, cls=finding,
+                                             class_column=None, classes={}, also_column=None, also_classes=[]))
+            covered.add(finding)
+    seen: dict[str, str] = {}
+    for column in mapping.columns():
+        if column in seen:
+            raise InputError(f"the CSV layout has two columns named {column!r} (a criteria pack's csv.yaml or a derived "
+                             "finding column repeats one): rename one in the pack's csv.yaml", path=where)
+        seen[column] = column
+    return mapping
+
+
+def _read(base: str, extra: Sequence[str | Path] = (), strict: bool = False) -> CsvMapping:
+    """Parse one complete mapping file, extended by the site files ``extra``."""
+    doc = _document(base)
     for site in extra:
-        doc = _merge(doc, _read(site), str(site))
+        doc = _merge(doc, _document(str(site)), str(site))
     where = base if not extra else str(extra[-1])
     try:
         prefixes = {str(k): str(v) for k, v in doc["prefixes"].items()}
@@ -303,19 +400,7 @@ def load_mapping(path: str | Path | None = None, extra: Sequence[str | Path] = (
         def x(value: str) -> str:
             return _expand(value, prefixes, where)
 
-        findings = [
-            _Finding(
-                key=str(f["key"]),
-                status_column=str(f["status_column"]),
-                cls=x(f["class"]) if f.get("class") else None,
-                class_column=f.get("class_column"),
-                classes={str(k): x(v) for k, v in (f.get("classes") or {}).items()},
-                also_column=f.get("also_column"),
-                also_classes=[x(c) for c in f.get("also_classes") or []],
-                properties=[_column(c, prefixes, where) for c in f.get("properties") or []],
-            )
-            for f in doc["findings"]
-        ]
+        findings = _findings(doc["findings"], prefixes, where)
         return CsvMapping(
             patient_base=str(doc["patient_base"]),
             id_column=str(doc["id_column"]),

@@ -26,7 +26,7 @@ from npc_kg.cohort.ntriples import NotStrict
 from npc_kg.cohort.reader import Batch
 from npc_kg.core.rules import ERROR, Criterion, Hit, PatientRow, rows_of
 from npc_kg.shacl.closures import ClosureEvaluator, Index, gc_paused
-from npc_kg.shacl.engines import Engines, package_engines, rdflib_graph
+from npc_kg.shacl.engines import Engines, engines_for, rdflib_graph
 from npc_kg.shacl.plan import Unsupported
 
 __all__ = ["ENGINES", "assess_batch", "batch_quads", "error_rows"]
@@ -116,7 +116,7 @@ def assess_batch(batch: Batch, engine_name: str = "local", *, engines: Engines |
     (e.g. ``rdfs:subClassOf`` triples in the data); ``sparql`` falls back to pySHACL per unit.
     ``engines`` default to the package's; ``criteria`` (the columns) to those of its one treatment.
     """
-    engines = engines or package_engines()
+    engines = engines or engines_for()
     criteria = criteria if criteria is not None else engines.criteria()
     if batch.subclasses:
         engines = engines.for_subclasses(batch.subclasses)

@@ -29,11 +29,14 @@ SIDECAR_SUFFIX = ".prov.json"
 PARQUET_KEY = b"npc_kg.provenance"
 
 
-def cohort_provenance(engine: str, at: str | datetime | None = None) -> Provenance:
-    """The provenance of a cohort run with ``engine`` (the treatment its criteria apply to)."""
-    from npc_kg.assessment.treatments import default_treatment
+def cohort_provenance(engine: str, at: str | datetime | None = None, treatment: str | None = None) -> Provenance:
+    """The provenance of a cohort run with ``engine`` for ``treatment`` (default: the one treatment
+    the active configuration's shapes implement criteria of), with the configuration's criteria packs."""
+    if treatment is None:
+        from npc_kg.assessment.treatments import default_treatment
 
-    return current(default_treatment(), "local" if engine == "fast" else engine, at)
+        treatment = default_treatment()
+    return current(treatment, "local" if engine == "fast" else engine, at)
 
 
 def sidecar_path(output: str | Path) -> Path:

@@ -7,7 +7,9 @@ closures; ``engine="sparql"``, compiled SPARQL on a pyoxigraph store; ``engine="
 pySHACL), writes one row per patient and returns the attrition table. With ``endpoint=URL`` the
 compiled queries run on a remote SPARQL endpoint that already holds the patient data. Site
 mapping files (``mapping=``, ``--mapping``) extend the CSV or the FHIR mapping, by their
-``format`` (:mod:`npc_kg.cohort.site_mappings`). See ``docs/cohort.md`` and ``docs/fhir.md``.
+``format`` (:mod:`npc_kg.cohort.site_mappings`). The run works in one configuration (the
+package's criteria packs plus ``packs``) and for one treatment (``treatment``, or the only one
+the loaded packs state criteria of). See ``docs/cohort.md``, ``docs/fhir.md`` and ``docs/packs.md``.
 """
 
 from __future__ import annotations
@@ -30,7 +32,8 @@ from npc_kg.cohort.frames import FrameInput, is_frame, rows_frame
 from npc_kg.cohort.writer import OUTPUT_FORMATS, Attrition, RowWriter, render
 from npc_kg.core.rules import rows_of
 from npc_kg.errors import InputError
-from npc_kg.shacl.engines import package_engines
+from npc_kg.kg.packs import PackInput, using_packs
+from npc_kg.shacl.engines import engines_for
 from npc_kg.shacl.plan import Unsupported
 
 if TYPE_CHECKING:
@@ -142,6 +145,8 @@ def assess_cohort(
     as_dataframe: bool = False,
     mapping: str | Path | Sequence[str | Path] | None = None,
     strict: bool = False,
+    treatment: str | None = None,
+    packs: Sequence[PackInput] | None = None,
 ) -> Any:
     """Assess every patient of ``inputs`` (or of ``endpoint``); write rows to ``out``; return the summary.
 
@@ -154,8 +159,20 @@ def assess_cohort(
     the RDF patient's ``dcterms:identifier``. ``report`` writes the HTML cohort view; ``at``
     sets the time in the provenance (FHIR ages are counted to its date). With
     ``as_dataframe=True``, or no ``out``, the rows come back as a DataFrame of strings
-    (``attrs``: ``provenance``, ``attrition``) instead of a :class:`CohortSummary`.
+    (``attrs``: ``provenance``, ``attrition``) instead of a :class:`CohortSummary`. ``packs`` are
+    criteria-pack folders loaded beside the package's (``docs/packs.md``); ``treatment`` (an IRI or
+    CURIE) picks the treatment whose criteria are the columns, and must be given when the loaded
+    packs state criteria of several (:class:`~npc_kg.errors.InputError` lists the choices).
     """
+    with using_packs(packs):
+        return _assess_cohort(inputs, out, fmt, attrition, batch_size, endpoint, engine, workers, input_format,
+                              progress, timeout, report, at, as_dataframe, treatment, mapping, strict)
+
+
+def _assess_cohort(inputs: Any, out: str | Path | None, fmt: str | None, attrition: str | Path | None, batch_size: int,
+                   endpoint: str | None, engine: str, workers: int, input_format: str | None, progress: bool | None,
+                   timeout: float, report: str | Path | None, at: str | None, as_dataframe: bool,
+                   treatment: str | None, mapping: str | Path | Sequence[str | Path] | None, strict: bool) -> Any:
     from npc_kg.atomic import atomic_output, check_not_input
     from npc_kg.cohort.csv_mapping import load_mapping
     from npc_kg.cohort.outputs import PARQUET_KEY, cohort_provenance, finish_outputs
@@ -166,7 +183,9 @@ def assess_cohort(
     paths: list[Any] = [FrameInput(p) if is_frame(p) else p for p in given]
     if input_format is not None and input_format not in INPUT_FORMATS:
         raise InputError(f"unknown input format {input_format!r} (use one of {', '.join(INPUT_FORMATS)})")
-    prov = cohort_provenance(engine, at)
+    engines = engines_for()
+    target = str(engines.treatment(treatment))
+    prov = cohort_provenance(engine, at, target)
     sites = site_mappings(mapping)
     csv_mapping = load_mapping(extra=sites.csv, strict=strict) if sites.csv or strict else None
     sink_out: str | Path | io.StringIO = io.StringIO() if out is None else out
@@ -182,8 +201,7 @@ def assess_cohort(
         raise InputError("give at least one input file, or --endpoint")
     if endpoint is not None and engine == "reference":
         raise InputError("--endpoint runs the compiled SPARQL: use --engine sparql")
-    engines = package_engines()
-    criteria = engines.criteria()
+    criteria = engines.criteria_of(target)
     summary = Attrition(criteria)
     total = 0
     all_inputs: list[str | Path] = [p for p in paths if not isinstance(p, FrameInput)] + list(sites.files)
@@ -217,9 +235,10 @@ def assess_cohort(
                 records = len(fhir) if fhir is not None else 0  # pass 1: the index, before any worker is forked
                 bar = Progress(records + _total_bytes(others), enabled=progress)
                 jobs = _jobs(fhir, others, batch_size, None if input_format == "fhir" else input_format, csv_mapping)
+                config = _Configuration(tuple(str(pack.folder) for pack in engines.packs), target)
                 _FHIR[:] = [fhir] if fhir is not None else []
                 try:
-                    for done in _run(jobs, engine, workers, fmt, fhir):
+                    for done in _run(jobs, engine, workers, fmt, config, fhir):
                         writer.write_rendered(done.payload)
                         summary.merge(done.counts)
                         total += done.rows
@@ -244,6 +263,17 @@ def _worker_started() -> None:
     gc.freeze()
 
 
+@dataclass(frozen=True)
+class _Configuration:
+    """What a worker needs to find its engines: the configuration's pack folders and the treatment."""
+
+    packs: tuple[str, ...]
+    treatment: str
+
+    def engines(self) -> Any:
+        return engines_for(self.packs)
+
+
 @dataclass
 class _Done:
     """One assessed batch, ready to write: rendered rows, their attrition counts, and progress."""
@@ -256,21 +286,21 @@ class _Done:
     """The batch was a range of FHIR records (``position``: records read, not bytes)."""
 
 
-def _work(job: Job, engine: str, fmt: str) -> _Done:
+def _work(job: Job, engine: str, fmt: str, config: _Configuration) -> _Done:
     """Read (a FHIR range), assess, render and count one batch (in a worker process, so the main process only writes)."""
     batch = _FHIR[0].batch(*job) if isinstance(job, tuple) else job
-    engines = package_engines()
-    criteria = engines.criteria()
+    engines = config.engines()
+    criteria = engines.criteria_of(config.treatment)
     rows = assess_batch(batch, engine, engines=engines, criteria=criteria, threads=_THREADS)
     counts = Attrition(criteria)
     counts.add(rows)
     return _Done(render(rows, fmt, criteria), counts, len(rows), batch.position, isinstance(job, tuple))
 
 
-def _prepare(engine: str, fhir: FhirCohort | None) -> None:
+def _prepare(engine: str, fhir: FhirCohort | None, config: _Configuration) -> None:
     """Build the evaluators once (and those of the FHIR bridges), before workers are forked."""
-    engines = package_engines()
-    engines.criteria()
+    engines = config.engines()
+    engines.criteria_of(config.treatment)
     variants = [engines, *([engines.for_subclasses(fhir.subclasses)] if fhir is not None and fhir.subclasses else [])]
     for variant in variants:
         if engine in ("local", "fast"):
@@ -280,13 +310,14 @@ def _prepare(engine: str, fhir: FhirCohort | None) -> None:
             variant.sparql  # noqa: B018 - compiled and its queries checked once, before the fork
 
 
-def _run(jobs: Iterator[Job], engine: str, workers: int, fmt: str, fhir: FhirCohort | None = None) -> Iterator[_Done]:
+def _run(jobs: Iterator[Job], engine: str, workers: int, fmt: str, config: _Configuration,
+         fhir: FhirCohort | None = None) -> Iterator[_Done]:
     """Rows per batch, in input order; with ``workers`` > 1 a bounded window of batches runs in parallel."""
     global _THREADS
     if workers <= 1:
-        if engine != "sparql" or package_engines().sparql.fallback or _THREADS <= 1:  # pySHACL flips rdflib globals: no threads
+        if engine != "sparql" or config.engines().sparql.fallback or _THREADS <= 1:  # pySHACL flips rdflib globals: no threads
             for job in jobs:
-                yield _work(job, engine, fmt)
+                yield _work(job, engine, fmt, config)
             return
         # Two batches in flight: one loads its store while the other runs its queries.
         from concurrent.futures import ThreadPoolExecutor
@@ -294,7 +325,7 @@ def _run(jobs: Iterator[Job], engine: str, workers: int, fmt: str, fhir: FhirCoh
         with ThreadPoolExecutor(max_workers=2) as threads:
             in_flight: list[Future[_Done]] = []
             for job in jobs:
-                in_flight.append(threads.submit(_work, job, engine, fmt))
+                in_flight.append(threads.submit(_work, job, engine, fmt, config))
                 while len(in_flight) >= 2:
                     yield in_flight.pop(0).result()
             while in_flight:
@@ -307,18 +338,18 @@ def _run(jobs: Iterator[Job], engine: str, workers: int, fmt: str, fhir: FhirCoh
     try:
         context = multiprocessing.get_context("fork") if "fork" in multiprocessing.get_all_start_methods() else None
         if context is not None:  # built once here, inherited by every forked worker (the FHIR index too)
-            _prepare(engine, fhir)
+            _prepare(engine, fhir, config)
         elif fhir is not None:  # a FHIR range is read where it is assessed: without fork, in this process
             print("npc-kg: note: FHIR input needs forked workers (not available here): running one process",
                   file=sys.stderr)
             _THREADS = saved
             for job in jobs:
-                yield _work(job, engine, fmt)
+                yield _work(job, engine, fmt, config)
             return
         pending: list[Future[_Done]] = []
         with ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=_worker_started) as pool:
             for job in jobs:
-                pending.append(pool.submit(_work, job, engine, fmt))
+                pending.append(pool.submit(_work, job, engine, fmt, config))
                 while len(pending) >= 2 * workers:
                     yield pending.pop(0).result()
             while pending:

@@ -2,10 +2,13 @@
 
 ``synth(n, seed, path)`` writes ``n`` made-up patients in the patient model of
 ``docs/patient-model.md`` as N-Triples, Turtle or CSV (the CSV layout of
-``mappings/cohort-csv.yaml``), or as a FHIR Bulk Data export in a folder (``fhir-ndjson``,
-:mod:`npc_kg.cohort.synth_fhir`). The distributions are documented in ``docs/cohort.md``; they are
-invented to exercise the engine (missing data, narrower finding classes, external codes,
-several recurrences, ill-typed literals, patient-model breakers) and carry no clinical meaning.
+``mappings/cohort-csv.yaml`` and the loaded criteria packs), or as a FHIR Bulk Data export in a
+folder (``fhir-ndjson``, :mod:`npc_kg.cohort.synth_fhir`). The findings drawn are those the
+treatment's criteria concern (``npc:concernsFinding``: the data, not a list here); the
+distributions are data too, in ``mappings/synth.yaml`` (and a pack's ``synth.yaml``),
+documented in ``docs/cohort.md``. They are invented to exercise the engine (missing data,
+narrower finding classes, external codes, several recurrences, ill-typed literals,
+patient-model breakers) and carry no clinical meaning.
 
 Output is deterministic for a seed, streamed patient by patient (constant memory) and atomic.
 Every patient's triples are contiguous and start with its ``rdf:type npc:Patient`` triple, as
@@ -16,19 +19,23 @@ from __future__ import annotations
 
 import csv
 import random
-from collections.abc import Iterator
+import re
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 from rdflib import RDF, RDFS, URIRef
 
 from npc_kg.atomic import atomic_output
 from npc_kg.cohort.csv_mapping import CsvMapping, load_mapping
 from npc_kg.errors import InputError
+from npc_kg.kg.packs import PackInput, using_packs
 from npc_kg.namespace import NPC, PATIENT, PREFIXES
+from npc_kg.resources import data_path, read_yaml
 
-__all__ = ["ERROR_KINDS", "FORMATS", "SynthFinding", "SynthPatient", "generate", "synth"]
+__all__ = ["ERROR_KINDS", "FORMATS", "Distributions", "SynthFinding", "SynthPatient", "distributions", "generate",
+           "read_rates", "synth"]
 
 FORMATS = ("nt", "ttl", "csv", "fhir-ndjson")
 
@@ -48,36 +55,6 @@ ERROR_KINDS = (
 )
 """Defects injected with ``error_rate``: ill-typed literals, patient-model breakers, and (only in
 N-Triples and CSV, only with ``syntax_errors=True``) a record that cannot be parsed."""
-
-# (value, weight) tables. Synthetic: tuned to exercise every branch, not to mimic a real registry.
-_COURSES = ((1, 80), (2, 17), (3, 3))
-_ECOG = ((0, 30), (1, 45), (2, 15), (3, 7), (4, 3))
-_N_RECURRENCES = ((1, 85), (2, 12), (0, 3))
-_RECURRENCE_SITE = (
-    (NPC.LocalRecurrence, 55),
-    (NPC.RegionalRecurrence, 25),
-    (NPC.LocoregionalRecurrence, 15),
-    (NPC.ResidualDiseaseAfterFirstRadicalRadiotherapy, 5),
-)
-_RT = ((NPC.rT1, 25), (NPC.rT2, 30), (NPC.rT3, 25), (NPC.rT4, 20))
-_RN = ((NPC.rN0, 45), (NPC.rN1, 30), (NPC.rN2, 17), (NPC.rN3, 8))
-# finding class, P(present), P(absent); the rest is "not recorded".
-_FINDINGS = (
-    ("skull-base", NPC.SkullBaseBoneDestruction, 0.15, 0.77),
-    ("cranial-nerve", NPC.CranialNervePalsy, 0.08, 0.85),
-    ("distant-metastasis", NPC.DistantMetastasis, 0.05, 0.88),
-    ("neck-adherent", NPC.NeckLesionAdherentToDeepTissueOrSkin, 0.04, 0.86),
-    ("advanced-age", NPC.AdvancedAge, 0.03, 0.90),
-    ("frailty", NPC.Frailty, 0.03, 0.90),
-    ("poor-condition", NPC.PoorGeneralCondition, 0.04, 0.90),
-    ("hepatic", NPC.HepaticInsufficiency, 0.02, 0.92),
-    ("renal", NPC.RenalInsufficiency, 0.02, 0.92),
-    ("other", NPC.OtherContraindicationToSurgery, 0.02, 0.90),
-)
-_NARROWER_SHARE = 0.3  # share of present/absent findings coded with a narrower (e.g. HP) class
-_MISSING_PATIENT_FIELD = 0.04
-_RECURRENCE_ABSENT = 0.04
-
 
 @dataclass
 class SynthFinding:
@@ -128,60 +105,205 @@ def _lit(value: object, datatype: str) -> str:
     return f'"{value}"^^<{_XSD}{datatype}>'
 
 
-def _narrower_classes() -> dict[str, list[str]]:
-    """Subclasses of each finding class in the ontology (e.g. HP:0006824 under cranial nerve palsy)."""
+# ---------------------------------------------------------------------------------------------
+# The distributions: mappings/synth.yaml, the packs' synth.yaml, and the treatment's criteria
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Field:
+    """A property drawn for a patient or a recurrence record: ``(predicate, N-Triples object)`` or nothing."""
+
+    property: str
+    missing: float
+    datatype: str | None = None
+    weights: tuple[tuple[object, int], ...] = ()
+    normal: tuple[float, float, int, int] | None = None
+    lognormal: tuple[float, float, int] | None = None
+
+    def draw(self, rng: random.Random) -> tuple[str, str] | None:
+        if rng.random() < self.missing:
+            return None
+        if self.normal is not None:
+            mean, sd, low, high = self.normal
+            value: object = max(low, min(high, round(rng.gauss(mean, sd))))
+        elif self.lognormal is not None:
+            mu, sigma, digits = self.lognormal
+            value = round(rng.lognormvariate(mu, sigma), digits)
+        else:
+            value = _pick(rng, self.weights)
+        if self.datatype is None:
+            return self.property, f"<{value}>"
+        return self.property, f'"{value}"^^<{self.datatype}>'
+
+
+@dataclass(frozen=True)
+class Distributions:
+    """What :func:`generate` draws from: ``mappings/synth.yaml`` (and the packs') plus the treatment's findings."""
+
+    patient: tuple[_Field, ...]
+    recurrence_count: tuple[tuple[object, int], ...]
+    sites: tuple[tuple[object, int], ...]
+    also_class: str
+    also_share: float
+    also_not_with: frozenset[str]
+    recurrence_absent: float
+    recurrence_fields: tuple[_Field, ...]
+    findings: tuple[tuple[str, str, float, float], ...]
+    """``(CSV key, finding class, P(present), P(absent))`` in the order drawn."""
+    narrower: dict[str, tuple[str, ...]]
+    narrower_share: float
+
+
+def _expand(value: object, prefixes: dict[str, str], where: str) -> str:
+    text = str(value)
+    prefix, sep, local = text.partition(":")
+    if sep and prefix in prefixes:
+        return prefixes[prefix] + local
+    if text.startswith(("http://", "https://")):
+        return text
+    raise InputError(f"cannot expand {text!r}: unknown prefix", path=where)
+
+
+def _share(value: Any, what: str, where: str) -> float:
+    if not isinstance(value, int | float) or isinstance(value, bool) or not 0 <= value <= 1:
+        raise InputError(f"{what} must be a number from 0 to 1", path=where)
+    return float(value)
+
+
+def _field(spec: Any, prefixes: dict[str, str], where: str) -> _Field:
+    datatype = _expand(spec["datatype"], prefixes, where) if spec.get("datatype") else None
+    normal = spec.get("normal")
+    lognormal = spec.get("lognormal")
+    weights = tuple((k if datatype else _expand(k, prefixes, where), int(v)) for k, v in (spec.get("weights") or {}).items())
+    if not weights and normal is None and lognormal is None:
+        raise InputError(f"{spec.get('property')}: give weights, normal or lognormal", path=where)
+    return _Field(
+        property=_expand(spec["property"], prefixes, where),
+        missing=_share(spec.get("missing", 0), f"{spec.get('property')}: missing", where),
+        datatype=datatype,
+        weights=weights,
+        normal=(float(normal["mean"]), float(normal["sd"]), int(normal["min"]), int(normal["max"])) if normal else None,
+        lognormal=(float(lognormal["mu"]), float(lognormal["sigma"]), int(lognormal.get("digits", 1))) if lognormal else None,
+    )
+
+
+def _rates(doc: Any, prefixes: dict[str, str], where: str) -> dict[str, tuple[float, float]]:
+    rates: dict[str, tuple[float, float]] = {}
+    for name, rate in ((doc.get("findings") or {}).get("rates") or {}).items():
+        present = _share(rate.get("present", 0), f"findings: rates: {name}: present", where)
+        absent = _share(rate.get("absent", 0), f"findings: rates: {name}: absent", where)
+        if present + absent > 1:
+            raise InputError(f"findings: rates: {name}: present + absent must not exceed 1", path=where)
+        rates[_expand(name, prefixes, where)] = (present, absent)
+    return rates
+
+
+def read_rates(path: str | Path, prefixes: dict[str, str] | None = None) -> dict[str, tuple[float, float]]:
+    """The per-finding rates ``{finding class IRI: (P(present), P(absent))}`` of a synth.yaml (a pack's, say)."""
+    where = str(path)
+    doc = read_yaml(Path(where)) or {}
+    try:
+        known = {**(prefixes or {}), **{str(k): str(v) for k, v in (doc.get("prefixes") or {}).items()}}
+        return _rates(doc, known, where)
+    except (KeyError, TypeError, AttributeError, ValueError) as error:
+        raise InputError(f"malformed synth distributions: missing or wrong key {error}", path=where) from None
+
+
+def distributions(treatment: str | URIRef | None = None) -> Distributions:
+    """The distributions of the active configuration for ``treatment`` (default: every treatment the
+    loaded packs state criteria of, in IRI order): ``mappings/synth.yaml``, each pack's
+    ``synth.yaml`` rates, and the findings the treatment's criteria concern, in criterion order."""
     from npc_kg.kg.load import load
+    from npc_kg.kg.packs import active_packs
+    from npc_kg.shacl.engines import engines_for
 
-    graph = load()
-    narrower: dict[str, list[str]] = {}
-    for _key, cls, _p, _a in _FINDINGS:
-        subs = sorted(str(s) for s in graph.subjects(RDFS.subClassOf, URIRef(cls)) if isinstance(s, URIRef))
-        narrower[str(cls)] = subs
-    return narrower
+    where = str(data_path("mappings", "synth.yaml"))
+    doc = read_yaml(Path(where))
+    try:
+        prefixes = {str(k): str(v) for k, v in (doc.get("prefixes") or {}).items()}
+        rates = _rates(doc, prefixes, where)
+        for pack in active_packs():
+            extra = pack.data_file("synth.yaml")
+            if extra is not None:
+                rates.update(read_rates(extra, prefixes))
+        findings_doc = doc["findings"]
+        default = findings_doc["default"]
+        default_rate = (_share(default["present"], "findings: default: present", where),
+                        _share(default["absent"], "findings: default: absent", where))
+        recurrences = doc["recurrences"]
+        also = recurrences["also"]
+        engines = engines_for()
+        treatments = [engines.treatment(treatment)] if treatment is not None else [URIRef(t) for t in engines.treatments()]
+        kg = load()
+        episodes = {str(s) for s in kg.transitive_subjects(RDFS.subClassOf, NPC.ResidualOrRecurrentDisease)}
+        keys = {f.cls: f.key for f in load_mapping().findings if f.cls}
+        drawn: dict[str, None] = {}
+        for target in treatments:
+            for criterion in engines.criteria_of(target):
+                drawn.update({f: None for f in criterion.findings if f not in episodes})
+        findings = []
+        for finding in drawn:
+            present, absent = rates.get(finding, default_rate)
+            key = keys.get(finding) or re.sub(r"[^a-z0-9]+", "-", re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "-",
+                                                                      re.split(r"[/#]", finding)[-1]).lower()).strip("-")
+            findings.append((key, finding, present, absent))
+        narrower = {f: tuple(sorted(str(s) for s in kg.subjects(RDFS.subClassOf, URIRef(f)) if isinstance(s, URIRef)))
+                    for _k, f, _p, _a in findings}
+        return Distributions(
+            patient=tuple(_field(spec, prefixes, where) for spec in doc["patient"]),
+            recurrence_count=tuple((int(k), int(v)) for k, v in recurrences["count"].items()),
+            sites=tuple((_expand(k, prefixes, where), int(v)) for k, v in recurrences["site"].items()),
+            also_class=_expand(also["class"], prefixes, where),
+            also_share=_share(also["share"], "recurrences: also: share", where),
+            also_not_with=frozenset(_expand(c, prefixes, where) for c in also.get("not_with") or []),
+            recurrence_absent=_share(recurrences["absent"], "recurrences: absent", where),
+            recurrence_fields=tuple(_field(spec, prefixes, where) for spec in recurrences.get("properties") or []),
+            findings=tuple(findings),
+            narrower=narrower,
+            narrower_share=_share(findings_doc["narrower_share"], "findings: narrower_share", where),
+        )
+    except (KeyError, TypeError, AttributeError, ValueError) as error:
+        raise InputError(f"malformed synth distributions: missing or wrong key {error}", path=where) from None
 
 
-def generate(n: int, seed: int, *, error_rate: float = 0.0, syntax_errors: bool = True) -> Iterator[SynthPatient]:
-    """Yield ``n`` synthetic patients, deterministically for ``seed``."""
+def generate(n: int, seed: int, *, error_rate: float = 0.0, syntax_errors: bool = True,
+             treatment: str | URIRef | None = None) -> Iterator[SynthPatient]:
+    """Yield ``n`` synthetic patients, deterministically for ``seed``, drawing the findings of ``treatment``'s
+    criteria (default: of every treatment the active configuration's packs state criteria of)."""
     if n < 0:
         raise InputError("--n must be >= 0")
     if not 0.0 <= error_rate <= 1.0:
         raise InputError("--error-rate must be between 0 and 1")
+    spec = distributions(treatment)
+    return _patients(n, seed, spec, error_rate, syntax_errors)
+
+
+def _patients(n: int, seed: int, spec: Distributions, error_rate: float, syntax_errors: bool) -> Iterator[SynthPatient]:
     rng = random.Random(seed)
-    narrower = _narrower_classes()
     kinds = [k for k in ERROR_KINDS if syntax_errors or k != "syntax"]
     width = max(7, len(str(n)))
     for i in range(1, n + 1):
         pid = f"SYN-{seed}-{i:0{width}d}"
         iri = f"{PATIENT}{pid}"
-        props: list[tuple[str, str]] = []
-        if rng.random() >= _MISSING_PATIENT_FIELD:
-            props.append((str(NPC.age), _lit(max(18, min(92, round(rng.gauss(50, 11)))), "integer")))
-        if rng.random() >= _MISSING_PATIENT_FIELD:
-            props.append((str(NPC.radiotherapyCourses), _lit(_pick(rng, _COURSES), "integer")))
-        if rng.random() >= 2 * _MISSING_PATIENT_FIELD:
-            props.append((str(NPC.ecogPerformanceStatus), _lit(_pick(rng, _ECOG), "integer")))
+        props = [drawn for drawn in (f.draw(rng) for f in spec.patient) if drawn is not None]
         findings: list[SynthFinding] = []
-        for r in range(1, int(_pick(rng, _N_RECURRENCES)) + 1):  # type: ignore[call-overload]
-            site = str(_pick(rng, _RECURRENCE_SITE))
+        for r in range(1, int(_pick(rng, spec.recurrence_count)) + 1):  # type: ignore[call-overload]
+            site = str(_pick(rng, spec.sites))
             classes = [site]
-            if site != str(NPC.ResidualDiseaseAfterFirstRadicalRadiotherapy) and rng.random() < 0.5:
-                classes.append(str(NPC.RecurrenceAfterRadiotherapy))
-            status = NPC.Absent if rng.random() < _RECURRENCE_ABSENT else NPC.Present
+            if site not in spec.also_not_with and rng.random() < spec.also_share:
+                classes.append(spec.also_class)
+            status = NPC.Absent if rng.random() < spec.recurrence_absent else NPC.Present
             rec = SynthFinding(f"recurrence-{r}", f"{iri}/recurrence-{r}", classes, [str(status)])
-            if rng.random() < 0.93:
-                rec.props.append((str(NPC.rTCategory), f"<{_pick(rng, _RT)}>"))
-            if rng.random() < 0.93:
-                rec.props.append((str(NPC.rNCategory), f"<{_pick(rng, _RN)}>"))
-            if rng.random() < 0.9:
-                rec.props.append((str(NPC.monthsSinceRadiotherapy), _lit(round(rng.lognormvariate(3.0, 0.6), 1), "decimal")))
+            rec.props += [drawn for drawn in (f.draw(rng) for f in spec.recurrence_fields) if drawn is not None]
             findings.append(rec)
-        for key, cls, p_present, p_absent in _FINDINGS:
+        for key, cls, p_present, p_absent in spec.findings:
             u = rng.random()
             if u >= p_present + p_absent:
                 continue
             status = NPC.Present if u < p_present else NPC.Absent
-            subs = narrower[str(cls)]
-            chosen = rng.choice(subs) if subs and rng.random() < _NARROWER_SHARE else str(cls)
+            subs = spec.narrower[cls]
+            chosen = rng.choice(subs) if subs and rng.random() < spec.narrower_share else cls
             findings.append(SynthFinding(key, f"{iri}/{key}", [chosen], [str(status)]))
         patient = SynthPatient(iri, pid, props, findings)
         if error_rate and rng.random() < error_rate:
@@ -242,16 +364,26 @@ def synth(
     fmt: str | None = None,
     error_rate: float = 0.0,
     syntax_errors: bool = True,
+    treatment: str | URIRef | None = None,
+    packs: Iterable[PackInput] | None = None,
 ) -> int:
     """Write ``n`` synthetic patients to ``path`` (format from ``fmt`` or the suffix); return ``n``.
 
+    ``packs`` are criteria-pack folders loaded beside the package's (``docs/packs.md``); the
+    findings drawn are those of ``treatment``'s criteria (default: of every loaded treatment).
     ``fhir-ndjson`` writes a FHIR Bulk Data export into the folder ``path`` (new, or empty).
     """
-    target = Path(path)
+    with using_packs(packs):
+        return _synth(n, seed, Path(path), fmt, error_rate, syntax_errors, treatment)
+
+
+def _synth(n: int, seed: int, target: Path, fmt: str | None, error_rate: float, syntax_errors: bool,
+           treatment: str | URIRef | None) -> int:
+    path = target
     fmt = fmt or target.suffix.lstrip(".").lower()
     if fmt not in FORMATS:
         raise InputError(f"unknown synthetic-cohort format {fmt!r} (use one of {', '.join(FORMATS)})", path=str(path))
-    patients = generate(n, seed, error_rate=error_rate, syntax_errors=syntax_errors and fmt != "ttl")
+    patients = generate(n, seed, error_rate=error_rate, syntax_errors=syntax_errors and fmt != "ttl", treatment=treatment)
     if fmt == "fhir-ndjson":
         from npc_kg.cohort.synth_fhir import write_export
 

@@ -181,32 +181,45 @@ def resolve_treatment(treatment: str | URIRef) -> URIRef:
 
 
 _LOCK = threading.Lock()
-_PACKAGE_CRITERIA: dict[str, list[Criterion]] = {}
+_CONFIGURATION_CRITERIA: dict[tuple[tuple[str, ...], str], list[Criterion]] = {}
 _GRAPH_CRITERIA: weakref.WeakKeyDictionary[Graph, dict[str, list[Criterion]]] = weakref.WeakKeyDictionary()
 
 
-def criteria_for(treatment: str | URIRef, graph: Graph | None = None) -> list[Criterion]:
-    """The criteria that govern ``treatment`` (or a broader treatment) in ``graph`` (default: the package's).
+def criteria_for(treatment: str | URIRef, graph: Graph | None = None, *, packs: Iterable[Any] | None = None) -> list[Criterion]:
+    """The criteria that govern ``treatment`` (or a broader treatment) in ``graph`` (default: the merged
+    graph of the configuration of ``packs``; None: the active one, see :mod:`npc_kg.kg.packs`).
 
-    Read through the named query ``criteria-for-treatment`` (on pyoxigraph for the package's
+    Read through the named query ``criteria-for-treatment`` (on pyoxigraph for a configuration's
     graph, on rdflib for a graph the caller passes); cached per treatment and graph. Ordered by
     the kind's rank, then the criterion's ``npc:ordinal``, then IRI.
     """
     target = str(resolve_treatment(treatment))
+    if graph is not None:
+        with _LOCK:
+            cache = _GRAPH_CRITERIA.setdefault(graph, {})
+            found = cache.get(target)
+            if found is None:
+                found = cache[target] = _read_criteria(target, graph, None)
+            return list(found)
+    from npc_kg.kg.packs import pack_key, resolve_packs
+
+    chosen = resolve_packs(packs)
+    key = (pack_key(chosen), target)
     with _LOCK:
-        cache = _PACKAGE_CRITERIA if graph is None else _GRAPH_CRITERIA.setdefault(graph, {})
-        found = cache.get(target)
+        found = _CONFIGURATION_CRITERIA.get(key)
         if found is None:
-            found = cache[target] = _read_criteria(target, graph)
+            found = _CONFIGURATION_CRITERIA[key] = _read_criteria(target, None, chosen)
         return list(found)
 
 
-def _read_criteria(treatment: str, graph: Graph | None) -> list[Criterion]:
+def _read_criteria(treatment: str, graph: Graph | None, packs: Any) -> list[Criterion]:
     from npc_kg.kg.query import run_query
 
     backend: Any
     if graph is None:
-        backend = "oxigraph"
+        from npc_kg.sparql.backends.oxigraph_backend import OxigraphBackend
+
+        backend = OxigraphBackend(packs=packs)
     else:
         from npc_kg.sparql.backends.rdflib_backend import RdflibBackend
 

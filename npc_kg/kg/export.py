@@ -4,11 +4,19 @@ Each format is one entry of :data:`npc_kg.exporters.registry.EXPORTERS`; the mod
 :mod:`npc_kg.exporters` register ``owl`` (RDF/XML by owlready2, for Protégé), ``ofn`` and ``owx`` (the OWL API: Java and
 libowlapi-java), ``sssom``, ``kgx`` (Biolink TSV), ``nanopub`` (a folder of TriG nanopublications) and
 ``fhir-conceptmap`` (the FHIR code table as a FHIR R4 ConceptMap).
+
+An export is of one configuration (the package's criteria packs plus ``packs``): the merged
+graph holds every loaded pack's manifest and individuals, and its ontology header names the
+packs (``dcterms:hasPart``). The RDF serialisations (:data:`WITH_SHAPES`: ``ttl``, ``nt``,
+``xml``, ``jsonld``) also carry the packs' SHACL shapes (:func:`export_graph`), so that one file
+holds a pack whole; the OWL, KGX, SSSOM, nanopublication and ConceptMap exports are views of the
+merged graph.
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable
 from pathlib import Path
 
 from rdflib import Graph
@@ -17,17 +25,39 @@ from npc_kg.errors import InputError, NpcKgError
 from npc_kg.exporters import fhir_conceptmap, kgx, nanopub, owl, owlapi, sssom  # noqa: F401 - each registers its formats
 from npc_kg.exporters.registry import EXPORTERS
 from npc_kg.kg.load import load
+from npc_kg.kg.packs import PackInput, resolve_packs, using_packs
 
-__all__ = ["export", "formats"]
+__all__ = ["WITH_SHAPES", "export", "export_graph", "formats"]
+
+WITH_SHAPES = ("ttl", "nt", "xml", "jsonld")
+"""The formats whose export carries the loaded packs' shapes as well as their individuals."""
+
+
+def export_graph(packs: Iterable[PackInput] | None = None) -> Graph:
+    """The merged graph of the configuration of ``packs`` plus every loaded pack's shapes (a new graph)."""
+    from npc_kg.rdfio import parse_file
+
+    chosen = resolve_packs(packs)
+    graph = Graph()
+    for prefix, namespace in load(packs=chosen).namespaces():
+        graph.bind(prefix, namespace, override=True)
+    graph += load(packs=chosen)
+    for pack in chosen:
+        for path in pack.shape_files():
+            parse_file(path, "turtle", graph=graph)
+    return graph
 
 
 def export(
-    fmt: str, path: str | os.PathLike[str], *, graph: Graph | None = None, sign: str | os.PathLike[str] | None = None
+    fmt: str, path: str | os.PathLike[str], *, graph: Graph | None = None, sign: str | os.PathLike[str] | None = None,
+    packs: Iterable[PackInput] | None = None,
 ) -> Path:
     """Write the merged graph (or ``graph``) to ``path`` in format ``fmt``; return the path.
 
-    ``sign`` (format ``nanopub`` only) is the user's RSA private key file: the nanopublications
-    are signed with it. They are never published.
+    ``packs`` are criteria-pack folders loaded beside the package's (``docs/packs.md``); the
+    formats of :data:`WITH_SHAPES` also carry the loaded packs' shapes. ``sign`` (format
+    ``nanopub`` only) is the user's RSA private key file: the nanopublications are signed with
+    it. They are never published.
     """
     try:
         exporter = EXPORTERS[fmt]
@@ -36,10 +66,17 @@ def export(
     if sign is not None and fmt != "nanopub":
         raise InputError(f"--sign applies to --format nanopub only, not {fmt!r}")
     target = Path(path)
-    if sign is not None:
-        exporter(graph if graph is not None else load(), target, sign=sign)
-    else:
-        exporter(graph if graph is not None else load(), target)
+    with using_packs(packs):  # the exporters refuse to overwrite any file of the configuration
+        from npc_kg.atomic import check_not_input
+        from npc_kg.kg.load import graph_files
+
+        check_not_input(target, [*graph_files(), *(p for pack in resolve_packs(None) for p in pack.shape_files())])
+        if graph is None:
+            graph = export_graph() if fmt in WITH_SHAPES else load()
+        if sign is not None:
+            exporter(graph, target, sign=sign)
+        else:
+            exporter(graph, target)
     return target
 
 

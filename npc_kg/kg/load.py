@@ -1,4 +1,12 @@
-"""Load the merged knowledge graph: ontology, knowledge base and mappings."""
+"""Load the merged knowledge graph of a configuration: ontology, knowledge base, criteria packs and mappings.
+
+A configuration is the package's criteria packs plus the packs a caller names
+(:func:`npc_kg.kg.packs.resolve_packs`); ``packs=None`` is the active configuration
+(:func:`npc_kg.kg.packs.using_packs`). Every configuration has its own merged graph, cached per
+process; the package's alone is also kept in the user cache. A configuration with packs of the
+caller's is refused if two of its packs, or a pack and the package's ontology and knowledge base,
+define the same IRI (:func:`npc_kg.kg.packs.check_distinct`).
+"""
 
 from __future__ import annotations
 
@@ -10,29 +18,37 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
-from rdflib import Graph
+from rdflib import Graph, URIRef
+from rdflib.namespace import DCTERMS
 
-from npc_kg.namespace import PREFIXES
+from npc_kg.kg.packs import Pack, PackInput, check_distinct, pack_key, resolve_packs
+from npc_kg.namespace import ONTOLOGY_IRI, PREFIXES
 from npc_kg.rdfio import parse_file
 from npc_kg.resources import data_path
 
-__all__ = ["cache_dir", "cached", "graph_files", "kg_ntriples", "load", "ontology_files"]
+__all__ = ["cache_dir", "cached", "core_files", "graph_files", "kg_ntriples", "load", "ontology_files"]
 
 _LOCK = threading.Lock()
-_CACHE: dict[str, Graph] = {}
-_NTRIPLES: dict[str, bytes] = {}
+_CACHE: dict[tuple[str, ...], Graph] = {}
+_NTRIPLES: dict[tuple[str, ...], bytes] = {}
 
 
-def ontology_files() -> list[Path]:
-    """Return the Turtle files of the ontology (TBox), its imports (``ontology/imports/``, the MONDO
-    import) and the knowledge base, in load order."""
+def core_files() -> list[Path]:
+    """The ontology (TBox), its imports (``ontology/imports/``, the MONDO import) and the knowledge
+    base (``ontology/kb/``), in load order: the package's files outside its criteria packs."""
     root = data_path("ontology")
     return sorted(root.glob("*.ttl")) + sorted((root / "imports").glob("*.ttl")) + sorted((root / "kb").glob("*.ttl"))
 
 
-def graph_files() -> list[Path]:
-    """Return every file that makes up the merged graph: ontology, knowledge base, mappings."""
-    return ontology_files() + sorted(data_path("mappings").glob("*.ttl"))
+def ontology_files(packs: Iterable[PackInput] | None = None) -> list[Path]:
+    """Return the Turtle files of the ontology, its imports and the knowledge base, then each pack's
+    manifest and ``kb/*.ttl`` (the configuration of ``packs``), in load order."""
+    return core_files() + [path for pack in resolve_packs(packs) for path in pack.graph_files()]
+
+
+def graph_files(packs: Iterable[PackInput] | None = None) -> list[Path]:
+    """Return every file that makes up the merged graph: ontology, knowledge base, packs, mappings."""
+    return ontology_files(packs) + sorted(data_path("mappings").glob("*.ttl"))
 
 
 def _bind(graph: Graph) -> Graph:
@@ -105,35 +121,72 @@ def _trusted(path: Path) -> bool:
     return True
 
 
-def load(*, fresh: bool = False) -> Graph:
-    """Return the merged graph (ontology + knowledge base + mappings).
+def load(*, fresh: bool = False, packs: Iterable[PackInput] | None = None) -> Graph:
+    """Return the merged graph (ontology + knowledge base + criteria packs + mappings) of the
+    configuration of ``packs`` (the package's packs and those given; None: the active configuration).
 
-    The graph is parsed once per process and the same object is returned on later calls;
-    treat it as read-only. Pass ``fresh=True`` for a private, newly parsed copy.
+    The graph is parsed once per process and configuration, and the same object is returned on
+    later calls; treat it as read-only. Pass ``fresh=True`` for a private, newly parsed copy. The
+    ontology header names every loaded pack (``dcterms:hasPart``). Raises
+    :class:`~npc_kg.errors.PackError` for a pack that cannot be read or that clashes with another.
     """
+    chosen = resolve_packs(packs)
     if fresh:
-        return _parse_all()
+        return _parse_all(chosen)
+    key = pack_key(chosen)
     with _LOCK:
-        merged = _CACHE.get("merged")
-        if merged is None:
-            merged = _CACHE["merged"] = cached("graph", graph_files(), _parse_all)
+        merged = _CACHE.get(key)
+    if merged is not None:
         return merged
+    if all(pack.builtin for pack in chosen):
+        built = cached("graph", graph_files(chosen), lambda: _parse_all(chosen))
+    else:
+        built = _with_packs(chosen)
+    with _LOCK:
+        return _CACHE.setdefault(key, built)
 
 
-def kg_ntriples() -> bytes:
-    """The merged graph (:func:`load`) as N-Triples for pyoxigraph stores (from the user cache when up to date)."""
-    data = _NTRIPLES.get("merged")
+def kg_ntriples(packs: Iterable[PackInput] | None = None) -> bytes:
+    """The merged graph (:func:`load`) as N-Triples for pyoxigraph stores (the package's from the
+    user cache when up to date)."""
+    chosen = resolve_packs(packs)
+    key = pack_key(chosen)
+    data = _NTRIPLES.get(key)
     if data is None:
-        data = _NTRIPLES["merged"] = cached("merged-ntriples", graph_files(), _serialise)
+        if all(pack.builtin for pack in chosen):
+            data = cached("merged-ntriples", graph_files(chosen), lambda: _serialise(chosen))
+        else:
+            data = _serialise(chosen)
+        _NTRIPLES[key] = data
     return data
 
 
-def _serialise() -> bytes:
-    return load().serialize(format="nt", encoding="utf-8")
+def _serialise(packs: tuple[Pack, ...]) -> bytes:
+    return load(packs=packs).serialize(format="nt", encoding="utf-8")
 
 
-def _parse_all() -> Graph:
-    graph = _bind(Graph())
-    for path in graph_files():
-        parse_file(path, "turtle", graph=graph)
+def _header(graph: Graph, packs: Iterable[Pack]) -> Graph:
+    for pack in packs:
+        graph.add((ONTOLOGY_IRI, DCTERMS.hasPart, URIRef(pack.iri)))
     return graph
+
+
+def _parse_all(packs: tuple[Pack, ...]) -> Graph:
+    graph = _bind(Graph())
+    for path in graph_files(packs):
+        parse_file(path, "turtle", graph=graph)
+    return _header(graph, packs)
+
+
+def _with_packs(packs: tuple[Pack, ...]) -> Graph:
+    """The package's merged graph plus the caller's packs, after checking that no two define one IRI."""
+    builtin = tuple(pack for pack in packs if pack.builtin)
+    own = [pack for pack in packs if not pack.builtin]
+    core = load(packs=builtin)
+    check_distinct(packs, core)
+    graph = _bind(Graph())
+    graph += core
+    for pack in own:
+        for path in pack.graph_files():
+            parse_file(path, "turtle", graph=graph)
+    return _header(graph, own)

@@ -2,19 +2,21 @@
 
 ::
 
-    rows = npc_kg.query("criteria-for-treatment", treatment="npc:SalvageSurgery")
+    rows = npc_kg.query("sources")
+    rows = npc_kg.query("criteria-for-treatment", treatment="https://example.org/t", packs=["my-pack/"])
     frame = npc_kg.query("evidence-figures", outcome="npc:OverallSurvival", as_dataframe=True)
     rows = npc_kg.query("sources", endpoint="http://127.0.0.1:7878/query")
 
 Parameters are declared in the query's ``# params:`` header and bound as RDF terms, never
-formatted into the query text. ``SERVICE``, ``LOAD`` and remote ``FROM`` are refused unless
-``allow_network=True``. Updates are refused here; see :func:`update`.
+formatted into the query text. The embedded backends hold the merged graph of a configuration
+(``packs``: criteria packs loaded beside the package's; see :mod:`npc_kg.kg.packs`). ``SERVICE``,
+``LOAD`` and remote ``FROM`` are refused unless ``allow_network=True``. Updates are refused here; see :func:`update`.
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -22,6 +24,7 @@ from typing import Any
 from rdflib.term import Node
 
 from npc_kg.errors import NpcKgError, QueryError, UnsafeQueryError
+from npc_kg.kg.packs import PackInput, pack_key, resolve_packs, using_packs
 from npc_kg.sparql.backends import Backend, make_backend
 from npc_kg.sparql.catalog import NamedQuery, resolve
 from npc_kg.sparql.params import to_term
@@ -31,7 +34,7 @@ from npc_kg.sparql.safety import parse
 __all__ = ["QueryResult", "bind_params", "query", "run_query", "update"]
 
 _CACHE_LOCK = threading.Lock()
-_EMBEDDED: dict[tuple[str, bool], Backend] = {}
+_EMBEDDED: dict[tuple[str, bool, tuple[str, ...]], Backend] = {}
 
 
 @dataclass
@@ -73,10 +76,11 @@ def _backend(backend: str | Backend | None, endpoint: str | None, allow_network:
     if endpoint or backend == "remote":
         return make_backend("remote", endpoint=endpoint, allow_network=allow_network, **options)
     name = backend or "rdflib"
+    key = (name, allow_network, pack_key(resolve_packs(None)))  # one embedded store per configuration
     with _CACHE_LOCK:
-        cached = _EMBEDDED.get((name, allow_network))
+        cached = _EMBEDDED.get(key)
         if cached is None:
-            cached = _EMBEDDED[(name, allow_network)] = make_backend(name, allow_network=allow_network)
+            cached = _EMBEDDED[key] = make_backend(name, allow_network=allow_network)
         return cached
 
 
@@ -88,8 +92,18 @@ def run_query(
     allow_network: bool = False,
     params: Mapping[str, Any] | None = None,
     remote_options: Mapping[str, Any] | None = None,
+    packs: Iterable[PackInput] | None = None,
 ) -> QueryResult:
-    """Run a SELECT or ASK query and return a :class:`QueryResult` (what ``npc-kg query`` prints)."""
+    """Run a SELECT or ASK query and return a :class:`QueryResult` (what ``npc-kg query`` prints).
+
+    An embedded backend holds the merged graph of the configuration of ``packs`` (None: the active one).
+    """
+    with using_packs(packs):
+        return _run_query(name_or_sparql, backend, endpoint, allow_network, params, remote_options)
+
+
+def _run_query(name_or_sparql: str | Path, backend: str | Backend | None, endpoint: str | None, allow_network: bool,
+               params: Mapping[str, Any] | None, remote_options: Mapping[str, Any] | None) -> QueryResult:
     named = resolve(name_or_sparql)
     bindings = bind_params(named, params or {})
     parsed = parse(named.text)
@@ -115,6 +129,7 @@ def query(
     allow_network: bool = False,
     timeout: float | None = None,
     graph: str | None = None,
+    packs: Iterable[PackInput] | None = None,
     **params: Any,
 ) -> Any:
     """Run a named query (``queries/<name>.rq``), a ``.rq`` file or SPARQL text; return typed rows.
@@ -128,6 +143,7 @@ def query(
     implied ``"remote"`` by ``endpoint`` (a SPARQL 1.1 query URL; ``timeout`` seconds, default
     10; ``graph`` the named graph to query, default :data:`npc_kg.namespace.DEFAULT_GRAPH_IRI`).
     ``params`` are the query's declared parameters; CURIEs are expanded with the project prefixes.
+    ``packs`` are criteria-pack folders whose files join the embedded backends' graph (``docs/packs.md``).
     """
     options: dict[str, Any] = {}
     if timeout is not None:
@@ -135,7 +151,8 @@ def query(
     if graph is not None:
         options["graph"] = graph
     result = run_query(
-        name_or_sparql, backend=backend, endpoint=endpoint, allow_network=allow_network, params=params, remote_options=options
+        name_or_sparql, backend=backend, endpoint=endpoint, allow_network=allow_network, params=params, remote_options=options,
+        packs=packs,
     )
     if result.boolean is not None:
         return result.boolean

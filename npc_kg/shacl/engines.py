@@ -7,13 +7,17 @@ reference. It also knows the configuration's treatments and their criteria
 evaluate goes to SPARQL, and what SPARQL cannot express to pySHACL, each time with a notice on
 stderr (closures -> SPARQL -> pySHACL).
 
-:func:`package_engines` is the configuration of the package's own files, cached per process and
-(its plan, compiled queries and criteria) in the user cache keyed by the files' contents. A
-caller with other shapes or another knowledge graph builds its own with :meth:`Engines.build`.
+:func:`engines_for` gives the engines of a configuration (the package's criteria packs plus the
+packs a caller names; ``packs=None`` is the active configuration, :func:`npc_kg.kg.packs.using_packs`),
+cached per process and (the plan, compiled queries and criteria) in the user cache keyed by the
+files' contents; :func:`package_engines` is the package's own. A caller with other shapes or
+another knowledge graph builds its own with :meth:`Engines.build`.
 """
 
 from __future__ import annotations
 
+import difflib
+import hashlib
 import sys
 import threading
 from collections.abc import Iterable, Sequence
@@ -25,7 +29,8 @@ from rdflib import RDFS, Graph, URIRef
 
 from npc_kg.core.rules import Criterion, Hit, PatientRow, criteria_for, resolve_treatment, rows_of
 from npc_kg.errors import InputError
-from npc_kg.namespace import NPC
+from npc_kg.kg.packs import Pack, PackInput, pack_key, resolve_packs
+from npc_kg.namespace import NPC, PREFIXES
 from npc_kg.shacl.closures import ClosureEvaluator
 from npc_kg.shacl.plan import Plan, Unsupported, read_plan
 from npc_kg.shacl.reference import ReferenceEvaluator
@@ -34,22 +39,26 @@ from npc_kg.shacl.sparql import SparqlEvaluator, subclass_pairs
 from npc_kg.shacl.sparql_queries import CompiledUnit
 from npc_kg.sparql.safety import remember
 
-__all__ = ["Engines", "package_engines"]
+__all__ = ["Engines", "engines_for", "package_engines"]
 
 _LOCK = threading.Lock()
-_PACKAGE: dict[tuple[str, ...], Engines] = {}
+_BY_CONFIGURATION: dict[tuple[str, ...], Engines] = {}
 
 
 class Engines:
     """One plan of the shapes and the evaluators built from it (see the module docstring).
 
-    ``shapes``, ``subclasses`` and ``kg`` of None stand for the package's own (loaded on first use).
+    ``shapes``, ``subclasses`` and ``kg`` of None stand for those of the configuration of ``packs``
+    (default: the package's packs), loaded on first use.
     """
 
     def __init__(self, plan: Plan, *, shapes: Graph | None = None, subclasses: Graph | None = None,
                  kg: Graph | None = None, queries: Sequence[CompiledUnit] | None = None,
-                 treatments: Sequence[str] | None = None, criteria: dict[str, list[Criterion]] | None = None) -> None:
+                 treatments: Sequence[str] | None = None, criteria: dict[str, list[Criterion]] | None = None,
+                 packs: Sequence[Pack] | None = None) -> None:
         self.plan = plan
+        self.packs: tuple[Pack, ...] = tuple(packs) if packs is not None else resolve_packs(())
+        """The criteria packs of the configuration (for engines built from graphs: the package's)."""
         self._shapes = shapes
         self._subclasses = subclasses
         self._kg = kg
@@ -75,16 +84,16 @@ class Engines:
         """The shapes graph (the package's, unless built with others)."""
         from npc_kg.shacl.shapes import shapes_graph
 
-        return self._shapes if self._shapes is not None else shapes_graph()
+        return self._shapes if self._shapes is not None else shapes_graph(self.packs)
 
     @property
     def subclasses(self) -> Graph:
         """The ``rdfs:subClassOf`` triples the plan's class closure is built from."""
-        return self._subclasses if self._subclasses is not None else subclass_graph()
+        return self._subclasses if self._subclasses is not None else subclass_graph(packs=self.packs)
 
     @property
     def kg(self) -> Graph | None:
-        """The knowledge graph, or None for the package's (read by pyoxigraph, never parsed twice)."""
+        """The knowledge graph, or None for the configuration's (read by pyoxigraph, never parsed twice)."""
         return self._kg
 
     def treatments(self) -> list[str]:
@@ -92,27 +101,36 @@ class Engines:
         if self._treatments is None:
             from npc_kg.kg.load import load
 
-            kg = self._kg if self._kg is not None else load()
+            kg = self._kg if self._kg is not None else load(packs=self.packs)
             found = {str(t) for c in self.plan.implemented for t in kg.objects(URIRef(c), NPC.appliesToTreatment)}
             self._treatments = sorted(found)
         return list(self._treatments)
 
     def treatment(self, treatment: str | URIRef | None = None) -> URIRef:
-        """``treatment`` resolved, or the one treatment the shapes implement criteria of."""
-        if treatment is not None:
-            return resolve_treatment(treatment)
+        """``treatment`` resolved (an :class:`InputError` suggests the closest if no shape implements a
+        criterion of it), or the one treatment the shapes implement criteria of (an error lists the
+        choices when there are several)."""
         found = self.treatments()
+        if treatment is not None:
+            target = resolve_treatment(treatment)
+            if str(target) not in found and not self.criteria_of(target):
+                raise InputError(f"no eligibility criteria apply to treatment <{target}>{_suggestion(str(target), found)}")
+            return target
         if len(found) != 1:
-            choices = ", ".join(found) or "none"
-            raise InputError(f"name the treatment to assess: the shapes implement criteria of {len(found)} (choices: {choices})")
+            raise InputError(f"name the treatment with --treatment: the loaded packs state criteria of {len(found)} "
+                             f"treatments (choices: {', '.join(_curie(t) for t in found) or 'none'})")
         return URIRef(found[0])
 
     def criteria(self, treatment: str | URIRef | None = None) -> list[Criterion]:
         """The criteria of ``treatment`` (default: :meth:`treatment`) in the knowledge graph."""
-        target = str(self.treatment(treatment))
+        return self.criteria_of(self.treatment(treatment))
+
+    def criteria_of(self, treatment: str | URIRef) -> list[Criterion]:
+        """The criteria of ``treatment`` (an IRI or CURIE) in the knowledge graph, possibly none."""
+        target = str(resolve_treatment(treatment))
         found = self._criteria.get(target)
         if found is None:
-            found = self._criteria[target] = criteria_for(target, self._kg)
+            found = self._criteria[target] = criteria_for(target, self._kg, packs=self.packs)
         return list(found)
 
     # -- the evaluators --------------------------------------------------------------------------------
@@ -139,9 +157,7 @@ class Engines:
     @cached_property
     def reference(self) -> ReferenceEvaluator:
         """The pySHACL reference, its results mapped onto the plan."""
-        if self._shapes is None and self._subclasses is None:
-            return ReferenceEvaluator(self.plan)
-        return ReferenceEvaluator(self.plan, shapes=self.shapes, subclasses=self.subclasses)
+        return ReferenceEvaluator(self.plan, shapes=lambda: self.shapes, subclasses=lambda: self.subclasses)
 
     def for_subclasses(self, pairs: Iterable[tuple[str, str]]) -> Engines:
         """These engines, with ``rdfs:subClassOf`` pairs (found in the data) added to the class hierarchy."""
@@ -157,7 +173,8 @@ class Engines:
                 for sub, sup in extra:
                     subclasses.add((URIRef(sub), RDFS.subClassOf, URIRef(sup)))
                 found = Engines(read_plan(self.shapes, subclass_closure(subclasses)), shapes=self.shapes,
-                                subclasses=subclasses, kg=self._kg, treatments=self._treatments, criteria=self._criteria)
+                                subclasses=subclasses, kg=self._kg, treatments=self._treatments, criteria=self._criteria,
+                                packs=self.packs)
                 self._variants[extra] = found
             return found
 
@@ -215,34 +232,59 @@ def rdflib_graph(quads: Iterable[Any]) -> Graph:
 _CODE = ("plan.py", "sparql_queries.py", "sparql.py", "values.py", "engines.py")
 
 
+def _curie(iri: str) -> str:
+    for prefix, base in sorted(PREFIXES.items(), key=lambda item: -len(item[1])):
+        if iri.startswith(base) and len(iri) > len(base):
+            return f"{prefix}:{iri[len(base):]}"
+    return f"<{iri}>"
+
+
+def _suggestion(target: str, choices: Sequence[str]) -> str:
+    """``; did you mean X?`` for the choice closest to ``target`` (by IRI or CURIE), and the choices."""
+    names = {_curie(c): c for c in choices}
+    close = difflib.get_close_matches(_curie(target), list(names), n=1, cutoff=0.6) or \
+        difflib.get_close_matches(target, list(choices), n=1, cutoff=0.6)
+    hint = f"; did you mean {close[0] if close[0] in names else _curie(close[0])}?" if close else ""
+    return f"{hint} (choices: {', '.join(names) or 'none'})"
+
+
 def package_engines() -> Engines:
-    """The engines of the package's shapes and knowledge graph: built once per process, their plan,
-    compiled queries and criteria from the user cache when it is up to date."""
+    """The engines of the package's shapes and knowledge graph (its own criteria packs only)."""
+    return engines_for(())
+
+
+def engines_for(packs: Iterable[PackInput] | None = None) -> Engines:
+    """The engines of the configuration of ``packs`` (None: the active one): built once per process,
+    their plan, compiled queries and criteria from the user cache when it is up to date."""
     from npc_kg.kg.load import cached, graph_files
     from npc_kg.resources import data_path
     from npc_kg.shacl.shapes import shape_files, shapes_graph
 
-    files = [*graph_files(), *shape_files()]
-    key = tuple(str(path) for path in files)
+    chosen = resolve_packs(packs)
+    key = pack_key(chosen)
     with _LOCK:
-        found = _PACKAGE.get(key)
+        found = _BY_CONFIGURATION.get(key)
         if found is not None:
             return found
 
         def build() -> dict[str, object]:
-            engines = Engines(read_plan(shapes_graph(), subclass_closure(subclass_graph())))
+            engines = Engines(read_plan(shapes_graph(chosen), subclass_closure(subclass_graph(packs=chosen))), packs=chosen)
             treatments = engines.treatments()
             return {"plan": engines.plan, "queries": engines.sparql.units, "checks": engines.sparql.checks(),
-                    "treatments": treatments,
-                    "criteria": {treatments[0]: engines.criteria()} if len(treatments) == 1 else {}}
+                    "treatments": treatments, "criteria": {t: engines.criteria_of(t) for t in treatments}}
 
+        files = [*graph_files(chosen), *shape_files(chosen)]
         here = Path(__file__).parent
         code = [here / name for name in _CODE] + [here.parent / "core" / "rules.py",
                                                   data_path("queries", "criteria-for-treatment.rq")]
-        state = cached("engines", [*files, *code], build)
+        builtin = all(pack.builtin for pack in chosen)
+        name = "engines" if builtin else "engines-" + hashlib.sha256("\n".join(key).encode()).hexdigest()[:16]
+        if not builtin:
+            shapes_graph(chosen)  # refuses packs that define the same IRI before anything is compiled
+        state = cached(name, [*files, *code], build)
         for verdict in state["checks"]:
             remember(verdict)  # the compiled queries' safety checks: no SPARQL parse in this process
         engines = Engines(state["plan"], queries=state["queries"], treatments=state["treatments"],
-                          criteria=state["criteria"])
-        _PACKAGE[key] = engines
+                          criteria=state["criteria"], packs=chosen)
+        _BY_CONFIGURATION[key] = engines
         return engines

@@ -3,7 +3,7 @@
 A named query declares its parameters in its header, one entry per parameter, entries separated
 by ``;`` (or on several ``# params:`` lines); ``none`` declares no parameter::
 
-    # params: treatment (IRI or CURIE, default npc:SalvageSurgery) — the treatment class
+    # params: treatment (IRI or CURIE, default npc:Radiotherapy) — the treatment class
     # params: months (decimal, optional) — time horizon in months; outcome: IRI — the outcome
 
 An entry is ``name (type[, default VALUE | , optional]) — meaning`` or ``name: type — meaning``

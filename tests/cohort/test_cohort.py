@@ -13,7 +13,7 @@ from npc_kg.cli import main
 from npc_kg.cohort import assess_batch, assess_cohort
 from npc_kg.cohort.progress import Progress
 from npc_kg.cohort.reader import iter_batches
-from npc_kg.cohort.synth import synth
+from npc_kg.cohort.synth import generate, synth
 from npc_kg.errors import InputError, OutputError
 
 HERE = Path(__file__).parent
@@ -71,7 +71,9 @@ def test_row_count_equals_patient_count_with_unreadable_records(cohort_dir: Path
 
 @pytest.mark.parametrize("engine", ["local", "sparql", "reference"])
 def test_every_engine_keeps_the_error_rows_of_unreadable_records(engine: str, tmp_path: Path) -> None:
-    synth(30, 5, tmp_path / "c.nt", error_rate=0.3)  # syntax errors included
+    # a seed whose 30 patients include an unparseable record (the draws follow the loaded criteria)
+    seed = next(s for s in range(1, 200) if any(p.defect == "syntax" for p in generate(30, s, error_rate=0.3)))
+    synth(30, seed, tmp_path / "c.nt", error_rate=0.3)  # syntax errors included
     source = tmp_path / "c.nt"
     assert "cannot parse" not in source.read_text()  # the defects are in the data, not in this test
     summary = assess_cohort(source, tmp_path / "out.csv", engine=engine, batch_size=7)

@@ -15,6 +15,7 @@ CONTEXT = json.loads(data_path("ontology", "context.jsonld").read_text(encoding=
 CLASS_VALUED_ANNOTATIONS = {
     "appliesToTreatment",
     "concernsFinding",
+    "packTreatment",
     "intervention",
     "comparator",
     "condition",

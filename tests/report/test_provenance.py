@@ -14,6 +14,7 @@ import npc_kg
 from npc_kg.assessment.provenance import assessment_time, ontology_version_iri
 from npc_kg.cli import main
 from npc_kg.errors import InputError
+from npc_kg.kg.packs import package_packs
 from npc_kg.namespace import NPC
 
 REPO = Path(__file__).resolve().parents[2]
@@ -42,6 +43,8 @@ def test_json_carries_kb_version_ontology_treatment_engine_and_time() -> None:
         "kb_version": npc_kg.__version__, "ontology_version": ontology_version_iri(),
         "treatment": str(NPC.SalvageSurgery), "engine": "local", "generated_at": "2026-01-01T00:00:00Z",
         "generated_by": f"npc-kg {npc_kg.__version__}",
+        # issue 11: the criteria packs of the configuration (the package's own, read from its manifests)
+        "packs": [{"iri": pack.iri, "version": pack.version} for pack in package_packs()],
     }
     assert prov["ontology_version"].startswith("https://w3id.org/npc-kg/ontology/")
     assert reference.to_dict()["provenance"]["engine"] == "reference"

@@ -25,15 +25,20 @@ __all__ = ["OxigraphBackend", "from_oxigraph", "to_oxigraph"]  # the conversions
 
 
 class OxigraphBackend(Backend):
-    """pyoxigraph in-memory store, loaded with the merged graph unless ``include_kg=False`` or a ``store`` is given."""
+    """pyoxigraph in-memory store, loaded with the merged graph unless ``include_kg=False`` or a ``store`` is given.
+
+    The merged graph is that of the configuration of ``packs`` (None: the active configuration,
+    :func:`npc_kg.kg.packs.using_packs`).
+    """
 
     name = "oxigraph"
 
-    def __init__(self, *, allow_network: bool = False, include_kg: bool = True, store: ox.Store | None = None) -> None:
+    def __init__(self, *, allow_network: bool = False, include_kg: bool = True, store: ox.Store | None = None,
+                 packs: Any = None) -> None:
         self.allow_network = allow_network
         self._store = store if store is not None else ox.Store()
         if include_kg and store is None:
-            self._store.bulk_load(kg_ntriples(), format=ox.RdfFormat.N_TRIPLES)
+            self._store.bulk_load(kg_ntriples(packs), format=ox.RdfFormat.N_TRIPLES)
 
     @property
     def store(self) -> ox.Store:

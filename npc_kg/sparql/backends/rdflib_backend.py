@@ -1,4 +1,4 @@
-"""The default backend: rdflib over the merged graph (``npc_kg.load()``)."""
+"""The default backend: rdflib over the merged graph (``npc_kg.load()``) of the active configuration."""
 
 from __future__ import annotations
 
@@ -24,11 +24,12 @@ class RdflibBackend(Backend):
 
     name = "rdflib"
 
-    def __init__(self, graph: Graph | None = None, *, allow_network: bool = False, include_kg: bool = True) -> None:
+    def __init__(self, graph: Graph | None = None, *, allow_network: bool = False, include_kg: bool = True,
+                 packs: object = None) -> None:
         if graph is None and include_kg:
             from npc_kg.kg.load import load
 
-            graph = load()
+            graph = load(packs=packs)  # type: ignore[arg-type]
             self._shared = True
         else:
             self._shared = graph is not None
