@@ -14,17 +14,20 @@ import contextlib
 import io
 import json
 import os
+import signal
+import sys
 from collections.abc import Iterator, Sequence
 from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from npc_kg.cohort.evaluate import ENGINES, assess_batch
+from npc_kg.cohort.evaluate import ENGINES, assess_records
 from npc_kg.cohort.frames import FrameInput, is_frame, rows_frame
 from npc_kg.cohort.writer import OUTPUT_FORMATS, Attrition, RowWriter, render
 from npc_kg.core.rules import rows_of
 from npc_kg.errors import InputError
+from npc_kg.namespace import DEFAULT_GRAPH_IRI
 from npc_kg.shacl.engines import package_engines
 from npc_kg.shacl.plan import Unsupported
 
@@ -33,7 +36,7 @@ if TYPE_CHECKING:
 
     from npc_kg.cohort.reader import Batch
 
-__all__ = ["ENGINES", "CohortSummary", "assess_cohort"]
+__all__ = ["ENGINES", "REPEATED", "CohortSummary", "assess_cohort"]
 
 _THREADS = os.cpu_count() or 1
 """Threads per process for the compiled queries (1 inside worker processes)."""
@@ -50,12 +53,43 @@ class CohortSummary:
     """The run's :class:`~npc_kg.assessment.provenance.Provenance` (also beside or inside every output)."""
 
 
-def _batches(inputs: Sequence[Any], batch_size: int, input_format: str | None) -> Iterator[Batch]:
+REPEATED = ("appears more than once in the input (npc-kg reads all the lines of a patient as one run: group the "
+            "input by patient)")
+"""The error reason of a patient whose records are in more than one place in the input."""
+
+
+def _batches(inputs: Sequence[Any], batch_size: int, input_format: str | None, encoding: str) -> Iterator[Batch]:
     from npc_kg.cohort.reader import iter_batches
 
     for path in inputs:
-        yield from path.batches(batch_size) if isinstance(path, FrameInput) else iter_batches(path, input_format,
-                                                                                                batch_size=batch_size)
+        yield from path.batches(batch_size) if isinstance(path, FrameInput) else iter_batches(
+            path, input_format, batch_size=batch_size, encoding=encoding)
+
+
+class _Seen:
+    """The records seen so far, by 128-bit hashes of their keys (roots and patients), and the keys seen twice."""
+
+    def __init__(self) -> None:
+        self.hashes: set[int] = set()
+        self.repeated: set[str] = set()
+        self.dropped: list[tuple[str, int]] = []
+
+    def add(self, done: _Done) -> None:
+        hashes = self.hashes
+        for key in done.keys:
+            digest = hash(key) << 64 ^ hash(key + "\x00") & 0xFFFFFFFFFFFFFFFF
+            if digest in hashes:
+                self.repeated.add(key)
+            else:
+                hashes.add(digest)
+        self.dropped += [(done.where, line) for line in done.dropped]
+
+    def notice(self) -> None:
+        """One line on stderr if readable records named no patient (line numbers only)."""
+        if self.dropped:
+            where, line = self.dropped[0]
+            print(f"npc-kg: note: {len(self.dropped)} record(s) name no patient (no rdf:type npc:Patient, no "
+                  f"npc:hasFinding) and were not assessed; the first at {Path(where).name}:{line}", file=sys.stderr)
 
 
 def _total_bytes(inputs: Sequence[Any]) -> int:
@@ -87,6 +121,8 @@ def assess_cohort(
     report: str | Path | None = None,
     at: str | None = None,
     as_dataframe: bool = False,
+    graph: str | None = DEFAULT_GRAPH_IRI,
+    encoding: str = "utf-8",
 ) -> Any:
     """Assess every patient of ``inputs`` (or of ``endpoint``); write rows to ``out``; return the summary.
 
@@ -94,6 +130,12 @@ def assess_cohort(
     some). ``report`` writes the HTML cohort view; ``at`` sets the time in the provenance.
     With ``as_dataframe=True``, or no ``out``, the rows come back as a DataFrame of strings
     (``attrs``: ``provenance``, ``attrition``) instead of a :class:`CohortSummary`.
+    ``graph`` is the named graph of ``endpoint`` that holds the patients (default: where
+    ``npc-kg load`` writes; ``None`` or ``"default"``: the endpoint's default graph).
+    ``encoding`` is that of CSV inputs (ASCII-compatible: utf-8, latin-1, cp1252, ...).
+
+    One row per patient: a record that cannot be read is an error row, and a patient whose
+    records are in more than one place of the input gets one error row (:data:`REPEATED`).
     """
     from npc_kg.atomic import atomic_output, check_not_input
     from npc_kg.cohort.outputs import PARQUET_KEY, cohort_provenance, finish_outputs
@@ -132,19 +174,32 @@ def assess_cohort(
                            metadata={PARQUET_KEY: json.dumps(prov.to_dict()).encode()})
         try:
             if endpoint is not None:
-                patients, hits = engines.sparql.endpoint_hits(endpoint, timeout=timeout, threads=min(4, _THREADS + 2))
+                named = None if graph in (None, "", "default") else graph
+                patients, hits = engines.sparql.endpoint_hits(endpoint, timeout=timeout, threads=min(4, _THREADS + 2),
+                                                              graph=named)
                 rows = rows_of(patients, hits, criteria, engines.plan.implemented)
                 writer.write(rows)
                 summary.add(rows)
                 total = len(rows)
+                if not rows:
+                    where = f"the named graph <{named}>" if named else "the endpoint's default graph"
+                    print(f"npc-kg: warning: no patient (rdf:type npc:Patient) in {where}; give the graph that holds "
+                          "them with --graph (npc-kg load writes to --graph, default "
+                          f"<{DEFAULT_GRAPH_IRI}>; --graph default reads the default graph)", file=sys.stderr)
             else:
                 bar = Progress(_total_bytes(paths), enabled=progress)
-                for done in _run(paths, batch_size, input_format, engine, workers, fmt):
+                seen = _Seen()
+                for done in _run(paths, batch_size, input_format, engine, workers, fmt, encoding):
                     writer.write_rendered(done.payload)
                     summary.merge(done.counts)
+                    seen.add(done)
                     total += done.rows
                     bar.update(total, done.position)
                 bar.close()
+                if seen.repeated:
+                    summary = writer.merge_repeats(seen.repeated, REPEATED)
+                    total = summary.total
+                seen.notice()
         finally:
             writer.close()
     if attrition is not None:
@@ -156,9 +211,13 @@ def assess_cohort(
 
 
 def _worker_started() -> None:
-    """In a new worker: move what it inherited (engine, memos) out of the garbage collector's sight."""
+    """In a new worker: leave Ctrl-C to the main process (which stops the workers), and move what the worker
+    inherited (engine, memos) out of the garbage collector's sight."""
     import gc
 
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if hasattr(signal, "pthread_sigmask"):
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
     gc.freeze()
 
 
@@ -170,23 +229,29 @@ class _Done:
     counts: Attrition
     rows: int
     position: int
+    keys: list[str]
+    """Every root subject and patient of the batch (a key seen twice is a patient split across the input)."""
+    dropped: list[int]
+    """First lines of the batch's readable records that name no patient."""
+    where: str
 
 
 def _work(batch: Batch, engine: str, fmt: str) -> _Done:
     """Assess, render and count one batch (in a worker process, so the main process only writes)."""
     engines = package_engines()
     criteria = engines.criteria()
-    rows = assess_batch(batch, engine, engines=engines, criteria=criteria, threads=_THREADS)
+    done = assess_records(batch, engine, engines=engines, criteria=criteria, threads=_THREADS)
     counts = Attrition(criteria)
-    counts.add(rows)
-    return _Done(render(rows, fmt, criteria), counts, len(rows), batch.position)
+    counts.add(done.rows)
+    return _Done(render(done.rows, fmt, criteria), counts, len(done.rows), batch.position, done.keys, done.dropped,
+                 batch.where)
 
 
 def _run(paths: Sequence[Any], batch_size: int, input_format: str | None, engine: str,
-         workers: int, fmt: str) -> Iterator[_Done]:
+         workers: int, fmt: str, encoding: str = "utf-8") -> Iterator[_Done]:
     """Rows per batch, in input order; with ``workers`` > 1 a bounded window of batches runs in parallel."""
     global _THREADS
-    batches = _batches(paths, batch_size, input_format)
+    batches = _batches(paths, batch_size, input_format, encoding)
     if workers <= 1:
         if engine != "sparql" or package_engines().sparql.fallback or _THREADS <= 1:  # pySHACL flips rdflib globals: no threads
             for batch in batches:
@@ -219,12 +284,32 @@ def _run(paths: Sequence[Any], batch_size: int, input_format: str | None, engine
             else:
                 engines.sparql  # noqa: B018 - compiled and its queries checked once, before the fork
         pending: list[Future[_Done]] = []
-        with ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=_worker_started) as pool:
+        pool = ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=_worker_started)
+        try:
             for batch in batches:
-                pending.append(pool.submit(_work, batch, engine, fmt))
+                with _interrupts_held():  # a worker forked here starts with Ctrl-C held, then ignores it
+                    pending.append(pool.submit(_work, batch, engine, fmt))
                 while len(pending) >= 2 * workers:
                     yield pending.pop(0).result()
             while pending:
                 yield pending.pop(0).result()
+        except BaseException:  # Ctrl-C, an error, or the caller stopped reading: no more batches
+            pool.shutdown(wait=True, cancel_futures=True)
+            raise
+        pool.shutdown(wait=True)
     finally:
         _THREADS = saved
+
+
+@contextlib.contextmanager
+def _interrupts_held() -> Iterator[None]:
+    """Hold SIGINT (Ctrl-C) back in this thread, so that a process forked meanwhile never sees it before it can
+    ignore it; a Ctrl-C that came meanwhile is delivered when the block ends."""
+    if not hasattr(signal, "pthread_sigmask"):
+        yield
+        return
+    signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
