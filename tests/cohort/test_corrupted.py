@@ -39,7 +39,7 @@ PATHS = {  # name: (engine, pure Python)
 
 
 @contextmanager
-def _pure_python(on: bool) -> Iterator[None]:
+def pure_python(on: bool) -> Iterator[None]:
     saved = os.environ.get("NPC_KG_NO_NATIVE")
     if on:
         os.environ["NPC_KG_NO_NATIVE"] = "1"
@@ -52,7 +52,7 @@ def _pure_python(on: bool) -> Iterator[None]:
             os.environ["NPC_KG_NO_NATIVE"] = saved
 
 
-def _rows(path: Path) -> list[dict[str, str]]:
+def read_rows(path: Path) -> list[dict[str, str]]:
     with open(path, newline="", encoding="utf-8") as handle:
         return list(csv.DictReader(handle))
 
@@ -72,7 +72,7 @@ class Cohort:
         if engine not in self._clean:
             out = self.folder / f"clean-{engine}.csv"
             assess_cohort(self.path, out, engine=engine, progress=False)
-            self._clean[engine] = {r["patient"]: r for r in _rows(out)}
+            self._clean[engine] = {r["patient"]: r for r in read_rows(out)}
         return self._clean[engine]
 
 
@@ -106,9 +106,9 @@ def run(cohort: Cohort, damaged: Corrupted, path: str, batch_size: int, workers:
     source = cohort.folder / f"{name}.nt"
     source.write_bytes(damaged.data)
     out = cohort.folder / f"{name}.csv"
-    with _pure_python(pure):
+    with pure_python(pure):
         summary = assess_cohort(source, out, engine=engine, batch_size=batch_size, workers=workers, progress=False)
-    rows = _rows(out)
+    rows = read_rows(out)
     assert summary.rows == len(rows)
     return rows
 
