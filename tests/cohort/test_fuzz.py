@@ -148,3 +148,67 @@ def test_fuzzed_cohorts_neither_crash_nor_leak(bases: dict[str, bytes], tmp_path
     path = folder / f"input{SUFFIX[fmt]}"
     path.write_bytes(mutate(bases[fmt], edits, truncate))
     run_both(path, folder, capfd)
+
+
+# -- the marker in every kind of bad cohort input ------------------------------------------------------------
+
+_S = "<https://w3id.org/npc-kg/patient/SYN-5-0000001>"
+_AGE = "<https://w3id.org/npc-kg/age>"
+_INT = "^^<http://www.w3.org/2001/XMLSchema#integer>"
+BAD_LINES = {  # a bad N-Triples line carrying the marker (never in the subject: a parsed subject is a legitimate patient)
+    "missing-dot": f'{_S} {_AGE} "{MARKER}"',
+    "literal-left-open": f'{_S} {_AGE} "{MARKER} .',
+    "bad-iri-char-in-object": f"{_S} <https://w3id.org/npc-kg/hasFinding> <https://x.org/{MARKER} a> .",
+    "bad-predicate": f'{_S} <{MARKER} x> "1" .',
+    "nul-byte": f'{_S} {_AGE} "{MARKER}\x00" .',
+    "ill-typed-literal": f'{_S} {_AGE} "{MARKER}"{_INT} .',
+    "bad-escape": f'{_S} {_AGE} "{MARKER}\\uD800" .',
+    "garbage-line": f"{MARKER} garbage {MARKER}",
+    "subject-lost": f'<htt{MARKER} {_AGE} "1" .',
+    "cut-short": f'{_S} {_AGE} "{MARKER}',
+}
+TTL_READABLE = {"ill-typed-literal", "nul-byte"}  # Turtle lets these through (a NUL is allowed in a Turtle string)
+BAD_CSV_ROWS = {  # a bad CSV row (line 3) carrying the marker
+    "quote-left-open": f'SYN-5-0000002,"{MARKER},1,0',
+    "short-row": f"SYN-5-0000002,{MARKER}",
+    "long-row": "SYN-5-0000002" + ",absent" * 26 + f",{MARKER}",
+    "bad-value": f"SYN-5-0000002,{MARKER}" + ",absent" * 25,
+    "text-after-quote": f'SYN-5-0000002,"1"{MARKER}' + ",absent" * 25,
+    "latin-1": f"SYN-5-0000002,{MARKER}\xe9" + ",absent" * 25,
+}
+
+
+@pytest.mark.parametrize("kind", sorted(BAD_LINES))
+@pytest.mark.parametrize("fmt", ["nt", "nq", "ttl"])
+def test_the_marker_in_a_bad_rdf_line_is_nowhere(kind: str, fmt: str, bases: dict[str, bytes], tmp_path: Path,
+                                                 capfd: pytest.CaptureFixture[str]) -> None:
+    lines = bases["nt"].decode().splitlines(keepends=True)
+    path = tmp_path / f"c{SUFFIX[fmt]}"
+    path.write_bytes("".join([*lines[:3], BAD_LINES[kind] + "\n", *lines[3:]]).encode("utf-8", "surrogateescape"))
+    run_both(path, tmp_path, capfd)
+    # Turtle cannot be read on after an error: the whole file is refused (exit 2, file and line), no rows
+    _marker_is_in_no_error_row(tmp_path, rows_expected=fmt != "ttl" or kind in TTL_READABLE)
+
+
+@pytest.mark.parametrize("kind", sorted(BAD_CSV_ROWS))
+def test_the_marker_in_a_bad_csv_row_is_nowhere(kind: str, bases: dict[str, bytes], tmp_path: Path,
+                                                capfd: pytest.CaptureFixture[str]) -> None:
+    lines = bases["csv"].decode().splitlines(keepends=True)
+    path = tmp_path / "c.csv"
+    data = "".join([*lines[:2], BAD_CSV_ROWS[kind] + "\n", *lines[3:]])
+    path.write_bytes(data.encode("latin-1" if kind == "latin-1" else "utf-8"))
+    run_both(path, tmp_path, capfd)
+    _marker_is_in_no_error_row(tmp_path)
+
+
+def _marker_is_in_no_error_row(folder: Path, rows_expected: bool = True) -> None:
+    for name in ("api.csv", "cli.csv"):
+        assert (folder / name).exists() == rows_expected
+        if not rows_expected:
+            continue
+        with open(folder / name, newline="", encoding="utf-8") as handle:
+            rows = list(csv.DictReader(handle))
+        assert rows, "the run wrote rows"
+        for row in rows:
+            if row["verdict"] == "error":
+                assert MARKER not in row["patient"] and MARKER not in row["error"], row
