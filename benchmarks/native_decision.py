@@ -1,0 +1,146 @@
+"""Does the C accelerator earn its place? (issue #11 part 6) The C paths against pure Python, end to end, in one run.
+
+    python benchmarks/native_decision.py [--n 100000] [--seed 1] [--workers 1,2] [--batch-size 1000]
+
+The closure engine (``--engine local``) reads a cohort in three steps the C module
+``npc_kg/cohort/_ntscan.c`` can do: grouping lines into records by their parsed subject
+(``scan``), building the index of a batch (``index``), and the signatures of focus nodes
+(``sid``/``focus_key``). Each configuration below runs ``assess_cohort`` on the same synthetic
+cohort in its own subprocess (peak memory is its own, workers included):
+
+- ``C (scan, index, signatures)``: the accelerator, as installed;
+- ``C scan only``: C groups the records, Python indexes (strict split) and signs;
+- ``C scan + index, Python signatures``;
+- ``Python, strict split``: no C at all (``NPC_KG_NO_NATIVE=1``), the index read by splitting lines;
+- ``Python, pyoxigraph parse into the index``: no C, the index built from ``pyoxigraph.parse``
+  (``index_strict`` refused, so every batch goes the pyoxigraph way);
+- ``pyoxigraph parse only``: the floor (no grouping, no index, no assessment).
+
+It prints seconds, patients/s, peak MB and each configuration's ratio to the full C path and to
+the bare parse. The rule (issue #11): keep C code only where it buys at least 1.5x end to end.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+CONFIGS = {
+    "c": "C (scan, index, signatures)",
+    "c-scan": "C scan only",
+    "c-scan-index": "C scan + index, Python signatures",
+    "py": "Python, strict split",
+    "py-ox": "Python, pyoxigraph parse into the index",
+    "parse": "pyoxigraph parse only (floor)",
+}
+
+
+def child(config: str, path: str, workers: int, batch_size: int, out: str) -> None:
+    start = time.perf_counter()
+    patients = 0
+    if config == "parse":
+        import pyoxigraph as ox
+
+        sum(1 for _ in ox.parse(path=path, format=ox.RdfFormat.N_TRIPLES))
+    else:
+        import npc_kg.cohort.records as records
+        import npc_kg.shacl.closures as closures
+        from npc_kg.cohort import assess_cohort
+        from npc_kg.cohort.native import load_native
+        from npc_kg.cohort.ntriples import NotStrict
+
+        native = load_native()
+        if config != "py" and config != "py-ox" and native is None:
+            raise SystemExit("the C accelerator is not built")
+        if config in ("c-scan", "c-scan-index"):
+            closures.load_native = lambda: None  # type: ignore[assignment]
+        if config == "c-scan-index":
+            strict = closures.ClosureEvaluator.index_strict
+
+            def c_index(self: closures.ClosureEvaluator, data: bytes) -> closures.Index:
+                self.native = native
+                try:
+                    return strict(self, data)
+                finally:
+                    self.native = None
+
+            closures.ClosureEvaluator.index_strict = c_index  # type: ignore[method-assign]
+        if config == "py-ox":
+            def refuse(self: closures.ClosureEvaluator, data: bytes) -> closures.Index:
+                raise NotStrict
+
+            closures.ClosureEvaluator.index_strict = refuse  # type: ignore[method-assign]
+        assert config not in ("py", "py-ox") or records.load_native() is None
+        summary = assess_cohort(path, out, batch_size=batch_size, workers=workers, engine="local", progress=False)
+        patients = summary.rows
+    seconds = time.perf_counter() - start
+    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    kids = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    print(json.dumps({"seconds": seconds, "patients": patients, "peak_mb": max(own, kids)}))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--n", type=int, default=100000)
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--workers", default="1,2")
+    parser.add_argument("--batch-size", type=int, default=1000)
+    parser.add_argument("--configs", default=",".join(CONFIGS))
+    parser.add_argument("--child", help=argparse.SUPPRESS)
+    parser.add_argument("--file", help=argparse.SUPPRESS)
+    parser.add_argument("--out", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        child(args.child, args.file, int(args.workers), args.batch_size, args.out)
+        return
+    from npc_kg.cohort.synth import synth
+
+    with tempfile.TemporaryDirectory() as folder:
+        cohort = Path(folder) / "cohort.nt"
+        synth(args.n, args.seed, cohort)
+        print(f"npc-kg C accelerator decision, {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, "
+              f"{os.cpu_count()} CPUs, python {sys.version.split()[0]}; {args.n:,} patients, "
+              f"{cohort.stat().st_size / 1e6:.0f} MB N-Triples, batch size {args.batch_size}")
+        results: dict[tuple[str, int], dict] = {}
+        outputs: dict[str, bytes] = {}
+        for workers in (int(w) for w in args.workers.split(",")):
+            for config in args.configs.split(","):
+                if config == "parse" and workers != 1:
+                    continue
+                env = dict(os.environ)
+                if config in ("py", "py-ox"):
+                    env["NPC_KG_NO_NATIVE"] = "1"
+                out = Path(folder) / f"{config}-{workers}.csv"
+                done = subprocess.run([sys.executable, __file__, "--child", config, "--file", str(cohort), "--workers",
+                                       str(workers), "--batch-size", str(args.batch_size), "--out", str(out)],
+                                      capture_output=True, text=True, env=env)
+                if done.returncode:
+                    print(f"{config} ({workers} workers) failed: {done.stderr.strip().splitlines()[-1:]}")
+                    continue
+                results[(config, workers)] = json.loads(done.stdout.strip().splitlines()[-1])
+                if out.exists():
+                    outputs[f"{config}-{workers}"] = out.read_bytes()
+                    out.unlink()
+        same = len(set(outputs.values())) <= 1
+        print(f"\nall configurations wrote the same rows: {'yes' if same else 'NO'}")
+        floor = results.get(("parse", 1))
+        print(f"{'configuration':<42} {'workers':>7} {'seconds':>8} {'patients/s':>11} {'peak MB':>8} "
+              f"{'C is x faster':>13} {'x the parse':>11}")
+        for (config, workers), result in results.items():
+            rate = args.n / result["seconds"]
+            full_c = results.get(("c", workers))
+            versus_c = f"{result['seconds'] / full_c['seconds']:.2f}" if full_c and config != "parse" else ""
+            versus_parse = f"{result['seconds'] / floor['seconds']:.2f}" if floor else ""
+            print(f"{CONFIGS[config]:<42} {workers:>7} {result['seconds']:>8.1f} {rate:>11,.0f} {result['peak_mb']:>8.0f} "
+                  f"{versus_c:>13} {versus_parse:>11}", flush=True)
+
+
+if __name__ == "__main__":
+    main()
