@@ -64,8 +64,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI and return its exit code."""
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    try:
+        parser = build_parser()  # imports the commands: Ctrl-C may come here too
+        args = parser.parse_args(argv)
+    except KeyboardInterrupt:
+        print("npc-kg: interrupted", file=sys.stderr)
+        return 130
     try:
         code = args.func(args)
         return int(code or 0)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 
 from npc_kg.cli.packs_option import add_pack_option, add_treatment_option
+from npc_kg.namespace import DEFAULT_GRAPH_IRI
 
 __all__ = ["register"]
 
@@ -42,6 +43,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     parser.add_argument("--strict", action="store_true",
                         help="refuse CSV columns the mapping does not name (default: ignore them, with one notice)")
     parser.add_argument("--timeout", type=float, default=60.0, help="endpoint timeout in seconds (default 60)")
+    parser.add_argument("--graph", metavar="IRI", default=DEFAULT_GRAPH_IRI,
+                        help=f"with --endpoint: the named graph that holds the patients (default {DEFAULT_GRAPH_IRI}, "
+                        "where npc-kg load writes; 'default': the endpoint's default graph)")
+    parser.add_argument("--encoding", default="utf-8",
+                        help="encoding of CSV input (default utf-8; e.g. latin-1, cp1252)")
     parser.add_argument("--report", metavar="FILE.html",
                         help="also write the cohort view as HTML: attrition chart and table, verdict counts (docs/report.md)")
     parser.add_argument("--at", metavar="ISO8601",
@@ -59,7 +65,7 @@ def _run(args: argparse.Namespace) -> int:
         args.inputs, args.out, fmt=args.fmt, attrition=args.attrition, batch_size=args.batch_size,
         endpoint=args.endpoint, engine=args.engine, workers=args.workers, input_format=args.input_format,
         timeout=args.timeout, report=args.report, at=args.at, mapping=args.mapping or None, strict=args.strict,
-        treatment=args.treatment, packs=args.packs or None,
+        treatment=args.treatment, packs=args.packs or None, graph=args.graph, encoding=args.encoding,
     )
     print(summary.attrition.text())
     return 0

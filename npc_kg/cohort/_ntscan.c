@@ -4,13 +4,18 @@
  * Optional accelerator. Each function does exactly what a pure-Python reference does, and the
  * tests compare the two on random and mutated input (tests/cohort/test_ntscan.py):
  *
- * - records(block, state) groups N-Triples/N-Quads lines into patient records, as
- *   npc_kg.cohort.reader._line_records does (same regular expression, same skipped lines);
+ * - scan(block, pos, number, linked, data, runs, flags, marks, check) reads the lines of a block into
+ *   the current patient record while their subject (as parsed) is linked to it, as
+ *   npc_kg.cohort.records.scan does;
  * - index(data, memo, term, needed, inverse, every, subclass, not_strict, unsupported) reads
  *   strict one-triple-per-line N-Triples into the local engine's index, as
  *   npc_kg.cohort.local.LocalEngine.index_terms(npc_kg.cohort.ntriples.strict_triples(data)) does.
  *   Every term is decoded by the Python function `term` (memoised in `memo`), so what counts as
  *   strict is decided in one place, in Python.
+ *
+ * The signatures of focus nodes (sid, focus_key) were in C too until issue #11 part 6 measured
+ * them: they bought 1.08-1.13x end to end (benchmarks/native_decision.py), below the 1.5x a C
+ * path must buy to stay, so they are Python only (npc_kg.shacl.closures).
  *
  * No clinical knowledge lives here: no IRI, criterion or threshold.
  */
@@ -21,168 +26,220 @@
 #include <Python.h>
 #include <string.h>
 
-/* ASCII whitespace as Python's bytes.strip(), bytes.split() and the bytes regex \s see it. */
-static inline int is_ws(unsigned char c) {
-    return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\x0b' || c == '\x0c';
-}
-
 /* ------------------------------------------------------------------------------------------ */
-/* records                                                                                     */
+/* scan: the per-line loop of the record reader                                                */
 /* ------------------------------------------------------------------------------------------ */
 
-/* The reader's line pattern, rb"\s*(<[^>]*>|_:[^\s<]+)\s*<[^>]*>\s*(<[^>]*>|_:[^\s<]+?(?=\s*[\s<.]))?"
- * matched at the start of `p[0:n]` (one line including its newline). Returns 1 on a match with
- * the subject span and the object span (object length 0 if the optional group did not match). */
-static int match_line(const char *p, Py_ssize_t n, Py_ssize_t *s0, Py_ssize_t *s1, Py_ssize_t *o0, Py_ssize_t *o1) {
-    Py_ssize_t i = 0, j;
-    while (i < n && is_ws((unsigned char)p[i])) i++;
-    /* group 1: subject */
-    if (i < n && p[i] == '<') {
-        const char *close = memchr(p + i + 1, '>', (size_t)(n - i - 1));
-        if (close == NULL) return 0;
-        *s0 = i;
-        *s1 = (close - p) + 1;
-    } else if (i + 1 < n && p[i] == '_' && p[i + 1] == ':') {
-        j = i + 2;
-        while (j < n && !is_ws((unsigned char)p[j]) && p[j] != '<') j++;
-        if (j == i + 2) return 0;
-        *s0 = i;
-        *s1 = j;
-    } else {
-        return 0;
+/* N-Triples white space around terms, and what a line is stripped of. */
+static inline int is_space(unsigned char c) { return c == ' ' || c == '\t'; }
+
+/* Forward declarations: the fast paths of the term decoder (below). */
+static int simple_iri(const char *p, Py_ssize_t n);
+static int simple_blank(const char *p, Py_ssize_t n);
+
+/* The key of an IRI or blank node token: the token itself on the fast path (a plain IRI, an ASCII
+ * label), else check(token) (npc_kg.cohort.records.readable: bytes or None). New reference. */
+static PyObject *token_key(const char *p, Py_ssize_t n, PyObject *check) {
+    if ((n >= 2 && p[0] == '<' && p[n - 1] == '>' && simple_iri(p + 1, n - 2)) || simple_blank(p, n))
+        return PyBytes_FromStringAndSize(p, n);
+    PyObject *token = PyBytes_FromStringAndSize(p, n);
+    if (token == NULL) return NULL;
+    PyObject *key = PyObject_CallOneArg(check, token);
+    Py_DECREF(token);
+    return key;
+}
+
+/* A blank node token [p, p + n) without its trailing dots (as the Python twin's rstrip(b".")). */
+static Py_ssize_t without_dots(const char *p, Py_ssize_t n) {
+    while (n > 2 && p[n - 1] == '.') n--;
+    return n;
+}
+
+static int same_bytes(PyObject *key, PyObject *mark) {
+    return key != Py_None && PyBytes_GET_SIZE(key) == PyBytes_GET_SIZE(mark) &&
+           memcmp(PyBytes_AS_STRING(key), PyBytes_AS_STRING(mark), (size_t)PyBytes_GET_SIZE(mark)) == 0;
+}
+
+static int same_text(const char *p, Py_ssize_t n, PyObject *mark) {
+    return n == PyBytes_GET_SIZE(mark) && memcmp(p, PyBytes_AS_STRING(mark), (size_t)n) == 0;
+}
+
+/* runs += (number, 1), or runs[-1] += 1 if the last run ends right before this line. */
+static int add_run(PyObject *runs, Py_ssize_t number) {
+    Py_ssize_t size = PyList_GET_SIZE(runs);
+    if (size >= 2) {
+        Py_ssize_t first = PyLong_AsSsize_t(PyList_GET_ITEM(runs, size - 2));
+        Py_ssize_t count = PyLong_AsSsize_t(PyList_GET_ITEM(runs, size - 1));
+        if (PyErr_Occurred()) return -1;
+        if (first + count == number) {
+            PyObject *grown = PyLong_FromSsize_t(count + 1);
+            if (grown == NULL) return -1;
+            return PyList_SetItem(runs, size - 1, grown); /* steals */
+        }
     }
-    i = *s1;
-    while (i < n && is_ws((unsigned char)p[i])) i++;
-    /* predicate */
-    if (i >= n || p[i] != '<') return 0;
-    {
-        const char *close = memchr(p + i + 1, '>', (size_t)(n - i - 1));
-        if (close == NULL) return 0;
-        i = (close - p) + 1;
-    }
-    while (i < n && is_ws((unsigned char)p[i])) i++;
-    /* optional group 2: object IRI or blank node */
-    *o0 = *o1 = i;
-    if (i < n && p[i] == '<') {
-        const char *close = memchr(p + i + 1, '>', (size_t)(n - i - 1));
-        if (close != NULL) *o1 = (close - p) + 1;
-    } else if (i + 2 < n && p[i] == '_' && p[i + 1] == ':' && !is_ws((unsigned char)p[i + 2]) && p[i + 2] != '<') {
-        /* lazy [^\s<]+? then lookahead \s*[\s<.]: stop before the first whitespace, '<' or '.' */
-        j = i + 3;
-        while (j < n && !is_ws((unsigned char)p[j]) && p[j] != '<' && p[j] != '.') j++;
-        if (j < n && (is_ws((unsigned char)p[j]) || p[j] == '<' || p[j] == '.')) *o1 = j;
-    }
-    return 1;
+    PyObject *first = PyLong_FromSsize_t(number), *one = PyLong_FromLong(1);
+    int rc = first == NULL || one == NULL || PyList_Append(runs, first) < 0 || PyList_Append(runs, one) < 0 ? -1 : 0;
+    Py_XDECREF(first);
+    Py_XDECREF(one);
+    return rc;
 }
 
-/* state = [root (bytes | None), linked (set), number (int), first (int), pending (bytearray), pending_lines (int)] */
-enum { ST_ROOT, ST_LINKED, ST_NUMBER, ST_FIRST, ST_PENDING, ST_LINES, ST_SIZE };
-
-static int set_ssize(PyObject *state, int slot, Py_ssize_t value) {
-    PyObject *v = PyLong_FromSsize_t(value);
-    if (v == NULL) return -1;
-    return PyList_SetItem(state, slot, v); /* steals v */
+static PyObject *scan_result(Py_ssize_t pos, Py_ssize_t number, int event, PyObject *key) {
+    return Py_BuildValue("(nniO)", pos, number, event, key == NULL ? Py_None : key);
 }
 
-static int emit(PyObject *out, PyObject *root, PyObject *pending, Py_ssize_t lines, Py_ssize_t first) {
-    PyObject *data = PyBytes_FromStringAndSize(PyByteArray_AS_STRING(pending), PyByteArray_GET_SIZE(pending));
-    if (data == NULL) return -1;
-    PyObject *record = Py_BuildValue("(ONnn)", root, data, lines, first);
-    if (record == NULL) return -1;
-    int rc = PyList_Append(out, record);
-    Py_DECREF(record);
-    if (rc < 0) return -1;
-    return PyByteArray_Resize(pending, 0);
-}
+PyDoc_STRVAR(scan_doc,
+"scan(block, pos, number, linked, data, runs, flags, marks, check) -> (pos, number, event, key)\n\n"
+"Read the lines of ``block`` into the current record while their subject is linked to it, exactly as\n"
+"npc_kg.cohort.records.scan does (see there).");
 
-static int append_line(PyObject *pending, const char *line, Py_ssize_t len, int newline) {
-    Py_ssize_t size = PyByteArray_GET_SIZE(pending);
-    if (PyByteArray_Resize(pending, size + len + (newline ? 1 : 0)) < 0) return -1;
-    char *buffer = PyByteArray_AS_STRING(pending);
-    memcpy(buffer + size, line, (size_t)len);
-    if (newline) buffer[size + len] = '\n';
-    return 0;
-}
-
-PyDoc_STRVAR(records_doc,
-"records(block, state) -> list of (root, data, lines, first)\n\n"
-"Group the lines of ``block`` (whole lines) into records, continuing the open record of ``state``\n"
-"(see npc_kg.cohort.reader). Returns the records completed in this block.");
-
-static PyObject *records(PyObject *Py_UNUSED(module), PyObject *args) {
+static PyObject *scan(PyObject *Py_UNUSED(module), PyObject *args) {
     Py_buffer view;
-    PyObject *state;
-    if (!PyArg_ParseTuple(args, "y*O!:records", &view, &PyList_Type, &state)) return NULL;
-    PyObject *out = NULL, *subject = NULL;
-    if (PyList_GET_SIZE(state) != ST_SIZE || !PyAnySet_Check(PyList_GET_ITEM(state, ST_LINKED)) ||
-        !PyByteArray_Check(PyList_GET_ITEM(state, ST_PENDING))) {
-        PyErr_SetString(PyExc_ValueError, "records: malformed state");
-        goto fail;
+    Py_ssize_t pos, number;
+    PyObject *linked, *data, *runs, *flags, *marks, *check;
+    if (!PyArg_ParseTuple(args, "y*nnOO!O!O!O!O:scan", &view, &pos, &number, &linked, &PyByteArray_Type, &data,
+                          &PyList_Type, &runs, &PyList_Type, &flags, &PyTuple_Type, &marks, &check))
+        return NULL;
+    PyObject *result = NULL, *subject_key = NULL;
+    if (PyList_GET_SIZE(flags) != 3 || PyTuple_GET_SIZE(marks) != 3 || (linked != Py_None && !PyAnySet_Check(linked)) ||
+        !PyBytes_Check(PyTuple_GET_ITEM(marks, 0)) || !PyBytes_Check(PyTuple_GET_ITEM(marks, 1)) ||
+        !PyBytes_Check(PyTuple_GET_ITEM(marks, 2))) {
+        PyErr_SetString(PyExc_ValueError, "scan: malformed arguments");
+        goto done;
     }
-    PyObject *linked = PyList_GET_ITEM(state, ST_LINKED);
-    PyObject *pending = PyList_GET_ITEM(state, ST_PENDING);
-    Py_ssize_t number = PyLong_AsSsize_t(PyList_GET_ITEM(state, ST_NUMBER));
-    Py_ssize_t first = PyLong_AsSsize_t(PyList_GET_ITEM(state, ST_FIRST));
-    Py_ssize_t lines = PyLong_AsSsize_t(PyList_GET_ITEM(state, ST_LINES));
-    if (PyErr_Occurred()) goto fail;
-    out = PyList_New(0);
-    if (out == NULL) goto fail;
-
-    const char *data = view.buf;
-    Py_ssize_t size = view.len, start = 0;
-    while (start < size) {
-        const char *nl = memchr(data + start, '\n', (size_t)(size - start));
-        Py_ssize_t end = nl ? (nl - data) + 1 : size; /* the raw line is data[start:end] */
-        const char *raw = data + start;
-        Py_ssize_t n = end - start;
-        start = end;
+    PyObject *rdf_type = PyTuple_GET_ITEM(marks, 0), *patient = PyTuple_GET_ITEM(marks, 1);
+    PyObject *has_finding = PyTuple_GET_ITEM(marks, 2);
+    const char *block = view.buf;
+    Py_ssize_t end = view.len;
+    /* the last subject token read and its key (borrowed from subject_key): lines of one node follow each other */
+    const char *last = NULL;
+    Py_ssize_t last_n = 0;
+    while (pos < end) {
+        Py_ssize_t start = pos;
+        const char *nl = memchr(block + pos, '\n', (size_t)(end - pos));
+        if (nl == NULL) {
+            PyErr_SetString(PyExc_ValueError, "scan: the block must end with a newline");
+            goto done;
+        }
+        pos = (nl - block) + 1;
         number++;
-        Py_ssize_t a = 0, b = n;
-        while (a < b && is_ws((unsigned char)raw[a])) a++;
-        while (b > a && is_ws((unsigned char)raw[b - 1])) b--;
-        if (a == b || raw[a] == '#') continue;
-        Py_ssize_t s0, s1, o0 = 0, o1 = 0;
-        if (!match_line(raw, n, &s0, &s1, &o0, &o1)) {
-            /* raw.split(None, 1)[0] */
-            s0 = a;
-            s1 = a;
-            while (s1 < n && !is_ws((unsigned char)raw[s1])) s1++;
-            o0 = o1 = 0;
-        }
-        subject = PyBytes_FromStringAndSize(raw + s0, s1 - s0);
-        if (subject == NULL) goto fail;
-        PyObject *root = PyList_GET_ITEM(state, ST_ROOT);
-        int known = root == Py_None ? 0 : PySet_Contains(linked, subject);
-        if (known < 0) goto fail;
-        if (!known) {
-            if (root != Py_None && emit(out, root, pending, lines, first) < 0) goto fail;
-            if (PySet_Clear(linked) < 0 || PySet_Add(linked, subject) < 0) goto fail;
-            PyList_SetItem(state, ST_ROOT, subject); /* steals */
-            subject = NULL;
-            first = number;
-            lines = 0;
+        const char *line = block + start;
+        Py_ssize_t n = (nl - block) - start;
+        while (n > 0 && (is_space((unsigned char)line[0]) || line[0] == '\r')) line++, n--;
+        while (n > 0 && (is_space((unsigned char)line[n - 1]) || line[n - 1] == '\r')) n--;
+        if (n == 0 || line[0] == '#') continue;
+        /* the subject token: <[^>]*> or _:[^ \t<]* (trailing dots dropped) */
+        Py_ssize_t s_n, after;
+        if (line[0] == '<') {
+            const char *close = memchr(line + 1, '>', (size_t)(n - 1));
+            if (close == NULL) {
+                result = scan_result(pos, number, 2, NULL);
+                goto done;
+            }
+            s_n = after = (close - line) + 1;
+        } else if (n >= 2 && line[0] == '_' && line[1] == ':') {
+            after = 2;
+            while (after < n && !is_space((unsigned char)line[after]) && line[after] != '<') after++;
+            s_n = without_dots(line, after);
         } else {
-            Py_CLEAR(subject);
+            result = scan_result(pos, number, 2, NULL);
+            goto done;
         }
-        if (append_line(pending, raw, n, raw[n - 1] != '\n') < 0) goto fail;
-        lines++;
-        if (o1 > o0) {
-            PyObject *object = PyBytes_FromStringAndSize(raw + o0, o1 - o0);
-            if (object == NULL) goto fail;
-            int rc = PySet_Add(linked, object);
-            Py_DECREF(object);
-            if (rc < 0) goto fail;
+        int known;
+        if (subject_key != NULL && s_n == last_n && memcmp(line, last, (size_t)s_n) == 0) {
+            known = 1; /* the same subject as the line before, which was linked */
+        } else {
+            Py_CLEAR(subject_key);
+            subject_key = token_key(line, s_n, check);
+            if (subject_key == NULL) goto done;
+            if (subject_key == Py_None) {
+                result = scan_result(pos, number, 2, NULL);
+                goto done;
+            }
+            if (linked == Py_None) {
+                known = 0;
+            } else {
+                known = PySet_Contains(linked, subject_key);
+                if (known < 0) goto done;
+            }
+            if (!known) {
+                result = scan_result(start, number - 1, 1, subject_key);
+                goto done;
+            }
+            last = line, last_n = s_n;
         }
+        /* the line is the record's */
+        Py_ssize_t size = PyByteArray_GET_SIZE(data);
+        if (PyByteArray_Resize(data, size + n + 1) < 0) goto done;
+        char *buffer = PyByteArray_AS_STRING(data);
+        memcpy(buffer + size, line, (size_t)n);
+        buffer[size + n] = '\n';
+        if (add_run(runs, number) < 0) goto done;
+        /* [ \t]*(<[^>]*>)?[ \t]*(?:(<[^>]*>|_:[^ \t<]*)|(")) */
+        Py_ssize_t i = after, p0 = -1, p_n = 0, o0 = -1, o_n = 0;
+        int literal = 0;
+        while (i < n && is_space((unsigned char)line[i])) i++;
+        if (i < n && line[i] == '<') {
+            const char *close = memchr(line + i + 1, '>', (size_t)(n - i - 1));
+            if (close != NULL) {
+                p0 = i;
+                p_n = (close - line) + 1 - i;
+                i = p0 + p_n;
+            }
+        }
+        while (i < n && is_space((unsigned char)line[i])) i++;
+        if (i < n && line[i] == '<') {
+            const char *close = memchr(line + i + 1, '>', (size_t)(n - i - 1));
+            if (close != NULL) {
+                o0 = i;
+                o_n = (close - line) + 1 - i;
+            }
+        } else if (i + 1 < n && line[i] == '_' && line[i + 1] == ':') {
+            Py_ssize_t j = i + 2;
+            while (j < n && !is_space((unsigned char)line[j]) && line[j] != '<') j++;
+            o0 = i;
+            o_n = without_dots(line + i, j - i);
+        } else if (i < n && line[i] == '"') {
+            literal = 1;
+        }
+        PyObject *o_key = NULL; /* NULL: no key (a literal, or missing, or unreadable) */
+        if (!literal) {
+            if (o0 < 0) {
+                if (PyList_SetItem(flags, 0, Py_NewRef(Py_True)) < 0) goto done;
+            } else {
+                o_key = token_key(line + o0, o_n, check);
+                if (o_key == NULL) goto done;
+                if (o_key == Py_None) {
+                    Py_CLEAR(o_key);
+                    if (PyList_SetItem(flags, 0, Py_NewRef(Py_True)) < 0) goto done;
+                } else if (PySet_Add(linked, o_key) < 0) {
+                    Py_DECREF(o_key);
+                    goto done;
+                }
+            }
+        }
+        if (p0 < 0) {
+            if (PyList_SetItem(flags, 0, Py_NewRef(Py_True)) < 0) { Py_XDECREF(o_key); goto done; }
+        } else if (same_text(line + p0, p_n, rdf_type) || same_text(line + p0, p_n, has_finding) ||
+                   memchr(line + p0, '\\', (size_t)p_n) != NULL) {
+            PyObject *p_key = token_key(line + p0, p_n, check);
+            if (p_key == NULL) { Py_XDECREF(o_key); goto done; }
+            int rc = 0;
+            if (same_bytes(p_key, has_finding)) {
+                rc = PyList_SetItem(flags, 2, Py_NewRef(Py_True));
+            } else if (same_bytes(p_key, rdf_type) && o_key != NULL && same_bytes(o_key, patient)) {
+                rc = PyList_SetItem(flags, 1, Py_NewRef(Py_True));
+            }
+            Py_DECREF(p_key);
+            if (rc < 0) { Py_XDECREF(o_key); goto done; }
+        }
+        Py_XDECREF(o_key);
     }
-    if (set_ssize(state, ST_NUMBER, number) < 0 || set_ssize(state, ST_FIRST, first) < 0 ||
-        set_ssize(state, ST_LINES, lines) < 0) goto fail;
+    result = scan_result(pos, number, 0, NULL);
+done:
+    Py_XDECREF(subject_key);
     PyBuffer_Release(&view);
-    return out;
-fail:
-    Py_XDECREF(subject);
-    Py_XDECREF(out);
-    PyBuffer_Release(&view);
-    return NULL;
+    return result;
 }
 
 /* ------------------------------------------------------------------------------------------ */
@@ -386,322 +443,10 @@ fail:
     return NULL;
 }
 
-/* ------------------------------------------------------------------------------------------ */
-/* signatures                                                                                  */
-/* ------------------------------------------------------------------------------------------ */
-
-/* The local engine's node signatures (npc_kg.cohort.local._Linked.sid and .focus_key), computed
- * exactly as the Python methods do, on the same dicts. `state` is a tuple:
- *   (batch_sids, interned, constants, string_tests, shallow, literal_sid, cycle, behaviours,
- *    behaviour, behaviour_mode)
- * literal_sid(node) and behaviour(idx, value, sid) are the Python methods (called on a memo miss);
- * cycle is the exception class raised when a node's signature depends on itself. */
-enum { SG_SIDS, SG_INTERNED, SG_CONSTANTS, SG_STRING_TESTS, SG_SHALLOW, SG_LITERAL, SG_CYCLE, SG_BEHAVIOURS,
-       SG_BEHAVIOUR, SG_BEHAVIOUR_MODE, SG_SIZE };
-
-static PyObject *str_blank, *str_iri, *str_k; /* "_", "I", "K" */
-
-static int is_blank_node(PyObject *node) {
-    return PyUnicode_GET_LENGTH(node) >= 2 && PyUnicode_READ_CHAR(node, 0) == '_' && PyUnicode_READ_CHAR(node, 1) == ':';
-}
-
-static int is_inverse_key(PyObject *pred) {
-    return PyUnicode_Check(pred) && PyUnicode_GET_LENGTH(pred) >= 1 && PyUnicode_READ_CHAR(pred, 0) == '^';
-}
-
-/* The next forward edge of a node's edges dict (``^predicate`` keys skipped): 1 and its predicate
- * and values list (borrowed), 0 at the end, -1 (TypeError) if the values are not a list. */
-static int next_forward_edge(PyObject *edges, Py_ssize_t *pos, PyObject **pred, PyObject **values) {
-    while (PyDict_Next(edges, pos, pred, values)) {
-        if (is_inverse_key(*pred)) continue;
-        if (!PyList_Check(*values)) {
-            PyErr_SetString(PyExc_TypeError, "index values must be lists");
-            return -1;
-        }
-        return 1;
-    }
-    return 0;
-}
-
-/* interned[key] or interned[key] = len(interned); *fresh tells which. -1 on error. */
-static Py_ssize_t intern_key(PyObject *interned, PyObject *key, int *fresh) {
-    PyObject *found = PyDict_GetItemWithError(interned, key);
-    *fresh = 0;
-    if (found != NULL) return PyLong_AsSsize_t(found);
-    if (PyErr_Occurred()) return -1;
-    Py_ssize_t value = PyDict_GET_SIZE(interned);
-    PyObject *number = PyLong_FromSsize_t(value);
-    if (number == NULL) return -1;
-    int rc = PyDict_SetItem(interned, key, number);
-    Py_DECREF(number);
-    *fresh = 1;
-    return rc < 0 ? -1 : value;
-}
-
-/* batch_sids[node] as a C integer: -2 if absent, -1 in progress; -3 on error. */
-static Py_ssize_t known_sid(PyObject *sids, PyObject *node) {
-    PyObject *known = PyDict_GetItemWithError(sids, node);
-    if (known == NULL) return PyErr_Occurred() ? -3 : -2;
-    Py_ssize_t value = PyLong_AsSsize_t(known);
-    return value == -1 && PyErr_Occurred() ? -3 : value;
-}
-
-static int store_sid(PyObject *sids, PyObject *node, Py_ssize_t value) {
-    PyObject *number = PyLong_FromSsize_t(value);
-    if (number == NULL) return -1;
-    int rc = PyDict_SetItem(sids, node, number);
-    Py_DECREF(number);
-    return rc;
-}
-
-static Py_ssize_t signature(PyObject *state, PyObject *idx, PyObject *node) {
-    PyObject *sids = PyTuple_GET_ITEM(state, SG_SIDS);
-    Py_ssize_t known = known_sid(sids, node);
-    if (known == -3) return -1;
-    if (known == -1) {
-        PyErr_SetNone(PyTuple_GET_ITEM(state, SG_CYCLE));
-        return -1;
-    }
-    if (known >= 0) return known;
-    if (!PyUnicode_CheckExact(node)) {
-        PyObject *found = PyObject_CallOneArg(PyTuple_GET_ITEM(state, SG_LITERAL), node);
-        if (found == NULL) return -1;
-        Py_ssize_t value = PyLong_AsSsize_t(found);
-        Py_DECREF(found);
-        return value;
-    }
-    PyObject *edges = PyDict_GetItemWithError(idx, node);
-    if (edges == NULL && PyErr_Occurred()) return -1;
-    int has_edges = edges != NULL && PyDict_GET_SIZE(edges) > 0;
-    int blank = is_blank_node(node);
-    PyObject *name;
-    if (!blank) {
-        int constant = PySet_Contains(PyTuple_GET_ITEM(state, SG_CONSTANTS), node);
-        if (constant < 0) return -1;
-        name = (!has_edges || constant || PyObject_IsTrue(PyTuple_GET_ITEM(state, SG_STRING_TESTS))) ? node : str_iri;
-    } else {
-        name = str_blank;
-    }
-    if (store_sid(sids, node, -1) < 0) return -1;
-    int shallow = 1;
-    PyObject *parts = PyList_New(1);
-    if (parts == NULL) return -1;
-    Py_XINCREF(edges);
-    Py_INCREF(name);
-    PyList_SET_ITEM(parts, 0, name);
-    if (has_edges) {
-        Py_ssize_t pos = 0;
-        PyObject *pred, *values;
-        int more;
-        while ((more = next_forward_edge(edges, &pos, &pred, &values)) != 0) {
-            if (more < 0) goto fail;
-            Py_ssize_t count = PyList_GET_SIZE(values);
-            PyObject *row = PyTuple_New(count + 1);
-            if (row == NULL) goto fail;
-            Py_INCREF(pred);
-            PyTuple_SET_ITEM(row, 0, pred);
-            for (Py_ssize_t i = 0; i < count; i++) {
-                PyObject *value = PyList_GET_ITEM(values, i);
-                Py_ssize_t k = known_sid(sids, value);
-                if (k == -3) { Py_DECREF(row); goto fail; }
-                if (k == -1) {
-                    PyErr_SetNone(PyTuple_GET_ITEM(state, SG_CYCLE));
-                    Py_DECREF(row);
-                    goto fail;
-                }
-                if (k == -2) {
-                    Py_INCREF(value); /* the recursion may change values */
-                    if (Py_EnterRecursiveCall(" in sid") < 0) { /* a chain deeper than the recursion limit */
-                        k = -1;
-                    } else {
-                        k = signature(state, idx, value);
-                        Py_LeaveRecursiveCall();
-                    }
-                    Py_DECREF(value);
-                    if (k < 0) { Py_DECREF(row); goto fail; }
-                }
-                if (shallow && PyUnicode_CheckExact(value)) {
-                    int inside = PyDict_Contains(idx, value);
-                    if (inside < 0) { Py_DECREF(row); goto fail; }
-                    if (inside) shallow = 0;
-                }
-                PyObject *number = PyLong_FromSsize_t(k);
-                if (number == NULL) { Py_DECREF(row); goto fail; }
-                PyTuple_SET_ITEM(row, i + 1, number);
-            }
-            int rc = PyList_Append(parts, row);
-            Py_DECREF(row);
-            if (rc < 0) goto fail;
-        }
-    }
-    Py_CLEAR(edges);
-    PyObject *shape = PyList_AsTuple(parts);
-    Py_CLEAR(parts);
-    if (shape == NULL) return -1;
-    int fresh;
-    Py_ssize_t found = intern_key(PyTuple_GET_ITEM(state, SG_INTERNED), shape, &fresh);
-    Py_DECREF(shape);
-    if (found < 0) return -1;
-    if (fresh && shallow) {
-        PyObject *number = PyLong_FromSsize_t(found);
-        if (number == NULL) return -1;
-        int rc = PySet_Add(PyTuple_GET_ITEM(state, SG_SHALLOW), number);
-        Py_DECREF(number);
-        if (rc < 0) return -1;
-    }
-    if (store_sid(sids, node, found) < 0) return -1;
-    return found;
-fail:
-    Py_XDECREF(edges);
-    Py_XDECREF(parts);
-    return -1;
-}
-
-static int check_state(PyObject *state) {
-    if (!PyTuple_Check(state) || PyTuple_GET_SIZE(state) != SG_SIZE) {
-        PyErr_SetString(PyExc_ValueError, "signature state: a tuple of 10 expected");
-        return -1;
-    }
-    return 0;
-}
-
-PyDoc_STRVAR(sid_doc, "sid(state, idx, node) -> int\n\nThe interned signature of node (npc_kg.cohort.local._Linked.sid).");
-
-static PyObject *sid(PyObject *Py_UNUSED(module), PyObject *const *args, Py_ssize_t nargs) {
-    if (nargs != 3) {
-        PyErr_SetString(PyExc_TypeError, "sid(state, idx, node)");
-        return NULL;
-    }
-    if (check_state(args[0]) < 0) return NULL;
-    Py_ssize_t found = signature(args[0], args[1], args[2]);
-    return found < 0 ? NULL : PyLong_FromSsize_t(found);
-}
-
-static int compare_ssize(const void *a, const void *b) {
-    Py_ssize_t x = *(const Py_ssize_t *)a, y = *(const Py_ssize_t *)b;
-    return (x > y) - (x < y);
-}
-
-PyDoc_STRVAR(focus_key_doc,
-"focus_key(state, idx, node) -> int\n\nThe memo key of a focus node (npc_kg.cohort.local._Linked.focus_key).");
-
-static PyObject *focus_key(PyObject *Py_UNUSED(module), PyObject *const *args, Py_ssize_t nargs) {
-    if (nargs != 3) {
-        PyErr_SetString(PyExc_TypeError, "focus_key(state, idx, node)");
-        return NULL;
-    }
-    PyObject *state = args[0], *idx = args[1], *node = args[2];
-    if (check_state(state) < 0) return NULL;
-    PyObject *sids = PyTuple_GET_ITEM(state, SG_SIDS);
-    Py_ssize_t structural = known_sid(sids, node);
-    if (structural == -3) return NULL;
-    if (structural >= 0) {
-        PyObject *number = PyLong_FromSsize_t(structural);
-        if (number == NULL) return NULL;
-        int shallow = PySet_Contains(PyTuple_GET_ITEM(state, SG_SHALLOW), number);
-        if (shallow < 0) { Py_DECREF(number); return NULL; }
-        if (shallow) return number;
-        Py_DECREF(number);
-    }
-    PyObject *edges = PyDict_GetItemWithError(idx, node);
-    if (edges == NULL && PyErr_Occurred()) return NULL;
-    int mode = PyObject_IsTrue(PyTuple_GET_ITEM(state, SG_BEHAVIOUR_MODE));
-    if (!mode || edges == NULL || PyDict_GET_SIZE(edges) == 0 || !PyUnicode_CheckExact(node)) {
-        Py_ssize_t found = signature(state, idx, node);
-        return found < 0 ? NULL : PyLong_FromSsize_t(found);
-    }
-    Py_INCREF(edges);
-    PyObject *parts = NULL, *name, *key = NULL;
-    Py_ssize_t *row = NULL, capacity = 0;
-    if (is_blank_node(node)) {
-        name = str_blank;
-    } else {
-        int constant = PySet_Contains(PyTuple_GET_ITEM(state, SG_CONSTANTS), node);
-        if (constant < 0) goto fail;
-        name = constant ? node : str_iri;
-    }
-    parts = PyList_New(2);
-    if (parts == NULL) goto fail;
-    Py_INCREF(str_k);
-    PyList_SET_ITEM(parts, 0, str_k);
-    Py_INCREF(name);
-    PyList_SET_ITEM(parts, 1, name);
-    Py_ssize_t pos = 0;
-    PyObject *pred, *values;
-    int more;
-    while ((more = next_forward_edge(edges, &pos, &pred, &values)) != 0) {
-        if (more < 0) goto fail;
-        Py_ssize_t count = PyList_GET_SIZE(values);
-        if (count > capacity) {
-            Py_ssize_t *grown = PyMem_Realloc(row, (size_t)count * sizeof(Py_ssize_t));
-            if (grown == NULL) { PyErr_NoMemory(); goto fail; }
-            row = grown, capacity = count;
-        }
-        for (Py_ssize_t i = 0; i < count; i++) {
-            PyObject *value = PyList_GET_ITEM(values, i);
-            Py_ssize_t k = known_sid(sids, value);
-            if (k == -3) goto fail;
-            Py_INCREF(value);
-            if (k < 0) k = signature(state, idx, value);
-            if (k >= 0 && PyUnicode_CheckExact(value)) {
-                PyObject *inner = PyDict_GetItemWithError(idx, value);
-                if (inner == NULL && PyErr_Occurred()) k = -1;
-                else if (inner != NULL && PyDict_GET_SIZE(inner) > 0) {
-                    PyObject *number = PyLong_FromSsize_t(k);
-                    PyObject *known = number == NULL ? NULL : PyDict_GetItemWithError(PyTuple_GET_ITEM(state, SG_BEHAVIOURS), number);
-                    if (number == NULL || (known == NULL && PyErr_Occurred())) {
-                        k = -1;
-                    } else if (known != NULL) {
-                        k = PyLong_AsSsize_t(known);
-                    } else {
-                        PyObject *call[3] = {idx, value, number};
-                        PyObject *found = PyObject_Vectorcall(PyTuple_GET_ITEM(state, SG_BEHAVIOUR), call, 3, NULL);
-                        k = found == NULL ? -1 : PyLong_AsSsize_t(found);
-                        Py_XDECREF(found);
-                    }
-                    Py_XDECREF(number);
-                }
-            }
-            Py_DECREF(value);
-            if (k < 0) goto fail;
-            row[i] = k;
-        }
-        if (count > 1) qsort(row, (size_t)count, sizeof(Py_ssize_t), compare_ssize);
-        PyObject *entry = PyTuple_New(count + 1);
-        if (entry == NULL) goto fail;
-        Py_INCREF(pred);
-        PyTuple_SET_ITEM(entry, 0, pred);
-        for (Py_ssize_t i = 0; i < count; i++) {
-            PyObject *number = PyLong_FromSsize_t(row[i]);
-            if (number == NULL) { Py_DECREF(entry); goto fail; }
-            PyTuple_SET_ITEM(entry, i + 1, number);
-        }
-        int rc = PyList_Append(parts, entry);
-        Py_DECREF(entry);
-        if (rc < 0) goto fail;
-    }
-    key = PyList_AsTuple(parts);
-    if (key == NULL) goto fail;
-    int fresh;
-    Py_ssize_t found = intern_key(PyTuple_GET_ITEM(state, SG_INTERNED), key, &fresh);
-    Py_DECREF(key);
-    Py_DECREF(parts);
-    Py_DECREF(edges);
-    PyMem_Free(row);
-    return found < 0 ? NULL : PyLong_FromSsize_t(found);
-fail:
-    Py_XDECREF(parts);
-    Py_DECREF(edges);
-    PyMem_Free(row);
-    return NULL;
-}
-
 static PyMethodDef methods[] = {
-    {"records", records, METH_VARARGS, records_doc},
+    {"scan", scan, METH_VARARGS, scan_doc},
     {"index", index_nt, METH_VARARGS, index_doc},
     {"fast_term", fast_term, METH_O, fast_term_doc},
-    {"sid", (PyCFunction)(void (*)(void))sid, METH_FASTCALL, sid_doc},
-    {"focus_key", (PyCFunction)(void (*)(void))focus_key, METH_FASTCALL, focus_key_doc},
     {NULL, NULL, 0, NULL},
 };
 
@@ -712,10 +457,6 @@ static struct PyModuleDef module = {
 };
 
 PyMODINIT_FUNC PyInit__ntscan(void) {
-    str_blank = PyUnicode_InternFromString("_");
-    str_iri = PyUnicode_InternFromString("I");
-    str_k = PyUnicode_InternFromString("K");
-    if (str_blank == NULL || str_iri == NULL || str_k == NULL) return NULL;
     PyObject *m = PyModule_Create(&module);
     if (m != NULL && PyModule_AddStringConstant(m, "SOURCE_SHA256", NPC_KG_SOURCE_SHA256) < 0) Py_CLEAR(m);
     return m;

@@ -53,6 +53,8 @@ _SCALARS = ("patient_base", "id_column", "identifier_property", "patient_class",
 _KEYED = {"patient": "property", "findings": "key"}
 
 _RDF_TYPE = str(RDF.type)
+_PLAIN_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_ .-]{0,63}")
+"""A header name printed in a notice: a plain column name; any other is named by its position."""
 _LEXICAL = {
     "integer": re.compile(r"[+-]?[0-9]+"),
     "decimal": re.compile(r"[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)"),
@@ -123,12 +125,15 @@ class CsvMapping:
         """The header's columns the mapping does not name: refused when strict, else ignored with one notice."""
         known = set(self.columns())
         unknown = [c for c in fieldnames if c not in known]
+        # A header is the registry's schema, but a damaged one may hold data: plain names only.
+        shown = ", ".join(c if _PLAIN_NAME.fullmatch(c) else f"column {i} (name not shown)"
+                          for i, c in enumerate(fieldnames, 1) if c not in known)
         if unknown and self.strict:
-            raise InputError(f"CSV columns not in the mapping: {', '.join(unknown)} (--strict refuses them; "
+            raise InputError(f"CSV columns not in the mapping: {shown} (--strict refuses them; "
                              "map them in a site mapping, --mapping FILE, or leave out --strict)", path=where)
         if unknown:
-            print(f"npc-kg: notice: {where}: ignoring {len(unknown)} CSV column(s) not in the mapping: "
-                  f"{', '.join(unknown)}", file=sys.stderr)
+            print(f"npc-kg: notice: {where}: ignoring {len(unknown)} CSV column(s) not in the mapping: {shown}",
+                  file=sys.stderr)
         return unknown
 
     def columns(self) -> list[str]:

@@ -7,8 +7,9 @@
 - ``reference``: one pySHACL run over the batch.
 
 Rows: the batch's patients in input order, then its settled rows (FHIR patients out of scope),
-then its unreadable records as error rows. Each row carries the patient's ``source_id``: the id
-the batch's reader gave (registry CSV id cell, FHIR Patient id), else the patient's
+then its damaged records as error rows (:mod:`npc_kg.cohort.damage`: a record with a line that
+cannot be read is never assessed). Each row carries the patient's ``source_id``: the id the
+batch's reader gave (registry CSV id cell, FHIR Patient id), else the patient's
 ``dcterms:identifier`` in the data, else empty. A batch's ``subclasses`` (the bridges of narrower
 FHIR codes) are added to the evaluators' class hierarchy, never to the data.
 """
@@ -17,11 +18,13 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Any
 
 import pyoxigraph as ox
 from rdflib.namespace import DCTERMS
 
+from npc_kg.cohort.damage import screen, split
 from npc_kg.cohort.ntriples import NotStrict
 from npc_kg.cohort.reader import Batch
 from npc_kg.core.rules import ERROR, Criterion, Hit, PatientRow, rows_of
@@ -29,7 +32,7 @@ from npc_kg.shacl.closures import ClosureEvaluator, Index, gc_paused
 from npc_kg.shacl.engines import Engines, engines_for, rdflib_graph
 from npc_kg.shacl.plan import Unsupported
 
-__all__ = ["ENGINES", "assess_batch", "batch_quads", "error_rows"]
+__all__ = ["ENGINES", "Assessed", "assess_batch", "assess_records", "batch_quads", "error_rows"]
 
 ENGINES = ("local", "sparql", "reference", "fast")
 """``local`` (the default; ``fast`` is its alias): shapes compiled to Python closures; ``sparql``:
@@ -79,19 +82,21 @@ def _parse(data: bytes, fmt: str) -> Iterator[Any]:
 
 
 def batch_quads(batch: Batch) -> tuple[list[Any], Batch]:
-    """The batch's data as pyoxigraph quads, and the batch (repaired if a record cannot be parsed)."""
+    """The batch's data as pyoxigraph quads, and the batch without its damaged records (:mod:`npc_kg.cohort.damage`)."""
+    batch = screen(batch)
     if batch.quads:
         return batch.quads, batch
     try:
         return list(_parse(batch.data, batch.fmt)), batch
     except SyntaxError:
-        batch = batch.repair()
+        batch = split(batch)
         return list(_parse(batch.data, batch.fmt)), batch
 
 
 def _closure_hits(evaluator: ClosureEvaluator, batch: Batch) -> tuple[set[Any], list[Hit], Batch, dict[str, str]]:
     """Hits of the closures (and the patients' ``dcterms:identifier``); strict one-triple-per-line
     N-Triples is read without pyoxigraph."""
+    batch = screen(batch)
     with gc_paused():  # the index is freed before the collector resumes
         idx: Index | None = None
         if batch.quads:
@@ -108,18 +113,35 @@ def _closure_hits(evaluator: ClosureEvaluator, batch: Batch) -> tuple[set[Any], 
     return patients, hits, batch, identifiers
 
 
+@dataclass
+class Assessed:
+    """One assessed batch: its rows, every root and patient it saw (to find patients that come
+    back later in the input), and the first lines of its readable records that name no patient."""
+
+    rows: list[PatientRow]
+    keys: list[str]
+    dropped: list[int]
+
+
 def assess_batch(batch: Batch, engine_name: str = "local", *, engines: Engines | None = None,
                  criteria: list[Criterion] | None = None, threads: int = 1) -> list[PatientRow]:
-    """Assess one batch: rows for its patients (in input order), then its unreadable records.
+    """Assess one batch: rows for its patients (in input order), then its damaged records.
 
     ``local`` (alias ``fast``) falls back to ``sparql`` for shapes or a batch it cannot answer
     (e.g. ``rdfs:subClassOf`` triples in the data); ``sparql`` falls back to pySHACL per unit.
     ``engines`` default to the package's; ``criteria`` (the columns) to those of its one treatment.
     """
+    return assess_records(batch, engine_name, engines=engines, criteria=criteria, threads=threads).rows
+
+
+def assess_records(batch: Batch, engine_name: str = "local", *, engines: Engines | None = None,
+                   criteria: list[Criterion] | None = None, threads: int = 1) -> Assessed:
+    """:func:`assess_batch`, with the keys and dropped records of the batch (for the cohort runner)."""
     engines = engines or engines_for()
     criteria = criteria if criteria is not None else engines.criteria()
     if batch.subclasses:
         engines = engines.for_subclasses(batch.subclasses)
+    batch = screen(batch)
     result: tuple[set[Any], list[Hit], Batch, dict[str, str]] | None = None
     if engine_name in ("local", "fast"):
         try:
@@ -137,4 +159,6 @@ def assess_batch(batch: Batch, engine_name: str = "local", *, engines: Engines |
     rows = rows_of(patients, hits, criteria, engines.plan.implemented, batch.roots)
     for row in rows:
         row.source_id = batch.source_ids.get(row.patient) or identifiers.get(row.patient, "")
-    return rows + batch.settled + error_rows(batch)
+    rows += batch.settled + error_rows(batch)
+    known = set(batch.keys)
+    return Assessed(rows, batch.keys + [r.patient for r in rows if r.patient not in known], batch.dropped)

@@ -20,7 +20,7 @@ from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from npc_kg.cohort.reader import Batch, ErrorRecord
+from npc_kg.cohort.reader import Batch, ErrorRecord, Piece
 from npc_kg.core.rules import OUT_OF_SCOPE, PatientRow
 from npc_kg.errors import ExternalToolError
 from npc_kg.fhir.detect import is_bulk_input
@@ -95,6 +95,6 @@ class FhirCohort:
                 chunks.append(data)
                 batch.roots.append(item.iri)
                 batch.source_ids[item.iri] = item.source_id
-                batch.records.append((len(data), len(lines), 1))
+                batch.records.append(Piece(item.iri, len(data), ()))
         batch.data = b"".join(chunks)
         return batch

@@ -1,61 +1,76 @@
 """Stream a cohort file as batches of patient records, in bounded memory.
 
-A *record* is the contiguous run of triples of one patient: it starts at a triple whose subject
-is not yet linked to the current record (neither its root subject nor an IRI or blank node that
-appeared as an object in it) and lasts until the next such triple. So a patient's own triples
-and the triples of its finding records must be contiguous, and a finding record's triples must
-come after the patient's ``npc:hasFinding`` triple that names it (``npc-kg synth`` and any
-"subject-grouped" serialisation write them so). A batch holds up to ``batch_size`` records.
+A *record* is the run of lines of one patient: its own triples and those of its finding records
+(see :mod:`npc_kg.cohort.records` for how lines are grouped, by their subject as parsed, and what
+happens to lines that cannot be read). A batch holds up to ``batch_size`` records.
 
-- N-Triples / N-Quads are read in blocks and their lines grouped into records (by the C
-  accelerator ``npc_kg.cohort._ntscan.records`` if built, else :func:`_scan_records`: the same
-  answers); a batch is parsed when it is assessed, and a record with a line that cannot be
-  parsed becomes an error record (its lines are dropped, the rest of the batch is kept). N-Quads
-  graph names are kept; queries see the union of all graphs.
+- N-Triples / N-Quads are read in blocks and their lines grouped into records
+  (:func:`npc_kg.cohort.records.iter_records`, with the C accelerator if built); a batch is
+  parsed when it is assessed, and a record with a line that cannot be parsed becomes error rows
+  (:mod:`npc_kg.cohort.damage`), the rest of the batch is kept. N-Quads graph names are kept;
+  queries see the union of all graphs.
 - Turtle is parsed by pyoxigraph's streaming parser; a syntax error stops the run (Turtle cannot
   be resynchronised after an error), with the line of the error.
-- CSV rows are mapped to N-Triples by :mod:`npc_kg.cohort.csv_mapping`; a row with a bad cell
-  is an error record. Lines starting with ``#`` before the header are comments. Columns the
-  mapping does not name are ignored with one notice (refused when the mapping is strict).
+- CSV rows are mapped to N-Triples by :mod:`npc_kg.cohort.csv_mapping`, one record per row. The
+  file is read strictly (:func:`iter_csv_bytes`): a row that cannot be read (a quote left open,
+  bytes that are not in the encoding, too few or too many cells, no or a repeated
+  ``patient_id``, a cell the mapping does not allow) is an error row naming its line. Lines
+  starting with ``#`` before the header are comments; a UTF-8 byte order mark is skipped.
+  Columns the mapping does not name are ignored with one notice (refused when the mapping is strict).
 - FHIR Bulk Data exports are read by :mod:`npc_kg.cohort.fhir_input` (whole exports, not file by
   file: a patient's resources are spread over the files).
 """
 
 from __future__ import annotations
 
+import codecs
 import csv
 import io
-import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NamedTuple
 
 import pyoxigraph as ox
 
 from npc_kg.cohort.csv_mapping import CsvMapping, RowError, load_mapping
-from npc_kg.cohort.native import load_native
+from npc_kg.cohort.records import iter_records, key_text
 from npc_kg.core.rules import PatientRow
 from npc_kg.errors import InputError
 
-__all__ = ["Batch", "ErrorRecord", "INPUT_FORMATS", "guess_input_format", "iter_batches", "iter_csv_bytes"]
+__all__ = ["Batch", "ErrorRecord", "INPUT_FORMATS", "Piece", "guess_input_format", "iter_batches", "iter_csv_bytes"]
 
 INPUT_FORMATS = ("nt", "nq", "ttl", "csv")
 _SUFFIXES = {".nt": "nt", ".ntriples": "nt", ".nq": "nq", ".nquads": "nq", ".ttl": "ttl", ".turtle": "ttl", ".csv": "csv"}
-_BLOCK = 1 << 20  # bytes read at a time
-_OX_FORMAT = {"nt": ox.RdfFormat.N_TRIPLES, "nq": ox.RdfFormat.N_QUADS, "ttl": ox.RdfFormat.TURTLE}
-
-# Subject, predicate and (if it is an IRI or blank node) object of an N-Triples/N-Quads line.
-_LINE = re.compile(rb"\s*(<[^>]*>|_:[^\s<]+)\s*<[^>]*>\s*(<[^>]*>|_:[^\s<]+?(?=\s*[\s<.]))?")
 
 
 @dataclass
 class ErrorRecord:
-    """A record that could not be read: its root subject as written, and why (no data values)."""
+    """A record that could not be read: its patient (IRI, or ``line:N``) and why (no data values)."""
 
     subject: str
     reason: str
     source_id: str = ""
     """The record's id in its source (registry id, FHIR Patient id) when it can still be read; else ""."""
+
+
+class Piece(NamedTuple):
+    """Where one record's lines are in :attr:`Batch.data`, and what the reader saw of them."""
+
+    root: str
+    """The record's root subject as parsed (IRI, or ``_:label``); empty if no line could be read."""
+    size: int
+    """Bytes of its lines in the batch's data (they follow those of the records before it)."""
+    runs: tuple[int, ...]
+    """Line numbers of its lines in the input: pairs (first line, count)."""
+    unread: tuple[int, ...] = ()
+    """Lines inside it whose subject could not be read."""
+    nearby: tuple[int, ...] = ()
+    """Unreadable lines next to it that may belong to it."""
+    patient: bool = True
+    """Whether a readable line of it types a subject ``npc:Patient`` or gives it findings."""
+    first: int = 0
+    """Line number of its first line."""
 
 
 @dataclass
@@ -65,27 +80,17 @@ class Batch:
     fmt: str
     data: bytes = b""
     quads: list[ox.Quad] = field(default_factory=list)
-    roots: list[str] = field(default_factory=list)  # root subjects of the good records, in order
+    roots: list[str] = field(default_factory=list)  # root subjects of the records to assess, in order
     errors: list[ErrorRecord] = field(default_factory=list)
     position: int = 0  # bytes of the input read so far (progress)
     where: str = ""
-    records: list[tuple[int, int, int]] = field(default_factory=list)  # per root: (bytes of data, lines, first line)
+    records: list[Piece] = field(default_factory=list)  # line input: the records of ``data``, in order
+    screened: bool = False  # damaged records already taken out (npc_kg.cohort.damage)
+    dropped: list[int] = field(default_factory=list)  # first lines of readable records that name no patient
+    keys: list[str] = field(default_factory=list)  # every root and patient this batch saw (repeats are flagged)
     source_ids: dict[str, str] = field(default_factory=dict)  # root -> id in its source (CSV id cell, FHIR Patient id)
     settled: list[PatientRow] = field(default_factory=list)  # rows decided without evaluation (FHIR: out of scope)
     subclasses: tuple[tuple[str, str], ...] = ()  # rdfs:subClassOf pairs for the evaluators' class hierarchy
-
-    def repair(self) -> Batch:
-        """Return this batch without its unparseable records, which become error records."""
-        if not self.records:
-            raise InputError("cannot parse the batch", path=self.where)
-        records, at = [], 0
-        for root, (size, lines, first) in zip(self.roots, self.records, strict=True):
-            records.append((root, self.data[at:at + size], lines, first))
-            at += size
-        repaired = _parse_carefully(records, self.fmt, self.where, self.position)
-        repaired.errors = self.errors + repaired.errors
-        repaired.source_ids, repaired.settled, repaired.subclasses = self.source_ids, self.settled, self.subclasses
-        return repaired
 
 
 def guess_input_format(path: str | Path) -> str:
@@ -96,19 +101,23 @@ def guess_input_format(path: str | Path) -> str:
     return fmt
 
 
-def iter_csv_bytes(data: bytes, where: str, *, batch_size: int = 1000, mapping: CsvMapping | None = None) -> Iterator[Batch]:
+def iter_csv_bytes(data: bytes, where: str, *, batch_size: int = 1000, mapping: CsvMapping | None = None,
+                   encoding: str = "utf-8") -> Iterator[Batch]:
     """Yield batches of records from CSV held in memory (e.g. a DataFrame); ``where`` names it in errors."""
     if batch_size < 1:
         raise InputError("--batch-size must be at least 1")
-    yield from _csv_batches(io.BufferedReader(io.BytesIO(data)), batch_size, where, mapping or load_mapping())  # type: ignore[arg-type]
+    yield from _csv_batches(io.BytesIO(data), batch_size, where, mapping or load_mapping(), _encoding(encoding))
 
 
 def iter_batches(path: str | Path, fmt: str | None = None, *, batch_size: int = 1000,
-                 mapping: CsvMapping | None = None) -> Iterator[Batch]:
-    """Yield batches of records from ``path``."""
+                 mapping: CsvMapping | None = None, encoding: str = "utf-8") -> Iterator[Batch]:
+    """Yield batches of records from ``path`` (``encoding``: of a CSV file)."""
     if batch_size < 1:
         raise InputError("--batch-size must be at least 1")
     fmt = fmt or guess_input_format(path)
+    if fmt not in INPUT_FORMATS:
+        raise InputError(f"unknown cohort format {fmt!r} (use one of {', '.join(INPUT_FORMATS)})", path=str(path))
+    codec = _encoding(encoding) if fmt == "csv" else "utf-8"
     try:
         handle = open(path, "rb")  # noqa: SIM115 - closed by the generator below
     except FileNotFoundError:
@@ -120,138 +129,29 @@ def iter_batches(path: str | Path, fmt: str | None = None, *, batch_size: int = 
             yield from _line_batches(handle, fmt, batch_size, str(path))
         elif fmt == "ttl":
             yield from _turtle_batches(handle, batch_size, str(path))
-        elif fmt == "csv":
-            yield from _csv_batches(handle, batch_size, str(path), mapping or load_mapping())
         else:
-            raise InputError(f"unknown cohort format {fmt!r} (use one of {', '.join(INPUT_FORMATS)})", path=str(path))
-
-
-def _scan_records(block: bytes, state: list) -> list[tuple[bytes, bytes, int, int]]:
-    """Group the lines of ``block`` (whole lines, each ending in a newline) into records.
-
-    ``state`` is ``[root, linked, number, first, pending, lines]``: the open record's root
-    subject, the subjects linked to it, the last line number read, the open record's first line
-    number, its data so far and its line count. Returns the records this block completed as
-    ``(root, data, lines, first)``. The C accelerator's ``records`` does exactly this.
-    """
-    root, linked, number, first, pending, lines = state
-    out: list[tuple[bytes, bytes, int, int]] = []
-    parts = block.split(b"\n")
-    parts.pop()  # the block ends with a newline: the last part is empty
-    for line in parts:
-        number += 1
-        stripped = line.strip()
-        if not stripped or stripped.startswith(b"#"):
-            continue
-        raw = line + b"\n"
-        match = _LINE.match(raw)
-        subject = match.group(1) if match else raw.split(None, 1)[0]
-        if root is None or subject not in linked:
-            if root is not None:
-                out.append((root, bytes(pending), lines, first))
-            root, first, lines = subject, number, 0
-            linked.clear()
-            linked.add(subject)
-            pending.clear()
-        pending += raw
-        lines += 1
-        if match and match.group(2):
-            linked.add(match.group(2))
-    state[:] = [root, linked, number, first, pending, lines]
-    return out
-
-
-def _line_records(handle: io.BufferedReader, where: str) -> Iterator[tuple[bytes, bytes, int, int, int]]:
-    """Yield (root subject, record data, line count, first line number, bytes read) for each record.
-
-    The file is read in blocks of whole lines; a missing final newline is added. Blank lines and
-    ``#`` comment lines are left out of the records (line numbers still count them).
-    """
-    native = load_native()
-    scan = native.records if native is not None else _scan_records
-    state: list = [None, set(), 0, 0, bytearray(), 0]
-    held: list[bytes] = []  # the start of a line that continues in the next block
-    position = 0
-    while True:
-        block = handle.read(_BLOCK)
-        if not block:
-            break
-        position += len(block)
-        cut = block.rfind(b"\n") + 1
-        if cut == 0:
-            held.append(block)
-            continue
-        whole = b"".join([*held, block[:cut]]) if held else block[:cut]
-        held = [block[cut:]] if cut < len(block) else []
-        for root, data, lines, first in scan(whole, state):
-            yield root, data, lines, first, position
-    if held:
-        for root, data, lines, first in scan(b"".join(held) + b"\n", state):
-            yield root, data, lines, first, position
-    root, _linked, _number, first, pending, lines = state
-    if root is not None:
-        yield root, bytes(pending), lines, first, position
+            yield from _csv_batches(handle, batch_size, str(path), mapping or load_mapping(), codec)
 
 
 def _line_batches(handle: io.BufferedReader, fmt: str, batch_size: int, where: str) -> Iterator[Batch]:
-    batch: list[tuple[bytes, bytes, int, int]] = []
+    pieces: list[Piece] = []
+    chunks: list[bytearray] = []
     position = 0
-    for root, data, lines, first, position in _line_records(handle, where):
-        batch.append((root, data, lines, first))
-        if len(batch) >= batch_size:
-            yield _parse_line_batch(batch, fmt, where, position)
-            batch = []
-    if batch:
-        yield _parse_line_batch(batch, fmt, where, position)
+    for record, position in iter_records(handle):
+        pieces.append(Piece(key_text(record.root) if record.root else "", len(record.data), tuple(record.runs),
+                            tuple(record.unread), tuple(record.nearby), record.names_patient, record.first))
+        chunks.append(record.data)
+        if len(pieces) >= batch_size:
+            yield _line_batch(pieces, chunks, fmt, where, position)
+            pieces, chunks = [], []
+    if pieces:
+        yield _line_batch(pieces, chunks, fmt, where, position)
 
 
-def _subject_text(root: bytes) -> str:
-    text = root.decode("utf-8", "replace")
-    return text[1:-1] if text.startswith("<") and text.endswith(">") else text
-
-
-def _parse_line_batch(records: list[tuple[bytes, bytes, int, int]], fmt: str, where: str, position: int) -> Batch:
-    """Make a batch; it is parsed when loaded, and :meth:`Batch.repair` finds bad records on failure."""
-    batch = Batch(fmt=fmt, position=position, where=where)
-    batch.data = b"".join([data for _root, data, _lines, _first in records])
-    batch.roots = [_subject_text(root) for root, _data, _lines, _first in records]
-    batch.records = [(len(data), lines, first) for _root, data, lines, first in records]
-    return batch
-
-
-def _parse_carefully(records: list[tuple[str, bytes, int, int]], fmt: str, where: str, position: int) -> Batch:
-    """Find every bad record of a batch (slow path, only for batches with a syntax error).
-
-    ``records`` are ``(root subject, data, lines, first line)``.
-    """
-    batch = Batch(fmt=fmt, position=position)
-    good: list[bytes] = []
-    start = 0
-    while start < len(records):
-        starts: list[int] = []
-        line = 1
-        for _root, _data, lines, _first in records[start:]:
-            starts.append(line)
-            line += lines
-        chunk = b"".join([data for _r, data, _l, _f in records[start:]])
-        try:
-            for _ in ox.parse(input=chunk, format=_OX_FORMAT[fmt]):
-                pass
-        except (SyntaxError, UnicodeDecodeError) as error:
-            bad_line = getattr(error, "lineno", None) or 1
-            index = max(i for i, s in enumerate(starts) if s <= bad_line)
-            root, _data, _lines, first = records[start + index]
-            good += [data for _r, data, _l, _f in records[start:start + index]]
-            batch.roots += [r for r, _d, _l, _f in records[start:start + index]]
-            file_line = first + (bad_line - starts[index])
-            batch.errors.append(ErrorRecord(root, f"{Path(where).name}:{file_line}: cannot parse {fmt} line"))
-            start += index + 1
-            continue
-        good += [data for _r, data, _l, _f in records[start:]]
-        batch.roots += [r for r, _d, _l, _f in records[start:]]
-        break
-    batch.data = b"".join(good)
-    return batch
+def _line_batch(pieces: list[Piece], chunks: list[bytearray], fmt: str, where: str, position: int) -> Batch:
+    """A batch of records; it is parsed when assessed, and :mod:`npc_kg.cohort.damage` takes out damaged records."""
+    return Batch(fmt=fmt, data=b"".join(chunks), roots=[p.root for p in pieces], position=position, where=where,
+                 records=pieces)
 
 
 def _term_key(term: object) -> str:
@@ -277,14 +177,16 @@ def _turtle_batches(handle: io.BufferedReader, batch_size: int, where: str) -> I
                     yield batch
                     batch, records = Batch(fmt="ttl"), 0
                 root, linked = subject, {subject}
-                batch.roots.append(_subject_text(subject.encode()))
+                batch.roots.append(subject[1:-1] if subject.startswith("<") else subject)
                 records += 1
             obj = _term_key(quad.object)
             if obj:
                 linked.add(obj)
             batch.quads.append(quad)
-    except SyntaxError as error:
-        raise InputError(f"cannot parse Turtle: {error.msg}", path=where, line=getattr(error, "lineno", None)) from None
+    except SyntaxError as error:  # its message may quote the data: only the line is given
+        raise InputError("cannot parse Turtle here (Turtle cannot be read on after an error: fix this line, or "
+                         "give N-Triples, whose bad lines become error rows)", path=where,
+                         line=getattr(error, "lineno", None)) from None
     if batch.quads or batch.errors:
         batch.position = counting.position
         yield batch
@@ -307,46 +209,119 @@ class _CountingReader(io.RawIOBase):
         return len(data)
 
 
-def _csv_batches(handle: io.BufferedReader, batch_size: int, where: str, mapping: CsvMapping) -> Iterator[Batch]:
-    text = io.TextIOWrapper(handle, encoding="utf-8", newline="")
-    skipped = 0  # leading comment lines ("# ...") before the header
-    while True:
-        mark = text.tell()
-        first = text.readline()
-        if not first.startswith("#"):
-            text.seek(mark)
-            break
-        skipped += 1
-    reader = csv.DictReader(text)
-    name = Path(where).name
-    if reader.fieldnames is None or mapping.id_column not in reader.fieldnames:
-        raise InputError(f"CSV header has no {mapping.id_column!r} column (see mappings/cohort-csv.yaml)", path=where)
-    mapping.check_header(reader.fieldnames, where)
-    batch = Batch(fmt="csv")
-    lines: list[str] = []
-    count = 0
+def _encoding(name: str) -> str:
+    """The codec of ``name`` if it can be read line by line (ASCII-compatible), else :class:`InputError`."""
     try:
-        for row in reader:
-            line = reader.line_num + skipped
-            try:
-                iri, triples = mapping.ntriples(row)
-            except RowError as error:
-                identifier = (row.get(mapping.id_column) or "").strip()
-                subject = mapping.patient_iri(identifier) if identifier else ""
-                batch.errors.append(ErrorRecord(subject, f"{name}:{line}: {error}", identifier))
-            else:
-                lines.extend(triples)
-                batch.roots.append(iri)
-                batch.source_ids[iri] = (row.get(mapping.id_column) or "").strip()
-            count += 1
-            if count >= batch_size:
-                batch.data = ("\n".join(lines) + "\n").encode() if lines else b""
-                batch.position = handle.tell()
-                yield batch
-                batch, lines, count = Batch(fmt="csv"), [], 0
-    except (csv.Error, UnicodeDecodeError) as error:
-        raise InputError(f"cannot read CSV: {error}", path=where, line=reader.line_num) from None
+        codec = codecs.lookup(name).name
+    except LookupError:
+        raise InputError(f"unknown encoding {name!r} (e.g. utf-8, latin-1, cp1252)") from None
+    if "\n,#\"".encode(codec) != b"\n,#\"":
+        raise InputError(f"encoding {name!r} is not ASCII-compatible; convert the file to UTF-8 first")
+    return codec
+
+
+def _cells(text: str) -> list[str]:
+    """The cells of one CSV line, or :class:`csv.Error` (a quote left open, text after a closing quote)."""
+    return next(csv.reader((text,), strict=True))
+
+
+def _csv_batches(handle: io.BufferedIOBase, batch_size: int, where: str, mapping: CsvMapping,
+                 encoding: str = "utf-8") -> Iterator[Batch]:
+    """Batches of CSV rows, read strictly: each line is one row (a cell cannot hold a line break)."""
+    name = Path(where).name
+    lines = _numbered_lines(handle)
+    header: list[str] | None = None
+    for number, raw in lines:
+        text = _decode(raw, "utf-8-sig" if number == 1 and encoding == "utf-8" else encoding)
+        if text is None:
+            raise InputError(f"the header is not valid {encoding} (give the file's encoding with --encoding)",
+                             path=where, line=number)
+        if text.startswith("#") or not text.strip():
+            continue  # comments before the header
+        try:
+            header = _cells(text.lstrip("\ufeff"))
+        except csv.Error:
+            raise InputError("cannot read the CSV header (a quote left open?)", path=where, line=number) from None
+        break
+    if header is None or mapping.id_column not in header:
+        raise InputError(f"CSV header has no {mapping.id_column!r} column (see mappings/cohort-csv.yaml)", path=where)
+    mapping.check_header(header, where)
+    repeated = sorted({c for c in header if header.count(c) > 1})
+    if repeated:
+        raise InputError(f"CSV columns given twice: {', '.join(repeated)}", path=where)
+    id_at = header.index(mapping.id_column)
+    seen: dict[str, int] = {}  # patient_id -> first line
+    batch = Batch(fmt="csv", where=where)
+    chunks: list[bytes] = []
+    count = 0
+    for number, raw in lines:
+        record = _csv_record(raw, number, name, header, id_at, mapping, encoding, seen)
+        if isinstance(record, ErrorRecord):
+            batch.errors.append(record)
+            batch.keys.append(record.subject)
+        else:
+            iri, triples, identifier = record
+            data = ("\n".join(triples) + "\n").encode("utf-8")
+            chunks.append(data)
+            batch.roots.append(iri)
+            batch.source_ids[iri] = identifier
+            batch.records.append(Piece(iri, len(data), (number, 1), first=number))
+        count += 1
+        if count >= batch_size:
+            batch.data = b"".join(chunks)
+            batch.position = handle.tell()
+            yield batch
+            batch, chunks, count = Batch(fmt="csv", where=where), [], 0
     if count:
-        batch.data = ("\n".join(lines) + "\n").encode() if lines else b""
+        batch.data = b"".join(chunks)
         batch.position = handle.tell()
         yield batch
+
+
+def _numbered_lines(handle: io.BufferedIOBase) -> Iterator[tuple[int, bytes]]:
+    """``(line number, line)`` of a binary file, without the line break; blank lines are left out."""
+    for number, raw in enumerate(handle, 1):
+        line = raw.rstrip(b"\r\n")
+        if line.strip():
+            yield number, line
+
+
+def _decode(raw: bytes, encoding: str) -> str | None:
+    try:
+        return raw.decode(encoding)
+    except UnicodeDecodeError:
+        return None
+
+
+def _csv_record(raw: bytes, number: int, name: str, header: list[str], id_at: int, mapping: CsvMapping, encoding: str,
+                seen: dict[str, int]) -> ErrorRecord | tuple[str, list[str], str]:
+    """One CSV line as (patient IRI, N-Triples lines, patient id), or the error record saying why it cannot be read."""
+    where = f"{name}:{number}"
+    text = _decode(raw, encoding)
+    if text is None:
+        return ErrorRecord(f"line:{number}", f"{where}: not valid {encoding} (give the file's encoding with --encoding)")
+    try:
+        cells = _cells(text)
+    except csv.Error:
+        try:
+            loose = next(csv.reader((text,)))  # the cells before the broken one are still right
+        except csv.Error:
+            loose = []
+        identifier = loose[id_at].strip() if id_at < len(loose) - 1 else ""
+        return ErrorRecord(mapping.patient_iri(identifier) if identifier else f"line:{number}",
+                           f"{where}: cannot read the row (a quote left open, text after a closing quote, or a "
+                           "line break in a cell)", identifier)
+    identifier = cells[id_at].strip() if id_at < len(cells) else ""
+    subject = mapping.patient_iri(identifier) if identifier else f"line:{number}"
+    if len(cells) != len(header):
+        return ErrorRecord(subject, f"{where}: the row has {len(cells)} cells, the header {len(header)}", identifier)
+    if identifier:
+        first = seen.setdefault(identifier, number)
+        if first != number:
+            return ErrorRecord(subject, f"{where}: the same {mapping.id_column} as line {first} "
+                                        "(one row per patient)", identifier)
+    try:
+        iri, triples = mapping.ntriples(dict(zip(header, cells, strict=True)))
+    except RowError as error:
+        return ErrorRecord(subject, f"{where}: {error}", identifier)
+    return iri, triples, identifier

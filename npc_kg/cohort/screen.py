@@ -18,6 +18,7 @@ import contextlib
 import io
 import json
 import os
+import signal
 import sys
 from collections.abc import Iterator, Sequence
 from contextlib import nullcontext
@@ -27,12 +28,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from npc_kg.cohort.csv_mapping import CsvMapping
-from npc_kg.cohort.evaluate import ENGINES, assess_batch
+from npc_kg.cohort.evaluate import ENGINES, assess_records
 from npc_kg.cohort.frames import FrameInput, is_frame, rows_frame
 from npc_kg.cohort.writer import OUTPUT_FORMATS, Attrition, RowWriter, render
 from npc_kg.core.rules import rows_of
 from npc_kg.errors import InputError
 from npc_kg.kg.packs import PackInput, using_packs
+from npc_kg.namespace import DEFAULT_GRAPH_IRI
 from npc_kg.shacl.engines import engines_for
 from npc_kg.shacl.plan import Unsupported
 
@@ -42,7 +44,7 @@ if TYPE_CHECKING:
     from npc_kg.cohort.fhir_input import FhirCohort
     from npc_kg.cohort.reader import Batch
 
-__all__ = ["ENGINES", "INPUT_FORMATS", "CohortSummary", "assess_cohort"]
+__all__ = ["ENGINES", "INPUT_FORMATS", "REPEATED", "CohortSummary", "assess_cohort"]
 
 INPUT_FORMATS = ("nt", "nq", "ttl", "csv", "fhir")
 """``--input-format``: the RDF and CSV formats of the reader, and FHIR (Bulk Data NDJSON, bundle files)."""
@@ -67,23 +69,54 @@ class CohortSummary:
     """The run's :class:`~npc_kg.assessment.provenance.Provenance` (also beside or inside every output)."""
 
 
+REPEATED = ("appears more than once in the input (npc-kg reads all the lines of a patient as one run: group the "
+            "input by patient)")
+"""The error reason of a patient whose records are in more than one place in the input."""
+
+
 def _batches(inputs: Sequence[Any], batch_size: int, input_format: str | None,
-             csv_mapping: CsvMapping | None) -> Iterator[Batch]:
+             csv_mapping: CsvMapping | None, encoding: str) -> Iterator[Batch]:
     from npc_kg.cohort.reader import iter_batches
 
     for path in inputs:
         if isinstance(path, FrameInput):
             yield from path.batches(batch_size, mapping=csv_mapping)
         else:
-            yield from iter_batches(path, input_format, batch_size=batch_size, mapping=csv_mapping)
+            yield from iter_batches(path, input_format, batch_size=batch_size, mapping=csv_mapping, encoding=encoding)
 
 
 def _jobs(fhir: FhirCohort | None, others: Sequence[Any], batch_size: int, input_format: str | None,
-          csv_mapping: CsvMapping | None) -> Iterator[Job]:
+          csv_mapping: CsvMapping | None, encoding: str) -> Iterator[Job]:
     """The FHIR record ranges first (read where they are assessed), then the batches of the other inputs."""
     if fhir is not None:
         yield from fhir.ranges(batch_size)
-    yield from _batches(others, batch_size, input_format, csv_mapping)
+    yield from _batches(others, batch_size, input_format, csv_mapping, encoding)
+
+
+class _Seen:
+    """The records seen so far, by 128-bit hashes of their keys (roots and patients), and the keys seen twice."""
+
+    def __init__(self) -> None:
+        self.hashes: set[int] = set()
+        self.repeated: set[str] = set()
+        self.dropped: list[tuple[str, int]] = []
+
+    def add(self, done: _Done) -> None:
+        hashes = self.hashes
+        for key in done.keys:
+            digest = hash(key) << 64 ^ hash(key + "\x00") & 0xFFFFFFFFFFFFFFFF
+            if digest in hashes:
+                self.repeated.add(key)
+            else:
+                hashes.add(digest)
+        self.dropped += [(done.where, line) for line in done.dropped]
+
+    def notice(self) -> None:
+        """One line on stderr if readable records named no patient (line numbers only)."""
+        if self.dropped:
+            where, line = self.dropped[0]
+            print(f"npc-kg: note: {len(self.dropped)} record(s) name no patient (no rdf:type npc:Patient, no "
+                  f"npc:hasFinding) and were not assessed; the first at {Path(where).name}:{line}", file=sys.stderr)
 
 
 def _total_bytes(inputs: Sequence[Any]) -> int:
@@ -111,9 +144,9 @@ def _split(paths: Sequence[Any], input_format: str | None) -> tuple[list[Any], l
     return fhir, [p for p in paths if p not in fhir]
 
 
-def _endpoint_source_ids(endpoint: str, timeout: float) -> dict[str, str]:
-    """Each patient's ``dcterms:identifier`` on the endpoint (the least, if several): its ``source_id``,
-    as the local engines read it."""
+def _endpoint_source_ids(endpoint: str, timeout: float, graph: str | None) -> dict[str, str]:
+    """Each patient's ``dcterms:identifier`` in ``graph`` of the endpoint (None: its default graph; the
+    least, if several): its ``source_id``, as the local engines read it."""
     from rdflib import DCTERMS
 
     from npc_kg.namespace import NPC
@@ -121,7 +154,7 @@ def _endpoint_source_ids(endpoint: str, timeout: float) -> dict[str, str]:
 
     query = f"SELECT ?p ?id WHERE {{ ?p a <{NPC.Patient}> ; <{DCTERMS.identifier}> ?id }}"
     out: dict[str, str] = {}
-    for patient, identifier in RemoteBackend(endpoint, graph=None, timeout=timeout).select(query).rows:
+    for patient, identifier in RemoteBackend(endpoint, graph=graph, timeout=timeout).select(query).rows:
         key, text = str(patient), str(identifier)
         out[key] = min(text, out.get(key, text))
     return out
@@ -147,6 +180,8 @@ def assess_cohort(
     strict: bool = False,
     treatment: str | None = None,
     packs: Sequence[PackInput] | None = None,
+    graph: str | None = DEFAULT_GRAPH_IRI,
+    encoding: str = "utf-8",
 ) -> Any:
     """Assess every patient of ``inputs`` (or of ``endpoint``); write rows to ``out``; return the summary.
 
@@ -163,16 +198,23 @@ def assess_cohort(
     criteria-pack folders loaded beside the package's (``docs/packs.md``); ``treatment`` (an IRI or
     CURIE) picks the treatment whose criteria are the columns, and must be given when the loaded
     packs state criteria of several (:class:`~npc_kg.errors.InputError` lists the choices).
+    ``graph`` is the named graph of ``endpoint`` that holds the patients (default: where
+    ``npc-kg load`` writes; ``None`` or ``"default"``: the endpoint's default graph).
+    ``encoding`` is that of CSV inputs (ASCII-compatible: utf-8, latin-1, cp1252, ...).
+
+    One row per patient: a record that cannot be read is an error row, and a patient whose
+    records are in more than one place of the input gets one error row (:data:`REPEATED`).
     """
     with using_packs(packs):
         return _assess_cohort(inputs, out, fmt, attrition, batch_size, endpoint, engine, workers, input_format,
-                              progress, timeout, report, at, as_dataframe, treatment, mapping, strict)
+                              progress, timeout, report, at, as_dataframe, treatment, mapping, strict, graph, encoding)
 
 
 def _assess_cohort(inputs: Any, out: str | Path | None, fmt: str | None, attrition: str | Path | None, batch_size: int,
                    endpoint: str | None, engine: str, workers: int, input_format: str | None, progress: bool | None,
                    timeout: float, report: str | Path | None, at: str | None, as_dataframe: bool,
-                   treatment: str | None, mapping: str | Path | Sequence[str | Path] | None, strict: bool) -> Any:
+                   treatment: str | None, mapping: str | Path | Sequence[str | Path] | None, strict: bool,
+                   graph: str | None, encoding: str) -> Any:
     from npc_kg.atomic import atomic_output, check_not_input
     from npc_kg.cohort.csv_mapping import load_mapping
     from npc_kg.cohort.outputs import PARQUET_KEY, cohort_provenance, finish_outputs
@@ -217,14 +259,21 @@ def _assess_cohort(inputs: Any, out: str | Path | None, fmt: str | None, attriti
                            metadata={PARQUET_KEY: json.dumps(prov.to_dict()).encode()})
         try:
             if endpoint is not None:
-                patients, hits = engines.sparql.endpoint_hits(endpoint, timeout=timeout, threads=min(4, _THREADS + 2))
+                named = None if graph in (None, "", "default") else graph
+                patients, hits = engines.sparql.endpoint_hits(endpoint, timeout=timeout, threads=min(4, _THREADS + 2),
+                                                              graph=named)
                 rows = rows_of(patients, hits, criteria, engines.plan.implemented)
-                identifiers = _endpoint_source_ids(endpoint, timeout)
+                identifiers = _endpoint_source_ids(endpoint, timeout, named)
                 for row in rows:
                     row.source_id = identifiers.get(row.patient, "")
                 writer.write(rows)
                 summary.add(rows)
                 total = len(rows)
+                if not rows:
+                    where = f"the named graph <{named}>" if named else "the endpoint's default graph"
+                    print(f"npc-kg: warning: no patient (rdf:type npc:Patient) in {where}; give the graph that holds "
+                          "them with --graph (npc-kg load writes to --graph, default "
+                          f"<{DEFAULT_GRAPH_IRI}>; --graph default reads the default graph)", file=sys.stderr)
             else:
                 from npc_kg.cohort.fhir_input import FhirCohort
 
@@ -234,18 +283,25 @@ def _assess_cohort(inputs: Any, out: str | Path | None, fmt: str | None, attriti
                                   ) if fhir_paths else None
                 records = len(fhir) if fhir is not None else 0  # pass 1: the index, before any worker is forked
                 bar = Progress(records + _total_bytes(others), enabled=progress)
-                jobs = _jobs(fhir, others, batch_size, None if input_format == "fhir" else input_format, csv_mapping)
+                jobs = _jobs(fhir, others, batch_size, None if input_format == "fhir" else input_format, csv_mapping,
+                             encoding)
                 config = _Configuration(tuple(str(pack.folder) for pack in engines.packs), target)
+                seen = _Seen()
                 _FHIR[:] = [fhir] if fhir is not None else []
                 try:
                     for done in _run(jobs, engine, workers, fmt, config, fhir):
                         writer.write_rendered(done.payload)
                         summary.merge(done.counts)
+                        seen.add(done)
                         total += done.rows
                         bar.update(total, done.position if done.fhir else records + done.position)
                 finally:
                     _FHIR.clear()
                 bar.close()
+                if seen.repeated:
+                    summary = writer.merge_repeats(seen.repeated, REPEATED)
+                    total = summary.total
+                seen.notice()
         finally:
             writer.close()
     if attrition is not None:
@@ -257,9 +313,13 @@ def _assess_cohort(inputs: Any, out: str | Path | None, fmt: str | None, attriti
 
 
 def _worker_started() -> None:
-    """In a new worker: move what it inherited (engine, memos) out of the garbage collector's sight."""
+    """In a new worker: leave Ctrl-C to the main process (which stops the workers), and move what the worker
+    inherited (engine, memos) out of the garbage collector's sight."""
     import gc
 
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if hasattr(signal, "pthread_sigmask"):
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
     gc.freeze()
 
 
@@ -282,6 +342,11 @@ class _Done:
     counts: Attrition
     rows: int
     position: int
+    keys: list[str]
+    """Every root subject and patient of the batch (a key seen twice is a patient split across the input)."""
+    dropped: list[int]
+    """First lines of the batch's readable records that name no patient."""
+    where: str
     fhir: bool = False
     """The batch was a range of FHIR records (``position``: records read, not bytes)."""
 
@@ -291,10 +356,11 @@ def _work(job: Job, engine: str, fmt: str, config: _Configuration) -> _Done:
     batch = _FHIR[0].batch(*job) if isinstance(job, tuple) else job
     engines = config.engines()
     criteria = engines.criteria_of(config.treatment)
-    rows = assess_batch(batch, engine, engines=engines, criteria=criteria, threads=_THREADS)
+    done = assess_records(batch, engine, engines=engines, criteria=criteria, threads=_THREADS)
     counts = Attrition(criteria)
-    counts.add(rows)
-    return _Done(render(rows, fmt, criteria), counts, len(rows), batch.position, isinstance(job, tuple))
+    counts.add(done.rows)
+    return _Done(render(done.rows, fmt, criteria), counts, len(done.rows), batch.position, done.keys, done.dropped,
+                 batch.where, isinstance(job, tuple))
 
 
 def _prepare(engine: str, fhir: FhirCohort | None, config: _Configuration) -> None:
@@ -347,12 +413,32 @@ def _run(jobs: Iterator[Job], engine: str, workers: int, fmt: str, config: _Conf
                 yield _work(job, engine, fmt, config)
             return
         pending: list[Future[_Done]] = []
-        with ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=_worker_started) as pool:
+        pool = ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=_worker_started)
+        try:
             for job in jobs:
-                pending.append(pool.submit(_work, job, engine, fmt, config))
+                with _interrupts_held():  # a worker forked here starts with Ctrl-C held, then ignores it
+                    pending.append(pool.submit(_work, job, engine, fmt, config))
                 while len(pending) >= 2 * workers:
                     yield pending.pop(0).result()
             while pending:
                 yield pending.pop(0).result()
+        except BaseException:  # Ctrl-C, an error, or the caller stopped reading: no more batches
+            pool.shutdown(wait=True, cancel_futures=True)
+            raise
+        pool.shutdown(wait=True)
     finally:
         _THREADS = saved
+
+
+@contextlib.contextmanager
+def _interrupts_held() -> Iterator[None]:
+    """Hold SIGINT (Ctrl-C) back in this thread, so that a process forked meanwhile never sees it before it can
+    ignore it; a Ctrl-C that came meanwhile is delivered when the block ends."""
+    if not hasattr(signal, "pthread_sigmask"):
+        yield
+        return
+    signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})

@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
 import json
-from collections.abc import Iterable, Sequence
+import os
+import shutil
+import tempfile
+from collections.abc import Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
@@ -13,7 +17,7 @@ from typing import IO, Any
 from npc_kg.core.rules import ERROR, OUT_OF_SCOPE, ROW_VERDICTS, SATISFIED, UNKNOWN, VIOLATED, Criterion, PatientRow
 from npc_kg.errors import InputError
 
-__all__ = ["OUTPUT_FORMATS", "Attrition", "RowWriter", "header", "render"]
+__all__ = ["OUTPUT_FORMATS", "Attrition", "RowWriter", "header", "render", "render_values"]
 
 OUTPUT_FORMATS = ("csv", "jsonl", "parquet")
 
@@ -25,8 +29,12 @@ def header(criteria: Sequence[Criterion]) -> list[str]:
 
 def render(rows: Iterable[PatientRow], fmt: str, criteria: Sequence[Criterion]) -> str | list[list[str]]:
     """A batch of rows as :meth:`RowWriter.write_rendered` takes it: CSV or JSON Lines text, or value lists (Parquet)."""
-    columns = header(criteria)
     values = [[r.patient, r.source_id, r.verdict, *[r.statuses.get(c.iri, "") for c in criteria], r.error] for r in rows]
+    return render_values(values, fmt, header(criteria))
+
+
+def render_values(values: list[list[str]], fmt: str, columns: list[str]) -> str | list[list[str]]:
+    """Rows given as cells in column order, rendered as :func:`render` does."""
     if fmt == "csv":
         text = io.StringIO()
         csv.writer(text, lineterminator="\n").writerows(values)
@@ -48,6 +56,7 @@ class RowWriter:
         self.columns = header(criteria)
         self.handle = handle
         self.path = path
+        self._metadata = metadata
         self._parquet: Any = None
         if fmt == "csv":
             self._csv = csv.writer(handle, lineterminator="\n")
@@ -78,6 +87,74 @@ class RowWriter:
         """Finish the file (Parquet footer)."""
         if self._parquet is not None:
             self._parquet.close()
+            self._parquet = None
+
+    def merge_repeats(self, repeated: Collection[str], reason: str) -> Attrition:
+        """Rewrite what was written so that each patient in ``repeated`` has one error row, where it first came.
+
+        A patient whose records are in more than one place in the input got a row for each (or
+        was assessed without the records that came later): its rows become one error row with
+        ``reason``, followed by the reasons of the error rows it had. Returns the attrition of the
+        rows as they now are. Only called when a patient came back: it reads the output twice, in
+        batches, through a private spool (memory, then a temporary file if large).
+        """
+        reasons: dict[str, list[str]] = {}
+        for rows in self._written():
+            for row in rows:
+                if row[0] in repeated:
+                    found = reasons.setdefault(row[0], [reason])
+                    if row[2] == ERROR and row[-1] and row[-1] not in found:
+                        found.append(row[-1])
+        binary = self.fmt == "parquet"
+        by_name = {c.name: c.iri for c in self.criteria}
+        counts = Attrition(self.criteria)
+        with tempfile.SpooledTemporaryFile(max_size=1 << 26, mode="w+b" if binary else "w+", newline=None if binary else "",
+                                           encoding=None if binary else "utf-8") as spool:
+            copy = RowWriter(spool, self.path, self.fmt, self.criteria, metadata=self._metadata)
+            done: set[str] = set()
+            for rows in self._written():
+                kept = []
+                for row in rows:
+                    if row[0] in repeated:
+                        if row[0] in done:
+                            continue
+                        done.add(row[0])
+                        row = [row[0], row[1], ERROR, *[""] * (len(self.columns) - 4), "; ".join(reasons[row[0]])]
+                    kept.append(row)
+                copy.write_rendered(render_values(kept, self.fmt, self.columns))
+                counts.add(PatientRow(r[0], r[2], {by_name[c]: v for c, v in zip(self.columns[3:-1], r[3:-1], strict=True)
+                                                   if v}, r[-1], r[1]) for r in kept)
+            copy.close()
+            spool.seek(0)
+            self.handle.seek(0)
+            self.handle.truncate()
+            shutil.copyfileobj(spool, self.handle)  # type: ignore[misc]
+        return counts
+
+    def _written(self) -> Iterator[list[list[str]]]:
+        """The rows written so far, in batches (each row as its cells in column order)."""
+        self.close()  # a Parquet file needs its footer to be read
+        self.handle.flush()
+        if isinstance(self.handle, io.StringIO):
+            source: IO[Any] = io.StringIO(self.handle.getvalue())
+        else:  # the temporary output was opened read-write: read it through a second descriptor
+            source = open(os.dup(self.handle.fileno()), "rb" if self.fmt == "parquet" else "r",  # noqa: SIM115
+                          encoding=None if self.fmt == "parquet" else "utf-8", newline=None if self.fmt == "parquet" else "")
+            source.seek(0)
+        with source:
+            if self.fmt == "parquet":
+                import pyarrow.parquet as pq
+
+                for part in pq.ParquetFile(source).iter_batches():
+                    columns = [part.column(i).to_pylist() for i in range(len(self.columns))]
+                    yield [list(values) for values in zip(*columns, strict=True)]
+                return
+            rows: Iterator[list[Any]] = csv.reader(source) if self.fmt == "csv" else (
+                list(json.loads(line).values()) for line in source if line.strip())
+            if self.fmt == "csv":
+                next(rows, None)  # the header
+            while chunk := [[str(v) for v in row] for row in itertools.islice(rows, 10000)]:
+                yield chunk
 
 
 @dataclass

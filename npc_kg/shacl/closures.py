@@ -23,7 +23,6 @@ from __future__ import annotations
 import gc
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from functools import partial
 from typing import Any
 
 import pyoxigraph as ox
@@ -172,7 +171,7 @@ class _Linked:
     cycles, use the node itself as the key (per batch).
     """
 
-    def __init__(self, plan: Plan, native: Any = None) -> None:
+    def __init__(self, plan: Plan) -> None:
         self.plan = plan
         self.conforms: dict[str, Check] = {}
         self.memos: list[dict[Any, bool]] = []
@@ -205,11 +204,6 @@ class _Linked:
         self.group_memos: list[dict[int, tuple[int, ...]]] = []
         self.sid: Callable[[Index, Any], int] = self._sid
         self.focus_key: Callable[[Index, Any], int] = self._focus_key
-        if native is not None:  # the same signatures, computed in C (the accelerator) on the same dicts
-            state = (self.batch_sids, self.interned, self.constants, bool(plan.string_tests), self.shallow,
-                     self._literal_sid, _Cycle, self.behaviours, self.behaviour, self.behaviour_mode)
-            self.sid = partial(native.sid, state)
-            self.focus_key = partial(native.focus_key, state)
         self.key: Callable[[Index, Any], Any] = self.sid
         self.signature_mode = self.signatures_possible
 
@@ -577,7 +571,7 @@ class ClosureEvaluator:
             raise Unsupported(f"{refused[0].shape}: {refused[0].unsupported}")
         self.plan = plan
         self.native = load_native() if native == "auto" else native
-        self.linked = _Linked(plan, self.native)
+        self.linked = _Linked(plan)
         self.needed = frozenset(plan.predicates)
         self.inverse = frozenset(plan.inverse)
         self.inverse_keys = {p: "^" + p for p in self.inverse}

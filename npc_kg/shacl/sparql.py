@@ -159,10 +159,13 @@ class SparqlEvaluator:
         return self._run(lambda query: backend.select_native(query)[1], self.units, literals, threads)
 
     # -- endpoint ------------------------------------------------------------------------------------
-    def endpoint_hits(self, url: str, *, timeout: float = 60.0, threads: int = 1) -> tuple[set[Any], list[Hit]]:
+    def endpoint_hits(self, url: str, *, timeout: float = 60.0, threads: int = 1,
+                      graph: str | None = None) -> tuple[set[Any], list[Hit]]:
         """The patients and hits of the compiled units on a SPARQL endpoint that holds the data.
 
-        Units that only pySHACL can check are refused: the data is not here to run it on.
+        ``graph``: the named graph that holds the data (sent as ``default-graph-uri``); ``None``:
+        the endpoint's default graph. Units that only pySHACL can check are refused: the data
+        is not here to run it on.
         """
         from npc_kg.errors import NpcKgError
         from npc_kg.sparql.backends.remote import RemoteBackend
@@ -172,7 +175,7 @@ class SparqlEvaluator:
         if refused:
             reasons = "; ".join(f"{c.unit.shape}: {c.unsupported}" for c in refused)
             raise NpcKgError(f"these shapes cannot be compiled to SPARQL, and pySHACL needs the data locally: {reasons}")
-        backend = RemoteBackend(url, graph=None, timeout=timeout)
+        backend = RemoteBackend(url, graph=graph, timeout=timeout)
         return self._run(lambda query: backend.select(query).rows, units, {}, threads)
 
     # -- both ------------------------------------------------------------------------------------

@@ -8,17 +8,24 @@ import shutil
 import socket
 import subprocess
 import time
+import urllib.parse
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from npc_kg.cli import main
 from npc_kg.cohort import assess_cohort
 from npc_kg.cohort.synth import synth
 from npc_kg.errors import EndpointError
+from npc_kg.namespace import DEFAULT_GRAPH_IRI
 
 pytestmark = pytest.mark.server
+
+DEFAULT_ONLY = ("<https://example.org/default-graph/P-1> <http://www.w3.org/1999/02/22-rdf-syntax-ns#type> "
+                "<https://w3id.org/npc-kg/Patient> .\n")
+"""One patient in the endpoint's default graph: the cohort is in the named graph, as `npc-kg load` puts it."""
 
 
 def _free_port() -> int:
@@ -48,9 +55,11 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path
                 break
             except OSError:
                 time.sleep(0.1)
-        request = urllib.request.Request(f"{base}/store?default", data=data.read_bytes(), method="POST",
-                                         headers={"Content-Type": "application/n-triples"})
-        urllib.request.urlopen(request, timeout=30).read()
+        graph = urllib.parse.quote(DEFAULT_GRAPH_IRI, safe="")  # where `npc-kg load` writes
+        for target in (f"{base}/store?graph={graph}", f"{base}/store?default"):
+            request = urllib.request.Request(target, data=data.read_bytes() if "graph=" in target else DEFAULT_ONLY.encode(),
+                                             method="POST", headers={"Content-Type": "application/n-triples"})
+            urllib.request.urlopen(request, timeout=30).read()
         yield f"{base}/query", data
     finally:
         process.terminate()
@@ -70,6 +79,27 @@ def test_endpoint_gives_the_same_rows_as_the_local_engine(server: tuple[str, Pat
     assert len(remote) == 250
     assert remote == local
     assert {r["verdict"] for r in remote} >= {"eligible", "ineligible", "indeterminate", "error"}
+
+
+def test_endpoint_reads_the_graph_it_is_given(server: tuple[str, Path], tmp_path: Path,
+                                              capsys: pytest.CaptureFixture[str]) -> None:
+    url, _data = server
+    assess_cohort([], tmp_path / "named.csv", endpoint=url, graph=DEFAULT_GRAPH_IRI)
+    assert len(_rows(tmp_path / "named.csv")) == 250
+    assess_cohort([], tmp_path / "default.csv", endpoint=url, graph="default")
+    assert [r["patient"] for r in _rows(tmp_path / "default.csv")] == ["https://example.org/default-graph/P-1"]
+    assert capsys.readouterr().err == ""
+
+
+def test_no_patient_in_the_graph_is_a_warning_naming_it(server: tuple[str, Path], tmp_path: Path,
+                                                        capsys: pytest.CaptureFixture[str]) -> None:
+    url, _data = server
+    empty = "https://example.org/no-such-graph"
+    assert main(["assess-cohort", "--endpoint", url, "--graph", empty, "--out", str(tmp_path / "o.csv")]) == 0
+    assert _rows(tmp_path / "o.csv") == []
+    err = capsys.readouterr().err
+    assert f"no patient (rdf:type npc:Patient) in the named graph <{empty}>" in err
+    assert "--graph" in err
 
 
 def test_unreachable_endpoint_is_an_endpoint_error(tmp_path: Path) -> None:

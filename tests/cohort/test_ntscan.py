@@ -2,10 +2,14 @@
 
 Each of its functions has a Python twin that stays the reference:
 
-- ``records`` vs :func:`npc_kg.cohort.reader._scan_records` (grouping lines into records);
+- ``scan`` vs :func:`npc_kg.cohort.records.scan` (reading lines into patient records);
 - ``index`` vs ``ClosureEvaluator.index_terms(strict_triples(data))`` (strict N-Triples into the index);
 - ``fast_term`` vs :func:`npc_kg.cohort.ntriples.term` (IRIs and blank nodes);
-- ``sid``/``focus_key`` vs ``_Linked._sid``/``_focus_key`` (node signatures, the memo keys).
+
+The node signatures (the memo keys) were in C too; issue #11 part 6 measured that they bought
+1.08-1.13x end to end (``benchmarks/native_decision.py``), below the 1.5x a C path must buy, and
+they were deleted: the engine with the accelerator signs nodes in Python and must still give the
+same rows as the engine without it.
 
 They are compared on synthetic cohorts, the strict reader's edge cases and random mutations. In CI
 the accelerator must be built (``pip install -e .`` compiles it), so these tests never skip there.
@@ -15,6 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import importlib.util
+import io
 import os
 import random
 import sys
@@ -26,7 +31,8 @@ import pytest
 
 from npc_kg.cohort.native import load_native
 from npc_kg.cohort.ntriples import NotStrict, term
-from npc_kg.cohort.reader import _scan_records, iter_batches
+from npc_kg.cohort.reader import iter_batches
+from npc_kg.cohort.records import END, NEW, iter_records, readable, scan, tokens
 from npc_kg.cohort.synth import synth
 from npc_kg.core.rules import PatientRow, rows_of
 from npc_kg.shacl.closures import ClosureEvaluator, Index
@@ -90,46 +96,70 @@ def test_a_stale_build_is_not_used(monkeypatch: pytest.MonkeyPatch, tmp_path: Pa
         assert load_native() is None
 
 
-# -- records ---------------------------------------------------------------------------------------
+# -- scan (records) ----------------------------------------------------------------------------------
 
-def _records(scan: object, blocks: list[bytes]) -> tuple[list[tuple[bytes, bytes, int, int]], list[object]]:
-    state: list[object] = [None, set(), 0, 0, bytearray(), 0]
-    out = [r for block in blocks for r in scan(block, state)]  # type: ignore[operator]
-    return out, [state[0], set(state[1]), state[2], state[3], bytes(state[4]), state[5]]  # type: ignore[call-overload]
+def _grouped(native: object, data: bytes, block: int = 1 << 20) -> list[tuple[object, ...]]:
+    """Every record of ``data`` as the reader groups it (``native``: the C ``scan``, or ``None``: Python)."""
+    import npc_kg.cohort.records as records
+
+    saved = records._BLOCK
+    records._BLOCK = block
+    try:
+        return [(r.root, bytes(r.data), tuple(r.runs), tuple(r.unread), tuple(r.nearby), tuple(r.flags), r.first)
+                for r, _position in iter_records(io.BytesIO(data), native=native)]
+    finally:
+        records._BLOCK = saved
 
 
-def _blocks(rnd: random.Random, lines: list[bytes]) -> list[bytes]:
-    blocks, start = [], 0
-    while start < len(lines):
-        end = start + rnd.randint(1, 40)
-        blocks.append(b"".join(lines[start:end]))
-        start = end
-    return blocks
+def _scan_calls(scan: object, block: bytes) -> list[tuple[object, ...]]:
+    """Every event of ``scan`` over ``block``, with the record's state after it (one record, then a fresh one)."""
+    out: list[tuple[object, ...]] = []
+    pos, number, linked = 0, 0, None
+    data, runs, flags = bytearray(), [], [False, False, False]
+    while True:
+        pos, number, event, key = scan(block, pos, number, linked, data, runs, flags, tokens(), readable)  # type: ignore[operator]
+        out.append((pos, number, event, key, bytes(data), tuple(runs), tuple(flags)))
+        if event == END:
+            return out
+        if event == NEW:
+            linked, data, runs, flags = {key}, bytearray(), [], [False, False, False]
 
 
 @needs_native
-def test_records_equal_the_python_grouping_on_a_cohort(cohort_lines: list[bytes]) -> None:
-    blocks = _blocks(random.Random(1), cohort_lines)
-    expected = _records(_scan_records, blocks)
-    assert len(expected[0]) > 100
-    assert _records(_native().records, blocks) == expected
+def test_scan_equals_the_python_scan_on_a_cohort(cohort_lines: list[bytes]) -> None:
+    block = b"".join(cohort_lines)
+    expected = _scan_calls(scan, block)
+    assert sum(1 for e in expected if e[2] == NEW) > 100
+    assert _scan_calls(_native().scan, block) == expected
 
 
 @needs_native
-def test_records_equal_the_python_grouping_on_mutated_lines(cohort_lines: list[bytes]) -> None:
+def test_scan_equals_the_python_scan_on_mutated_lines(cohort_lines: list[bytes]) -> None:
     rnd = random.Random(2)
     odd = [b"\n", b"   \n", b"# comment\n", b"  # indented comment\n", b"\t<http://x.org/a> <http://x.org/p> _:b .\n",
            b"_:a <http://x.org/p> _:b.c .\n", b"_:a<http://x.org/p><http://x.org/o>.\n", b"<unclosed <http://x.org/p> .\n",
-           b"_: <http://x.org/p> <http://x.org/o> .\n", b"\x0b\x0c\n", b"<a> <p> _:x\n", b"<a> <p> _:x"]
+           b"_: <http://x.org/p> <http://x.org/o> .\n", b"\x0b\x0c\n", b"<a> <p> _:x\n", b"<a> <p> _:x.\n",
+           b"<http://x.org/\\u0041> <http://www.w3.org/1999/02/22-rdf-syntax-ns#\\u0074ype> "
+           b"<https://w3id.org/npc-kg/Patient> .\n",
+           b"\r\r<http://x.org/a> <http://x.org/p> \"v\" .\r\n", b"<http://x.org/a> <http://x.org/p> <http://x.org/b\xff> .\n"]
     for _ in range(300):
         lines = [_mutate(rnd, line) if rnd.random() < 0.3 else line for line in rnd.sample(cohort_lines, 30)]
         lines += rnd.sample(odd, 4)
-        rnd.shuffle(lines)
-        text = b"".join(lines)
-        if not text.endswith(b"\n"):
-            text += b"\n"  # as _line_records completes the last line
-        blocks = _blocks(rnd, [line + b"\n" for line in text.split(b"\n")[:-1]])
-        assert _records(_native().records, blocks) == _records(_scan_records, blocks), text
+        text = b"".join(line if line.endswith(b"\n") else line + b"\n" for line in lines)
+        assert _scan_calls(_native().scan, text) == _scan_calls(scan, text), text
+
+
+@needs_native
+def test_records_are_the_same_natively_whatever_the_blocks(cohort_lines: list[bytes]) -> None:
+    rnd = random.Random(5)
+    lines = [_mutate(rnd, line) if rnd.random() < 0.05 else line for line in cohort_lines]
+    data = b"".join(line if line.endswith(b"\n") else line + b"\n" for line in lines)
+    data += b"<http://x.org/last> <http://x.org/p> _:tail"  # no final newline
+    expected = _grouped(None, data)
+    assert len(expected) > 100 and expected[-1][0] == b"<http://x.org/last>"
+    assert _grouped(_native(), data) == expected
+    assert _grouped(_native(), data, block=4096) == expected  # lines cut at block ends
+    assert _grouped(None, data, block=97) == expected
 
 
 @needs_native
@@ -137,13 +167,9 @@ def test_reading_a_file_gives_the_same_batches_natively(tmp_path: Path, monkeypa
     synth(300, 8, tmp_path / "c.nt", error_rate=0.2)
     with (tmp_path / "c.nt").open("ab") as handle:
         handle.write(b"<http://x.org/last> <http://x.org/p> _:tail")  # no final newline
-    import npc_kg.cohort.reader as reader
 
-    monkeypatch.setattr(reader, "_BLOCK", 4096)  # many blocks, lines cut at block ends
-
-    def batches() -> list[tuple[bytes, list[str], list[tuple[str, str]]]]:
-        return [(b.data, b.roots, [(e.subject, e.reason) for e in b.errors])
-                for b in iter_batches(tmp_path / "c.nt", batch_size=37)]
+    def batches() -> list[tuple[bytes, list[str], list[object]]]:
+        return [(b.data, b.roots, list(b.records)) for b in iter_batches(tmp_path / "c.nt", batch_size=37)]
 
     native = batches()
     monkeypatch.setenv("NPC_KG_NO_NATIVE", "1")
@@ -223,13 +249,14 @@ def test_fast_terms_are_what_the_python_decoder_gives() -> None:
     assert fast > 1000 and slow > 1000
 
 
-# -- signatures -------------------------------------------------------------------------------------
+# -- signatures (Python only) and verdicts ------------------------------------------------------------
 
 @needs_native
 def test_signatures_and_verdicts_equal_the_python_engine(tmp_path: Path) -> None:
     synth(600, 9, tmp_path / "c.nt", error_rate=0.2, syntax_errors=False)
     native, python = _engines()
-    assert native.linked.sid.__class__.__name__ == "partial" and python.linked.sid.__class__.__name__ == "method"
+    assert not hasattr(NATIVE, "sid") and not hasattr(NATIVE, "focus_key")  # deleted: they did not earn their place
+    assert native.native is NATIVE and python.native is None
     rows = 0
     for batch in iter_batches(tmp_path / "c.nt", batch_size=100):
         got = _rows(native, native.index_strict(batch.data), batch.roots)
