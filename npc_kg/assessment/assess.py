@@ -30,7 +30,7 @@ from npc_kg.core.rules import STATUS_TERMS, STATUSES, VERDICT_TERMS, Hit, missin
 from npc_kg.errors import InputError, PatientModelError
 from npc_kg.kg.load import load
 from npc_kg.namespace import NPC, PREFIXES, RESULT, SH
-from npc_kg.patient import PatientInput, check_patients, data_errors, read_patient
+from npc_kg.patient import PatientInput, check_findings, check_patients, data_errors, read_patient
 from npc_kg.shacl.engines import Engines, package_engines
 from npc_kg.shacl.values import node_key
 
@@ -217,6 +217,7 @@ def assess_graph(graph: Graph, treatment: str | URIRef | None = None, *, where: 
     if not criteria:
         raise InputError(f"no eligibility criteria in the knowledge base apply to treatment <{target}>")
     patients = check_patients(graph, where)
+    check_findings(graph, patients, where)
     hits: list[Hit] | None = None
     if engine == "local":
         _patients, hits = engines.graph_hits(graph, "closures")
