@@ -97,10 +97,9 @@ _EXCERPT = re.compile(r"""(\s*at \^ in:.*|\s*in:\s*["'].*)$""", re.DOTALL)
 
 def _without_excerpt(error: InputError) -> InputError:
     """Return ``error`` without the input excerpt that rdflib's Turtle parser appends."""
-    text = str(error)
-    prefix = f"{error.path}:{error.line}: " if error.line is not None else f"{error.path}: " if error.path else ""
-    message = _EXCERPT.sub("", text[len(prefix):] if text.startswith(prefix) else text)
-    return InputError(message, path=error.path, line=error.line)
+    message = _EXCERPT.sub("", getattr(error, "message", str(error)))
+    rebuilt = type(error)(message, path=error.path, line=error.line, column=getattr(error, "column", None))
+    return rebuilt
 
 
 def patients_in(graph: Graph) -> list[Node]:

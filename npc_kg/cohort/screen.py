@@ -95,7 +95,7 @@ def assess_cohort(
     With ``as_dataframe=True``, or no ``out``, the rows come back as a DataFrame of strings
     (``attrs``: ``provenance``, ``attrition``) instead of a :class:`CohortSummary`.
     """
-    from npc_kg.atomic import atomic_output, check_not_input
+    from npc_kg.atomic import atomic_output, check_distinct_outputs, check_not_input
     from npc_kg.cohort.outputs import PARQUET_KEY, cohort_provenance, finish_outputs
     from npc_kg.cohort.progress import Progress
 
@@ -120,6 +120,7 @@ def assess_cohort(
     summary = Attrition(criteria)
     total = 0
     all_inputs: list[str | Path] = [p for p in paths if not isinstance(p, FrameInput)]
+    check_distinct_outputs(out, attrition, report, names=("the rows (--out)", "--attrition", "--report"))
     for extra in (attrition, report):
         if extra is not None:
             check_not_input(extra, all_inputs)
