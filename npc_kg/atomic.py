@@ -52,7 +52,7 @@ _PENDING: set[str] = set()
 _PENDING_LOCK = threading.Lock()
 
 
-class Terminated(BaseException):  # noqa: N818 - named like KeyboardInterrupt, which it mirrors
+class Terminated(BaseException):  # named like KeyboardInterrupt, which it mirrors
     """Raised in the main thread on SIGTERM (after :func:`install_signal_cleanup`), so that partial
     outputs are removed on the way out, as for Ctrl-C. The CLI exits with 143."""
 

@@ -204,7 +204,7 @@ def check_findings(graph: Graph, patients: Iterable[Node], where: str) -> None:
 
     limit = current().max_findings
     for patient in patients:
-        count = sum(1 for _ in zip(graph.objects(patient, NPC.hasFinding), range(limit + 1)))
+        count = sum(1 for _ in zip(graph.objects(patient, NPC.hasFinding), range(limit + 1), strict=False))
         if count > limit:
             raise LimitError(f"{_name_node(patient, 'patient')} has more than {limit} finding records "
                              f"({how_to_raise('max_findings')})", path=where)

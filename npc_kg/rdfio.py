@@ -144,7 +144,7 @@ def _line_of(error: BaseException) -> int | None:
     if callable(get_line):
         try:
             number = get_line()
-        except Exception:  # noqa: BLE001 - a locator that lost its parser
+        except Exception:  # a locator that lost its parser
             number = None
         if isinstance(number, int) and number > 0:
             return number
@@ -502,7 +502,7 @@ class _DefusedRDFXMLParser(RDFXMLParser):
         parser.setFeature(handler.feature_namespaces, 1)
         content = RDFXMLHandler(sink)
         content.setDocumentLocator(source)  # type: ignore[arg-type] # as rdflib does
-        parser.setContentHandler(content)
+        parser.setContentHandler(content)  # type: ignore[arg-type]
         parser.setErrorHandler(ErrorHandler())
         try:
             parser.parse(source)

@@ -123,7 +123,8 @@ def duplicate_records(graph: Graph, patient: Node) -> set[Node]:
         if len(records) < 2:
             continue
         for record in sorted(records, key=str)[1:]:
-            if sum(1 for _ in zip(graph.subject_predicates(record), range(2))) == 1:  # pointed to by the patient only
+            pointed_to = sum(1 for _ in zip(graph.subject_predicates(record), range(2), strict=False))
+            if pointed_to == 1:  # by the patient only
                 duplicates.add(record)
     return duplicates
 

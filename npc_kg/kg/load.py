@@ -144,8 +144,8 @@ def _read_cache(target: Path) -> tuple[Any, str | None]:
     if not hmac.compare_digest(mac, _mac(key, target.name, payload)):
         return None, "its signature does not match"
     try:
-        return pickle.loads(payload), None  # noqa: S301 - signed with the user's private key above
-    except Exception:  # noqa: BLE001 - a signed file that no longer loads (code changed): rebuild
+        return pickle.loads(payload), None  # signed with the user's private key: checked above
+    except Exception:  # a signed file that no longer loads (the code changed): rebuild
         return None, "it no longer loads"
 
 

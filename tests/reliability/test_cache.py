@@ -160,7 +160,7 @@ def test_tampered_cache_is_ignored_and_rebuilt(cache: tuple[Path, Path], tmp_pat
 
 
 def test_a_good_cache_is_read_without_notice(cache: tuple[Path, Path], capsys: pytest.CaptureFixture[str]) -> None:
-    folder, source = cache
+    _folder, source = cache
     capsys.readouterr()
     assert cached("t", [source], lambda: "rebuilt") == "good"
     assert capsys.readouterr().err == ""
