@@ -40,6 +40,7 @@ __all__ = [
     "check_distinct_outputs",
     "check_not_input",
     "check_output_path",
+    "current_umask",
     "install_signal_cleanup",
     "is_stdout",
     "pending_files",
@@ -150,8 +151,20 @@ def _temporary(target_path: Path) -> tuple[int, str]:
     return fd, tmp_name
 
 
+def current_umask() -> int:
+    """The process's umask now (read from /proc where it can be, so a change after import counts)."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
+    return _UMASK
+
+
 def _finish(tmp_name: str, target_path: Path) -> None:
-    os.chmod(tmp_name, 0o666 & ~_UMASK)  # complete: the usual mode, as open() would give
+    os.chmod(tmp_name, 0o666 & ~current_umask())  # complete: the usual mode, as open() would give
     check_output_path(target_path)  # nobody put a link or a device there meanwhile
     os.replace(tmp_name, target_path)
     with _PENDING_LOCK:

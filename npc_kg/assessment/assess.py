@@ -33,6 +33,7 @@ from npc_kg.namespace import NPC, PREFIXES, RESULT, SH
 from npc_kg.patient import PatientInput, check_findings, check_patients, data_errors, read_patient
 from npc_kg.shacl.engines import Engines, package_engines
 from npc_kg.shacl.values import node_key
+from npc_kg.suggest import unknown
 
 __all__ = [
     "ENGINES",
@@ -210,7 +211,7 @@ def assess_graph(graph: Graph, treatment: str | URIRef | None = None, *, where: 
     (:meth:`Assessment.explained`). ``engines`` default to the package's shapes and knowledge base.
     """
     if engine not in ENGINES:
-        raise InputError(f"unknown engine {engine!r} (use one of {', '.join(ENGINES)})")
+        raise InputError(unknown("engine", engine, ENGINES))
     engines = engines or package_engines()
     target = engines.treatment(treatment)
     criteria = engines.criteria(target)

@@ -14,12 +14,10 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from npc_kg.atomic import current_umask
 from npc_kg.errors import OutputError
 
 __all__ = ["check_new_folder", "new_folder"]
-
-_UMASK = os.umask(0)
-os.umask(_UMASK)
 
 
 def check_new_folder(target: str | os.PathLike[str]) -> Path:
@@ -44,7 +42,7 @@ def new_folder(target: str | os.PathLike[str]) -> Iterator[Path]:
     work = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent))
     try:
         yield work
-        os.chmod(work, 0o777 & ~_UMASK)
+        os.chmod(work, 0o777 & ~current_umask())
         if path.exists():
             path.rmdir()  # empty, checked above
         os.replace(work, path)
