@@ -12,7 +12,7 @@ limit                     environment variable        default        what
 ``max_input_bytes``       ``NPC_KG_MAX_INPUT_BYTES``  268435456      bytes of one RDF input (256 MiB)
 ``max_findings``          ``NPC_KG_MAX_FINDINGS``     2000           ``npc:hasFinding`` of one patient
 ``max_json_depth``        ``NPC_KG_MAX_JSON_DEPTH``   100            nesting of a JSON(-LD) document
-``query_timeout``         ``NPC_KG_QUERY_TIMEOUT``    60             seconds per local query (0: none)
+``query_timeout``         ``NPC_KG_QUERY_TIMEOUT``    60             seconds per local query of a user (0: none)
 ========================  ==========================  =============  ==================================
 """
 

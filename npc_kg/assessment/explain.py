@@ -29,7 +29,6 @@ from rdflib.term import Node
 from npc_kg.namespace import ENGINE
 from npc_kg.sparql.backends.base import Solutions
 from npc_kg.sparql.backends.oxigraph_backend import OxigraphBackend
-from npc_kg.sparql.bounded import default_timeout, run_bounded
 from npc_kg.sparql.catalog import check_named, named_query
 from npc_kg.sparql.terms import to_oxigraph
 
@@ -164,7 +163,9 @@ class Explainer:
                 name = self.graphs[member] = f"{_PATIENT_GRAPH}{number}"
                 quads += _quads(self.graph, self.own[member], name, self.repeats[member])
             store.bulk_extend(quads)
-            backend = OxigraphBackend(store=store, include_kg=False, timeout=None)  # bounded per patient: all_rows
+            # The package's own queries, linear in a patient's findings and bounded by the input limits
+            # (npc_kg.limits): they run in this process, without the query timeout's fork (docs/reliability.md).
+            backend = OxigraphBackend(store=store, include_kg=False, timeout=None)
             self._backends = {group: backend}
         return backend
 
@@ -177,13 +178,8 @@ class Explainer:
         and that patient's graph."""
         backend = self._backend(patient)
         scope = [None, _SHARED, self.graphs[patient]]
-
-        def evaluate() -> dict[str, list[dict[str, Any]]]:
-            return {name: merge_rows(backend.select(self._texts[name], {"patient": patient}, default_graph=scope))
-                    for name in names}
-
-        # The patient's queries run together in one process stopped after the query timeout (npc_kg.sparql.bounded).
-        return run_bounded(evaluate, default_timeout(), what="the explanation queries of a patient")
+        return {name: merge_rows(backend.select(self._texts[name], {"patient": patient}, default_graph=scope))
+                for name in names}
 
     def explain(self, patient: Node, label: Any) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
         """The prognosis and the evidence (figures, then statements) of ``patient``; ``label(iri)`` names a population."""

@@ -17,7 +17,6 @@ from rdflib import Graph, URIRef
 
 from npc_kg.errors import QueryError
 from npc_kg.kg.load import kg_ntriples
-from npc_kg.sparql.bounded import default_timeout, run_bounded
 from npc_kg.sparql.catalog import resolve
 from npc_kg.sparql.safety import check_safe, parse
 from npc_kg.sparql.terms import from_oxigraph, inject_values
@@ -57,14 +56,11 @@ def named_rows(name: str, store: ox.Store, bindings: dict[str, Any] | None = Non
     """Run the named SELECT query ``name`` on ``store`` (checked: no SERVICE or LOAD) with ``bindings`` as VALUES."""
     text = resolve(name).text
     check_safe(parse(text))
-    def evaluate() -> list[dict[str, Any]]:
-        result = store.query(inject_values(text, bindings or {}))
-        if not isinstance(result, ox.QuerySolutions):
-            raise QueryError(f"{name}.rq is not a SELECT query")
-        variables = [v.value for v in result.variables]
-        return [{v: from_oxigraph(solution[v]) for v in variables} for solution in result]
-
-    return run_bounded(evaluate, default_timeout(), what=f"the query {name}")
+    result = store.query(inject_values(text, bindings or {}))
+    if not isinstance(result, ox.QuerySolutions):
+        raise QueryError(f"{name}.rq is not a SELECT query")
+    variables = [v.value for v in result.variables]
+    return [{v: from_oxigraph(solution[v]) for v in variables} for solution in result]
 
 
 def criterion_records(patient_graph: Graph, patient: str, store: ox.Store | None = None) -> dict[str, list[EvidenceRecord]]:
