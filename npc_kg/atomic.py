@@ -50,7 +50,7 @@ STDOUT = "-"
 """The output name that means standard output."""
 
 _PENDING: set[str] = set()
-_PENDING_LOCK = threading.Lock()
+_PENDING_LOCK = threading.RLock()  # re-entrant: the SIGTERM handler may run while the main thread holds it
 
 
 class Terminated(BaseException):  # named like KeyboardInterrupt, which it mirrors
@@ -145,9 +145,17 @@ class _Stdout:
 
 def _temporary(target_path: Path) -> tuple[int, str]:
     directory = target_path.parent if str(target_path.parent) else Path(".")
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{target_path.name}.", suffix=".tmp", dir=directory)  # 0600
-    with _PENDING_LOCK:
-        _PENDING.add(tmp_name)
+    # SIGTERM and SIGINT wait until the new file is registered: a handler running in between would leave it behind.
+    blocked = {signal.SIGTERM, signal.SIGINT}
+    masked = hasattr(signal, "pthread_sigmask") and threading.current_thread() is threading.main_thread()
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, blocked) if masked else set()
+    try:
+        fd, tmp_name = tempfile.mkstemp(prefix=f".{target_path.name}.", suffix=".tmp", dir=directory)  # 0600
+        with _PENDING_LOCK:
+            _PENDING.add(tmp_name)
+    finally:
+        if masked:
+            signal.pthread_sigmask(signal.SIG_SETMASK, previous)
     return fd, tmp_name
 
 
