@@ -1,9 +1,9 @@
 """The ``npc-kg`` command line. Each sub-command lives in its own module and calls one API function.
 
-Exit codes are those of :mod:`npc_kg.errors`: 0 ran, 1 internal error or missing external tool, 2 unreadable input or
-bad arguments, 3 patient data breaks the patient model, 4 endpoint failure, 5 inconsistent
-ontology. Errors print one line (or a short list) to stderr, never a traceback; set
-``NPC_KG_DEBUG=1`` to see the traceback of an unexpected error.
+Exit codes are those of :mod:`npc_kg.errors`: 0 ran, 1 internal error or missing external tool, 2 unreadable input,
+bad arguments or a limit reached, 3 patient data breaks the patient model, 4 endpoint failure, 5 inconsistent
+ontology, 6 a check (qc, pack check) found errors, 130/143 interrupted. Errors print one line (or a short
+list) to stderr, never a traceback; set ``NPC_KG_DEBUG=1`` to see the traceback of an unexpected error.
 """
 
 from __future__ import annotations

@@ -8,6 +8,11 @@ waits at most ``timeout`` seconds, then kills the child and raises
 :class:`~npc_kg.errors.QueryTimeoutError` (exit code 2). Nothing is written to disk; the rows
 travel as a pickle over a private pipe from the process's own fork.
 
+It bounds the query text that comes from the user (``npc-kg query``, :func:`npc_kg.query`, the
+backends' ``select``/``ask``, the service's ``/sparql``). The package's own queries on patient
+data run in-process, bounded by the input limits: a fork per patient or per batch cost 15-80 %
+of ``assess`` and ``assess-cohort`` (``docs/reliability.md``, ``benchmarks/query_timeout.py``).
+
 Without ``os.fork`` (Windows), or inside such a child, or with ``timeout=None``, the work runs
 in the calling process without a deadline. Updates always run in the calling process: their
 changes must stay in its store.

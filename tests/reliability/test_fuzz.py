@@ -26,7 +26,7 @@ from .conftest import MARKER, REPO
 EXAMPLE = REPO / "examples" / "patients" / "eligible.ttl"
 FORMATS = {"ttl": "turtle", "nt": "nt", "jsonld": "json-ld", "rdf": "xml"}
 
-FUZZ = settings(derandomize=True, database=None, deadline=None, max_examples=60,
+FUZZ = settings(derandomize=True, database=None, deadline=None, max_examples=100,
                 suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
 
 HOSTILE = ["<", ">", '"', "'", "{", "}", "\\", "\\u", "\\uD800", "\\U0010FFFF", " ", "\r", "\x00", "\t", "\n", ".", ";",
