@@ -127,11 +127,22 @@ def test_huge_integer_jsonld_is_refused() -> None:
 @pytest.mark.parametrize("backend", [RdflibBackend, OxigraphBackend], ids=["rdflib", "pyoxigraph"])
 def test_a_cross_product_query_is_stopped(backend: type, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("NPC_KG_QUERY_TIMEOUT", "1")
+    children: list[int] = []
+    fork = os.fork
+
+    def recorded() -> int:
+        pid = fork()
+        if pid:
+            children.append(pid)
+        return pid
+
+    monkeypatch.setattr(os, "fork", recorded)
     with pytest.raises(QueryTimeoutError, match="ran longer than 1 s and was stopped") as info:
         backend().select(CROSS_PRODUCT)
     assert info.value.exit_code == 2
+    assert len(children) == 1
     with pytest.raises(ChildProcessError):
-        os.waitpid(-1, os.WNOHANG)  # the query's process is gone, not left running
+        os.waitpid(children[0], os.WNOHANG)  # the query's process is gone (killed and reaped), not left running
 
 
 @pytest.mark.parametrize("engine", ["rdflib", "oxigraph"])
