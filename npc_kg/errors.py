@@ -8,7 +8,11 @@ Exit codes (also in the README):
 - 3: readable input that breaks the patient model (data errors are listed);
 - 4: a remote SPARQL endpoint failed (unreachable, timed out, rejected the request);
 - 5: the ontology is inconsistent or has unsatisfiable classes;
-- 6: a check ran and found errors (``npc-kg pack check``).
+- 6: a check ran and found errors (``npc-kg qc``, ``npc-kg pack check``);
+- 130 / 143: interrupted by SIGINT (Ctrl-C) / SIGTERM; partial outputs are removed.
+
+Several input files (``npc-kg assess a.ttl b.ttl``): each file is reported, and the exit code is
+the highest code of any file.
 """
 
 from __future__ import annotations
@@ -19,11 +23,13 @@ __all__ = [
     "ExternalToolError",
     "InconsistentOntologyError",
     "InputError",
+    "LimitError",
     "NpcKgError",
     "OutputError",
     "PackError",
     "PatientModelError",
     "QueryError",
+    "QueryTimeoutError",
     "UnsafeQueryError",
 ]
 
@@ -43,13 +49,23 @@ class InputError(NpcKgError):
 
     exit_code = 2
 
-    def __init__(self, message: str, *, path: str | None = None, line: int | None = None) -> None:
+    def __init__(self, message: str, *, path: str | None = None, line: int | None = None,
+                 column: int | None = None) -> None:
         where = ""
         if path is not None:
-            where = f"{path}:{line}: " if line is not None else f"{path}: "
+            where = f"{path}: "
+            if line is not None:
+                where = f"{path}:{line}:{column}: " if column is not None else f"{path}:{line}: "
         super().__init__(where + message)
         self.path = path
         self.line = line
+        self.column = column
+        self.message = message
+
+
+class LimitError(InputError):
+    """An input is over a configured limit (size, findings per patient, nesting); the message names
+    the limit, its value and the flag or environment variable that raises it."""
 
 
 class OutputError(NpcKgError):
@@ -69,20 +85,16 @@ class PackError(NpcKgError):
         self.errors = list(errors or [])
 
 
-class ChecksFailedError(NpcKgError):
-    """A check ran to the end and found errors (``npc-kg pack check``): exit code 6.
-
-    Exit code 1 stays reserved for internal errors, so a script can tell "the data has problems"
-    from "npc-kg broke".
-    """
-
-    exit_code = 6
-
 
 class QueryError(NpcKgError):
     """A SPARQL query is malformed, unknown, or given parameters it does not declare."""
 
     exit_code = 2
+
+
+class QueryTimeoutError(QueryError):
+    """A local query (rdflib, pyoxigraph) ran past its timeout and was stopped (exit code 2, as for
+    any other limit; a remote endpoint's timeout is an :class:`EndpointError`, exit code 4)."""
 
 
 class UnsafeQueryError(QueryError):
@@ -109,3 +121,13 @@ class InconsistentOntologyError(NpcKgError):
     """The reasoner found the ontology inconsistent or found unsatisfiable classes."""
 
     exit_code = 5
+
+
+class ChecksFailedError(NpcKgError):
+    """A check ran to the end and found errors (``npc-kg qc``, ``npc-kg pack check``): exit code 6.
+
+    Exit code 1 stays reserved for internal errors, so a script can tell "the data has problems"
+    from "npc-kg broke".
+    """
+
+    exit_code = 6

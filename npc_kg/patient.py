@@ -28,14 +28,17 @@ from rdflib.collection import Collection
 from rdflib.namespace import XSD
 from rdflib.term import Node
 
-from npc_kg.errors import InputError, PatientModelError
+from npc_kg.errors import InputError, LimitError, PatientModelError
 from npc_kg.namespace import NPC, PATIENT, PREFIXES, SH
-from npc_kg.rdfio import FORMATS_BY_SUFFIX, parse_file, parse_text
+from npc_kg.rdfio import FORMATS_BY_SUFFIX, check_terms, parse_file, parse_text
 from npc_kg.shacl.reference import ShaclResult, ValidationRun
 from npc_kg.shacl.shapes import shapes_graph
+from npc_kg.suggest import did_you_mean
 
 __all__ = [
     "PatientInput",
+    "check_findings",
+    "check_patients",
     "data_errors",
     "dict_keys",
     "finding_keys",
@@ -72,9 +75,12 @@ def read_patient(source: PatientInput) -> tuple[Graph, str]:
 
 def _read(source: PatientInput) -> tuple[Graph, str]:
     if isinstance(source, Graph):
+        check_terms(source, "<graph>")
         return source, "<graph>"
     if isinstance(source, Mapping):
-        return patient_from_dict(source), "<dict>"
+        graph = patient_from_dict(source)
+        check_terms(graph, "<dict>")
+        return graph, "<dict>"
     if isinstance(source, Path):
         return parse_file(source), str(source)
     if isinstance(source, str):
@@ -92,10 +98,9 @@ _EXCERPT = re.compile(r"""(\s*at \^ in:.*|\s*in:\s*["'].*)$""", re.DOTALL)
 
 def _without_excerpt(error: InputError) -> InputError:
     """Return ``error`` without the input excerpt that rdflib's Turtle parser appends."""
-    text = str(error)
-    prefix = f"{error.path}:{error.line}: " if error.line is not None else f"{error.path}: " if error.path else ""
-    message = _EXCERPT.sub("", text[len(prefix):] if text.startswith(prefix) else text)
-    return InputError(message, path=error.path, line=error.line)
+    message = _EXCERPT.sub("", getattr(error, "message", str(error)))
+    rebuilt = type(error)(message, path=error.path, line=error.line, column=getattr(error, "column", None))
+    return rebuilt
 
 
 def patients_in(graph: Graph) -> list[Node]:
@@ -191,6 +196,19 @@ def data_errors(run: ValidationRun, data: Graph, shapes: Graph | None = None) ->
             field += f" ({_curie(result.path)})"
         lines.add(f"{_where(result.focus, data)}: {field}: {_describe(result, shapes)}")
     return sorted(lines)
+
+
+def check_findings(graph: Graph, patients: Iterable[Node], where: str) -> None:
+    """Raise :class:`~npc_kg.errors.LimitError` if a patient has more finding records than the limit
+    (:mod:`npc_kg.limits`, ``--max-findings`` / ``NPC_KG_MAX_FINDINGS``)."""
+    from npc_kg.limits import current, how_to_raise
+
+    limit = current().max_findings
+    for patient in patients:
+        count = sum(1 for _ in zip(graph.objects(patient, NPC.hasFinding), range(limit + 1), strict=False))
+        if count > limit:
+            raise LimitError(f"{_name_node(patient, 'patient')} has more than {limit} finding records "
+                             f"({how_to_raise('max_findings')})", path=where)
 
 
 def check_patients(graph: Graph, where: str) -> list[Node]:
@@ -374,8 +392,7 @@ def _from_dict(d: Mapping[str, Any]) -> Graph:
         if field in ("recurrences", "findings"):
             continue
         if field not in patient_fields:
-            known = ", ".join(sorted({*patient_fields, "findings", "recurrences"}))
-            errors.append(f"{where}: unknown field {field!r} (known: {known})")
+            errors.append(f"{where}: {_unknown_key('field', field, {*patient_fields, 'findings', 'recurrences'})}")
         elif value is not None:
             _set_field(graph, patient, field, value, patient_fields, errors, where)
     for index, entry in enumerate(_as_list(d.get("recurrences"), "recurrences", where, errors), start=1):
@@ -400,7 +417,7 @@ def _from_dict(d: Mapping[str, Any]) -> Graph:
         fields = {status_field: "present", **{k: v for k, v in entry.items() if k not in ("site", "kind")}}
         for field, value in fields.items():
             if field not in record_fields:
-                errors.append(f"{here}: unknown field {field!r} (known: {', '.join(sorted(['site', 'kind', *record_fields]))})")
+                errors.append(f"{here}: {_unknown_key('field', field, {'site', 'kind', *record_fields})}")
             elif value is not None:
                 _set_field(graph, record, field, value, record_fields, errors, here)
     findings = d.get("findings") or {}
@@ -410,19 +427,28 @@ def _from_dict(d: Mapping[str, Any]) -> Graph:
     for name, status in findings.items():
         cls = vocab["findings"].get(_slug(str(name)))
         if cls is None:
-            errors.append(f"{where}: unknown finding {name!r} (see npc_kg.patient.dict_keys())")
+            errors.append(f"{where}: {_unknown_key('finding', name, vocab['findings'])} (npc_kg.patient.dict_keys() lists them)")
             continue
         if status is None or _slug(str(status)).replace("_", " ") in _NOT_RECORDED:
             continue
         record = PATIENT[f"{key}/finding-{_slug(str(name))}"]
         before = len(errors)
-        _set_field(graph, record, status_field, status, record_fields, errors, f"{where}, finding {name!r}")
+        _set_field(graph, record, status_field, status, record_fields, errors, f"{where}, finding {_slug(str(name))!r}")
         if len(errors) == before:
             graph.add((patient, NPC.hasFinding, record))
             graph.add((record, RDF.type, cls))
     if errors:
         raise PatientModelError(f"<dict>: {len(errors)} error(s) in the patient dict", errors)
     return graph
+
+
+def _unknown_key(what: str, key: Any, known: Iterable[str]) -> str:
+    """"unknown field; did you mean 'age'? (choose from ...)" without the key itself, which may be a value
+    put in the wrong place."""
+    hint = did_you_mean(str(key), known)
+    listed = ", ".join(sorted(known))
+    return f"unknown {what} key (not shown: it may hold patient data)" + (
+        f"; {hint}" if hint else "") + f" (choose from {listed})"
 
 
 def _as_list(value: Any, field: str, where: str, errors: list[str]) -> Iterable[Any]:

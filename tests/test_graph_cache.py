@@ -1,8 +1,10 @@
-"""The pre-parsed graph cache: reused when it is the user's own, ignored when others could write it."""
+"""The user cache: reused when it is the user's own and signed with its key, ignored otherwise.
+
+The twelve kinds of tampering are in ``tests/reliability/test_cache.py``.
+"""
 
 from __future__ import annotations
 
-import pickle
 from pathlib import Path
 
 import pytest
@@ -15,12 +17,10 @@ def test_cache_is_reused_but_ignored_when_writable_by_others(tmp_path: Path, mon
     key = tmp_path / "key.txt"
     key.write_text("data")
     assert cached("t", [key], lambda: "built") == "built"
-    [entry] = (tmp_path / "cache").iterdir()
+    [entry] = [p for p in (tmp_path / "cache").iterdir() if p.name != "key"]
     assert (tmp_path / "cache").stat().st_mode & 0o777 == 0o700
+    assert entry.stat().st_mode & 0o777 == 0o600
+    assert cached("t", [key], lambda: "rebuilt") == "built"  # reused
 
-    entry.write_bytes(pickle.dumps("from cache"))
-    entry.chmod(0o644)
-    assert cached("t", [key], lambda: "rebuilt") == "from cache"
-
-    entry.chmod(0o666)  # another user could have planted this pickle: never unpickle it
+    entry.chmod(0o666)  # another user could have planted or changed it: never unpickle it
     assert cached("t", [key], lambda: "rebuilt") == "rebuilt"

@@ -56,9 +56,10 @@ from npc_kg.fhir.detect import fhir_document
 from npc_kg.kg.load import kg_ntriples, load
 from npc_kg.kg.packs import Pack, PackInput, using_packs
 from npc_kg.namespace import NPC, PREFIXES, RESULT, SH
-from npc_kg.patient import PatientInput, check_patients, data_errors, read_patient
+from npc_kg.patient import PatientInput, check_findings, check_patients, data_errors, read_patient
 from npc_kg.shacl.engines import Engines, engines_for
 from npc_kg.shacl.values import node_key
+from npc_kg.suggest import unknown
 
 if TYPE_CHECKING:  # pragma: no cover
     from npc_kg.fhir.mapping import FhirMapping
@@ -323,7 +324,7 @@ def assess_graph(graph: Graph, treatment: str | URIRef | None = None, *, where: 
     hierarchy (configuration, not data: e.g. the bridges of narrower FHIR codes).
     """
     if engine not in ENGINES:
-        raise InputError(f"unknown engine {engine!r} (use one of {', '.join(ENGINES)})")
+        raise InputError(unknown("engine", engine, ENGINES))
     pairs = tuple(sorted(set(subclasses)))
     engines = engines or engines_for()
     if pairs:
@@ -342,6 +343,7 @@ def _assess_graph(graph: Graph, treatment: str | URIRef | None, where: str, engi
         if not found:
             raise InputError(f"no eligibility criteria in the knowledge base apply to treatment <{target}>")
     patients = check_patients(graph, where)
+    check_findings(graph, patients, where)
     hits: list[Hit] | None = None
     if engine == "local":
         _patients, hits = engines.graph_hits(graph, "closures")

@@ -32,7 +32,7 @@ from npc_kg.sparql.backends.oxigraph_backend import OxigraphBackend
 from npc_kg.sparql.catalog import check_named, named_query
 from npc_kg.sparql.terms import to_oxigraph
 
-__all__ = ["EXPLANATIONS", "PATIENTS_PER_STORE", "RECORDS", "Explainer", "json_value", "merge_rows"]
+__all__ = ["EXPLANATIONS", "PATIENTS_PER_STORE", "RECORDS", "Explainer", "duplicate_records", "json_value", "merge_rows"]
 
 EXPLANATIONS = ("patient-prognosis", "patient-evidence", "patient-statements")
 """The named queries that explain an assessment, each with one parameter: ``patient``."""
@@ -90,17 +90,45 @@ def merge_rows(solutions: Solutions) -> list[dict[str, Any]]:
     return list(merged.values())
 
 
-def _reachable(graph: Graph, start: Node) -> set[Node]:
-    """The subjects of ``graph`` reachable from ``start`` along its edges (``start`` included)."""
+def _reachable(graph: Graph, start: Node, skip: set[Node] | frozenset[Node] = frozenset()) -> set[Node]:
+    """The subjects of ``graph`` reachable from ``start`` along its edges (``start`` included), not through ``skip``."""
     seen = {start}
     frontier = [start]
     while frontier:
         node = frontier.pop()
         for obj in graph.objects(node, None):
-            if isinstance(obj, URIRef | BNode) and obj not in seen:
+            if isinstance(obj, URIRef | BNode) and obj not in seen and obj not in skip:
                 seen.add(obj)
                 frontier.append(obj)
     return seen
+
+
+def duplicate_records(graph: Graph, patient: Node) -> set[Node]:
+    """The records of ``patient`` that repeat another record: the same edge from the patient, the same
+    description (every predicate and object), and no other edge pointing to them. All but the first
+    (in term order) of each such group are returned.
+
+    The explanation queries are ``SELECT DISTINCT`` over the knowledge graph's terms and never project
+    or count a record, so a repeated record adds no row; leaving the repeats out makes a patient who
+    has a finding recorded many times (for example once per visit) cost what one record costs.
+    """
+    groups: dict[tuple[Node, frozenset[tuple[Node, Node]]], list[Node]] = {}
+    for predicate, record in graph.predicate_objects(patient):
+        if not isinstance(record, URIRef | BNode) or record == patient:
+            continue
+        description = frozenset(graph.predicate_objects(record))
+        if not description or any(obj == record for _p, obj in description):
+            continue
+        groups.setdefault((predicate, description), []).append(record)
+    duplicates: set[Node] = set()
+    for records in groups.values():
+        if len(records) < 2:
+            continue
+        for record in sorted(records, key=str)[1:]:
+            pointed_to = sum(1 for _ in zip(graph.subject_predicates(record), range(2), strict=False))
+            if pointed_to == 1:  # by the patient only
+                duplicates.add(record)
+    return duplicates
 
 
 class Explainer:
@@ -114,8 +142,9 @@ class Explainer:
         self.kg = kg_ntriples
         self.graph = graph
         self.patients = list(dict.fromkeys(patients))
-        self.own = {patient: _reachable(graph, patient) for patient in self.patients}
-        reached = set().union(*self.own.values()) if self.own else set()
+        self.repeats = {patient: duplicate_records(graph, patient) for patient in self.patients}
+        self.own = {patient: _reachable(graph, patient, self.repeats[patient]) for patient in self.patients}
+        reached = set().union(*self.own.values(), *self.repeats.values()) if self.own else set()
         self.shared = _quads(graph, (s for s in set(graph.subjects()) if s not in reached), _SHARED)
         self.groups = {patient: number // PATIENTS_PER_STORE for number, patient in enumerate(self.patients)}
         self.graphs: dict[Node, str] = {}
@@ -134,9 +163,11 @@ class Explainer:
             first = group * PATIENTS_PER_STORE
             for number, member in enumerate(self.patients[first:first + PATIENTS_PER_STORE], first):
                 name = self.graphs[member] = f"{_PATIENT_GRAPH}{number}"
-                quads += _quads(self.graph, self.own[member], name)
+                quads += _quads(self.graph, self.own[member], name, self.repeats[member])
             store.bulk_extend(quads)
-            backend = OxigraphBackend(store=store, include_kg=False)
+            # The package's own queries, linear in a patient's findings and bounded by the input limits
+            # (npc_kg.limits): they run in this process, without the query timeout's fork (docs/reliability.md).
+            backend = OxigraphBackend(store=store, include_kg=False, timeout=None)
             self._backends = {group: backend}
         return backend
 
@@ -171,12 +202,14 @@ class Explainer:
         return prognosis, figures + statements
 
 
-def _quads(graph: Graph, subjects: Iterable[Node], name: str) -> list[ox.Quad]:
+def _quads(graph: Graph, subjects: Iterable[Node], name: str, skip: set[Node] | frozenset[Node] = frozenset()) -> list[ox.Quad]:
     target = ox.NamedNode(name)
     out = []
     for subject in subjects:
         s = to_oxigraph(subject)
         for pred, obj in graph.predicate_objects(subject):
+            if obj in skip:
+                continue
             out.append(ox.Quad(s, ox.NamedNode(str(pred)), to_oxigraph(obj), target))  # type: ignore[arg-type]
     return out
 

@@ -18,8 +18,9 @@ from rdflib import Graph
 from npc_kg.assessment.assess import Assessment
 from npc_kg.assessment.report import ReportData, label_of, report_data
 from npc_kg.core.rules import SATISFIED, VIOLATED
-from npc_kg.errors import NpcKgError
+from npc_kg.errors import InputError
 from npc_kg.namespace import PREFIXES, RESULT
+from npc_kg.suggest import unknown
 
 __all__ = ["EVIDENCE_CAP", "FORMATS", "WIDTH", "render", "render_json", "render_text", "render_ttl"]
 
@@ -53,7 +54,7 @@ def _render(assessments: Sequence[Assessment], fmt: str, graphs: Graphs) -> str:
         from npc_kg.assessment.html import render_html
 
         return render_html(assessments, graphs)
-    raise NpcKgError(f"unknown format {fmt!r}; choose from {', '.join(FORMATS)}")
+    raise InputError(unknown("format", fmt, FORMATS))
 
 
 def render_json(assessments: Sequence[Assessment]) -> str:

@@ -21,8 +21,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
         description="Assess each npc:Patient in the given RDF files (Turtle, JSON-LD, N-Triples, ...) and each FHIR "
         "R4 patient (a Bundle or one resource in a .json file; detected from its content, docs/fhir.md). "
         "A FHIR patient with no recorded disease of the treatment is out of scope (said plainly; not an error). "
-        "Exit 0 when the assessment ran, whatever the verdicts; 2 for unreadable input; "
-        "3 when the data breaks the patient model (errors listed).",
+        "A file that cannot be assessed is reported on stderr and the others are still assessed. "
+        "Exit 0 when every file was assessed, whatever the verdicts; otherwise the highest code of the "
+        "failed files: 2 unreadable input or a limit reached; 3 the data breaks the patient model (errors listed).",
     )
     parser.add_argument("files", nargs="+", metavar="FILE",
                         help="patient file(s): RDF (format from the extension) or FHIR R4 JSON (.json)")
@@ -37,6 +38,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
         "--engine", choices=ENGINES, default="local",
         help="local: shapes compiled to Python (default, same rows); reference: pySHACL for every file",
     )
+    parser.add_argument("--max-findings", type=int, metavar="N",
+                        help="refuse a patient with more than N finding records (default 2000; NPC_KG_MAX_FINDINGS)")
+    parser.add_argument("--max-input-size", type=int, metavar="BYTES",
+                        help="refuse an input file larger than BYTES (default 256 MiB; NPC_KG_MAX_INPUT_BYTES)")
+    parser.add_argument("--timeout", type=float, metavar="SECONDS",
+                        help="stop a query after SECONDS (default 60; 0: no limit; NPC_KG_QUERY_TIMEOUT)")
     parser.add_argument("--at", metavar="ISO8601",
                         help="time of assessment recorded in the provenance; FHIR ages are counted to its date "
                         "(default: SOURCE_DATE_EPOCH, else now)")
@@ -48,14 +55,21 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
 
 def _run(args: argparse.Namespace) -> int:
     from npc_kg.assessment.output import report
+    from npc_kg.atomic import atomic_write_text, check_output_path, is_stdout
+    from npc_kg.cli import print_error
+    from npc_kg.errors import NpcKgError
+    from npc_kg.limits import configure
 
+    configure(max_findings=args.max_findings, max_input_bytes=args.max_input_size, query_timeout=args.timeout)
     files = [Path(name) for name in args.files]
+    if not is_stdout(args.out):
+        check_output_path(args.out)  # before the work: a device or a link is refused at once
+    failures: list[tuple[str, NpcKgError]] = []
     text = report(files, args.format, args.treatment, engine=args.engine, at=args.at, mapping=args.mapping or None,
-                  packs=args.packs or None)
-    if args.out == "-":
-        sys.stdout.write(text)
-    else:
-        from npc_kg.atomic import atomic_write_text
-
+                  packs=args.packs or None, failures=failures)
+    codes = [print_error(error) for _where, error in failures]
+    if len(failures) < len(files):
         atomic_write_text(args.out, text, inputs=[*files, *map(Path, args.mapping)])
-    return 0
+    if failures and len(files) > 1:
+        print(f"npc-kg: {len(failures)} of {len(files)} file(s) could not be assessed", file=sys.stderr)
+    return max(codes, default=0)

@@ -24,7 +24,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     parser.add_argument("inputs", nargs="*", metavar="INPUT",
                         help="cohort files (.nt, .nq, .ttl, .csv), FHIR Bulk Data exports (folders, .ndjson) or FHIR "
                         "bundle files (.json)")
-    parser.add_argument("--out", required=True, help="output file (written atomically)")
+    parser.add_argument("--out", required=True,
+                        help="output file, written atomically, or '-' for standard output (csv, jsonl; the attrition "
+                        "table then goes to stderr)")
     parser.add_argument("--format", dest="fmt", choices=("csv", "jsonl", "parquet"),
                         help="output format (default: from --out, else csv)")
     parser.add_argument("--attrition", help="also write the attrition table as CSV")
@@ -59,7 +61,18 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
 
 
 def _run(args: argparse.Namespace) -> int:
+    import sys
+
+    from npc_kg.atomic import check_distinct_outputs, check_output_path, is_stdout
     from npc_kg.cohort import assess_cohort
+    from npc_kg.errors import OutputError
+
+    check_distinct_outputs(args.out, args.attrition, args.report, names=("--out", "--attrition", "--report"))
+    for target in (args.out, args.attrition, args.report):
+        if target is not None and not is_stdout(target):
+            check_output_path(target)  # before the run: a device, FIFO or link is refused at once
+    if is_stdout(args.out) and (args.fmt == "parquet"):
+        raise OutputError("-: parquet is binary; give a file for --out")
 
     summary = assess_cohort(
         args.inputs, args.out, fmt=args.fmt, attrition=args.attrition, batch_size=args.batch_size,
@@ -67,5 +80,5 @@ def _run(args: argparse.Namespace) -> int:
         timeout=args.timeout, report=args.report, at=args.at, mapping=args.mapping or None, strict=args.strict,
         treatment=args.treatment, packs=args.packs or None, graph=args.graph, encoding=args.encoding,
     )
-    print(summary.attrition.text())
+    print(summary.attrition.text(), file=sys.stderr if is_stdout(args.out) else sys.stdout)
     return 0

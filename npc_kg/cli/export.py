@@ -23,7 +23,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     parser.add_argument("--format", "-f", required=True, choices=formats(), help="output format")
     parser.add_argument(
         "-o", "--output", required=True, metavar="FILE",
-        help="output file (a prefix or folder for kgx; a new or empty folder for nanopub)",
+        help="output file, or '-' for standard output (a prefix or a new or empty folder for kgx; "
+        "a new or empty folder for nanopub)",
     )
     parser.add_argument(
         "--sign", metavar="KEYFILE", help="nanopub only: sign with this RSA private key (PEM or base64); never published"
@@ -34,5 +35,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
 
 def _run(args: argparse.Namespace) -> int:
     path = export(args.format, args.output, sign=args.sign, packs=args.packs or None)
-    print(f"wrote {path}", file=sys.stderr)
+    if str(path) != "-":
+        print(f"wrote {path}", file=sys.stderr)
     return 0

@@ -6,6 +6,7 @@ import argparse
 import sys
 
 from npc_kg.atomic import atomic_write_text
+from npc_kg.errors import ChecksFailedError
 from npc_kg.kg.load import graph_files
 from npc_kg.kg.quality import LEVELS, qc_report, qc_tsv
 
@@ -18,24 +19,24 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
         "qc",
         help="quality report (ROBOT-report-like TSV) of the QC queries and the knowledge-base shapes",
         description="Run queries/qc/*.rq and shapes/kb.ttl over the merged graph and print one TSV row per "
-        "problem: Level, Rule Name, Subject, Property, Value (as ROBOT report does). Exit 1 when a row "
-        "has level ERROR (or the level given with --fail-on), else 0.",
+        "problem: Level, Rule Name, Subject, Property, Value (as ROBOT report does). Exit 6 when a row "
+        "has level ERROR (or the level given with --fail-on), else 0 (exit 1 is kept for internal errors).",
     )
     parser.add_argument("-o", "--output", metavar="FILE", help="write the TSV to FILE (atomically) instead of stdout")
-    parser.add_argument("--fail-on", choices=(*LEVELS, "none"), default="ERROR", help="lowest level that makes the exit code 1")
+    parser.add_argument("--fail-on", choices=(*LEVELS, "none"), default="ERROR", help="lowest level that makes the exit code 6")
     parser.set_defaults(func=_run)
 
 
 def _run(args: argparse.Namespace) -> int:
     rows = qc_report()
     text = qc_tsv(rows)
-    if args.output:
-        atomic_write_text(args.output, text, inputs=graph_files())
-    else:
-        sys.stdout.write(text)
+    atomic_write_text(args.output or "-", text, inputs=graph_files())
     counts = {level: sum(1 for row in rows if row.level == level) for level in LEVELS}
     print("npc-kg qc: " + ", ".join(f"{n} {level}" for level, n in counts.items()), file=sys.stderr)
     if args.fail_on == "none":
         return 0
     failing = LEVELS[: LEVELS.index(args.fail_on) + 1]
-    return 1 if any(row.level in failing for row in rows) else 0
+    found = sum(1 for row in rows if row.level in failing)
+    if found:
+        raise ChecksFailedError(f"qc: {found} row(s) at level {' or '.join(failing)}")
+    return 0

@@ -42,9 +42,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     parser.add_argument("--endpoint", metavar="URL", help="SPARQL 1.1 query endpoint (remote backend)")
     parser.add_argument("--update-endpoint", metavar="URL", help="SPARQL update endpoint for --update (default: --endpoint)")
     parser.add_argument("--graph", metavar="IRI", help="named graph to query on the endpoint")
-    parser.add_argument("--timeout", type=float, default=None, metavar="SECONDS", help="endpoint timeout (default 10)")
+    parser.add_argument("--timeout", type=float, default=None, metavar="SECONDS",
+                        help="stop the query after SECONDS: a remote endpoint's request (default 10; exit 4) or an "
+                        "embedded query (default 60, NPC_KG_QUERY_TIMEOUT; 0: no limit; exit 2)")
     parser.add_argument("--backend", choices=("rdflib", "oxigraph"), help="embedded backend (default rdflib)")
     parser.add_argument("--format", "-f", choices=("table", "csv", "tsv", "json"), default="table", help="output format")
+    parser.add_argument("-o", "--out", default="-", metavar="FILE",
+                        help="write the rows to FILE, atomically (default '-': standard output)")
     parser.add_argument("--update", action="store_true", help="allow and run a SPARQL update (needs --endpoint)")
     parser.add_argument("--allow-network", action="store_true", help="permit SERVICE, LOAD and remote FROM")
     parser.add_argument("--list", action="store_true", help="list the named queries with titles and parameters")
@@ -90,9 +94,16 @@ def _run(args: argparse.Namespace) -> int:
         return 0
     if not args.query:
         raise QueryError("give a query (a name, a .rq file or SPARQL text), or --list")
+    from npc_kg.atomic import check_output_path, is_stdout
+    from npc_kg.limits import configure
+
+    if not is_stdout(args.out):
+        check_output_path(args.out)
     options: dict[str, object] = {}
     if args.timeout is not None:
         options["timeout"] = args.timeout
+        if not args.endpoint:
+            configure(query_timeout=args.timeout)
     if args.graph:
         options["graph"] = args.graph
     if args.update:
@@ -112,8 +123,10 @@ def _run(args: argparse.Namespace) -> int:
         remote_options=options,
         packs=args.packs or None,
     )
+    from npc_kg.atomic import atomic_write_text
+
     if result.boolean is not None:
-        print("true" if result.boolean else "false")
+        atomic_write_text(args.out, "true\n" if result.boolean else "false\n")
         return 0
-    sys.stdout.write(format_rows(result.rows, result.variables, args.format))
+    atomic_write_text(args.out, format_rows(result.rows, result.variables, args.format))
     return 0

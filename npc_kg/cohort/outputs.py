@@ -94,5 +94,5 @@ def finish_outputs(provenance: Provenance, attrition: Attrition, out: Any, fmt: 
         write_sidecar(attrition_csv, provenance, fmt="csv", inputs=inputs)
     if report is not None:
         write_cohort_html(report, attrition, provenance, inputs=inputs)
-    if fmt != "parquet" and isinstance(out, str | Path):
+    if fmt != "parquet" and isinstance(out, str | Path) and str(out) != "-":  # standard output has no "beside"
         write_sidecar(out, provenance, fmt=fmt, rows=rows, inputs=inputs)

@@ -215,7 +215,7 @@ def _assess_cohort(inputs: Any, out: str | Path | None, fmt: str | None, attriti
                    timeout: float, report: str | Path | None, at: str | None, as_dataframe: bool,
                    treatment: str | None, mapping: str | Path | Sequence[str | Path] | None, strict: bool,
                    graph: str | None, encoding: str) -> Any:
-    from npc_kg.atomic import atomic_output, check_not_input
+    from npc_kg.atomic import atomic_output, check_distinct_outputs, check_not_input
     from npc_kg.cohort.csv_mapping import load_mapping
     from npc_kg.cohort.outputs import PARQUET_KEY, cohort_provenance, finish_outputs
     from npc_kg.cohort.progress import Progress
@@ -247,6 +247,7 @@ def _assess_cohort(inputs: Any, out: str | Path | None, fmt: str | None, attriti
     summary = Attrition(criteria)
     total = 0
     all_inputs: list[str | Path] = [p for p in paths if not isinstance(p, FrameInput)] + list(sites.files)
+    check_distinct_outputs(out, attrition, report, names=("the rows (--out)", "--attrition", "--report"))
     for extra in (attrition, report):
         if extra is not None:
             check_not_input(extra, all_inputs)

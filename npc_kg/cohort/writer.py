@@ -16,6 +16,7 @@ from typing import IO, Any
 
 from npc_kg.core.rules import ERROR, OUT_OF_SCOPE, ROW_VERDICTS, SATISFIED, UNKNOWN, VIOLATED, Criterion, PatientRow
 from npc_kg.errors import InputError
+from npc_kg.suggest import unknown
 
 __all__ = ["OUTPUT_FORMATS", "Attrition", "RowWriter", "header", "render", "render_values"]
 
@@ -50,7 +51,7 @@ class RowWriter:
     def __init__(self, handle: IO[Any], path: str, fmt: str, criteria: Sequence[Criterion],
                  metadata: dict[bytes, bytes] | None = None) -> None:
         if fmt not in OUTPUT_FORMATS:
-            raise InputError(f"unknown output format {fmt!r} (use one of {', '.join(OUTPUT_FORMATS)})")
+            raise InputError(unknown("output format", fmt, OUTPUT_FORMATS))
         self.fmt = fmt
         self.criteria = list(criteria)
         self.columns = header(criteria)

@@ -1,8 +1,10 @@
 """KGX export: TSV nodes and edges with Biolink categories and predicates.
 
 ``npc-kg export --format kgx -o PREFIX`` writes ``PREFIX_nodes.tsv`` and ``PREFIX_edges.tsv``;
-if ``PREFIX`` is an existing folder, it writes ``npc-kg_nodes.tsv`` and ``npc-kg_edges.tsv``
-inside it. Both files are rendered in memory first and each is written atomically.
+if ``PREFIX`` is an existing folder (it must be empty), it writes
+``npc-kg_nodes.tsv`` and ``npc-kg_edges.tsv`` into it, and the folder appears only when both are
+complete (:func:`npc_kg.kg.folders.new_folder`). Both files are rendered in memory first and each
+is written atomically.
 
 The projection onto Biolink is data, not code: ``mappings/biolink-profile.yaml`` says which
 npc-kg classes and individuals become nodes of which category, which properties become edges
@@ -279,6 +281,13 @@ def write_kgx(graph: Graph, path: Path) -> None:
     tables = kgx_tables(graph)
     nodes_text = _tsv(tables.nodes, tables.node_columns)
     edges_text = _tsv(tables.edges, tables.edge_columns)
+    if Path(path).is_dir():
+        from npc_kg.kg.folders import new_folder
+
+        with new_folder(path) as work:
+            for name, text in zip(kgx_paths(work), (nodes_text, edges_text), strict=True):
+                name.write_text(text, encoding="utf-8")
+        return
     nodes_path, edges_path = kgx_paths(path)
     atomic_write_text(nodes_path, nodes_text, inputs=graph_files())
     atomic_write_text(edges_path, edges_text, inputs=graph_files())

@@ -21,13 +21,18 @@ from pathlib import Path
 
 from rdflib import Graph
 
-from npc_kg.errors import InputError, NpcKgError
+from npc_kg.atomic import is_stdout
+from npc_kg.errors import InputError, OutputError
 from npc_kg.exporters import fhir_conceptmap, kgx, nanopub, owl, owlapi, sssom  # noqa: F401 - each registers its formats
 from npc_kg.exporters.registry import EXPORTERS
 from npc_kg.kg.load import load
 from npc_kg.kg.packs import PackInput, resolve_packs, using_packs
+from npc_kg.suggest import unknown
 
-__all__ = ["WITH_SHAPES", "export", "export_graph", "formats"]
+FOLDER_FORMATS = ("kgx", "nanopub")
+"""Formats written as several files (a prefix or a folder), never to standard output."""
+
+__all__ = ["FOLDER_FORMATS", "WITH_SHAPES", "export", "export_graph", "formats"]
 
 WITH_SHAPES = ("ttl", "nt", "xml", "jsonld")
 """The formats whose export carries the loaded packs' shapes as well as their individuals."""
@@ -62,7 +67,9 @@ def export(
     try:
         exporter = EXPORTERS[fmt]
     except KeyError:
-        raise NpcKgError(f"unknown export format {fmt!r}; choose from {', '.join(sorted(EXPORTERS))}") from None
+        raise InputError(unknown("export format", fmt, EXPORTERS)) from None
+    if is_stdout(path) and fmt in FOLDER_FORMATS:
+        raise OutputError(f"-: --format {fmt} writes several files; give a file prefix or a new or empty folder")
     if sign is not None and fmt != "nanopub":
         raise InputError(f"--sign applies to --format nanopub only, not {fmt!r}")
     target = Path(path)

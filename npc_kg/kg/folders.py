@@ -14,17 +14,20 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from npc_kg.atomic import current_umask
 from npc_kg.errors import OutputError
 
 __all__ = ["check_new_folder", "new_folder"]
 
-_UMASK = os.umask(0)
-os.umask(_UMASK)
-
 
 def check_new_folder(target: str | os.PathLike[str]) -> Path:
-    """Return ``target`` as a Path; raise :class:`OutputError` unless it is absent or an empty folder."""
-    path = Path(target)
+    """Return ``target`` as a Path; raise :class:`OutputError` unless it is absent or an empty folder
+    (a symbolic link, even to an empty folder, is refused: the output would land elsewhere)."""
+    if os.fspath(target) == "-":
+        raise OutputError("-: a folder output cannot go to standard output; give a new or empty folder")
+    path = Path(os.fspath(target).rstrip("/") or "/")
+    if path.is_symlink():
+        raise OutputError(f"{path}: is a symbolic link; the output folder must be new or empty")
     if path.exists() and (not path.is_dir() or any(path.iterdir())):
         raise OutputError(f"{path}: the output folder must be new or empty")
     if not path.parent.is_dir():
@@ -39,7 +42,7 @@ def new_folder(target: str | os.PathLike[str]) -> Iterator[Path]:
     work = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent))
     try:
         yield work
-        os.chmod(work, 0o777 & ~_UMASK)
+        os.chmod(work, 0o777 & ~current_umask())
         if path.exists():
             path.rmdir()  # empty, checked above
         os.replace(work, path)

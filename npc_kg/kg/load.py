@@ -10,9 +10,15 @@ define the same IRI (:func:`npc_kg.kg.packs.check_distinct`).
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import hmac
 import os
 import pickle
+import secrets
+import stat
+import sys
+import tempfile
 import threading
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -69,11 +75,104 @@ def cache_dir() -> Path | None:
     return Path(base) / "npc-kg"
 
 
-def cached(name: str, files: Iterable[Path], build: Callable[[], Any]) -> Any:
-    """Return ``build()``, cached as a pickle keyed by the SHA-256 of ``files`` and the package version.
+_MAGIC = b"npc-kg cache 2\n"
+_KEY_FILE = "key"
+_NOTIFIED: set[str] = set()
 
-    Only package data (ontology, knowledge base, shapes) is ever cached, never patient data. The
-    pickle is written atomically beside its final name; an unreadable or stale cache is rebuilt.
+
+def _notice(path: Path, reason: str) -> None:
+    """One line on stderr, once per process: a cache file is ignored and rebuilt."""
+    if not _NOTIFIED:
+        _NOTIFIED.add(str(path))
+        print(f"npc-kg: ignoring the cache file {path} ({reason}); rebuilding the cache", file=sys.stderr)
+
+
+def _own_private(info: os.stat_result, *, readable_by_others: bool) -> str | None:
+    """Why a file or folder with ``info`` cannot be trusted, or None."""
+    if info.st_uid != os.getuid():
+        return "owned by another user"
+    mask = 0o022 if readable_by_others else 0o077
+    if info.st_mode & mask:
+        return "writable by others" if info.st_mode & 0o022 else "readable by others"
+    return None
+
+
+def _cache_key(folder: Path, *, create: bool) -> bytes | None:
+    """The secret key of the cache folder (32 random bytes in a 0600 file ``key``), created if asked."""
+    path = folder / _KEY_FILE
+    try:
+        info = os.lstat(path)
+    except FileNotFoundError:
+        if not create:
+            return None
+        key = secrets.token_bytes(32)
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), 0o600)
+        except FileExistsError:
+            return _cache_key(folder, create=False)
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(key)
+        return key
+    if not stat.S_ISREG(info.st_mode) or _own_private(info, readable_by_others=False) or info.st_size != 32:
+        return None
+    return path.read_bytes()
+
+
+def _mac(key: bytes, name: str, payload: bytes) -> bytes:
+    return hmac.new(key, name.encode() + b"\0" + payload, hashlib.sha256).digest()
+
+
+def _read_cache(target: Path) -> tuple[Any, str | None]:
+    """``(value, None)`` from a trusted cache file, ``(None, reason)`` otherwise (None, None: no file).
+
+    Before any byte is unpickled: the file is a regular file (not a link) owned by this user and
+    writable by nobody else, in a folder that is; the folder's key is the user's own and private;
+    and the file's HMAC-SHA256 under that key, over its name and content, matches. A file another
+    user planted, a file copied from elsewhere or renamed, and a truncated file all fail.
+    """
+    try:
+        info = os.lstat(target)
+    except FileNotFoundError:
+        return None, None
+    except OSError as error:
+        return None, error.strerror or "unreadable"
+    if not stat.S_ISREG(info.st_mode):
+        return None, "not a regular file"
+    try:
+        folder_info = os.stat(target.parent)
+    except OSError:
+        return None, "unreadable folder"
+    for what, item in (("folder", folder_info), ("file", info)):
+        reason = _own_private(item, readable_by_others=True)
+        if reason:
+            return None, f"{what} {reason}"
+    key = _cache_key(target.parent, create=False)
+    if key is None:
+        return None, "no private key of this cache folder"
+    try:
+        data = target.read_bytes()
+    except OSError as error:
+        return None, error.strerror or "unreadable"
+    head = len(_MAGIC)
+    if not data.startswith(_MAGIC) or len(data) < head + 32:
+        return None, "not a cache file of this version"
+    mac, payload = data[head:head + 32], data[head + 32:]
+    if not hmac.compare_digest(mac, _mac(key, target.name, payload)):
+        return None, "its signature does not match"
+    try:
+        return pickle.loads(payload), None  # signed with the user's private key: checked above
+    except Exception:  # a signed file that no longer loads (the code changed): rebuild
+        return None, "it no longer loads"
+
+
+def cached(name: str, files: Iterable[Path], build: Callable[[], Any]) -> Any:
+    """Return ``build()``, cached in the user cache, keyed by the SHA-256 of ``files`` and the package version.
+
+    Only package data (ontology, knowledge base, shapes, compiled queries) is ever cached, never
+    patient data. A cache file is a pickle signed with HMAC-SHA256 under a random key kept in the
+    cache folder (``key``, mode 0600); it is read only after its owner, mode and signature are
+    checked (:func:`_read_cache`), because unpickling runs code. A corrupt, foreign or stale file
+    is ignored and rebuilt, with a one-line notice on stderr. Files are written atomically.
     """
     from npc_kg import __version__
 
@@ -85,18 +184,20 @@ def cached(name: str, files: Iterable[Path], build: Callable[[], Any]) -> Any:
         digest.update(str(path.name).encode())
         digest.update(path.read_bytes())
     target = folder / f"{name}-{digest.hexdigest()[:32]}.pickle"
-    if _trusted(target):
-        try:
-            with open(target, "rb") as handle:
-                return pickle.load(handle)
-        except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ImportError, TypeError):
-            pass
+    value, reason = _read_cache(target)
+    if reason is None and value is not None:
+        return value
+    if reason is not None:
+        _notice(target, reason)
     value = build()
     try:
         folder.mkdir(mode=0o700, parents=True, exist_ok=True)
-        from npc_kg.atomic import atomic_write_bytes
-
-        atomic_write_bytes(target, pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL))
+        key = _cache_key(folder, create=True)
+        if key is None:
+            _notice(folder / _KEY_FILE, "not a private file of this user; delete it")
+            return value
+        payload = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
+        _write_private(target, _MAGIC + _mac(key, target.name, payload) + payload)
         for stale in folder.glob(f"{name}-*.pickle"):
             if stale != target:
                 stale.unlink(missing_ok=True)
@@ -105,20 +206,17 @@ def cached(name: str, files: Iterable[Path], build: Callable[[], Any]) -> Any:
     return value
 
 
-def _trusted(path: Path) -> bool:
-    """True if ``path`` and its folder belong to this user and nobody else can write them.
-
-    Unpickling runs code, so a cache file that another user could have planted or changed is
-    ignored (and rebuilt in memory) rather than loaded.
-    """
+def _write_private(target: Path, data: bytes) -> None:
+    """Write ``data`` to ``target`` atomically as a 0600 file (a link at ``target`` is replaced, not followed)."""
+    fd, name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
     try:
-        for item in (path, path.parent):
-            info = item.stat()
-            if info.st_uid != os.getuid() or info.st_mode & 0o022:
-                return False
-    except OSError:
-        return False
-    return True
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+        os.replace(name, target)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(name)
+        raise
 
 
 def load(*, fresh: bool = False, packs: Iterable[PackInput] | None = None) -> Graph:

@@ -30,6 +30,7 @@ from npc_kg.sparql.catalog import NamedQuery, resolve
 from npc_kg.sparql.params import to_term
 from npc_kg.sparql.results import Row, to_dataframe, to_rows
 from npc_kg.sparql.safety import parse
+from npc_kg.suggest import did_you_mean
 
 __all__ = ["QueryResult", "bind_params", "query", "run_query", "update"]
 
@@ -53,10 +54,12 @@ def bind_params(named: NamedQuery, params: Mapping[str, Any]) -> dict[str, Node]
     defaults fill in the rest. ``None`` leaves an optional parameter unbound.
     """
     declared = {spec.name for spec in named.params}
-    unknown = sorted(set(params) - declared)
-    if unknown:
+    undeclared = sorted(set(params) - declared)
+    if undeclared:
         accepted = ", ".join(sorted(declared)) or "none"
-        raise QueryError(f"query {named.name!r} does not declare parameter(s) {', '.join(unknown)} (declared: {accepted})")
+        hints = "; ".join(f"{name!r}: {hint}" for name in undeclared if (hint := did_you_mean(name, declared)))
+        raise QueryError(f"query {named.name!r} does not declare parameter(s) {', '.join(undeclared)}"
+                         f"{'; ' + hints if hints else ''} (declared: {accepted})")
     bindings: dict[str, Node] = {}
     for spec in named.params:
         value = params.get(spec.name)

@@ -15,7 +15,8 @@ from dataclasses import dataclass
 
 import pyoxigraph as ox
 
-from npc_kg.errors import QueryError, UnsafeQueryError
+from npc_kg.errors import QueryError, QueryTimeoutError, UnsafeQueryError
+from npc_kg.sparql.bounded import default_timeout, run_bounded
 from npc_kg.sparql.safety import check_safe, parse
 
 __all__ = ["RESULT_TYPES", "RdfAnswer", "SparqlRefused", "answer", "negotiate"]
@@ -46,6 +47,9 @@ class SparqlRefused(QueryError):
     def __init__(self, status: int, message: str) -> None:
         super().__init__(message)
         self.status = status
+
+    def __reduce__(self) -> tuple[type[SparqlRefused], tuple[int, str]]:  # raised in a bounded query's child process
+        return (SparqlRefused, (self.status, str(self)))
 
 
 @dataclass(frozen=True)
@@ -110,17 +114,24 @@ def answer(query: str, accept: str | None) -> RdfAnswer:
                             " and holds only the knowledge graph") from None
     graph = parsed.kind in ("construct", "describe")
     media = negotiate(accept, graph)
+    def evaluate() -> tuple[bytes, str]:
+        try:
+            result = store().query(query)
+        except SyntaxError as error:
+            raise SparqlRefused(400, f"SPARQL syntax error: {error}") from None
+        except (OSError, RuntimeError, ValueError) as error:
+            raise SparqlRefused(400, f"query failed: {error}") from None
+        # pyoxigraph's result objects must be dropped on the thread that made them: serialize, then drop here.
+        if isinstance(result, ox.QueryTriples):
+            data, media_type = result.serialize(format=GRAPH_TYPES[media]), media
+        else:
+            fmt = RESULT_TYPES[media]
+            data, media_type = result.serialize(format=fmt), _CANONICAL.get(fmt, media)
+        del result
+        return data or b"", media_type
+
     try:
-        result = store().query(query)
-    except SyntaxError as error:
-        raise SparqlRefused(400, f"SPARQL syntax error: {error}") from None
-    except (OSError, RuntimeError, ValueError) as error:
-        raise SparqlRefused(400, f"query failed: {error}") from None
-    # pyoxigraph's result objects must be dropped on the thread that made them: serialize, then drop here.
-    if isinstance(result, ox.QueryTriples):
-        data, media_type = result.serialize(format=GRAPH_TYPES[media]), media
-    else:
-        fmt = RESULT_TYPES[media]
-        data, media_type = result.serialize(format=fmt), _CANONICAL.get(fmt, media)
-    del result
-    return RdfAnswer(data or b"", media_type)
+        data, media_type = run_bounded(evaluate, default_timeout(), what="the query")
+    except QueryTimeoutError as error:
+        raise SparqlRefused(503, str(error)) from None
+    return RdfAnswer(data, media_type)

@@ -9,6 +9,7 @@ from pathlib import Path
 from npc_kg.errors import InputError, QueryError
 from npc_kg.resources import data_path
 from npc_kg.sparql.params import ParamSpec, parse_params_header
+from npc_kg.suggest import unknown
 
 __all__ = ["NamedQuery", "check_named", "list_queries", "named_query", "resolve", "read_query_file"]
 
@@ -82,8 +83,7 @@ def named_query(name: str) -> NamedQuery:
     """Return the named query ``name`` (file ``queries/<name>.rq``) or raise QueryError."""
     path = _queries_dir() / f"{name}.rq"
     if not _NAME.match(name) or not path.is_file():
-        known = ", ".join(query.name for query in list_queries())
-        raise QueryError(f"unknown named query {name!r} (known: {known})")
+        raise QueryError(unknown("named query", name, [query.name for query in list_queries()]))
     return read_query_file(path)
 
 

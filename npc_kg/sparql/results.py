@@ -30,6 +30,9 @@ from rdflib import BNode, Literal, URIRef
 from rdflib.namespace import XSD
 from rdflib.term import Node
 
+from npc_kg.errors import QueryError
+from npc_kg.suggest import unknown
+
 __all__ = ["Row", "to_dataframe", "comparable", "format_rows", "to_python", "to_rows", "FORMATS"]
 
 Row = dict[str, Any]
@@ -174,7 +177,7 @@ def format_rows(rows: Sequence[Row], variables: Sequence[str], fmt: str = "table
                 buffer.write("\t".join(values) + "\n")
         return buffer.getvalue()
     if fmt != "table":
-        raise ValueError(f"unknown format {fmt!r} (known: {', '.join(FORMATS)})")
+        raise QueryError(unknown("format", fmt, FORMATS))
     cells: list[list[str]] = [[" ".join(_cell(row.get(name)).split()) for name in variables] for row in rows]
     widths = [min(60, max([len(name)] + [len(line[i]) for line in cells])) for i, name in enumerate(variables)]
 

@@ -18,7 +18,8 @@ class NetworkUsed(AssertionError):
     pass
 
 
-def test_assessment_makes_no_network_access_and_writes_no_temp_files(helpers, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_assessment_makes_no_network_access_and_writes_no_temp_files(helpers, monkeypatch: pytest.MonkeyPatch,
+                                                                    tmp_path: Path) -> None:
     npc_kg.load()  # the knowledge graph itself is package data, loaded before the patient arrives
     npc_kg.assess(helpers.patient_dict())  # and so are the user caches of package data (engines, query checks)
 
@@ -34,7 +35,11 @@ def test_assessment_makes_no_network_access_and_writes_no_temp_files(helpers, mo
     monkeypatch.setattr(socket, "getaddrinfo", refuse)
     for name in ("mkstemp", "mkdtemp", "NamedTemporaryFile", "TemporaryFile", "SpooledTemporaryFile", "TemporaryDirectory"):
         monkeypatch.setattr(tempfile, name, no_temp)
-    temp_dir = Path(tempfile.gettempdir())
+    # A private temporary folder, watched instead of the shared /tmp (other processes write there).
+    temp_dir = tmp_path / "tmp"
+    temp_dir.mkdir()
+    monkeypatch.setenv("TMPDIR", str(temp_dir))
+    monkeypatch.setattr(tempfile, "tempdir", str(temp_dir))
     before = set(os.listdir(temp_dir))
     cwd_before = set(os.listdir(Path.cwd()))
 
@@ -63,3 +68,20 @@ ex:p-r a npc:LocalRecurrence ; npc:findingStatus npc:Present ; npc:monthsSinceRa
     assert len(info.value.errors) >= 5
     for secret in ("SECRET-1", "SECRET-2", "SECRET-3", "SECRET-4", "4242"):
         assert secret not in text
+
+
+def test_cli_assessment_leaves_no_file_in_its_temporary_folder(helpers, tmp_path: Path) -> None:
+    """The whole command, forked query processes included, with a private TMPDIR that must stay empty."""
+    import subprocess
+    import sys
+
+    temp_dir = tmp_path / "tmp"
+    temp_dir.mkdir()
+    env = {**os.environ, "TMPDIR": str(temp_dir), "PYTHONPATH": str(helpers.REPO)}
+    folder = helpers.REPO / "examples" / "patients"
+    done = subprocess.run([sys.executable, "-m", "npc_kg", "assess", str(folder / "indeterminate.ttl"),
+                           str(folder / "eligible.jsonld"), "--format", "json"],
+                          env=env, capture_output=True, text=True, timeout=300, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert list(temp_dir.iterdir()) == []
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["tmp"]

@@ -170,7 +170,7 @@ def test_cli_qc_exit_codes(tmp_path, monkeypatch) -> None:
     assert (tmp_path / "report.tsv").read_text(encoding="utf-8").startswith("Level\tRule Name")
     monkeypatch.setattr("npc_kg.cli.qc.qc_report", lambda: [QcRow("WARN", "r", "npc:X", "rdfs:label", "")])
     assert main(["qc"]) == 0
-    assert main(["qc", "--fail-on", "WARN"]) == 1
+    assert main(["qc", "--fail-on", "WARN"]) == 6  # a check found errors (ChecksFailedError), not an internal error
     monkeypatch.setattr("npc_kg.cli.qc.qc_report", lambda: [QcRow("ERROR", "r", "npc:X", "rdfs:label", "")])
-    assert main(["qc"]) == 1
+    assert main(["qc"]) == 6
     assert main(["qc", "--fail-on", "none"]) == 0

@@ -69,7 +69,7 @@ def test_refuses_a_non_empty_folder(site: Path) -> None:
     assert result.returncode == 2 and "new or empty" in result.stderr
 
 
-def _driver():  # type: ignore[no-untyped-def]
+def _driver(profile: Path):  # type: ignore[no-untyped-def]
     chromedriver = shutil.which("chromedriver")
     chromium = shutil.which("chromium") or shutil.which("chromium-browser")
     if chromedriver is None or chromium is None:
@@ -79,16 +79,17 @@ def _driver():  # type: ignore[no-untyped-def]
 
     options = webdriver.ChromeOptions()
     options.binary_location = chromium
-    for argument in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"):
+    for argument in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                     f"--user-data-dir={profile}"):  # not /tmp/org.chromium.*, which Chromium would leave behind
         options.add_argument(argument)
     return webdriver.Chrome(service=Service(chromedriver), options=options)
 
 
 @pytest.mark.browser
-def test_page_in_headless_chromium(site: Path, kg: Graph) -> None:
+def test_page_in_headless_chromium(site: Path, kg: Graph, tmp_path: Path) -> None:
     from selenium.webdriver.common.by import By
 
-    driver = _driver()
+    driver = _driver(tmp_path / "chromium")
     try:
         driver.get((site / "index.html").as_uri())
         assert driver.title.startswith("npc-kg")

@@ -74,8 +74,11 @@ def need_browser() -> None:
 
 
 @pytest.fixture(scope="module")
-def browser():
-    """Headless Chromium driven by Selenium with Debian's chromedriver; browser console logs kept."""
+def browser(tmp_path_factory: pytest.TempPathFactory):
+    """Headless Chromium driven by Selenium with Debian's chromedriver; browser console logs kept.
+
+    Its profile goes to a pytest temporary folder (Chromium would leave ``/tmp/org.chromium.*``).
+    """
     need_browser()
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
@@ -83,7 +86,7 @@ def browser():
     options = webdriver.ChromeOptions()
     options.binary_location = CHROMIUM[0] if os.path.exists(CHROMIUM[0]) else shutil.which("chromium") or ""
     for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--window-size=1200,1600",
-                "--no-first-run", "--disable-extensions"):
+                "--no-first-run", "--disable-extensions", f"--user-data-dir={tmp_path_factory.mktemp('chromium')}"):
         options.add_argument(arg)
     options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
     driver_path = CHROMIUM[1] if os.path.exists(CHROMIUM[1]) else shutil.which("chromedriver") or ""

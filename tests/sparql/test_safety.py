@@ -19,7 +19,12 @@ SERVICE_QUERY = "SELECT ?s WHERE { SERVICE <http://example.org/sparql> { ?s ?p ?
 
 @pytest.fixture
 def connections(monkeypatch: pytest.MonkeyPatch) -> list[Any]:
-    """Record (and block) every outgoing connection attempt."""
+    """Record (and block) every outgoing connection attempt.
+
+    Queries run in this process (no query timeout, so no forked child whose attempts this list
+    would not see); a child inherits the same blocking functions.
+    """
+    monkeypatch.setenv("NPC_KG_QUERY_TIMEOUT", "0")
     calls: list[Any] = []
 
     def connect(self: socket.socket, address: Any) -> None:

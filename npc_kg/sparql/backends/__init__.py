@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from npc_kg.errors import QueryError
 from npc_kg.sparql.backends.base import Backend, GraphSource, Solutions
+from npc_kg.suggest import unknown
 
 __all__ = ["BACKENDS", "Backend", "GraphSource", "Solutions", "make_backend"]
 
@@ -34,4 +35,4 @@ def make_backend(
         from npc_kg.sparql.backends.remote import RemoteBackend
 
         return RemoteBackend(endpoint, allow_network=allow_network, **remote_options)  # type: ignore[arg-type]
-    raise QueryError(f"unknown backend {chosen!r} (known: {', '.join(BACKENDS)})")
+    raise QueryError(unknown("backend", chosen, BACKENDS))

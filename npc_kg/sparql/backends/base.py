@@ -33,6 +33,16 @@ class Backend(ABC):
 
     name: str = "backend"
     allow_network: bool = False
+    query_timeout: float | str | None = "default"
+    """Seconds a local query may run before it is stopped (:mod:`npc_kg.sparql.bounded`); ``"default"``:
+    the limit in force (``--timeout``, ``NPC_KG_QUERY_TIMEOUT``, 60 s); None: no limit."""
+
+    def _timeout(self) -> float | None:
+        if self.query_timeout == "default":
+            from npc_kg.sparql.bounded import default_timeout
+
+            return default_timeout()
+        return self.query_timeout  # type: ignore[return-value]
 
     @abstractmethod
     def load(self, data: GraphSource, graph_iri: str | None = None) -> int:

@@ -18,7 +18,9 @@ from rdflib.term import Node
 
 from npc_kg.errors import QueryError
 from npc_kg.kg.load import kg_ntriples
+from npc_kg.rdfio import withhold_input
 from npc_kg.sparql.backends.base import Backend, GraphSource, Solutions, as_graph
+from npc_kg.sparql.bounded import run_bounded
 from npc_kg.sparql.terms import from_oxigraph, inject_values, to_oxigraph
 
 __all__ = ["OxigraphBackend", "from_oxigraph", "to_oxigraph"]  # the conversions live in npc_kg.sparql.terms
@@ -34,8 +36,9 @@ class OxigraphBackend(Backend):
     name = "oxigraph"
 
     def __init__(self, *, allow_network: bool = False, include_kg: bool = True, store: ox.Store | None = None,
-                 packs: Any = None) -> None:
+                 packs: Any = None, timeout: float | str | None = "default") -> None:
         self.allow_network = allow_network
+        self.query_timeout = timeout
         self._store = store if store is not None else ox.Store()
         if include_kg and store is None:
             self._store.bulk_load(kg_ntriples(packs), format=ox.RdfFormat.N_TRIPLES)
@@ -66,28 +69,42 @@ class OxigraphBackend(Backend):
         except SyntaxError as error:
             raise QueryError(f"SPARQL syntax error (oxigraph): {error}") from None
         except (OSError, RuntimeError, ValueError) as error:
-            raise QueryError(f"query failed (oxigraph): {error}") from None
+            raise QueryError(f"query failed (oxigraph): {withhold_input(str(error))}") from None
 
     def select(self, query: str, bindings: Mapping[str, Node] | None = None, *,
                default_graph: Sequence[str | None] | None = None) -> Solutions:
         """Run a SELECT; with ``default_graph``, over the union of those named graphs."""
         parsed = self._checked(query, ("select",))
-        result = self._query(query, bindings, parsed.variables, default_graph)
-        variables = [variable.value for variable in result.variables]
-        rows = [tuple(from_oxigraph(solution[name]) for name in variables) for solution in result]
-        return Solutions(variables, rows)
+
+        def evaluate() -> Solutions:
+            result = self._query(query, bindings, parsed.variables, default_graph)
+            variables = [variable.value for variable in result.variables]
+            rows = [tuple(from_oxigraph(solution[name]) for name in variables) for solution in result]
+            return Solutions(variables, rows)
+
+        return self._bounded(evaluate)
+
+    def _bounded(self, evaluate: Any) -> Any:
+        try:
+            return run_bounded(evaluate, self._timeout(), what="the query (pyoxigraph)")
+        except (OSError, RuntimeError, ValueError) as error:  # raised while the rows are read
+            raise QueryError(f"query failed (oxigraph): {withhold_input(str(error))}") from None
 
     def select_native(self, query: str, bindings: Mapping[str, Node] | None = None) -> tuple[list[str], list[tuple[Any, ...]]]:
         """:meth:`select` with the result terms left as pyoxigraph terms (no conversion), for callers
         that read many rows; the same safety check."""
         parsed = self._checked(query, ("select",))
-        result = self._query(query, bindings, parsed.variables)
-        variables = [variable.value for variable in result.variables]
-        return variables, [tuple(solution[name] for name in variables) for solution in result]
+
+        def evaluate() -> tuple[list[str], list[tuple[Any, ...]]]:
+            result = self._query(query, bindings, parsed.variables)
+            variables = [variable.value for variable in result.variables]
+            return variables, [tuple(solution[name] for name in variables) for solution in result]
+
+        return self._bounded(evaluate)  # type: ignore[no-any-return]
 
     def ask(self, query: str, bindings: Mapping[str, Node] | None = None) -> bool:
         self._checked(query, ("ask",))
-        return bool(self._query(query, bindings, []))
+        return bool(self._bounded(lambda: bool(self._query(query, bindings, []))))
 
     def update(self, update: str) -> None:
         self._checked(update, ("update",))

@@ -8,7 +8,9 @@ from rdflib import Graph
 from rdflib.term import Node, Variable
 
 from npc_kg.errors import QueryError
+from npc_kg.rdfio import withhold_input
 from npc_kg.sparql.backends.base import Backend, GraphSource, Solutions, as_graph
+from npc_kg.sparql.bounded import run_bounded
 from npc_kg.sparql.safety import ParsedQuery, allow_service, install_rdflib_guards, parse
 
 __all__ = ["RdflibBackend"]
@@ -25,7 +27,7 @@ class RdflibBackend(Backend):
     name = "rdflib"
 
     def __init__(self, graph: Graph | None = None, *, allow_network: bool = False, include_kg: bool = True,
-                 packs: object = None) -> None:
+                 packs: object = None, timeout: float | str | None = "default") -> None:
         if graph is None and include_kg:
             from npc_kg.kg.load import load
 
@@ -35,6 +37,7 @@ class RdflibBackend(Backend):
             self._shared = graph is not None
         self._graph = graph if graph is not None else Graph()
         self.allow_network = allow_network
+        self.query_timeout = timeout
 
     def _parse(self, query: str) -> ParsedQuery:
         return parse(query)  # rdflib runs the prepared form
@@ -62,17 +65,23 @@ class RdflibBackend(Backend):
 
     def _run(self, parsed: ParsedQuery, bindings: Mapping[str, Node] | None) -> tuple[list[str], list[tuple], bool]:  # type: ignore[type-arg]
         init = {Variable(name): term for name, term in (bindings or {}).items()}
-        with allow_service(self.allow_network):
-            try:
-                result = self._graph.query(parsed.prepared, initBindings=init)  # type: ignore[arg-type]
-                if parsed.kind == "ask":
-                    return [], [], bool(result.askAnswer)
-                rows = [tuple(row) for row in result]  # type: ignore[arg-type]  # evaluation happens here, inside the guard
-                return [str(v) for v in (result.vars or [])], rows, False
-            except QueryError:
-                raise
-            except Exception as error:  # rdflib evaluation errors
-                raise QueryError(f"query failed: {type(error).__name__}: {error}") from None
+
+        def evaluate() -> tuple[list[str], list[tuple], bool]:  # type: ignore[type-arg]
+            with allow_service(self.allow_network):
+                try:
+                    result = self._graph.query(parsed.prepared, initBindings=init)  # type: ignore[arg-type]
+                    if parsed.kind == "ask":
+                        return [], [], bool(result.askAnswer)
+                    rows = [tuple(row) for row in result]  # type: ignore[arg-type]  # evaluation happens here, inside the guard
+                    return [str(v) for v in (result.vars or [])], rows, False
+                except QueryError:
+                    raise
+                except RecursionError:
+                    raise QueryError("query failed: nested too deeply to evaluate") from None
+                except Exception as error:  # rdflib evaluation errors
+                    raise QueryError(f"query failed: {type(error).__name__}: {withhold_input(str(error))}") from None
+
+        return run_bounded(evaluate, self._timeout(), what="the query (rdflib)")
 
     def select(self, query: str, bindings: Mapping[str, Node] | None = None) -> Solutions:
         variables, rows, _ = self._run(self._checked(query, ("select",)), bindings)

@@ -32,7 +32,7 @@ from npc_kg.sparql.backends.base import Backend, GraphSource, Solutions, as_grap
 from npc_kg.sparql.safety import ParsedQuery
 from npc_kg.sparql.terms import inject_values, sparql_term
 
-__all__ = ["DEFAULT_GRAPH", "DEFAULT_TIMEOUT", "LoadReport", "RemoteBackend", "batches"]
+__all__ = ["DEFAULT_GRAPH", "DEFAULT_TIMEOUT", "LoadReport", "RemoteBackend", "batches", "endpoint_hint"]
 
 DEFAULT_GRAPH = DEFAULT_GRAPH_IRI
 """Named graph the remote backend loads into and queries by default."""
@@ -139,7 +139,8 @@ class RemoteBackend(Backend):
                 return bytes(response.read())
         except urllib.error.HTTPError as error:
             body = error.read() if error.fp is not None else b""
-            raise EndpointError(f"{what} at {url}: HTTP {error.code} {error.reason}: {_short_error(body)}") from None
+            raise EndpointError(f"{what} at {url}: HTTP {error.code} {error.reason}: {_short_error(body)}"
+                                f"{endpoint_hint(url, error.code)}") from None
         except urllib.error.URLError as error:
             reason = error.reason
             if isinstance(reason, TimeoutError):
@@ -270,6 +271,20 @@ class RemoteBackend(Backend):
                 ) from None
             sent += len(chunk)
         return LoadReport(target, len(graph), len(chunks), 0, "insert")
+
+
+def endpoint_hint(url: str, status: int) -> str:
+    """For a 404/405/400 from a URL that is not a SPARQL service path: "; did you mean .../query?"."""
+    if status not in (400, 404, 405):
+        return ""
+    parts = urllib.parse.urlsplit(url)
+    path = parts.path.rstrip("/")
+    if path.endswith(("/query", "/sparql", "/update", "/store")):
+        return ""
+    candidates = [urllib.parse.urlunsplit(parts._replace(path=f"{path}/{name}", query="", fragment=""))
+                  for name in ("query", "sparql")]
+    return (f"; is this the server's base URL? did you mean {candidates[0]} (Oxigraph) or {candidates[1]} "
+            "(Virtuoso, Fuseki ...)?")
 
 
 def _default_update_endpoint(endpoint: str) -> str:

@@ -18,7 +18,9 @@ arguments are kgx's own).
 
 from __future__ import annotations
 
+import atexit
 import json
+import shutil
 import socket
 import sys
 import tempfile
@@ -55,7 +57,9 @@ bmt.toolkit.Toolkit.__init__.__defaults__ = (str(SCHEMA), "local:predicate-mappi
 
 import kgx.config  # noqa: E402
 
-_context = Path(tempfile.mkdtemp(prefix="kgx-offline-")) / "biolink-context.jsonld"
+_folder = tempfile.mkdtemp(prefix="kgx-offline-")
+atexit.register(shutil.rmtree, _folder, ignore_errors=True)  # never left behind in /tmp
+_context = Path(_folder) / "biolink-context.jsonld"
 _context.write_text(json.dumps({"@context": json.loads(PREFIX_MAP.read_text(encoding="utf-8"))}), encoding="utf-8")
 kgx.config.get_config()["jsonld-context"] = {name: str(_context) for name in ("biolink", "monarch_context", "obo_context")}
 

@@ -1,0 +1,105 @@
+"""Limits on the work one input can cause: input size, findings per patient, JSON nesting, query time.
+
+Defaults are generous but finite; each one is set, in order of precedence, by :func:`configure`
+(the CLI flags ``--max-input-size``, ``--max-findings``, ``--timeout``), by an environment
+variable, or by the default below. Over a limit, npc-kg raises
+:class:`~npc_kg.errors.LimitError` or :class:`~npc_kg.errors.QueryTimeoutError` (exit code 2)
+naming the limit and how to raise it; it never hangs. See ``docs/reliability.md``.
+
+========================  ==========================  =============  ==================================
+limit                     environment variable        default        what
+========================  ==========================  =============  ==================================
+``max_input_bytes``       ``NPC_KG_MAX_INPUT_BYTES``  268435456      bytes of one RDF input (256 MiB)
+``max_findings``          ``NPC_KG_MAX_FINDINGS``     2000           ``npc:hasFinding`` of one patient
+``max_json_depth``        ``NPC_KG_MAX_JSON_DEPTH``   100            nesting of a JSON(-LD) document
+``query_timeout``         ``NPC_KG_QUERY_TIMEOUT``    60             seconds per local query of a user (0: none)
+========================  ==========================  =============  ==================================
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, fields, replace
+from typing import Any
+
+from npc_kg.errors import InputError
+
+__all__ = ["DEFAULTS", "ENVIRONMENT", "FLAGS", "Limits", "configure", "current", "how_to_raise", "reset"]
+
+
+@dataclass(frozen=True)
+class Limits:
+    """The limits in force (see the module docstring)."""
+
+    max_input_bytes: int = 256 * 1024 * 1024
+    max_findings: int = 2000
+    max_json_depth: int = 100
+    query_timeout: float | None = 60.0
+    """Seconds a local query may run (None: no limit)."""
+
+
+DEFAULTS = Limits()
+ENVIRONMENT = {
+    "max_input_bytes": "NPC_KG_MAX_INPUT_BYTES",
+    "max_findings": "NPC_KG_MAX_FINDINGS",
+    "max_json_depth": "NPC_KG_MAX_JSON_DEPTH",
+    "query_timeout": "NPC_KG_QUERY_TIMEOUT",
+}
+FLAGS = {
+    "max_input_bytes": "--max-input-size",
+    "max_findings": "--max-findings",
+    "query_timeout": "--timeout",
+}
+"""The CLI flag of each limit, for the messages that say how to raise it."""
+
+_OVERRIDES: dict[str, Any] = {}
+
+
+def _number(name: str, text: str) -> Any:
+    variable = ENVIRONMENT[name]
+    try:
+        value = float(text)
+    except ValueError:
+        raise InputError(f"environment variable {variable} must be a number") from None
+    if value < 0 or value != value:
+        raise InputError(f"environment variable {variable} must not be negative")
+    if name == "query_timeout":
+        return value or None
+    return int(value)
+
+
+def current() -> Limits:
+    """The limits in force: :func:`configure`, else the environment, else :data:`DEFAULTS`."""
+    values: dict[str, Any] = {}
+    for item in fields(Limits):
+        if item.name in _OVERRIDES:
+            values[item.name] = _OVERRIDES[item.name]
+            continue
+        text = os.environ.get(ENVIRONMENT[item.name], "").strip()
+        if text:
+            values[item.name] = _number(item.name, text)
+    return replace(DEFAULTS, **values)
+
+
+def configure(**changes: Any) -> None:
+    """Set limits for this process (a value of None leaves that limit as it is; ``query_timeout=0`` removes it)."""
+    for name, value in changes.items():
+        if name not in ENVIRONMENT:
+            raise TypeError(f"unknown limit {name!r}")
+        if value is None:
+            continue
+        if name == "query_timeout":
+            _OVERRIDES[name] = float(value) or None
+        else:
+            _OVERRIDES[name] = int(value)
+
+
+def reset() -> None:
+    """Forget what :func:`configure` set (tests)."""
+    _OVERRIDES.clear()
+
+
+def how_to_raise(name: str) -> str:
+    """"raise it with --flag or VARIABLE" for the limit ``name``."""
+    flag = FLAGS.get(name)
+    return f"raise it with {flag} or {ENVIRONMENT[name]}" if flag else f"raise it with {ENVIRONMENT[name]}"

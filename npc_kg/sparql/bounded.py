@@ -1,0 +1,124 @@
+"""Run a local query where it can be stopped: in a forked child process, with a deadline.
+
+pyoxigraph's ``Store.query`` cannot be cancelled (it releases the GIL but never checks for
+signals) and rdflib's evaluation is a long Python loop, so a cross-product query would run on
+for as long as it likes. :func:`run_bounded` forks: the child inherits the store and the parsed
+query (copy-on-write, about 2 ms), evaluates, and sends the rows back through a pipe; the parent
+waits at most ``timeout`` seconds, then kills the child and raises
+:class:`~npc_kg.errors.QueryTimeoutError` (exit code 2). Nothing is written to disk; the rows
+travel as a pickle over a private pipe from the process's own fork.
+
+It bounds the query text that comes from the user (``npc-kg query``, :func:`npc_kg.query`, the
+backends' ``select``/``ask``, the service's ``/sparql``). The package's own queries on patient
+data run in-process, bounded by the input limits: a fork per patient or per batch cost 15-80 %
+of ``assess`` and ``assess-cohort`` (``docs/reliability.md``, ``benchmarks/query_timeout.py``).
+
+Without ``os.fork`` (Windows), or inside such a child, or with ``timeout=None``, the work runs
+in the calling process without a deadline. Updates always run in the calling process: their
+changes must stay in its store.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import pickle
+import select
+import signal
+import time
+from collections.abc import Callable
+from typing import TypeVar
+
+from npc_kg.errors import NpcKgError, QueryError, QueryTimeoutError
+
+__all__ = ["default_timeout", "run_bounded"]
+
+T = TypeVar("T")
+
+_IN_CHILD = False
+
+
+def default_timeout() -> float | None:
+    """The timeout of local queries now in force (:mod:`npc_kg.limits`: ``--timeout``, ``NPC_KG_QUERY_TIMEOUT``, 60 s)."""
+    from npc_kg.limits import current
+
+    return current().query_timeout
+
+
+def _portable(error: BaseException) -> BaseException:
+    """An exception the parent can unpickle and raise: npc-kg's own as they are, others as a QueryError
+    that names the type only (an evaluation error's text may quote data)."""
+    if isinstance(error, NpcKgError):
+        try:
+            pickle.loads(pickle.dumps(error))
+            return error
+        except Exception:
+            return type(error).__mro__[1](str(error)) if isinstance(error, QueryError) else QueryError(str(error))
+    return QueryError(f"query failed: {type(error).__name__}")
+
+
+def _child(work: Callable[[], T], write_end: int) -> None:
+    global _IN_CHILD
+    _IN_CHILD = True
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C and stops this process
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    try:
+        try:
+            payload = pickle.dumps((True, work()), protocol=pickle.HIGHEST_PROTOCOL)
+        except BaseException as error:
+            payload = pickle.dumps((False, _portable(error)), protocol=pickle.HIGHEST_PROTOCOL)
+        view = memoryview(payload)
+        while view:
+            written = os.write(write_end, view)
+            view = view[written:]
+    finally:
+        os._exit(0)  # no atexit handlers, no flush of the parent's buffers
+
+
+def _stop(pid: int) -> None:
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(pid, signal.SIGKILL)
+    with contextlib.suppress(ChildProcessError):
+        os.waitpid(pid, 0)
+
+
+def run_bounded(work: Callable[[], T], timeout: float | None, *, what: str = "the query") -> T:
+    """Return ``work()``, computed in a forked child that is killed after ``timeout`` seconds.
+
+    ``work`` must return something picklable (rdflib or pyoxigraph terms, lists, tuples). Raises
+    :class:`QueryTimeoutError` when the time is up, and re-raises npc-kg errors raised by ``work``.
+    """
+    if timeout is None or _IN_CHILD or not hasattr(os, "fork"):
+        return work()
+    read_end, write_end = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - the child leaves through os._exit
+        os.close(read_end)
+        _child(work, write_end)
+    os.close(write_end)
+    chunks: list[bytes] = []
+    deadline = time.monotonic() + timeout
+    try:
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                from npc_kg.limits import how_to_raise
+
+                raise QueryTimeoutError(f"{what} ran longer than {timeout:g} s and was stopped "
+                                        f"({how_to_raise('query_timeout')}; 0 means no limit)")
+            ready, _w, _x = select.select([read_end], [], [], left)
+            if not ready:
+                continue
+            chunk = os.read(read_end, 1 << 20)
+            if not chunk:
+                break
+            chunks.append(chunk)
+    finally:
+        os.close(read_end)
+        _stop(pid)
+    if not chunks:
+        raise QueryError(f"{what} ended without an answer (its process was killed, for example out of memory)")
+    ok, value = pickle.loads(b"".join(chunks))  # from this process's own fork, over a private pipe
+    if not ok:
+        raise value
+    return value  # type: ignore[no-any-return]

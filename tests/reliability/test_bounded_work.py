@@ -1,0 +1,171 @@
+"""Bounded work: limits on input size, findings per patient and JSON nesting; a timeout on every local query.
+
+No test here measures time: each asserts an outcome (an answer, or a clear refusal with exit
+code 2) that a quadratic or unbounded implementation would not reach within the CI run.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+from pathlib import Path
+
+import pytest
+from rdflib import URIRef
+
+import npc_kg
+from npc_kg import limits
+from npc_kg.assessment.explain import EXPLANATIONS, Explainer, duplicate_records
+from npc_kg.cli import main
+from npc_kg.errors import InputError, LimitError, QueryTimeoutError
+from npc_kg.patient import read_patient
+from npc_kg.sparql.backends.oxigraph_backend import OxigraphBackend
+from npc_kg.sparql.backends.rdflib_backend import RdflibBackend
+from npc_kg.sparql.bounded import run_bounded
+
+from .conftest import MARKER
+
+CROSS_PRODUCT = "SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i . ?j ?k ?l }"
+CLASSES = ("SkullBaseBoneDestruction", "CranialNervePalsy", "DistantMetastasis", "Frailty", "HepaticInsufficiency")
+
+
+@pytest.fixture(autouse=True)
+def _no_configured_limits() -> None:
+    limits.reset()
+    yield
+    limits.reset()
+
+
+def many_findings(n: int, *, distinct: bool = False) -> str:
+    """A patient with ``n`` finding records (repeats of a few findings, or each one distinct)."""
+    lines = ["@prefix npc: <https://w3id.org/npc-kg/> .", "@prefix ex: <https://example.org/p/> .",
+             "@prefix rdfs: <http://www.w3.org/2000/01/rdf-schema#> .",
+             "ex:p a npc:Patient ; npc:age 60 ; npc:radiotherapyCourses 1 ; npc:hasFinding ex:r0 .",
+             "ex:r0 a npc:LocalRecurrence ; npc:findingStatus npc:Present ; npc:rTCategory npc:rT2 ; "
+             "npc:rNCategory npc:rN0 ."]
+    for i in range(1, n):
+        status = "npc:Present" if i % 3 == 0 else "npc:Absent"
+        note = f' ; rdfs:comment "visit {i}"' if distinct else ""
+        lines.append(f"ex:p npc:hasFinding ex:f{i} . ex:f{i} a npc:{CLASSES[i % len(CLASSES)]} ; "
+                     f"npc:findingStatus {status}{note} .")
+    return "\n".join(lines) + "\n"
+
+
+def test_defaults_are_finite_and_documented() -> None:
+    current = limits.current()
+    assert current.max_findings == 2000 and current.max_json_depth == 100
+    assert current.max_input_bytes == 256 * 1024 * 1024 and current.query_timeout == 60
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "reliability.md").read_text(encoding="utf-8")
+    for variable in limits.ENVIRONMENT.values():
+        assert variable in doc
+
+
+def test_a_10000_finding_patient_is_refused_clearly(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "many.ttl"
+    path.write_text(many_findings(10_000), encoding="utf-8")
+    with pytest.raises(LimitError, match="more than 2000 finding records") as info:
+        npc_kg.assess(path)
+    assert info.value.exit_code == 2 and "--max-findings" in str(info.value)
+    assert main(["assess", str(path)]) == 2
+    assert "NPC_KG_MAX_FINDINGS" in capsys.readouterr().err
+
+
+def test_a_10000_finding_patient_is_answered_under_a_raised_limit(tmp_path: Path,
+                                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    """Raised limit: the repeated records are explained once, so the answer comes (linear work)."""
+    path = tmp_path / "many.ttl"
+    path.write_text(many_findings(10_000), encoding="utf-8")
+    assert main(["assess", str(path), "--max-findings", "20000", "--format", "json"]) == 0
+    [answer] = json.loads(capsys.readouterr().out)
+    assert answer["verdict"] == "ineligible" and answer["evidence"]
+
+
+def test_repeated_records_give_the_rows_of_one_record() -> None:
+    few, _ = read_patient(many_findings(12))
+    many, _ = read_patient(many_findings(600))
+    patient = URIRef("https://example.org/p/p")
+    assert len(duplicate_records(many, patient)) >= 580  # 599 repeats of 10 distinct records
+    assert not duplicate_records(read_patient(many_findings(12, distinct=True))[0], patient)
+    for name in EXPLANATIONS:
+        assert Explainer(many, [patient]).rows(name, patient) == Explainer(few, [patient]).rows(name, patient)
+
+
+def test_distinct_records_up_to_the_limit_are_answered() -> None:
+    """The worst case under the default limit (every record distinct) still gets an answer."""
+    [answer] = npc_kg.assess(many_findings(400, distinct=True))
+    assert answer.verdict == "ineligible"
+
+
+def test_input_size_limit(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = tmp_path / "p.ttl"
+    path.write_text(many_findings(50), encoding="utf-8")
+    monkeypatch.setenv("NPC_KG_MAX_INPUT_BYTES", "1000")
+    with pytest.raises(LimitError, match="larger than 1000 bytes"):
+        npc_kg.assess(path)
+    with pytest.raises(LimitError):
+        npc_kg.assess(path.read_text(encoding="utf-8"))
+    monkeypatch.setenv("NPC_KG_MAX_INPUT_BYTES", "lots")
+    with pytest.raises(InputError, match="NPC_KG_MAX_INPUT_BYTES must be a number"):
+        npc_kg.assess(path)
+
+
+@pytest.mark.parametrize("depth", [150, 100_000])
+def test_deeply_nested_jsonld_is_refused(depth: int) -> None:
+    text = '{"@id": "https://example.org/p/1", "https://example.org/p": ' + "[" * depth + "1" + "]" * depth + "}"
+    with pytest.raises(LimitError, match="nested too deeply"):
+        npc_kg.assess(text)
+
+
+def test_huge_integer_jsonld_is_refused() -> None:
+    text = '{\n"@id": "https://example.org/p/1",\n"https://example.org/p": ' + "9" * 5000 + "}"
+    with pytest.raises(InputError, match="too many digits") as info:
+        npc_kg.assess(text)
+    assert info.value.line == 3
+
+
+@pytest.mark.parametrize("backend", [RdflibBackend, OxigraphBackend], ids=["rdflib", "pyoxigraph"])
+def test_a_cross_product_query_is_stopped(backend: type, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("NPC_KG_QUERY_TIMEOUT", "1")
+    children: list[int] = []
+    fork = os.fork
+
+    def recorded() -> int:
+        pid = fork()
+        if pid:
+            children.append(pid)
+        return pid
+
+    monkeypatch.setattr(os, "fork", recorded)
+    with pytest.raises(QueryTimeoutError, match="ran longer than 1 s and was stopped") as info:
+        backend().select(CROSS_PRODUCT)
+    assert info.value.exit_code == 2
+    assert len(children) == 1
+    with pytest.raises(ChildProcessError):
+        os.waitpid(children[0], os.WNOHANG)  # the query's process is gone (killed and reaped), not left running
+
+
+@pytest.mark.parametrize("engine", ["rdflib", "oxigraph"])
+def test_cli_query_timeout(engine: str, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["query", CROSS_PRODUCT, "--backend", engine, "--timeout", "1"]) == 2
+    assert "was stopped" in capsys.readouterr().err
+
+
+def test_queries_still_answer_with_the_timeout() -> None:
+    rows = npc_kg.query("SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }")
+    assert rows[0]["n"] > 1000
+    assert run_bounded(lambda: [1, 2], 5) == [1, 2]
+
+
+def test_an_error_in_the_query_process_comes_back_without_values() -> None:
+    def fails() -> None:
+        raise ValueError(f"bad term {MARKER}")
+
+    with pytest.raises(npc_kg.errors.QueryError) as info:
+        run_bounded(fails, 5)
+    assert "ValueError" in str(info.value) and MARKER not in str(info.value)
+
+
+def test_a_killed_query_process_is_a_clear_error() -> None:
+    with pytest.raises(npc_kg.errors.QueryError, match="ended without an answer"):
+        run_bounded(lambda: os.kill(os.getpid(), signal.SIGKILL), 5)

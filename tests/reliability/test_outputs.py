@@ -1,0 +1,128 @@
+"""Outputs (issue 15 item 8) and workflow fixes (item 12): devices, FIFOs and symlinks refused,
+``-`` is standard output, same-file outputs refused, partial files private and removed on
+SIGTERM; several files to ``assess`` each get a result or an error; closest-choice hints; the
+endpoint base-URL hint."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import stat
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from npc_kg.atomic import atomic_output, check_output_path
+from npc_kg.cli import main
+from npc_kg.errors import OutputError
+from npc_kg.sparql.backends.remote import endpoint_hint
+from npc_kg.suggest import closest, unknown
+
+from .conftest import DATA, REPO
+
+EXAMPLE = str(REPO / "examples" / "patients" / "eligible.ttl")
+INELIGIBLE = str(REPO / "examples" / "patients" / "ineligible.ttl")
+
+
+def test_dev_null_is_refused_and_left_alone(capsys: pytest.CaptureFixture[str]) -> None:
+    before = os.stat("/dev/null")
+    assert main(["assess", EXAMPLE, "-o", "/dev/null"]) == 2
+    assert "is a device" in capsys.readouterr().err
+    after = os.stat("/dev/null")
+    assert stat.S_ISCHR(after.st_mode) and after.st_ino == before.st_ino
+
+
+@pytest.mark.parametrize("kind", ["fifo", "symlink"])
+def test_fifo_and_symlink_outputs_are_refused(kind: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    target = tmp_path / "out.txt"
+    if kind == "fifo":
+        os.mkfifo(target)
+    else:
+        (tmp_path / "real.txt").write_text("keep", encoding="utf-8")
+        target.symlink_to(tmp_path / "real.txt")
+    assert main(["assess", EXAMPLE, "-o", str(target)]) == 2
+    assert "refusing to replace it" in capsys.readouterr().err
+    assert stat.S_ISFIFO(target.lstat().st_mode) if kind == "fifo" else target.is_symlink()
+    if kind == "symlink":
+        assert (tmp_path / "real.txt").read_text(encoding="utf-8") == "keep"
+    with pytest.raises(OutputError):
+        check_output_path(target)
+
+
+def test_dash_is_standard_output(tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    assert main(["assess", EXAMPLE, "-o", "-", "--format", "json"]) == 0
+    assert json.loads(capsys.readouterr().out)[0]["verdict"] == "eligible"
+    assert main(["query", "sources", "-o", "-"]) == 0
+    assert capsys.readouterr().out
+    assert not (tmp_path / "-").exists()
+
+
+def test_attrition_equal_to_out_is_refused(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    cohort = tmp_path / "c.ttl"
+    cohort.write_text(Path(EXAMPLE).read_text(encoding="utf-8"), encoding="utf-8")
+    out = tmp_path / "v.csv"
+    code = main(["assess-cohort", str(cohort), "--out", str(out), "--attrition", str(out)])
+    assert code == 2 and "name the same file" in capsys.readouterr().err
+    assert not out.exists()
+
+
+def test_partial_file_is_private_then_gets_the_umask_mode(tmp_path: Path) -> None:
+    target = tmp_path / "out.txt"
+    with atomic_output(target) as handle:
+        partial = [p for p in tmp_path.iterdir() if p != target]
+        assert len(partial) == 1 and stat.S_IMODE(partial[0].stat().st_mode) == 0o600
+        handle.write("x")
+    mask = os.umask(0)
+    os.umask(mask)
+    assert stat.S_IMODE(target.stat().st_mode) == 0o666 & ~mask
+    assert sorted(tmp_path.iterdir()) == [target]
+
+
+def test_sigterm_mid_write_leaves_no_partial_file(tmp_path: Path) -> None:
+    """A slow ``assess-cohort`` killed with SIGTERM exits 143 and leaves no hidden partial output."""
+    cohort = tmp_path / "cohort.nt"
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    subprocess.run([sys.executable, "-m", "npc_kg", "synth", "--n", "5000", "--out", str(cohort)], env=env, check=True,
+                   capture_output=True)
+    out = tmp_path / "out"
+    out.mkdir()
+    process = subprocess.Popen([sys.executable, "-m", "npc_kg", "assess-cohort", str(cohort), "--out", str(out / "v.csv"),
+                                "--batch-size", "200"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 120
+    while not any(out.iterdir()) and process.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert process.poll() is None, "the run ended before it could be interrupted"
+    process.send_signal(signal.SIGTERM)
+    _out, err = process.communicate(timeout=60)
+    assert process.returncode == 143, err
+    assert list(out.iterdir()) == []
+
+
+def test_several_files_each_reported(capsys: pytest.CaptureFixture[str]) -> None:
+    bad = str(DATA / "m-iri-spaces.ttl")
+    code = main(["assess", EXAMPLE, bad, INELIGIBLE, "--format", "json"])
+    out, err = capsys.readouterr()
+    assert code == 2  # the highest code of any file
+    assert [a["verdict"] for a in json.loads(out)] == ["eligible", "ineligible"]
+    assert "m-iri-spaces.ttl" in err and "1 of 3 file(s) could not be assessed" in err
+
+
+def test_closest_choices_are_suggested(capsys: pytest.CaptureFixture[str]) -> None:
+    assert closest("patient-prognosi", ["patient-prognosis", "sources"])[0] == "patient-prognosis"
+    assert "did you mean 'json'" in unknown("format", "jsn", ["text", "json", "ttl"])
+    assert main(["query", "patient-prognosi"]) == 2
+    assert "did you mean 'patient-prognosis'" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as info:
+        main(["assess", EXAMPLE, "--format", "jsn"])
+    assert info.value.code == 2 and "did you mean 'json'" in capsys.readouterr().err
+
+
+def test_endpoint_base_url_gets_a_hint() -> None:
+    assert "/query" in endpoint_hint("http://127.0.0.1:7878/", 404)
+    assert "/query" in endpoint_hint("http://127.0.0.1:7878", 405)
+    assert endpoint_hint("http://127.0.0.1:7878/query", 404) == ""
