@@ -36,8 +36,8 @@ def _read_json(path: Path) -> Any:
         return None  # the RDF reader names the problem (no such file, a folder...)
     try:
         return json.loads(data)
-    except (ValueError, UnicodeDecodeError):
-        return None  # not JSON: the RDF reader reports it with its line
+    except (ValueError, UnicodeDecodeError, RecursionError):
+        return None  # not JSON, or nested too deeply: the RDF reader reports it with its line and limit
 
 
 def fhir_document(source: Any) -> Mapping[str, Any] | None:
@@ -51,8 +51,8 @@ def fhir_document(source: Any) -> Mapping[str, Any] | None:
     if isinstance(source, str) and source.lstrip().startswith("{"):
         try:
             doc = json.loads(source)
-        except ValueError:
-            return None
+        except (ValueError, RecursionError):
+            return None  # the RDF reader reports it (syntax, or the nesting limit)
         return doc if is_fhir_json(doc) else None
     if isinstance(source, str) and ("\n" in source.strip() or not source.strip()):
         return None  # RDF text

@@ -27,7 +27,8 @@ def test_cache_is_written_reused_and_can_be_turned_off(tmp_path: Path) -> None:
     cache = tmp_path / "cache"
     first = _run({"NPC_KG_CACHE": str(cache)})
     files = sorted(p.name.split("-")[0] for p in cache.iterdir())
-    assert files == ["engines", "graph", "merged"]
+    assert files == ["engines", "graph", "key", "merged"], "the graphs, the engines and the cache's private signing key"
+    assert (cache / "key").stat().st_mode & 0o777 == 0o600
     assert not any(p.name.endswith(".tmp") for p in cache.iterdir())
     assert _run({"NPC_KG_CACHE": str(cache)}) == first, "same answers from the cache"
     for path in cache.iterdir():  # a corrupt cache is rebuilt, not trusted
@@ -46,7 +47,7 @@ def test_cache_holds_no_patient_data(tmp_path: Path) -> None:
                           env={**os.environ, "NPC_KG_CACHE": str(cache)})
     assert done.returncode == 0, done.stderr
     assert "V-1" in (tmp_path / "o.csv").read_text()
-    # the engines (plan, compiled queries, criteria), the merged graph and its N-Triples
-    assert sorted(p.name.split("-")[0] for p in cache.iterdir()) == ["engines", "graph", "merged"]
+    # the engines (plan, compiled queries, criteria), the merged graph and its N-Triples, the signing key
+    assert sorted(p.name.split("-")[0] for p in cache.iterdir()) == ["engines", "graph", "key", "merged"]
     for path in cache.iterdir():
         assert b"patient/V-1" not in path.read_bytes() and b"patient/V-2" not in path.read_bytes()
