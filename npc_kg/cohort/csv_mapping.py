@@ -41,6 +41,7 @@ from rdflib import RDF, RDFS
 
 from npc_kg.errors import InputError
 from npc_kg.resources import data_path
+from npc_kg.yamlio import read_yaml
 
 if TYPE_CHECKING:  # pragma: no cover
     from npc_kg.cohort.synth import SynthPatient
@@ -259,16 +260,7 @@ _BY_CONFIGURATION: dict[tuple[Any, ...], CsvMapping] = {}
 
 
 def _document(where: str) -> dict[str, Any]:
-    import yaml  # only when a CSV is read: keeps `import npc_kg.cohort` light
-
-    try:
-        doc = yaml.safe_load(Path(where).read_text(encoding="utf-8"))
-    except OSError as error:
-        raise InputError(f"cannot read CSV mapping: {error.strerror or type(error).__name__}", path=where) from None
-    except yaml.YAMLError as error:
-        mark = getattr(error, "problem_mark", None)
-        raise InputError(f"cannot read CSV mapping: invalid YAML ({getattr(error, 'problem', None) or 'syntax'})",
-                         path=where, line=mark.line + 1 if mark else None) from None
+    doc = read_yaml(where, "CSV mapping")
     if not isinstance(doc, dict):
         raise InputError("a CSV mapping file must be a YAML mapping (key: value)", path=where)
     if doc.get("format", FORMAT) != FORMAT:

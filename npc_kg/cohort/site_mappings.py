@@ -15,6 +15,7 @@ from pathlib import Path
 
 from npc_kg.cohort.csv_mapping import FORMAT as CSV_FORMAT
 from npc_kg.errors import InputError
+from npc_kg.yamlio import read_yaml
 
 __all__ = ["FHIR_FORMAT", "SiteMappings", "site_mappings"]
 
@@ -33,17 +34,7 @@ class SiteMappings:
 
 
 def _format_of(path: Path) -> str:
-    import yaml
-
-    try:
-        doc = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise InputError("no such mapping file", path=str(path)) from None
-    except OSError as error:
-        raise InputError(f"cannot read the mapping file: {error.strerror}", path=str(path)) from None
-    except yaml.YAMLError as error:
-        mark = getattr(error, "problem_mark", None)
-        raise InputError("invalid YAML in the mapping file", path=str(path), line=mark.line + 1 if mark else None) from None
+    doc = read_yaml(path, "mapping file")
     found = doc.get("format") if isinstance(doc, dict) else None
     if found not in (CSV_FORMAT, FHIR_FORMAT):
         raise InputError(f"a mapping file says what it maps in its first key: format: {CSV_FORMAT} (a registry "

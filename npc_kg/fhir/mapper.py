@@ -387,17 +387,7 @@ class PatientMapper:
                 self._resource_record(rule, ref, curies, final, by_type, stats, statements, found, bridges, extras)
                 continue
             for curie in curies:
-                rows = self._finding_rows(curie)
-                if not rows:
-                    statements.append(Statement(rule.key, ref, curie, final))
-                    continue
-                for row in rows:
-                    typed = self._typed(row, final)
-                    statements.append(Statement(rule.key, ref, curie, final, typed))
-                    if typed is None:
-                        continue
-                    if typed != row.target:
-                        bridges.add((typed, row.target))
+                for typed in self._classes_of(rule, ref, curie, final, statements, bridges):
                     found.setdefault((rule.key, (typed,), final, curie), []).append(ref)
 
     def _resource_record(self, rule: FindingRule, ref: SourceRef, curies: Sequence[str], final: str,
@@ -408,17 +398,7 @@ class PatientMapper:
         classes: list[str] = []
         first: str | None = None
         for curie in curies:
-            rows = self._finding_rows(curie)
-            if not rows:
-                statements.append(Statement(rule.key, ref, curie, final))
-                continue
-            for row in rows:
-                typed = self._typed(row, final)
-                statements.append(Statement(rule.key, ref, curie, final, typed))
-                if typed is None:
-                    continue
-                if typed != row.target:
-                    bridges.add((typed, row.target))
+            for typed in self._classes_of(rule, ref, curie, final, statements, bridges):
                 if typed not in classes:
                     classes.append(typed)
                     first = first or curie
@@ -430,6 +410,25 @@ class PatientMapper:
             props, literals, sources = self._record_properties(rule, ref, by_type, stats)
             found[key] += sources
             extras[key] = (props, literals)
+
+    def _classes_of(self, rule: FindingRule, ref: SourceRef, curie: str, final: str, statements: list[Statement],
+                    bridges: set[tuple[str, str]]) -> list[str]:
+        """The classes a record of ``curie`` in state ``final`` is typed with; every mapping row read is a
+        statement, and a narrower class's ``rdfs:subClassOf`` bridge to its target is noted."""
+        rows = self._finding_rows(curie)
+        if not rows:
+            statements.append(Statement(rule.key, ref, curie, final))
+            return []
+        classes = []
+        for row in rows:
+            typed = self._typed(row, final)
+            statements.append(Statement(rule.key, ref, curie, final, typed))
+            if typed is None:
+                continue
+            if typed != row.target:
+                bridges.add((typed, row.target))
+            classes.append(typed)
+        return classes
 
     def _typed(self, row: CodeRow, state: str) -> str | None:
         """The class a record of ``row``'s code in ``state`` is typed with (None: no record)."""

@@ -27,6 +27,7 @@ import yaml
 
 from npc_kg.fhir.errors import FhirMappingError
 from npc_kg.resources import data_path
+from npc_kg.yamlio import read_yaml
 
 if TYPE_CHECKING:  # pragma: no cover
     from npc_kg.fhir.fhirpath import Selector
@@ -269,16 +270,7 @@ class FhirMapping:
 
 
 def _read_yaml(path: Path) -> dict[str, Any]:
-    try:
-        doc = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise FhirMappingError("no such FHIR mapping file", path=str(path)) from None
-    except OSError as error:
-        raise FhirMappingError(f"cannot read the FHIR mapping file: {error.strerror}", path=str(path)) from None
-    except yaml.YAMLError as error:
-        mark = getattr(error, "problem_mark", None)
-        raise FhirMappingError("invalid YAML in the FHIR mapping file", path=str(path),
-                               line=mark.line + 1 if mark else None) from None
+    doc = read_yaml(path, "FHIR mapping file", FhirMappingError)
     if not isinstance(doc, dict):
         raise FhirMappingError("a FHIR mapping file must be a YAML mapping (key: value)", path=str(path))
     unknown = sorted(set(doc) - _TOP_KEYS)

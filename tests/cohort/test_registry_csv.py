@@ -112,3 +112,17 @@ def test_mapping_files_must_say_their_format(tmp_path: Path, capsys: pytest.Capt
                  "--out", str(tmp_path / "rows.csv")])
     err = capsys.readouterr().err
     assert code == 2 and "format: npc-kg-cohort-csv/1" in err and "npc-kg-fhir-mapping/1" in err
+
+
+def test_an_unusual_header_name_is_named_by_its_position(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A damaged header may hold data: a name that is not a plain column name is never printed."""
+    source = tmp_path / "registry.csv"
+    source.write_text('patient_id,age,"frail""ZQXMARK7431 ty",ward\nP-1,61,x,East\n', encoding="utf-8")
+    code = main(["assess-cohort", str(source), "--out", str(tmp_path / "rows.csv")])
+    err = capsys.readouterr().err
+    assert code == 0
+    assert "ZQXMARK7431" not in err
+    assert "column 3 (name not shown)" in err and "ward" in err
+    with pytest.raises(InputError, match="column 3 \\(name not shown\\)") as refused:
+        assess_cohort([source], tmp_path / "strict.csv", strict=True)
+    assert "ZQXMARK7431" not in str(refused.value)
