@@ -110,6 +110,7 @@ def _closure_hits(evaluator: ClosureEvaluator, batch: Batch) -> tuple[set[Any], 
                 idx = evaluator.index(quads)
         patients, hits = evaluator.hits(idx)
         identifiers = _index_identifiers(idx, patients) if len(batch.source_ids) < len(patients) else {}
+        del idx  # freed while the collector is paused: it never walks the batch's index
     return patients, hits, batch, identifiers
 
 

@@ -56,6 +56,9 @@ _FHIR: list[FhirCohort] = []
 
 Job = Any
 """A unit of work: a :class:`Batch`, or a ``(start, stop)`` range of the run's FHIR records."""
+_WORKER_ENGINES: dict[Any, Any] = {}
+"""In a worker process only: the run's engines, found once when it starts (resolving the packs for every batch
+stats their files)."""
 
 
 @dataclass
@@ -313,14 +316,16 @@ def _assess_cohort(inputs: Any, out: str | Path | None, fmt: str | None, attriti
     return CohortSummary(rows=total, attrition=summary, out=out_path, provenance=prov)
 
 
-def _worker_started() -> None:
-    """In a new worker: leave Ctrl-C to the main process (which stops the workers), and move what the worker
-    inherited (engine, memos) out of the garbage collector's sight."""
+def _worker_started(config: _Configuration | None = None) -> None:
+    """In a new worker: leave Ctrl-C to the main process (which stops the workers), find the run's engines once,
+    and move what the worker inherited (engine, memos) out of the garbage collector's sight."""
     import gc
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     if hasattr(signal, "pthread_sigmask"):
         signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+    if config is not None:
+        _WORKER_ENGINES[config] = config.engines()
     gc.freeze()
 
 
@@ -355,7 +360,7 @@ class _Done:
 def _work(job: Job, engine: str, fmt: str, config: _Configuration) -> _Done:
     """Read (a FHIR range), assess, render and count one batch (in a worker process, so the main process only writes)."""
     batch = _FHIR[0].batch(*job) if isinstance(job, tuple) else job
-    engines = config.engines()
+    engines = _WORKER_ENGINES.get(config) or config.engines()
     criteria = engines.criteria_of(config.treatment)
     done = assess_records(batch, engine, engines=engines, criteria=criteria, threads=_THREADS)
     counts = Attrition(criteria)
@@ -414,7 +419,8 @@ def _run(jobs: Iterator[Job], engine: str, workers: int, fmt: str, config: _Conf
                 yield _work(job, engine, fmt, config)
             return
         pending: list[Future[_Done]] = []
-        pool = ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=_worker_started)
+        pool = ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=_worker_started,
+                                   initargs=(config,))
         try:
             for job in jobs:
                 with _interrupts_held():  # a worker forked here starts with Ctrl-C held, then ignores it

@@ -273,6 +273,15 @@ class _Linked:
         for pred, values in edges.items():
             if pred[0] == "^":
                 continue
+            if len(values) == 1:  # the common case, without a row list
+                value = values[0]
+                k = sids.get(value)
+                if k is None or k < 0:
+                    k = sid(idx, value)
+                if type(value) is str and idx.get(value):
+                    k = behaviour(idx, value, k)
+                parts += (pred, k)
+                continue
             row: list[Any] = []
             for value in values:
                 k = sids.get(value)
@@ -281,9 +290,8 @@ class _Linked:
                 if type(value) is str and idx.get(value):
                     k = behaviour(idx, value, k)
                 row.append(k)
-            if len(row) > 1:
-                row.sort()
-            parts.append((pred, *row))
+            row.sort()
+            parts += (pred, -len(row), *row)
         key = tuple(parts)
         interned = self.interned
         found = interned.get(key)
@@ -333,17 +341,27 @@ class _Linked:
             for pred, values in edges.items():
                 if pred[0] == "^":
                     continue
-                row: list[Any] = [pred]
+                if len(values) == 1:  # the common case, without a row list (this is the hot path)
+                    value = values[0]
+                    k = sids.get(value)
+                    if k is None:
+                        k = sid(idx, value)
+                    elif k < 0:
+                        raise _Cycle
+                    if shallow and type(value) is str and value in idx:
+                        shallow = False
+                    parts += (pred, k)
+                    continue
+                parts += (pred, -len(values))  # several values: a negative count, then their signatures
                 for value in values:
                     k = sids.get(value)
                     if k is None:
                         k = sid(idx, value)
                     elif k < 0:
                         raise _Cycle
-                    if shallow and value in idx and type(value) is str:
+                    if shallow and type(value) is str and value in idx:
                         shallow = False
-                    row.append(k)
-                parts.append(tuple(row))
+                    parts.append(k)
             shape = tuple(parts)
         found = interned.get(shape)
         if found is None:
@@ -656,17 +674,19 @@ class ClosureEvaluator:
         """The patients (asserted ``npc:Patient``) and the focus nodes of every group's targets, in one pass."""
         found: list[dict[Any, None]] = [{} for _ in self._target_specs]
         patients: set[str] = set()
-        checks = self._target_checks
+        by_key = [(found[n], argument) for n, keyed, argument in self._target_checks if keyed]
+        by_class = [(found[n], argument) for n, keyed, argument in self._target_checks if not keyed]
         for node, edges in idx.items():
             types = edges.get(_TYPE)
-            if types and _PATIENT in types:
-                patients.add(node)
-            for n, by_key, argument in checks:
-                if by_key:
-                    if argument in edges:
-                        found[n][node] = None
-                elif types and not argument.isdisjoint(types):
-                    found[n][node] = None
+            if types:
+                if _PATIENT in types:
+                    patients.add(node)
+                for into, classes in by_class:
+                    if not classes.isdisjoint(types):
+                        into[node] = None
+            for into, key in by_key:
+                if key in edges:
+                    into[node] = None
         for n, terms in self._target_nodes:
             for term in terms:
                 found[n][plan_term(term)] = None
@@ -699,9 +719,12 @@ class ClosureEvaluator:
                     foci = list(dict.fromkeys(v for f in roots for v in follow(idx, f)))
                 stats = self._group_stats[n]
                 use_memo = linked.signature_mode and not (stats[0] > 2000 and stats[1] * 4 < stats[0])
+                batch_sids, shallow, focus_key = linked.batch_sids, linked.shallow, linked.focus_key
                 for focus in foci:
                     if use_memo:
-                        sid = linked.focus_key(idx, focus)
+                        sid = batch_sids.get(focus)  # focus_key's first case, inline (most finding records)
+                        if sid is None or sid < 0 or sid not in shallow:
+                            sid = focus_key(idx, focus)
                         failing = memo.get(sid)
                         stats[0] += 1
                         if failing is None:
