@@ -46,7 +46,7 @@ from npc_kg.yamlio import read_yaml
 if TYPE_CHECKING:  # pragma: no cover
     from npc_kg.cohort.synth import SynthPatient
 
-__all__ = ["FORMAT", "CsvMapping", "RowError", "load_mapping", "read_fragment"]
+__all__ = ["FORMAT", "CsvMapping", "RowError", "expand", "load_mapping", "read_fragment"]
 
 FORMAT = "npc-kg-cohort-csv/1"
 """The ``format`` of a cohort CSV mapping file (the shipped one and a site's)."""
@@ -237,21 +237,23 @@ def _cell(col: _Column, term: str | None) -> str:
     return term[1:].split('"^^<', 1)[0].rstrip('"')
 
 
-def _expand(value: str, prefixes: dict[str, str], where: str) -> str:
-    prefix, sep, local = value.partition(":")
+def expand(value: object, prefixes: dict[str, str], where: str) -> str:
+    """The IRI of ``value`` (a CURIE of ``prefixes`` or a full http(s) IRI) in the data file ``where``."""
+    text = str(value)
+    prefix, sep, local = text.partition(":")
     if sep and prefix in prefixes:
         return prefixes[prefix] + local
-    if value.startswith(("http://", "https://")):
-        return value
-    raise InputError(f"cannot expand {value!r}: unknown prefix", path=where)
+    if text.startswith(("http://", "https://")):
+        return text
+    raise InputError(f"cannot expand {text!r}: unknown prefix", path=where)
 
 
 def _column(spec: dict[str, Any], prefixes: dict[str, str], where: str) -> _Column:
     return _Column(
         column=str(spec["column"]),
-        property=_expand(spec["property"], prefixes, where),
-        datatype=_expand(spec["datatype"], prefixes, where) if spec.get("datatype") else None,
-        values={str(k): _expand(v, prefixes, where) for k, v in spec["values"].items()} if spec.get("values") else None,
+        property=expand(spec["property"], prefixes, where),
+        datatype=expand(spec["datatype"], prefixes, where) if spec.get("datatype") else None,
+        values={str(k): expand(v, prefixes, where) for k, v in spec["values"].items()} if spec.get("values") else None,
     )
 
 
@@ -299,7 +301,7 @@ def _merge(base: dict[str, Any], site: dict[str, Any], where: str) -> dict[str, 
 
 def _findings(entries: Any, prefixes: dict[str, str], where: str) -> list[_Finding]:
     def x(value: str) -> str:
-        return _expand(value, prefixes, where)
+        return expand(value, prefixes, where)
 
     return [
         _Finding(
@@ -395,7 +397,7 @@ def _read(base: str, extra: Sequence[str | Path] = (), strict: bool = False) -> 
         prefixes = {str(k): str(v) for k, v in doc["prefixes"].items()}
 
         def x(value: str) -> str:
-            return _expand(value, prefixes, where)
+            return expand(value, prefixes, where)
 
         findings = _findings(doc["findings"], prefixes, where)
         return CsvMapping(

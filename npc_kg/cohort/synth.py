@@ -28,7 +28,7 @@ from typing import IO, Any
 from rdflib import RDF, RDFS, URIRef
 
 from npc_kg.atomic import atomic_output
-from npc_kg.cohort.csv_mapping import CsvMapping, load_mapping
+from npc_kg.cohort.csv_mapping import CsvMapping, expand, load_mapping
 from npc_kg.errors import InputError
 from npc_kg.kg.packs import PackInput, using_packs
 from npc_kg.namespace import NPC, PATIENT, PREFIXES
@@ -155,16 +155,6 @@ class Distributions:
     narrower_share: float
 
 
-def _expand(value: object, prefixes: dict[str, str], where: str) -> str:
-    text = str(value)
-    prefix, sep, local = text.partition(":")
-    if sep and prefix in prefixes:
-        return prefixes[prefix] + local
-    if text.startswith(("http://", "https://")):
-        return text
-    raise InputError(f"cannot expand {text!r}: unknown prefix", path=where)
-
-
 def _share(value: Any, what: str, where: str) -> float:
     if not isinstance(value, int | float) or isinstance(value, bool) or not 0 <= value <= 1:
         raise InputError(f"{what} must be a number from 0 to 1", path=where)
@@ -172,14 +162,14 @@ def _share(value: Any, what: str, where: str) -> float:
 
 
 def _field(spec: Any, prefixes: dict[str, str], where: str) -> _Field:
-    datatype = _expand(spec["datatype"], prefixes, where) if spec.get("datatype") else None
+    datatype = expand(spec["datatype"], prefixes, where) if spec.get("datatype") else None
     normal = spec.get("normal")
     lognormal = spec.get("lognormal")
-    weights = tuple((k if datatype else _expand(k, prefixes, where), int(v)) for k, v in (spec.get("weights") or {}).items())
+    weights = tuple((k if datatype else expand(k, prefixes, where), int(v)) for k, v in (spec.get("weights") or {}).items())
     if not weights and normal is None and lognormal is None:
         raise InputError(f"{spec.get('property')}: give weights, normal or lognormal", path=where)
     return _Field(
-        property=_expand(spec["property"], prefixes, where),
+        property=expand(spec["property"], prefixes, where),
         missing=_share(spec.get("missing", 0), f"{spec.get('property')}: missing", where),
         datatype=datatype,
         weights=weights,
@@ -195,7 +185,7 @@ def _rates(doc: Any, prefixes: dict[str, str], where: str) -> dict[str, tuple[fl
         absent = _share(rate.get("absent", 0), f"findings: rates: {name}: absent", where)
         if present + absent > 1:
             raise InputError(f"findings: rates: {name}: present + absent must not exceed 1", path=where)
-        rates[_expand(name, prefixes, where)] = (present, absent)
+        rates[expand(name, prefixes, where)] = (present, absent)
     return rates
 
 
@@ -253,10 +243,10 @@ def distributions(treatment: str | URIRef | None = None) -> Distributions:
         return Distributions(
             patient=tuple(_field(spec, prefixes, where) for spec in doc["patient"]),
             recurrence_count=tuple((int(k), int(v)) for k, v in recurrences["count"].items()),
-            sites=tuple((_expand(k, prefixes, where), int(v)) for k, v in recurrences["site"].items()),
-            also_class=_expand(also["class"], prefixes, where),
+            sites=tuple((expand(k, prefixes, where), int(v)) for k, v in recurrences["site"].items()),
+            also_class=expand(also["class"], prefixes, where),
             also_share=_share(also["share"], "recurrences: also: share", where),
-            also_not_with=frozenset(_expand(c, prefixes, where) for c in also.get("not_with") or []),
+            also_not_with=frozenset(expand(c, prefixes, where) for c in also.get("not_with") or []),
             recurrence_absent=_share(recurrences["absent"], "recurrences: absent", where),
             recurrence_fields=tuple(_field(spec, prefixes, where) for spec in recurrences.get("properties") or []),
             findings=tuple(findings),
