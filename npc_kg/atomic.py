@@ -41,6 +41,7 @@ __all__ = [
     "check_not_input",
     "check_output_path",
     "current_umask",
+    "discard_pending",
     "install_signal_cleanup",
     "is_stdout",
     "pending_files",
@@ -271,9 +272,14 @@ def _on_sigterm(signum: int, frame: FrameType | None) -> None:
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
         os.kill(os.getpid(), signal.SIGTERM)
         return
+    discard_pending()
+    raise Terminated()
+
+
+def discard_pending() -> None:
+    """Remove every partial output being written now (the process is about to end)."""
     for name in pending_files():
         _discard(name)
-    raise Terminated()
 
 
 def install_signal_cleanup() -> None:

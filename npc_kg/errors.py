@@ -31,6 +31,7 @@ __all__ = [
     "QueryError",
     "QueryTimeoutError",
     "UnsafeQueryError",
+    "WorkerError",
 ]
 
 
@@ -88,6 +89,13 @@ class PackError(NpcKgError):
 
 class QueryError(NpcKgError):
     """A SPARQL query is malformed, unknown, or given parameters it does not declare."""
+
+    exit_code = 2
+
+
+class WorkerError(NpcKgError):
+    """A worker process of a cohort run ended before its batch was done (exit code 2, as for a limit
+    reached): its own reason is on stderr, e.g. a query past ``--timeout``."""
 
     exit_code = 2
 

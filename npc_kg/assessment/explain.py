@@ -29,6 +29,7 @@ from rdflib.term import Node
 from npc_kg.namespace import ENGINE
 from npc_kg.sparql.backends.base import Solutions
 from npc_kg.sparql.backends.oxigraph_backend import OxigraphBackend
+from npc_kg.sparql.bounded import watched
 from npc_kg.sparql.catalog import check_named, named_query
 from npc_kg.sparql.terms import to_oxigraph
 
@@ -180,14 +181,16 @@ class Explainer:
         and that patient's graph."""
         backend = self._backend(patient)
         scope = [None, _SHARED, self.graphs[patient]]
-        return {name: merge_rows(backend.select(self._texts[name], {"patient": patient}, default_graph=scope))
-                for name in names}
+        with watched("the explanation queries of a patient"):
+            return {name: merge_rows(backend.select(self._texts[name], {"patient": patient}, default_graph=scope))
+                    for name in names}
 
     def records(self, patient: Node) -> list[dict[str, Node | None]]:
         """The rows of ``queries/criterion-records.rq`` for ``patient`` (one per criterion and record), unmerged."""
         backend = self._backend(patient)
-        found = backend.select(self._texts[RECORDS], {"patient": patient},
-                               default_graph=[None, _SHARED, self.graphs[patient]])
+        with watched("the criterion-records query of a patient"):
+            found = backend.select(self._texts[RECORDS], {"patient": patient},
+                                   default_graph=[None, _SHARED, self.graphs[patient]])
         return [dict(zip(found.variables, row, strict=True)) for row in found.rows]
 
     def explain(self, patient: Node, label: Any) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:

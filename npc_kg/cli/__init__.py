@@ -102,7 +102,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("npc-kg: terminated", file=sys.stderr)
         return 143
     try:
-        code = args.func(args)
+        from npc_kg.sparql.bounded import arm_watchdog
+
+        with arm_watchdog():  # the package's own queries end the run past --timeout (docs/reliability.md)
+            code = args.func(args)
         return int(code or 0)
     except NpcKgError as error:
         return print_error(error)

@@ -32,7 +32,7 @@ from npc_kg.cohort.evaluate import ENGINES, assess_records
 from npc_kg.cohort.frames import FrameInput, is_frame, rows_frame
 from npc_kg.cohort.writer import OUTPUT_FORMATS, Attrition, RowWriter, render
 from npc_kg.core.rules import rows_of
-from npc_kg.errors import InputError
+from npc_kg.errors import InputError, WorkerError
 from npc_kg.kg.packs import PackInput, using_packs
 from npc_kg.namespace import DEFAULT_GRAPH_IRI
 from npc_kg.shacl.engines import engines_for
@@ -405,6 +405,7 @@ def _run(jobs: Iterator[Job], engine: str, workers: int, fmt: str, config: _Conf
         return
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
+    from concurrent.futures.process import BrokenProcessPool
 
     saved, _THREADS = _THREADS, 1  # forked workers inherit this: one query thread each
     try:
@@ -429,6 +430,10 @@ def _run(jobs: Iterator[Job], engine: str, workers: int, fmt: str, config: _Conf
                     yield pending.pop(0).result()
             while pending:
                 yield pending.pop(0).result()
+        except BrokenProcessPool:  # a worker ended: it said why on stderr (e.g. a query past --timeout)
+            pool.shutdown(wait=True, cancel_futures=True)
+            raise WorkerError("a worker process ended before its batch was done (its reason is on the line above, "
+                              "for example a query past --timeout; or the system ran out of memory)") from None
         except BaseException:  # Ctrl-C, an error, or the caller stopped reading: no more batches
             pool.shutdown(wait=True, cancel_futures=True)
             raise

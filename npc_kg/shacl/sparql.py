@@ -153,12 +153,14 @@ class SparqlEvaluator:
     def store_hits(self, quads: Iterable[Any], *, threads: int = 1) -> tuple[set[Any], list[Hit]]:
         """The patients and hits of the compiled units on ``quads`` (fallback units excluded)."""
         from npc_kg.sparql.backends.oxigraph_backend import OxigraphBackend
+        from npc_kg.sparql.bounded import watched
 
         store, literals = self.load(quads)
-        # The package's own compiled queries, on a batch whose size the caller bounds: they run in this process,
-        # without the query timeout's fork, which cost 10-20 % of a cohort run (docs/reliability.md).
+        # The package's own compiled queries run in this process, without the query timeout's fork (it cost
+        # 10-20 % of a cohort run), under the in-process deadline of the command line (docs/reliability.md).
         backend = OxigraphBackend(store=store, include_kg=False, timeout=None)
-        return self._run(lambda query: backend.select_native(query)[1], self.units, literals, threads)
+        with watched("the compiled shapes on a batch"):
+            return self._run(lambda query: backend.select_native(query)[1], self.units, literals, threads)
 
     # -- endpoint ------------------------------------------------------------------------------------
     def endpoint_hits(self, url: str, *, timeout: float = 60.0, threads: int = 1,

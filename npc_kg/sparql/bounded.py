@@ -10,8 +10,11 @@ travel as a pickle over a private pipe from the process's own fork.
 
 It bounds the query text that comes from the user (``npc-kg query``, :func:`npc_kg.query`, the
 backends' ``select``/``ask``, the service's ``/sparql``). The package's own queries on patient
-data run in-process, bounded by the input limits: a fork per patient or per batch cost 15-80 %
-of ``assess`` and ``assess-cohort`` (``docs/reliability.md``, ``benchmarks/query_timeout.py``).
+data run in-process: a fork per patient or per batch cost 15-80 % of ``assess`` and
+``assess-cohort`` (``docs/reliability.md``, ``benchmarks/query_timeout.py``). They run under
+:func:`watched` instead: in the command-line program (which calls :func:`arm_watchdog`) a timer
+ends the process past the timeout, with one line on stderr, exit code 2 and its partial outputs
+removed; in a library call they are bounded by the input limits.
 
 Without ``os.fork`` (Windows), or inside such a child, or with ``timeout=None``, the work runs
 in the calling process without a deadline. Updates always run in the calling process: their
@@ -25,17 +28,65 @@ import os
 import pickle
 import select
 import signal
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import TypeVar
 
 from npc_kg.errors import NpcKgError, QueryError, QueryTimeoutError
 
-__all__ = ["default_timeout", "run_bounded"]
+__all__ = ["arm_watchdog", "default_timeout", "run_bounded", "watched"]
 
 T = TypeVar("T")
 
 _IN_CHILD = False
+_ARMED: dict[str, bool] = {"on": False}
+
+
+@contextlib.contextmanager
+def arm_watchdog() -> Iterator[None]:
+    """Inside the block, let :func:`watched` end this process (and the workers it forks) when a block
+    runs past the timeout: for the command-line program, whose run may end that way; never for a
+    library caller."""
+    saved, _ARMED["on"] = _ARMED["on"], True
+    try:
+        yield
+    finally:
+        _ARMED["on"] = saved
+
+
+def _expire(what: str, limit: float) -> None:  # pragma: no cover - the process ends here (tested end to end)
+    from npc_kg.atomic import discard_pending
+    from npc_kg.limits import how_to_raise
+
+    message = (f"npc-kg: error: {what} ran longer than {limit:g} s and the run was stopped "
+               f"({how_to_raise('query_timeout')}; 0 means no limit); partial outputs were removed\n")
+    with contextlib.suppress(OSError):
+        os.write(2, message.encode("utf-8"))
+    discard_pending()
+    os._exit(2)
+
+
+@contextlib.contextmanager
+def watched(what: str) -> Iterator[None]:
+    """Run the block (the package's own queries) in this process under the query timeout.
+
+    Armed (:func:`arm_watchdog`), a timer ends the process past the timeout with exit code 2, one
+    line naming ``what`` and the partial outputs removed: pyoxigraph cannot be interrupted, and a
+    fork per block costs too much. Not armed (a library call), the block runs without a deadline,
+    bounded by the input limits (:mod:`npc_kg.limits`).
+    """
+    limit = default_timeout() if _ARMED["on"] else None
+    if limit is None:
+        yield
+        return
+    timer = threading.Timer(limit, _expire, args=(what, limit))
+    timer.daemon = True
+    timer.start()
+    try:
+        yield
+    finally:
+        timer.cancel()
 
 
 def default_timeout() -> float | None:

@@ -169,3 +169,53 @@ def test_an_error_in_the_query_process_comes_back_without_values() -> None:
 def test_a_killed_query_process_is_a_clear_error() -> None:
     with pytest.raises(npc_kg.errors.QueryError, match="ended without an answer"):
         run_bounded(lambda: os.kill(os.getpid(), signal.SIGKILL), 5)
+
+
+# The package's own queries run in-process (a fork each cost 15-80 %): on the command line a timer
+# ends the run past --timeout, exit 2, one line, no output left; a library call is not stopped.
+TINY = "0.000001"
+
+
+def _cli(args: list[str], cwd: Path) -> tuple[int, str]:
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-m", "npc_kg", *args], cwd=cwd, capture_output=True, text=True,
+                          env={**os.environ, "NPC_KG_QUERY_TIMEOUT": TINY}, timeout=300)
+    return done.returncode, done.stderr
+
+
+@pytest.fixture(scope="module")
+def hundred(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from npc_kg.cohort.synth import synth
+
+    path = tmp_path_factory.mktemp("hundred") / "p100.nt"
+    synth(100, 3, path)
+    return path
+
+
+def test_assess_stops_when_the_package_queries_pass_the_timeout(hundred: Path, tmp_path: Path) -> None:
+    code, err = _cli(["assess", str(hundred), "--format", "json", "-o", "out.json"], tmp_path)
+    assert code == 2, err
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and "the explanation queries of a patient ran longer than" in lines[0]
+    assert "--timeout" in lines[0] and "Traceback" not in err
+    assert list(tmp_path.iterdir()) == [], "no output and no partial file"
+
+
+@pytest.mark.parametrize("workers", ["1", "2"])
+def test_a_sparql_cohort_stops_when_its_compiled_queries_pass_the_timeout(hundred: Path, tmp_path: Path,
+                                                                          workers: str) -> None:
+    code, err = _cli(["assess-cohort", str(hundred), "--engine", "sparql", "--workers", workers, "--batch-size", "20",
+                      "--out", "rows.csv"], tmp_path)
+    assert code == 2, err
+    assert "the compiled shapes on a batch ran longer than" in err and "Traceback" not in err
+    if workers == "2":
+        assert "a worker process ended before its batch was done" in err
+    assert list(tmp_path.iterdir()) == [], "no output and no partial file"
+
+
+def test_a_library_call_is_not_stopped_by_the_watchdog(hundred: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("NPC_KG_QUERY_TIMEOUT", TINY)
+    assessments = npc_kg.assess(hundred)
+    assert len(assessments) == 100 and all(a.evidence for a in assessments if a.verdict != "out-of-scope")
