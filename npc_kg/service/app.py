@@ -341,6 +341,9 @@ def serve(host: str = "127.0.0.1", port: int = 8000, config: ServiceConfig | Non
     """Run the service with uvicorn (blocking). Binds to 127.0.0.1 unless told otherwise."""
     import uvicorn
 
+    from npc_kg.sparql.bounded import arm_watchdog
+
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
-    uvicorn.run(create_app(config), host=host, port=port, access_log=False, server_header=False,
-                timeout_keep_alive=5, limit_concurrency=64, log_level="info")
+    with arm_watchdog(False):  # a request past its time gets its own error; the server never ends for it
+        uvicorn.run(create_app(config), host=host, port=port, access_log=False, server_header=False,
+                    timeout_keep_alive=5, limit_concurrency=64, log_level="info")

@@ -44,11 +44,11 @@ _ARMED: dict[str, bool] = {"on": False}
 
 
 @contextlib.contextmanager
-def arm_watchdog() -> Iterator[None]:
+def arm_watchdog(on: bool = True) -> Iterator[None]:
     """Inside the block, let :func:`watched` end this process (and the workers it forks) when a block
     runs past the timeout: for the command-line program, whose run may end that way; never for a
-    library caller."""
-    saved, _ARMED["on"] = _ARMED["on"], True
+    library caller, nor for a server (``on=False``: its requests have their own timeouts)."""
+    saved, _ARMED["on"] = _ARMED["on"], on
     try:
         yield
     finally:

@@ -219,3 +219,25 @@ def test_a_library_call_is_not_stopped_by_the_watchdog(hundred: Path, monkeypatc
     monkeypatch.setenv("NPC_KG_QUERY_TIMEOUT", TINY)
     assessments = npc_kg.assess(hundred)
     assert len(assessments) == 100 and all(a.evidence for a in assessments if a.verdict != "out-of-scope")
+
+
+def test_the_server_is_never_ended_by_the_watchdog(tmp_path: Path) -> None:
+    """`npc-kg serve` runs under the CLI, but a request past its time must not end the server."""
+    import subprocess
+    import sys
+
+    script = (
+        "import time, uvicorn\n"
+        "from npc_kg.sparql.bounded import watched\n"
+        "def run(*args, **kwargs):\n"
+        "    with watched('a slow request'):\n"
+        "        time.sleep(0.3)\n"
+        "    print('served')\n"
+        "uvicorn.run = run\n"
+        "from npc_kg.cli import main\n"
+        "raise SystemExit(main(['serve', '--port', '0']))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], cwd=tmp_path, capture_output=True, text=True, timeout=120,
+                          env={**os.environ, "NPC_KG_QUERY_TIMEOUT": TINY})
+    assert done.returncode == 0, done.stderr
+    assert "served" in done.stdout and "ran longer than" not in done.stderr
