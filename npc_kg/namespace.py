@@ -23,6 +23,7 @@ __all__ = [
     "KBSH",
     "MONDO_IMPORT_IRI",
     "NANOPUB_TEMP",
+    "NO_BASE_IRI",
     "NPC",
     "OA",
     "OBO",
@@ -32,6 +33,7 @@ __all__ = [
     "PATIENT",
     "PREFIXES",
     "RESULT",
+    "RFC3986_SYSTEM",
     "SH",
 ]
 
@@ -80,6 +82,12 @@ OIO = Namespace("http://www.geneontology.org/formats/oboInOwl#")
 
 ENGINE = Namespace("urn:npc-kg:engine:")
 """Private IRIs the SPARQL evaluator writes into its own stores (stand-ins for literals); never in an output."""
+
+NO_BASE_IRI = "urn:npc-kg:no-base"
+"""The base the RDF readers are given, so that a relative IRI in the input can be told and refused."""
+
+RFC3986_SYSTEM = "urn:ietf:rfc:3986"
+"""FHIR's identifier system for a value that is itself a URI (a ConceptMap's identifier)."""
 
 OA = Namespace("http://www.w3.org/ns/oa#")
 SH = Namespace("http://www.w3.org/ns/shacl#")

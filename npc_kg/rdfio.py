@@ -41,10 +41,11 @@ import rdflib
 import rdflib.parser
 import rdflib.plugin
 from rdflib import BNode, Dataset, Graph, Literal, URIRef
+from rdflib.namespace import XMLNS
 from rdflib.plugins.parsers.rdfxml import RDFXMLParser
 
 from npc_kg.errors import InputError, LimitError
-from npc_kg.namespace import CONTEXT_IRI
+from npc_kg.namespace import CONTEXT_IRI, NO_BASE_IRI
 from npc_kg.resources import data_path
 from npc_kg.suggest import unknown
 
@@ -106,7 +107,7 @@ _LINE_PATTERNS = (
     re.compile(r"line[: ]+(\d+)", re.IGNORECASE),
 )
 
-_NO_BASE = "urn:npc-kg:no-base"
+_NO_BASE = NO_BASE_IRI
 """The base IRI given to rdflib: a relative IRI resolves under it, and :func:`check_terms` refuses it."""
 
 
@@ -498,7 +499,7 @@ class _DefusedRDFXMLParser(RDFXMLParser):
 
         parser = DefusedExpatParser(forbid_dtd=True, forbid_entities=True, forbid_external=True)
         with suppress(AttributeError):
-            parser.start_namespace_decl("xml", "http://www.w3.org/XML/1998/namespace")
+            parser.start_namespace_decl("xml", str(XMLNS))
         parser.setFeature(handler.feature_namespaces, 1)
         content = RDFXMLHandler(sink)
         content.setDocumentLocator(source)  # type: ignore[arg-type] # as rdflib does

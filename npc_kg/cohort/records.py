@@ -39,7 +39,7 @@ import pyoxigraph as ox
 from rdflib import RDF
 
 from npc_kg.cohort.native import load_native
-from npc_kg.namespace import NPC
+from npc_kg.namespace import ENGINE, NPC
 
 __all__ = ["END", "NEW", "UNREAD", "WINDOW", "Record", "iter_records", "key_text", "line_tokens", "readable",
            "scan", "tokens"]
@@ -55,6 +55,8 @@ _BLOCK = 1 << 20
 _MEMO_LIMIT = 200_000
 _BLANK = re.compile(rb"_:[A-Za-z0-9_](?:[A-Za-z0-9_.\-]*[A-Za-z0-9_\-])?")
 _FORBIDDEN = re.compile(r'[\x00-\x20<>"{}|^`\\]')  # not allowed in an N-Triples IRIREF (after unescaping)
+_PROBE = f" <{ENGINE}probe> <{ENGINE}probe> .".encode()
+"""The rest of a triple that lets pyoxigraph judge a subject token alone (engine IRIs, never data)."""
 _UCHAR = re.compile(rb"\\(?:u([0-9A-Fa-f]{4})|U([0-9A-Fa-f]{8}))")
 _SUBJECT = re.compile(rb"<[^>]*>|_:[^ \t<]*")
 _REST = re.compile(rb"[ \t]*(<[^>]*>)?[ \t]*(?:(<[^>]*>|_:[^ \t<]*)|(\"))?")
@@ -104,7 +106,7 @@ def _check(token: bytes) -> bytes | None:
         if _BLANK.fullmatch(token):
             return token
         try:  # a label outside the ASCII subset: pyoxigraph decides
-            [quad] = ox.parse(input=token + b" <http://example.org/p> <http://example.org/o> .",
+            [quad] = ox.parse(input=token + _PROBE,
                               format=ox.RdfFormat.N_TRIPLES)
         except (SyntaxError, ValueError):
             return None

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from npc_kg.fhir.mapping import CodeRow, CodeTable, load_code_table
-from npc_kg.namespace import BASE
+from npc_kg.namespace import BASE, OBO, RFC3986_SYSTEM
 
 __all__ = ["EQUIVALENCE", "concept_map", "render_concept_map"]
 
@@ -44,7 +44,7 @@ def concept_map(extra: Sequence[str | Path] = (), *, table: CodeTable | None = N
         rows = table.codes[curie]
         prefix, _, local = curie.partition(":")
         system = system_of[prefix]
-        code = curie if table.prefixes.get(prefix, "").startswith("http://purl.obolibrary.org/obo/") else local
+        code = curie if table.prefixes.get(prefix, "").startswith(str(OBO)) else local
         targets = []
         for row in rows:
             if not row.target.startswith(BASE):
@@ -62,7 +62,7 @@ def concept_map(extra: Sequence[str | Path] = (), *, table: CodeTable | None = N
         "resourceType": "ConceptMap",
         "id": "npc-kg-fhir-codes",
         "url": set_id,
-        "identifier": {"system": "urn:ietf:rfc:3986", "value": set_id},
+        "identifier": {"system": RFC3986_SYSTEM, "value": set_id},
         "version": str(header.get("mapping_set_version") or ""),
         "name": "NpcKgFhirCodes",
         "title": str(header.get("mapping_set_title") or "npc-kg code table for FHIR input"),

@@ -41,6 +41,7 @@ from typing import Any
 from urllib.parse import quote, unquote
 
 import pyoxigraph as ox
+from rdflib.namespace import RDF, RDFS, XSD
 
 from npc_kg.namespace import ENGINE
 from npc_kg.shacl.plan import Plan, Unit, Unsupported
@@ -65,9 +66,9 @@ MAX_COUNT = 4
 LITERAL_PREFIX = str(ENGINE) + "literal:"
 """Stand-in IRIs of literals start with this (faithful mode); data IRIs that do are refused."""
 
-_XSD = "http://www.w3.org/2001/XMLSchema#"
-_RDF_LANGSTRING = "http://www.w3.org/1999/02/22-rdf-syntax-ns#langString"
-_RDFS_LITERAL = "http://www.w3.org/2000/01/rdf-schema#Literal"
+_XSD = str(XSD)
+_RDF_LANGSTRING = str(RDF.langString)
+_RDFS_LITERAL = str(RDFS.Literal)
 _NUMERIC = {"integer", "decimal", "float", "double", "int", "long", "short", "byte", "nonNegativeInteger",
             "positiveInteger", "negativeInteger", "nonPositiveInteger", "unsignedInt", "unsignedLong",
             "unsignedShort", "unsignedByte"}
