@@ -1,13 +1,15 @@
-"""Read a YAML data file (a mapping, a pack's fragment) with errors that name the file and line, never a value."""
+"""YAML data files (mappings, a pack's fragments): read with errors that name the file and line, never a
+value, and a site file's keyed entries merged into the shipped ones."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
 from npc_kg.errors import InputError
 
-__all__ = ["read_yaml"]
+__all__ = ["merge_keyed", "read_yaml"]
 
 
 def read_yaml(path: str | Path, what: str, error: type[InputError] = InputError) -> Any:
@@ -31,3 +33,29 @@ def read_yaml(path: str | Path, what: str, error: type[InputError] = InputError)
     except yaml.YAMLError as failure:
         mark = getattr(failure, "problem_mark", None)
         raise error(f"invalid YAML in the {what}", path=where, line=mark.line + 1 if mark else None) from None
+
+
+def merge_keyed(base: Iterable[Mapping[str, Any]], extra: Any, key: str, *, where: str, section: str,
+                error: type[InputError] = InputError, fieldwise: bool = False,
+                stamp: Mapping[str, Any] | None = None) -> list[dict[str, Any]]:
+    """A site file's ``section`` (a list of entries named by ``key``) merged into the shipped entries.
+
+    The one rule of every site mapping: a new name adds the entry, ``remove: true`` drops the
+    shipped one, a known name replaces it (``fieldwise``: its fields are merged into the shipped
+    entry's instead). ``stamp`` is added to every entry the site file gives (e.g. where it came from).
+    """
+    merged = {str(entry.get(key)): dict(entry) for entry in base}
+    if extra is None:
+        return list(merged.values())
+    if not isinstance(extra, list):
+        raise error(f"{section} must be a list", path=where)
+    for entry in extra:
+        if not isinstance(entry, dict) or entry.get(key) in (None, ""):
+            raise error(f"every entry of {section} needs a {key!r}", path=where)
+        name = str(entry[key])
+        if entry.get("remove"):
+            merged.pop(name, None)
+            continue
+        own = {**{k: v for k, v in entry.items() if k != "remove"}, **(stamp or {})}
+        merged[name] = {**merged.get(name, {}), **own} if fieldwise else own
+    return list(merged.values())

@@ -41,7 +41,7 @@ from rdflib import RDF, RDFS
 
 from npc_kg.errors import InputError
 from npc_kg.resources import data_path
-from npc_kg.yamlio import read_yaml
+from npc_kg.yamlio import merge_keyed, read_yaml
 
 if TYPE_CHECKING:  # pragma: no cover
     from npc_kg.cohort.synth import SynthPatient
@@ -281,21 +281,9 @@ def _merge(base: dict[str, Any], site: dict[str, Any], where: str) -> dict[str, 
         if site.get(scalar) is not None:
             merged[scalar] = site[scalar]
     for section, key in _KEYED.items():
-        extra = site.get(section)
-        if extra is None:
-            continue
-        if not isinstance(extra, list):
-            raise InputError(f"{section} must be a list", path=where)
-        entries = {str(entry.get(key)): dict(entry) for entry in base.get(section) or []}
-        for entry in extra:
-            if not isinstance(entry, dict) or entry.get(key) in (None, ""):
-                raise InputError(f"every entry of {section} needs a {key!r}", path=where)
-            name = str(entry[key])
-            if entry.get("remove"):
-                entries.pop(name, None)
-            else:
-                entries[name] = {**entries.get(name, {}), **{k: v for k, v in entry.items() if k != "remove"}}
-        merged[section] = list(entries.values())
+        if site.get(section) is not None:
+            merged[section] = merge_keyed(base.get(section) or [], site[section], key, where=where, section=section,
+                                          fieldwise=True)
     return merged
 
 

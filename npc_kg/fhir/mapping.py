@@ -27,7 +27,7 @@ import yaml
 
 from npc_kg.fhir.errors import FhirMappingError
 from npc_kg.resources import data_path
-from npc_kg.yamlio import read_yaml
+from npc_kg.yamlio import merge_keyed, read_yaml
 
 if TYPE_CHECKING:  # pragma: no cover
     from npc_kg.fhir.fhirpath import Selector
@@ -282,20 +282,8 @@ def _read_yaml(path: Path) -> dict[str, Any]:
 
 
 def _merge_keyed(base: list[dict[str, Any]], extra: Any, key: str, where: str, section: str) -> list[dict[str, Any]]:
-    if extra is None:
-        return base
-    if not isinstance(extra, list):
-        raise FhirMappingError(f"{section} must be a list", path=where)
-    merged = {str(rule.get(key)): rule for rule in base}
-    for rule in extra:
-        if not isinstance(rule, dict) or rule.get(key) in (None, ""):
-            raise FhirMappingError(f"every entry of {section} needs a {key!r}", path=where)
-        name = str(rule[key])
-        if rule.get("remove"):
-            merged.pop(name, None)
-        else:
-            merged[name] = {**rule, "_where": where}
-    return list(merged.values())
+    """A site file's rules replace the shipped ones by name (docs/fhir.md, "Site mappings")."""
+    return merge_keyed(base, extra, key, where=where, section=section, error=FhirMappingError, stamp={"_where": where})
 
 
 @dataclass(frozen=True)
