@@ -12,7 +12,6 @@ from npc_kg.assessment.assess import Assessment, MappingInput, assess_input, fhi
 from npc_kg.assessment.provenance import assessment_time, stamped
 from npc_kg.assessment.render import render
 from npc_kg.errors import NpcKgError, PatientModelError
-from npc_kg.fhir.detect import fhir_document
 from npc_kg.kg.packs import PackInput, using_packs
 from npc_kg.patient import PatientInput
 
@@ -37,7 +36,7 @@ def assess_sources(sources: Iterable[PatientInput], treatment: str | URIRef | No
     items = list(sources)
     when = assessment_time(at)
     with using_packs(packs):
-        resolved = fhir_mapping(mapping) if mapping or any(fhir_document(s) is not None for s in items) else None
+        resolved = fhir_mapping(mapping) if mapping else None  # the shipped one is resolved when FHIR comes
         for source in items:
             name = str(source) if isinstance(source, str | Path) else "<input>"
             try:
