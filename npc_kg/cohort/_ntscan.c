@@ -24,7 +24,84 @@
 #define NPC_KG_SOURCE_SHA256 "unknown" /* hatch_build.py passes the SHA-256 of this file */
 #endif
 #include <Python.h>
+#include <stdint.h>
 #include <string.h>
+
+/* ------------------------------------------------------------------------------------------ */
+/* token caches                                                                                */
+/* ------------------------------------------------------------------------------------------ */
+
+/* A cohort repeats a few hundred tokens (predicates, classes, status values, common literals)
+ * millions of times, between tokens seen once or twice (patient and finding IRIs). A token cache
+ * maps the bytes of a token to what it decodes to without building a bytes object for it: a
+ * direct-mapped table in which an entry that has been hit is not replaced by a newcomer until a
+ * miss on its slot has worn its hits off, so one-off tokens do not evict the repeated ones.
+ * Entries hold their own references; a cache only ever holds what the uncached path returns for
+ * the same token (the decoders are pure functions of the token), so it never changes an answer. */
+#define CACHE_BITS 11
+#define CACHE_SLOTS (1 << CACHE_BITS)
+#define CACHE_HITS_MAX 8
+
+typedef struct {
+    uint64_t hash;
+    PyObject *token; /* bytes; NULL if the slot is empty */
+    PyObject *value;
+    int hits;
+} Slot;
+
+typedef struct {
+    Slot slots[CACHE_SLOTS];
+} Cache;
+
+static Cache scan_keys;  /* scan: object token -> its key (bytes) */
+static Cache index_terms; /* index: token -> its index term */
+
+static uint64_t hash_token(const char *p, Py_ssize_t n) {
+    uint64_t h = 0x9E3779B97F4A7C15ULL ^ (uint64_t)n;
+    while (n >= 8) {
+        uint64_t w;
+        memcpy(&w, p, 8);
+        h = (h ^ w) * 0xFF51AFD7ED558CCDULL;
+        h ^= h >> 32;
+        p += 8, n -= 8;
+    }
+    uint64_t w = 0;
+    memcpy(&w, p, (size_t)n);
+    h = (h ^ w) * 0xC4CEB9FE1A85EC53ULL;
+    return h ^ (h >> 29);
+}
+
+/* The cached value of token p[0:n] (a new reference), or NULL (no exception) on a miss. */
+static PyObject *cache_get(Cache *cache, const char *p, Py_ssize_t n, uint64_t hash) {
+    Slot *slot = &cache->slots[hash & (CACHE_SLOTS - 1)];
+    if (slot->token != NULL && slot->hash == hash && PyBytes_GET_SIZE(slot->token) == n &&
+        memcmp(PyBytes_AS_STRING(slot->token), p, (size_t)n) == 0) {
+        if (slot->hits < CACHE_HITS_MAX) slot->hits++;
+        return Py_NewRef(slot->value);
+    }
+    return NULL;
+}
+
+/* Offer token p[0:n] -> value to the cache after a miss: taken if the slot is empty or its
+ * entry's hits are worn off (each miss on an entry that has hits takes one away). `token` is a
+ * bytes object holding p[0:n] if the caller has one, else NULL. Returns -1 if out of memory. */
+static int cache_offer(Cache *cache, uint64_t hash, const char *p, Py_ssize_t n, PyObject *token, PyObject *value) {
+    Slot *slot = &cache->slots[hash & (CACHE_SLOTS - 1)];
+    if (slot->token != NULL && slot->hits > 0) {
+        slot->hits--;
+        return 0;
+    }
+    token = token != NULL ? Py_NewRef(token) : PyBytes_FromStringAndSize(p, n);
+    if (token == NULL) return -1;
+    PyObject *old_token = slot->token, *old_value = slot->value;
+    slot->hash = hash;
+    slot->token = token;
+    slot->value = Py_NewRef(value);
+    slot->hits = 0;
+    Py_XDECREF(old_token);
+    Py_XDECREF(old_value);
+    return 0;
+}
 
 /* ------------------------------------------------------------------------------------------ */
 /* scan: the per-line loop of the record reader                                                */
@@ -64,24 +141,47 @@ static int same_text(const char *p, Py_ssize_t n, PyObject *mark) {
     return n == PyBytes_GET_SIZE(mark) && memcmp(p, PyBytes_AS_STRING(mark), (size_t)n) == 0;
 }
 
-/* runs += (number, 1), or runs[-1] += 1 if the last run ends right before this line. */
-static int add_run(PyObject *runs, Py_ssize_t number) {
+/* The record's last run of lines (runs: pairs first line, count), kept in C while a scan call
+ * reads lines into it and written back to the list once (flush_run) when the call returns. */
+typedef struct {
+    Py_ssize_t first, count;
+    int listed; /* the run is the list's last pair (else it is new) */
+} Run;
+
+static int load_run(PyObject *runs, Run *run) {
     Py_ssize_t size = PyList_GET_SIZE(runs);
+    run->first = run->count = 0, run->listed = 0;
     if (size >= 2) {
-        Py_ssize_t first = PyLong_AsSsize_t(PyList_GET_ITEM(runs, size - 2));
-        Py_ssize_t count = PyLong_AsSsize_t(PyList_GET_ITEM(runs, size - 1));
+        run->first = PyLong_AsSsize_t(PyList_GET_ITEM(runs, size - 2));
+        run->count = PyLong_AsSsize_t(PyList_GET_ITEM(runs, size - 1));
         if (PyErr_Occurred()) return -1;
-        if (first + count == number) {
-            PyObject *grown = PyLong_FromSsize_t(count + 1);
-            if (grown == NULL) return -1;
-            return PyList_SetItem(runs, size - 1, grown); /* steals */
-        }
+        run->listed = 1;
     }
-    PyObject *first = PyLong_FromSsize_t(number), *one = PyLong_FromLong(1);
-    int rc = first == NULL || one == NULL || PyList_Append(runs, first) < 0 || PyList_Append(runs, one) < 0 ? -1 : 0;
+    return 0;
+}
+
+static int flush_run(PyObject *runs, Run *run) {
+    if (run->count == 0) return 0;
+    PyObject *count = PyLong_FromSsize_t(run->count);
+    if (count == NULL) return -1;
+    if (run->listed) return PyList_SetItem(runs, PyList_GET_SIZE(runs) - 1, count); /* steals */
+    PyObject *first = PyLong_FromSsize_t(run->first);
+    int rc = first == NULL || PyList_Append(runs, first) < 0 || PyList_Append(runs, count) < 0 ? -1 : 0;
     Py_XDECREF(first);
-    Py_XDECREF(one);
+    Py_DECREF(count);
+    if (rc == 0) run->listed = 1;
     return rc;
+}
+
+/* runs += (number, 1), or runs[-1] += 1 if the last run ends right before this line. */
+static int add_run(PyObject *runs, Run *run, Py_ssize_t number) {
+    if (run->count > 0 && run->first + run->count == number) {
+        run->count++;
+        return 0;
+    }
+    if (flush_run(runs, run) < 0) return -1;
+    run->first = number, run->count = 1, run->listed = 0;
+    return 0;
 }
 
 static PyObject *scan_result(Py_ssize_t pos, Py_ssize_t number, int event, PyObject *key) {
@@ -101,12 +201,14 @@ static PyObject *scan(PyObject *Py_UNUSED(module), PyObject *args) {
                           &PyList_Type, &runs, &PyList_Type, &flags, &PyTuple_Type, &marks, &check))
         return NULL;
     PyObject *result = NULL, *subject_key = NULL;
+    Run run = {0, 0, 0};
     if (PyList_GET_SIZE(flags) != 3 || PyTuple_GET_SIZE(marks) != 3 || (linked != Py_None && !PyAnySet_Check(linked)) ||
         !PyBytes_Check(PyTuple_GET_ITEM(marks, 0)) || !PyBytes_Check(PyTuple_GET_ITEM(marks, 1)) ||
         !PyBytes_Check(PyTuple_GET_ITEM(marks, 2))) {
         PyErr_SetString(PyExc_ValueError, "scan: malformed arguments");
         goto done;
     }
+    if (load_run(runs, &run) < 0) goto done;
     PyObject *rdf_type = PyTuple_GET_ITEM(marks, 0), *patient = PyTuple_GET_ITEM(marks, 1);
     PyObject *has_finding = PyTuple_GET_ITEM(marks, 2);
     const char *block = view.buf;
@@ -174,7 +276,7 @@ static PyObject *scan(PyObject *Py_UNUSED(module), PyObject *args) {
         char *buffer = PyByteArray_AS_STRING(data);
         memcpy(buffer + size, line, (size_t)n);
         buffer[size + n] = '\n';
-        if (add_run(runs, number) < 0) goto done;
+        if (add_run(runs, &run, number) < 0) goto done;
         /* [ \t]*(<[^>]*>)?[ \t]*(?:(<[^>]*>|_:[^ \t<]*)|(")) */
         Py_ssize_t i = after, p0 = -1, p_n = 0, o0 = -1, o_n = 0;
         int literal = 0;
@@ -207,8 +309,19 @@ static PyObject *scan(PyObject *Py_UNUSED(module), PyObject *args) {
             if (o0 < 0) {
                 if (PyList_SetItem(flags, 0, Py_NewRef(Py_True)) < 0) goto done;
             } else {
-                o_key = token_key(line + o0, o_n, check);
-                if (o_key == NULL) goto done;
+                uint64_t hash = hash_token(line + o0, o_n);
+                o_key = cache_get(&scan_keys, line + o0, o_n, hash);
+                if (o_key == NULL) {
+                    o_key = token_key(line + o0, o_n, check);
+                    if (o_key == NULL) goto done;
+                    /* on the fast path the key is the token itself */
+                    if (o_key != Py_None &&
+                        cache_offer(&scan_keys, hash, line + o0, o_n, same_text(line + o0, o_n, o_key) ? o_key : NULL,
+                                    o_key) < 0) {
+                        Py_DECREF(o_key);
+                        goto done;
+                    }
+                }
                 if (o_key == Py_None) {
                     Py_CLEAR(o_key);
                     if (PyList_SetItem(flags, 0, Py_NewRef(Py_True)) < 0) goto done;
@@ -237,6 +350,7 @@ static PyObject *scan(PyObject *Py_UNUSED(module), PyObject *args) {
     }
     result = scan_result(pos, number, 0, NULL);
 done:
+    if (result != NULL && flush_run(runs, &run) < 0) Py_CLEAR(result);
     Py_XDECREF(subject_key);
     PyBuffer_Release(&view);
     return result;
@@ -246,42 +360,47 @@ done:
 /* index                                                                                       */
 /* ------------------------------------------------------------------------------------------ */
 
-/* Characters an IRI may hold, by part, for the fast path below (ASCII only, no '%'):
- * unreserved, sub-delims, ':' and '@' (RFC 3986 pchar), plus '/' for paths and '/', '?' for
- * queries and fragments. */
-static int is_pchar(unsigned char c) {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '.' ||
-           c == '_' || c == '~' || c == '!' || c == '$' || c == '&' || c == '\'' || c == '(' || c == ')' || c == '*' ||
-           c == '+' || c == ',' || c == ';' || c == '=' || c == ':' || c == '@';
+/* Characters an IRI may hold, by part, for the fast path below (ASCII only, no '%'), as bits of
+ * one table: unreserved, sub-delims, ':' and '@' (RFC 3986 pchar); a scheme's characters; a host
+ * name's characters (letters, digits, '-', '.'). Paths add '/', queries and fragments '/' and '?'. */
+enum { PCHAR = 1, SCHEME = 2, HOST = 4, ALPHA = 8 };
+static unsigned char iri_chars[256];
+
+static void init_iri_chars(void) {
+    for (int c = 0; c < 256; c++) {
+        int alpha = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'), digit = c >= '0' && c <= '9';
+        unsigned char bits = 0;
+        if (alpha || digit || strchr("-._~!$&'()*+,;=:@", c) != NULL) bits |= PCHAR;
+        if (alpha || digit || c == '+' || c == '-' || c == '.') bits |= SCHEME;
+        if (alpha || digit || c == '-' || c == '.') bits |= HOST;
+        if (alpha) bits |= ALPHA;
+        iri_chars[c] = c == 0 ? 0 : bits;
+    }
 }
 
 /* 1 if the IRI text p[0:n] is in a conservative subset that every RFC 3987 parser (and so
  * pyoxigraph.NamedNode) accepts unchanged: scheme "://" host [path] ["?" query] ["#" fragment],
  * with an ASCII host name and no percent-encoding, port, user or IP literal. Anything else goes
  * to the Python decoder. */
-static int simple_iri(const char *p, Py_ssize_t n) {
+static int simple_iri(const char *text, Py_ssize_t n) {
+    const unsigned char *p = (const unsigned char *)text;
     Py_ssize_t i = 0;
-    if (n == 0 || !((p[0] >= 'a' && p[0] <= 'z') || (p[0] >= 'A' && p[0] <= 'Z'))) return 0;
-    for (i = 1; i < n && p[i] != ':'; i++) {
-        unsigned char c = (unsigned char)p[i];
-        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '+' || c == '-' || c == '.'))
-            return 0;
-    }
+    if (n == 0 || !(iri_chars[p[0]] & ALPHA)) return 0;
+    for (i = 1; i < n && p[i] != ':'; i++)
+        if (!(iri_chars[p[i]] & SCHEME)) return 0;
     if (i + 2 >= n || p[i + 1] != '/' || p[i + 2] != '/') return 0;
     Py_ssize_t host = i + 3;
-    for (i = host; i < n && p[i] != '/' && p[i] != '?' && p[i] != '#'; i++) {
-        unsigned char c = (unsigned char)p[i];
-        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '.')) return 0;
-    }
+    for (i = host; i < n && p[i] != '/' && p[i] != '?' && p[i] != '#'; i++)
+        if (!(iri_chars[p[i]] & HOST)) return 0;
     if (i == host) return 0;
     for (; i < n && p[i] != '?' && p[i] != '#'; i++)
-        if (!is_pchar((unsigned char)p[i]) && p[i] != '/') return 0;
+        if (!(iri_chars[p[i]] & PCHAR) && p[i] != '/') return 0;
     if (i < n && p[i] == '?')
         for (i++; i < n && p[i] != '#'; i++)
-            if (!is_pchar((unsigned char)p[i]) && p[i] != '/' && p[i] != '?') return 0;
+            if (!(iri_chars[p[i]] & PCHAR) && p[i] != '/' && p[i] != '?') return 0;
     if (i < n && p[i] == '#')
         for (i++; i < n; i++)
-            if (!is_pchar((unsigned char)p[i]) && p[i] != '/' && p[i] != '?') return 0;
+            if (!(iri_chars[p[i]] & PCHAR) && p[i] != '/' && p[i] != '?') return 0;
     return 1;
 }
 
@@ -320,20 +439,23 @@ static PyObject *fast_term(PyObject *Py_UNUSED(module), PyObject *arg) {
     return value;
 }
 
-/* memo[token], or memo[token] = the fast path's term or term(token). Returns a borrowed
- * reference (held by memo). */
+/* The index term of token p[0:n] (a new reference): from the token cache, else memo[token], else
+ * the fast path's term or term(token), kept in memo. A token found in memo has been seen before,
+ * so it is offered to the cache. */
 static PyObject *lookup(PyObject *memo, PyObject *term, const char *p, Py_ssize_t n) {
+    uint64_t hash = hash_token(p, n);
+    PyObject *value = cache_get(&index_terms, p, n, hash);
+    if (value != NULL) return value;
     PyObject *key = PyBytes_FromStringAndSize(p, n);
     if (key == NULL) return NULL;
-    PyObject *value = PyDict_GetItemWithError(memo, key);
-    if (value == NULL && !PyErr_Occurred()) {
+    value = PyDict_GetItemWithError(memo, key);
+    if (value != NULL) {
+        Py_INCREF(value);
+        if (cache_offer(&index_terms, hash, p, n, key, value) < 0) Py_CLEAR(value);
+    } else if (!PyErr_Occurred()) {
         value = decode_fast(p, n);
         if (value == NULL && !PyErr_Occurred()) value = PyObject_CallOneArg(term, key);
-        if (value != NULL) {
-            int rc = PyDict_SetItem(memo, key, value);
-            Py_DECREF(value); /* memo holds it */
-            if (rc < 0) value = NULL;
-        }
+        if (value != NULL && PyDict_SetItem(memo, key, value) < 0) Py_CLEAR(value);
     }
     Py_DECREF(key);
     return value;
@@ -380,8 +502,8 @@ static PyObject *index_nt(PyObject *Py_UNUSED(module), PyObject *args) {
                           &inverse, &every, &subclass, &not_strict, &unsupported))
         return NULL;
     PyObject *idx = PyDict_New();
+    PyObject *last_s = NULL, *p = NULL, *o = NULL; /* the last subject's term is kept: lines of a node follow each other */
     if (idx == NULL) goto fail;
-    PyObject *last_s = NULL; /* borrowed from memo, which only grows during this call */
     const char *last_text = NULL;
     Py_ssize_t last_n = 0;
     const char *data = view.buf;
@@ -398,25 +520,24 @@ static PyObject *index_nt(PyObject *Py_UNUSED(module), PyObject *args) {
         if (sp2 == NULL || n < 2 || line[n - 2] != ' ' || line[n - 1] != '.') goto not_strict_line;
         Py_ssize_t rest = (line + n) - (sp2 + 1);
         Py_ssize_t olen = rest > 2 ? rest - 2 : 0;
-        /* consecutive lines mostly share their subject: reuse the last one's term */
-        PyObject *s;
-        if (last_s != NULL && sp1 - line == last_n && memcmp(line, last_text, (size_t)last_n) == 0) {
-            s = last_s;
-        } else {
-            s = lookup(memo, term, line, sp1 - line);
-            if (s == NULL) goto fail;
-            last_s = s, last_text = line, last_n = sp1 - line;
+        if (last_s == NULL || sp1 - line != last_n || memcmp(line, last_text, (size_t)last_n) != 0) {
+            Py_CLEAR(last_s);
+            last_s = lookup(memo, term, line, sp1 - line);
+            if (last_s == NULL) goto fail;
+            last_text = line, last_n = sp1 - line;
         }
-        PyObject *p = lookup(memo, term, sp1 + 1, sp2 - sp1 - 1);
+        PyObject *s = last_s;
+        p = lookup(memo, term, sp1 + 1, sp2 - sp1 - 1);
         if (p == NULL) goto fail;
-        PyObject *o = lookup(memo, term, sp2 + 1, olen);
+        o = lookup(memo, term, sp2 + 1, olen);
         if (o == NULL) goto fail;
         /* subject and predicate must be IRIs or blank nodes (str), the predicate not "_:label" */
         if (!PyUnicode_CheckExact(s) || !PyUnicode_CheckExact(p)) goto not_strict_line;
         if (PyUnicode_GET_LENGTH(p) >= 2 && PyUnicode_READ_CHAR(p, 0) == '_' && PyUnicode_READ_CHAR(p, 1) == ':')
             goto not_strict_line;
-        if (!every) {
-            int wanted = PySet_Contains(needed, p);
+        int wanted = every;
+        if (!wanted) {
+            wanted = PySet_Contains(needed, p);
             if (wanted < 0) goto fail;
             if (!wanted) {
                 int same = PyUnicode_Compare(p, subclass);
@@ -425,20 +546,27 @@ static PyObject *index_nt(PyObject *Py_UNUSED(module), PyObject *args) {
                     PyErr_SetString(unsupported, "the data has rdfs:subClassOf triples");
                     goto fail;
                 }
-                continue;
             }
         }
-        if (add_edge(idx, s, p, o) < 0) goto fail;
-        PyObject *back = PyDict_GetItemWithError(inverse, p);
-        if (back == NULL && PyErr_Occurred()) goto fail;
-        if (back != NULL && add_edge(idx, o, back, s) < 0) goto fail;
+        if (wanted) {
+            if (add_edge(idx, s, p, o) < 0) goto fail;
+            PyObject *back = PyDict_GetItemWithError(inverse, p);
+            if (back == NULL && PyErr_Occurred()) goto fail;
+            if (back != NULL && add_edge(idx, o, back, s) < 0) goto fail;
+        }
+        Py_CLEAR(p);
+        Py_CLEAR(o);
     }
+    Py_XDECREF(last_s);
     PyBuffer_Release(&view);
     return idx;
 not_strict_line:
     PyErr_SetNone(not_strict);
 fail:
     Py_XDECREF(idx);
+    Py_XDECREF(last_s);
+    Py_XDECREF(p);
+    Py_XDECREF(o);
     PyBuffer_Release(&view);
     return NULL;
 }
@@ -457,6 +585,7 @@ static struct PyModuleDef module = {
 };
 
 PyMODINIT_FUNC PyInit__ntscan(void) {
+    init_iri_chars();
     PyObject *m = PyModule_Create(&module);
     if (m != NULL && PyModule_AddStringConstant(m, "SOURCE_SHA256", NPC_KG_SOURCE_SHA256) < 0) Py_CLEAR(m);
     return m;

@@ -267,7 +267,7 @@ class _Grouper:
         self.pending: list[int] = []  # unreadable lines not yet given to a record
         self.before: Record | None = None  # the current record when the first pending line was met
 
-    def feed(self, block: bytes) -> Iterator[Record]:
+    def feed(self, block: Any) -> Iterator[Record]:
         pos = 0
         while True:
             current = self.current
@@ -352,25 +352,34 @@ def iter_records(handle: IO[bytes], *, native: Any = "auto") -> Iterator[tuple[R
     """Yield ``(record, bytes read so far)`` for every record of an N-Triples / N-Quads file, in bounded memory.
 
     ``native`` is the C accelerator (default: the built one, if any; ``None`` for pure Python).
+    The file is read into one reused buffer (a line longer than it doubles it): reading each
+    block into fresh memory cost a fifth of the reading time in page faults and copies.
     """
-    grouper = _Grouper(load_native() if native == "auto" else native)
-    held: list[bytes] = []  # the start of a line that continues in the next block
+    native = load_native() if native == "auto" else native
+    grouper = _Grouper(native)
+    buffer = bytearray(_BLOCK)
+    filled = 0  # bytes in the buffer: after a block, the start of a line that continues in the next one
     position = 0
     while True:
-        block = handle.read(_BLOCK)
-        if not block:
+        if filled == len(buffer):  # no line end in the whole buffer: a longer line
+            buffer += bytes(len(buffer))
+        got = handle.readinto(memoryview(buffer)[filled:])  # type: ignore[attr-defined]
+        if not got:
             break
-        position += len(block)
-        cut = block.rfind(b"\n") + 1
+        position += got
+        filled += got
+        cut = buffer.rfind(b"\n", 0, filled) + 1
         if cut == 0:
-            held.append(block)
             continue
-        whole = b"".join([*held, block[:cut]]) if held else block[:cut]
-        held = [block[cut:]] if cut < len(block) else []
-        for record in grouper.feed(whole):
+        # the C scan reads the buffer in place; the Python one needs bytes (its tokens are dict keys)
+        block: Any = memoryview(buffer)[:cut] if native is not None else bytes(buffer[:cut])
+        for record in grouper.feed(block):
             yield record, position
-    if held:
-        for record in grouper.feed(b"".join(held) + b"\n"):
+        del block
+        buffer[:filled - cut] = buffer[cut:filled]
+        filled -= cut
+    if filled:
+        for record in grouper.feed(bytes(buffer[:filled]) + b"\n"):
             yield record, position
     for record in grouper.finish():
         yield record, position
