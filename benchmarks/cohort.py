@@ -1,13 +1,15 @@
 """Benchmark cohort screening: fast engine vs pySHACL reference vs bare parse (vs the `shacl` package).
 
-    python benchmarks/cohort.py [--n 100000] [--seed 1] [--ref-n 100] [--workers 2] [--batch-size 5000]
+    python benchmarks/cohort.py [--n 100000] [--seed 1] [--ref-n 100] [--workers 2] [--batch-size 1000] [--rounds 5]
 
 Every engine runs in its own subprocess on the same synthetic cohort (``npc-kg synth``), so the
 peak resident memory printed is that engine's own (``resource.getrusage``, the process and, for
 ``--workers``, its largest worker). The pySHACL reference is far too slow for the full cohort, so
 it runs on the first ``--ref-n`` patients (the same patients: ``synth`` is sequential per seed)
 and its rate is EXTRAPOLATED; the output says so. Timings are wall-clock and include parsing and
-writing the output file.
+writing the output file. Then the bare parse and the local engine with ``--workers`` run alternately
+``--rounds`` times: on a shared machine the speed drifts by a third within minutes, so the ratio to
+the parse floor is printed per pair, with its median.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import argparse
 import json
 import os
 import resource
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -102,6 +105,9 @@ def main() -> None:
     parser.add_argument("--batch-size", type=int, default=1000)
     parser.add_argument("--timeout", type=float, default=3600)
     parser.add_argument("--keep", help="folder to keep the cohort and outputs in (default: a temporary folder)")
+    parser.add_argument("--rounds", type=int, default=5,
+                        help="interleaved rounds of the bare parse and the local engine with --workers for the "
+                             "ratio to the parse floor (a shared machine's speed drifts; 0: none)")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     parser.add_argument("--file", help=argparse.SUPPRESS)
     parser.add_argument("--out-dir", help=argparse.SUPPRESS)
@@ -183,6 +189,27 @@ def main() -> None:
     elif "results" in results["shacl"]:
         print(f"shacl (PyPI) ran on {min(args.shacl_n, args.n):,} patients (its rate is EXTRAPOLATED to the full cohort and it "
               f"is superlinear); it reported {results['shacl']['results']:,} results, not cross-checked here")
+    if args.rounds > 0:
+        _rounds(cohort, args, out)
+
+
+def _rounds(cohort: Path, args: argparse.Namespace, out: str) -> None:
+    """The bare parse and the local engine with ``--workers``, alternated ``--rounds`` times: the ratio per pair."""
+    print()
+    print(f"bare parse vs local engine with {args.workers} workers, {args.rounds} interleaved rounds:")
+    ratios = []
+    for number in range(1, args.rounds + 1):
+        parse = _run_child("parse", cohort, args, out)
+        local = _run_child("local", cohort, args, out, args.workers)
+        if parse is None or local is None:
+            print(f"  round {number}: failed")
+            continue
+        ratios.append(local["seconds"] / parse["seconds"])
+        print(f"  round {number}: parse {parse['seconds']:.2f} s, local {local['seconds']:.2f} s "
+              f"({args.n / local['seconds']:,.0f} patients/s), ratio {ratios[-1]:.2f}")
+    if ratios:
+        print(f"  ratio to the parse floor: median {statistics.median(ratios):.2f}, best {min(ratios):.2f}, "
+              f"worst {max(ratios):.2f}")
 
 
 if __name__ == "__main__":
