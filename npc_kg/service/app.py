@@ -29,7 +29,16 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from npc_kg.core.rules import OUT_OF_SCOPE
 from npc_kg.errors import InputError, NpcKgError, PatientModelError
 from npc_kg.fhir.errors import FhirInputError
-from npc_kg.service.cds import CdsError, cards_for, check_request, discovery, out_of_scope_card, patient_from_prefetch, services
+from npc_kg.service.cds import (
+    CdsError,
+    cards_for,
+    check_request,
+    discovery,
+    out_of_scope_card,
+    patient_from_prefetch,
+    selects_order,
+    services,
+)
 from npc_kg.service.reports import LazyReport, ReportStore
 from npc_kg.service.sparql_endpoint import SparqlRefused, answer
 
@@ -158,6 +167,8 @@ async def cds_service(request: Request) -> Response:
         return _json_error(400, "the request body is not JSON")
     try:
         prefetch = check_request(body, service)
+        if service.hook == "order-select" and not selects_order(body["context"], service):
+            return JSONResponse({"cards": []})  # none of the selected draft orders is the treatment's order
         assessment, graph = await _run(request, _assess_prefetch, prefetch, service.treatment,
                                        request.app.state.fhir_mapping)
     except CdsError as error:

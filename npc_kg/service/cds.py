@@ -4,7 +4,9 @@
   prefetch templates for Patient, Condition, Observation and Procedure.
 - ``order-select`` is listed only when a site's FHIR mapping supplies the order code of the
   treatment (key ``cds_hooks.order_select``, see :func:`order_codes`). No checked code for such
-  an order exists, so the shipped mappings have none and the service is left out.
+  an order exists, so the shipped mappings have none and the service is left out. It answers
+  only when one of the *selected* draft orders (``context.selections`` in
+  ``context.draftOrders``) has that code (:func:`selects_order`); otherwise no cards.
 - A request must carry the prefetch (HTTP 412 otherwise). The service never calls
   ``fhirServer`` and never reads ``fhirAuthorization``.
 - The prefetch is read as FHIR R4 by the FHIR reader (:func:`prefetch_bundle` makes one Bundle
@@ -46,6 +48,7 @@ __all__ = [
     "out_of_scope_card",
     "patient_from_prefetch",
     "prefetch_bundle",
+    "selects_order",
     "services",
 ]
 
@@ -89,6 +92,8 @@ class CdsService:
     treatment: str
     title: str
     description: str
+    orders: tuple[tuple[str, str], ...] = ()
+    """order-select: the (system, code) pairs of the site's orders of the treatment."""
 
     def to_dict(self) -> dict[str, Any]:
         """The service's entry in the discovery document."""
@@ -213,11 +218,13 @@ def services(mappings: Sequence[Mapping[str, Any]] = ()) -> list[CdsService]:
             description=f"Three-valued eligibility for {name} (eligible, ineligible, indeterminate), with the "
                         f"criteria, missing data and source quotes from the npc-kg knowledge base. {_NO_FHIR_SERVER}",
         ))
-        if order_codes(mappings, treatment):
+        codes = order_codes(mappings, treatment)
+        if codes:
             out.append(CdsService(
                 id=service_id(treatment) + "-order", hook="order-select", treatment=treatment,
                 title=f"npc-kg: eligibility check when {name} is ordered",
                 description=f"Checks eligibility for {name} when a site's order code for it is selected. {_NO_FHIR_SERVER}",
+                orders=tuple((c["system"], c["code"]) for c in codes),
             ))
     return out
 
@@ -259,6 +266,33 @@ def check_request(body: Any, service: CdsService) -> Mapping[str, Any]:
     if "id" in patient and patient["id"] != context["patientId"]:
         raise CdsError(400, "prefetch.patient.id is not context.patientId: the prefetch is of another patient")
     return prefetch
+
+
+def selects_order(context: Mapping[str, Any], service: CdsService) -> bool:
+    """Whether an ``order-select`` request selects one of ``service``'s orders. Raises :class:`CdsError` (400).
+
+    CDS Hooks 2.0: ``context.selections`` holds references (``ServiceRequest/123``) to resources of
+    the ``context.draftOrders`` Bundle; a selected resource is the treatment's order when a coding
+    of its ``code`` has the system and code a site's mapping gives (:func:`order_codes`).
+    """
+    selections, drafts = context.get("selections"), context.get("draftOrders")
+    if not isinstance(selections, list) or not all(isinstance(item, str) for item in selections):
+        raise CdsError(400, "context.selections must be a list of references (order-select)")
+    if not isinstance(drafts, Mapping) or drafts.get("resourceType") != "Bundle" or not isinstance(
+            drafts.get("entry", []), list):
+        raise CdsError(400, "context.draftOrders must be a FHIR Bundle (order-select)")
+    selected = set(selections)
+    wanted = set(service.orders)
+    for entry in drafts.get("entry", []):
+        resource = entry.get("resource") if isinstance(entry, Mapping) else None
+        if not isinstance(resource, Mapping) or f"{resource.get('resourceType')}/{resource.get('id')}" not in selected:
+            continue
+        code = resource.get("code")
+        codings = code.get("coding") if isinstance(code, Mapping) else None
+        for coding in codings if isinstance(codings, list) else []:
+            if isinstance(coding, Mapping) and (coding.get("system"), coding.get("code")) in wanted:
+                return True
+    return False
 
 
 # ---------------------------------------------------------------------------------------------

@@ -182,25 +182,77 @@ def test_bad_prefetches_get_json_errors_naming_no_value(site_client, change: Any
     assert "npc-eligible" not in error["error"], "no patient value in the error"
 
 
-def test_order_select_answers_when_a_site_mapping_gives_the_order_code(tmp_path: Path) -> None:
+ORDER = {"system": "https://example.org/site-orders", "code": "ORD-1"}
+
+
+def order_request(name: str, selected: dict[str, str] | None, *, others: tuple[dict[str, str], ...] = ()) -> dict[str, Any]:
+    """An order-select request whose draft orders are ServiceRequests with ``selected`` (selected) and ``others``."""
+    body = hook_request(name)
+    body["hook"] = "order-select"
+    drafts = [("sr-selected", selected)] if selected is not None else []
+    drafts += [(f"sr-other-{n}", coding) for n, coding in enumerate(others)]
+    body["context"]["draftOrders"] = {"resourceType": "Bundle", "type": "collection", "entry": [
+        {"resource": {"resourceType": "ServiceRequest", "id": rid, "status": "draft", "intent": "proposal",
+                      "code": {"coding": [coding]}, "subject": {"reference": f"Patient/{body['context']['patientId']}"}}}
+        for rid, coding in drafts]}
+    body["context"]["selections"] = ["ServiceRequest/sr-selected"] if selected is not None else []
+    return body
+
+
+@pytest.fixture(scope="module")
+def order_client(tmp_path_factory: pytest.TempPathFactory):
     from starlette.testclient import TestClient
 
-    site = tmp_path / "site-orders.yaml"
+    site = tmp_path_factory.mktemp("orders") / "site-orders.yaml"
     site.write_text(SITE.read_text(encoding="utf-8") + "\ncds_hooks:\n  order_select:\n"
-                    "    - {treatment: 'npc:SalvageSurgery', system: 'https://example.org/site-orders', code: 'ORD-1',"
+                    f"    - {{treatment: 'npc:SalvageSurgery', system: '{ORDER['system']}', code: '{ORDER['code']}',"
                     " display: 'local order code (test)'}\n", encoding="utf-8")
     with TestClient(create_app(ServiceConfig(mappings=(site,)))) as client:
-        services = client.get("/cds-services").json()["services"]
-        assert [s["hook"] for s in services] == ["patient-view", "order-select"]
-        order = services[1]
-        assert "never calls fhirServer" in order["description"]
-        body = hook_request("ineligible-ci-4-frailty.json")
-        body["hook"] = "order-select"
-        response = client.post(f"/cds-services/{order['id']}", json=body)
-        assert response.status_code == 200, response.text
-        assert "INELIGIBLE" in response.json()["cards"][0]["summary"]
+        yield client
+
+
+def test_order_select_answers_when_the_selected_draft_order_is_the_sites_order(order_client) -> None:
+    services = order_client.get("/cds-services").json()["services"]
+    assert [s["hook"] for s in services] == ["patient-view", "order-select"]
+    order = services[1]
+    assert "never calls fhirServer" in order["description"]
+    response = order_client.post(f"/cds-services/{order['id']}", json=order_request("ineligible-ci-4-frailty.json", ORDER))
+    assert response.status_code == 200, response.text
+    assert "INELIGIBLE" in response.json()["cards"][0]["summary"]
+
+
+@pytest.mark.parametrize("selected, others", [
+    ({"system": ORDER["system"], "code": "ORD-2"}, ()),  # another order of the site
+    ({"system": "https://example.org/other-site", "code": ORDER["code"]}, ()),  # the same code in another system
+    (None, (ORDER,)),  # the treatment's order is a draft, but not the one selected
+])
+def test_order_select_gives_no_cards_when_no_selected_order_is_the_treatments(order_client, selected: Any,
+                                                                              others: Any) -> None:
+    body = order_request("ineligible-ci-4-frailty.json", selected, others=others)
+    response = order_client.post("/cds-services/npc-kg-salvage-surgery-order", json=body)
+    assert response.status_code == 200, response.text
+    assert response.json() == {"cards": []}
+
+
+@pytest.mark.parametrize("change, words", [
+    (lambda b: b["context"].pop("selections"), "context.selections"),
+    (lambda b: b["context"].__setitem__("selections", "ServiceRequest/sr-selected"), "context.selections"),
+    (lambda b: b["context"].pop("draftOrders"), "context.draftOrders"),
+    (lambda b: b["context"].__setitem__("draftOrders", {"resourceType": "ServiceRequest"}), "context.draftOrders"),
+])
+def test_order_select_without_its_context_gets_400(order_client, change: Any, words: str) -> None:
+    body = order_request("ineligible-ci-4-frailty.json", ORDER)
+    change(body)
+    response = order_client.post("/cds-services/npc-kg-salvage-surgery-order", json=body)
+    assert response.status_code == 400 and words in response.json()["error"]
+
+
+def test_order_select_is_not_listed_without_an_order_code() -> None:
+    from starlette.testclient import TestClient
+
     with TestClient(create_app(ServiceConfig(mappings=(SITE,)))) as client:  # a site mapping with no order code
         assert [s["hook"] for s in client.get("/cds-services").json()["services"]] == ["patient-view"]
+        body = order_request("ineligible-ci-4-frailty.json", ORDER)
         assert client.post("/cds-services/npc-kg-salvage-surgery-order", json=body).status_code == 404
 
 
