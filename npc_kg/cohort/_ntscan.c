@@ -37,7 +37,10 @@
  * direct-mapped table in which an entry that has been hit is not replaced by a newcomer until a
  * miss on its slot has worn its hits off, so one-off tokens do not evict the repeated ones.
  * Entries hold their own references; a cache only ever holds what the uncached path returns for
- * the same token (the decoders are pure functions of the token), so it never changes an answer. */
+ * the same token, so it never changes an answer: the decoders every caller passes
+ * (npc_kg.cohort.records.readable to scan, npc_kg.cohort.ntriples.term to index) are pure
+ * functions of the token. 2,048 slots hold a cohort's repeated tokens; a batch's one-off IRIs pass
+ * through (figures in benchmarks/README.md). */
 #define CACHE_BITS 11
 #define CACHE_SLOTS (1 << CACHE_BITS)
 #define CACHE_HITS_MAX 8
