@@ -341,18 +341,10 @@ class _Linked:
             for pred, values in edges.items():
                 if pred[0] == "^":
                     continue
-                if len(values) == 1:  # the common case, without a row list (this is the hot path)
-                    value = values[0]
-                    k = sids.get(value)
-                    if k is None:
-                        k = sid(idx, value)
-                    elif k < 0:
-                        raise _Cycle
-                    if shallow and type(value) is str and value in idx:
-                        shallow = False
-                    parts += (pred, k)
-                    continue
-                parts += (pred, -len(values))  # several values: a negative count, then their signatures
+                if len(values) == 1:  # the common case: the predicate, then the value's signature
+                    parts.append(pred)
+                else:  # several values: a negative count, then their signatures
+                    parts += (pred, -len(values))
                 for value in values:
                     k = sids.get(value)
                     if k is None:
