@@ -176,6 +176,13 @@ static int flush_run(PyObject *runs, Run *run) {
     return rc;
 }
 
+/* The length of the IRI token <...> at line[i] (through its '>'), or 0 if none starts there. */
+static Py_ssize_t iri_token(const char *line, Py_ssize_t i, Py_ssize_t n) {
+    if (i >= n || line[i] != '<') return 0;
+    const char *close = memchr(line + i + 1, '>', (size_t)(n - i - 1));
+    return close == NULL ? 0 : (close - line) + 1 - i;
+}
+
 /* runs += (number, 1), or runs[-1] += 1 if the last run ends right before this line. */
 static int add_run(PyObject *runs, Run *run, Py_ssize_t number) {
     if (run->count > 0 && run->first + run->count == number) {
@@ -284,21 +291,10 @@ static PyObject *scan(PyObject *Py_UNUSED(module), PyObject *args) {
         Py_ssize_t i = after, p0 = -1, p_n = 0, o0 = -1, o_n = 0;
         int literal = 0;
         while (i < n && is_space((unsigned char)line[i])) i++;
-        if (i < n && line[i] == '<') {
-            const char *close = memchr(line + i + 1, '>', (size_t)(n - i - 1));
-            if (close != NULL) {
-                p0 = i;
-                p_n = (close - line) + 1 - i;
-                i = p0 + p_n;
-            }
-        }
+        if ((p_n = iri_token(line, i, n)) > 0) p0 = i, i += p_n;
         while (i < n && is_space((unsigned char)line[i])) i++;
         if (i < n && line[i] == '<') {
-            const char *close = memchr(line + i + 1, '>', (size_t)(n - i - 1));
-            if (close != NULL) {
-                o0 = i;
-                o_n = (close - line) + 1 - i;
-            }
+            if ((o_n = iri_token(line, i, n)) > 0) o0 = i;
         } else if (i + 1 < n && line[i] == '_' && line[i + 1] == ':') {
             Py_ssize_t j = i + 2;
             while (j < n && !is_space((unsigned char)line[j]) && line[j] != '<') j++;
