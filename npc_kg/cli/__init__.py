@@ -92,28 +92,23 @@ def print_error(error: NpcKgError) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI and return its exit code."""
     install_signal_cleanup()
+    removed = ""  # once a command runs, a stop removes its partial outputs (npc_kg.atomic)
     try:
         parser = build_parser()  # imports the commands: Ctrl-C may come here too
         args = parser.parse_args(argv)
-    except KeyboardInterrupt:
-        print("npc-kg: interrupted", file=sys.stderr)
-        return 130
-    except Terminated:
-        print("npc-kg: terminated", file=sys.stderr)
-        return 143
-    try:
         from npc_kg.sparql.bounded import arm_watchdog
 
+        removed = "; partial outputs were removed"
         with arm_watchdog():  # the package's own queries end the run past --timeout (docs/reliability.md)
             code = args.func(args)
         return int(code or 0)
     except NpcKgError as error:
         return print_error(error)
     except KeyboardInterrupt:
-        print("npc-kg: interrupted; partial outputs were removed", file=sys.stderr)
+        print(f"npc-kg: interrupted{removed}", file=sys.stderr)
         return 130
     except Terminated:
-        print("npc-kg: terminated; partial outputs were removed", file=sys.stderr)
+        print(f"npc-kg: terminated{removed}", file=sys.stderr)
         return 143
     except BrokenPipeError:
         with contextlib.suppress(OSError):  # the reader went away: nothing more to say, and no traceback at exit
