@@ -317,7 +317,7 @@ def _inject(rng: random.Random, patient: SynthPatient, kind: str) -> None:
     elif kind == "two-statuses" and patient.findings:
         patient.findings[-1].statuses = [str(NPC.Present), str(NPC.Absent)]
     elif kind == "status-not-a-status" and patient.findings:
-        patient.findings[-1].statuses = [str(NPC.rT2)]
+        patient.findings[-1].statuses = [str(NPC.Patient)]  # an IRI of the model that is no finding status
     elif kind == "patient-without-identifier":
         patient.identifier = None
     elif kind == "syntax":

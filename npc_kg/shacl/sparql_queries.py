@@ -110,7 +110,8 @@ def stand_in(value: ox.Literal, tests: LiteralTests) -> str:
 def stood_in(iri: str) -> ox.Literal:
     """The literal a stand-in IRI names (the inverse of :func:`stand_in`)."""
     text = unquote(iri.rsplit(":", 1)[1])
-    [triple] = ox.parse(input=f"<urn:s> <urn:p> {text} .".encode(), format=ox.RdfFormat.N_TRIPLES)
+    probe = f"<{ENGINE}probe>"  # engine IRIs, never data: a triple for pyoxigraph to read the literal in
+    [triple] = ox.parse(input=f"{probe} {probe} {text} .".encode(), format=ox.RdfFormat.N_TRIPLES)
     assert isinstance(triple.object, ox.Literal)
     return triple.object
 
