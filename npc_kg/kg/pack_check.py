@@ -172,10 +172,8 @@ def _syntax(pack_folder: Path) -> list[PackProblem]:
     for path in sorted(pack_folder.rglob("*.ttl")):
         try:
             parse_file(path, "turtle")
-        except InputError as error:
-            message = str(error)
-            prefix = f"{error.path}:{error.line}: " if error.line is not None else f"{error.path}: "
-            problems.append(PackProblem(ERROR, str(path), error.line, "", "", message.removeprefix(prefix).split("\n")[0]))
+        except InputError as error:  # its message without the location, which the problem gives
+            problems.append(PackProblem(ERROR, str(path), error.line, "", "", error.message.split("\n")[0]))
     return problems
 
 
@@ -308,7 +306,7 @@ def _data_files(pack: Pack) -> list[PackProblem]:
 
                 read_rates(path)
         except InputError as error:
-            problems.append(PackProblem(ERROR, str(path), error.line, "", "", str(error).split(": ", 2)[-1]))
+            problems.append(PackProblem(ERROR, str(path), error.line, "", "", error.message))
     return problems
 
 

@@ -68,6 +68,14 @@ def test_a_broken_pack_exits_6_naming_file_line_and_field(copy: Path, capsys: py
     assert not check_pack(copy).ok
 
 
+def test_a_turtle_syntax_error_is_named_once_with_its_line(copy: Path) -> None:
+    extra = copy / "kb" / "broken.ttl"
+    extra.write_text("@prefix npc: <https://w3id.org/npc-kg/> .\nnpc:a npc:b .\n", encoding="utf-8")
+    problems = [p for p in check_pack(copy).errors if p.file == str(extra)]
+    assert len(problems) == 1 and problems[0].line == 2, problems
+    assert str(extra) not in problems[0].message and "cannot parse" in problems[0].message, problems[0].message
+
+
 def test_a_pack_without_manifest_fails_the_check_and_cannot_load(copy: Path, capsys: pytest.CaptureFixture[str]) -> None:
     (copy / "pack.ttl").unlink()
     assert main(["pack", "check", str(copy)]) == 6
