@@ -47,15 +47,7 @@ def seeds_dir() -> Path:
 
 
 def read_yaml(path: Path) -> Any:
-    """Parse a YAML data file; a missing file or a syntax error is an ``InputError`` with its line."""
-    import yaml
+    """Parse a YAML data file (:func:`npc_kg.yamlio.read_yaml`: the one reader, errors with file and line)."""
+    from npc_kg.yamlio import read_yaml as read
 
-    from npc_kg.errors import InputError
-
-    try:
-        return yaml.safe_load(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise InputError("no such file", path=str(path)) from None
-    except yaml.YAMLError as error:
-        mark = getattr(error, "problem_mark", None)
-        raise InputError(f"invalid YAML: {error}", path=str(path), line=mark.line + 1 if mark else None) from None
+    return read(path, "file")

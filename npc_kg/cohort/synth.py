@@ -32,7 +32,8 @@ from npc_kg.cohort.csv_mapping import CsvMapping, expand, load_mapping
 from npc_kg.errors import InputError
 from npc_kg.kg.packs import PackInput, using_packs
 from npc_kg.namespace import NPC, PATIENT, PREFIXES
-from npc_kg.resources import data_path, read_yaml
+from npc_kg.resources import data_path
+from npc_kg.yamlio import read_yaml
 
 __all__ = ["ERROR_KINDS", "FORMATS", "Distributions", "SynthFinding", "SynthPatient", "distributions", "generate",
            "read_rates", "synth"]
@@ -192,7 +193,7 @@ def _rates(doc: Any, prefixes: dict[str, str], where: str) -> dict[str, tuple[fl
 def read_rates(path: str | Path, prefixes: dict[str, str] | None = None) -> dict[str, tuple[float, float]]:
     """The per-finding rates ``{finding class IRI: (P(present), P(absent))}`` of a synth.yaml (a pack's, say)."""
     where = str(path)
-    doc = read_yaml(Path(where)) or {}
+    doc = read_yaml(where, "synth distributions") or {}
     try:
         known = {**(prefixes or {}), **{str(k): str(v) for k, v in (doc.get("prefixes") or {}).items()}}
         return _rates(doc, known, where)
@@ -209,7 +210,7 @@ def distributions(treatment: str | URIRef | None = None) -> Distributions:
     from npc_kg.shacl.engines import engines_for
 
     where = str(data_path("mappings", "synth.yaml"))
-    doc = read_yaml(Path(where))
+    doc = read_yaml(where, "synth distributions")
     try:
         prefixes = {str(k): str(v) for k, v in (doc.get("prefixes") or {}).items()}
         rates = _rates(doc, prefixes, where)
