@@ -235,7 +235,7 @@ def _snake(local: str) -> str:
 def _vocabulary() -> dict[str, Any]:
     """Dict keys and values, read from shapes/patient.ttl and the merged graph of the active
     configuration (cached per configuration)."""
-    from npc_kg.kg.packs import active_packs, pack_key, pack_subjects
+    from npc_kg.kg.packs import active_packs, finding_key, pack_key, pack_subjects
 
     chosen = active_packs()
     config = pack_key(chosen)
@@ -264,7 +264,7 @@ def _vocabulary() -> dict[str, Any]:
             if str(cls).startswith(str(NPC._NS)):
                 keys.add(_snake(str(cls)[len(str(NPC._NS)):]))
             elif str(cls) in own:  # a finding class a criteria pack declares: its local name too
-                keys.add(_snake(re.split(r"[/#]", str(cls))[-1]))
+                keys.add(finding_key(str(cls), "_"))
             for key in keys:
                 if key in findings and findings[key] != cls:
                     ambiguous.add(key)

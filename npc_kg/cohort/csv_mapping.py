@@ -343,7 +343,7 @@ def load_mapping(path: str | Path | None = None, extra: Sequence[str | Path] = (
 
 def _configured(packs: Any, extra: Sequence[str | Path], strict: bool) -> CsvMapping:
     from npc_kg.kg.load import load
-    from npc_kg.kg.packs import concerned_findings
+    from npc_kg.kg.packs import concerned_findings, finding_key
     from npc_kg.namespace import NPC
 
     where = str(data_path("mappings", "cohort-csv.yaml"))
@@ -360,10 +360,8 @@ def _configured(packs: Any, extra: Sequence[str | Path], strict: bool) -> CsvMap
         for finding in concerned_findings(pack):
             if finding in covered or finding in episodes:
                 continue
-            local = re.split(r"[/#]", finding.rstrip("/#"))[-1]
-            words = re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", local).lower()
-            column = re.sub(r"[^a-z0-9]+", "_", words).strip("_")
-            mapping.findings.append(_Finding(key=column.replace("_", "-"), status_column=column, cls=finding,
+            column = finding_key(finding, "_")
+            mapping.findings.append(_Finding(key=finding_key(finding), status_column=column, cls=finding,
                                              class_column=None, classes={}, also_column=None, also_classes=[]))
             covered.add(finding)
     seen: dict[str, str] = {}

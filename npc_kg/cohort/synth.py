@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import csv
 import random
-import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,7 +29,7 @@ from rdflib import RDF, RDFS, URIRef
 from npc_kg.atomic import atomic_output
 from npc_kg.cohort.csv_mapping import CsvMapping, expand, load_mapping
 from npc_kg.errors import InputError
-from npc_kg.kg.packs import PackInput, using_packs
+from npc_kg.kg.packs import PackInput, finding_key, using_packs
 from npc_kg.namespace import NPC, PATIENT, PREFIXES
 from npc_kg.resources import data_path
 from npc_kg.yamlio import read_yaml
@@ -236,8 +235,7 @@ def distributions(treatment: str | URIRef | None = None) -> Distributions:
         findings = []
         for finding in drawn:
             present, absent = rates.get(finding, default_rate)
-            key = keys.get(finding) or re.sub(r"[^a-z0-9]+", "-", re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "-",
-                                                                      re.split(r"[/#]", finding)[-1]).lower()).strip("-")
+            key = keys.get(finding) or finding_key(finding)
             findings.append((key, finding, present, absent))
         narrower = {f: tuple(sorted(str(s) for s in kg.subjects(RDFS.subClassOf, URIRef(f)) if isinstance(s, URIRef)))
                     for _k, f, _p, _a in findings}

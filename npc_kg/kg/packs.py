@@ -47,6 +47,7 @@ __all__ = [
     "check_distinct",
     "concerned_findings",
     "defined_subjects",
+    "finding_key",
     "package_packs",
     "pack_key",
     "pack_subjects",
@@ -116,6 +117,17 @@ class Pack:
 
 PackInput = str | os.PathLike[str] | Pack
 """A pack as callers give it: its folder, or a :class:`Pack`."""
+
+
+def finding_key(iri: str, separator: str = "-") -> str:
+    """The key of a finding class a pack declares: its IRI's local name, lower case, words joined by ``separator``.
+
+    ``.../SkullBaseInvasion`` gives ``skull-base-invasion``: the building blocks' names, the synth
+    and dict keys (``-``) and the registry-CSV column (``_``) agree because they all come from here.
+    """
+    local = re.split(r"[/#]", iri.rstrip("/#"))[-1]
+    words = re.sub(r"(?<=[a-z0-9])(?=[A-Z])", separator, local).lower()
+    return re.sub(r"[^a-z0-9]+", separator, words).strip(separator)
 
 
 def blocks_namespace(pack_iri: str) -> str:

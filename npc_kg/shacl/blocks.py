@@ -29,7 +29,7 @@ from rdflib import RDFS, Graph, Literal, URIRef
 from rdflib.namespace import SKOS
 
 from npc_kg.errors import PackError
-from npc_kg.kg.packs import Pack, blocks_namespace, concerned_findings, read_pack
+from npc_kg.kg.packs import Pack, blocks_namespace, concerned_findings, finding_key, read_pack
 from npc_kg.namespace import PREFIXES
 
 __all__ = ["BLOCKS_FILE", "blocks_text", "stale_blocks", "write_blocks"]
@@ -48,11 +48,6 @@ _HEADER = """\
 # narrower class recorded absent rules out only itself. Shapes without targets: the criterion
 # shapes use them.
 """
-
-
-def _slug(iri: str) -> str:
-    local = re.split(r"[/#]", iri.rstrip("/#"))[-1]
-    return re.sub(r"[^a-z0-9]+", "-", re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "-", local).lower()).strip("-")
 
 
 def _literal(text: str) -> str:
@@ -88,7 +83,7 @@ def blocks_text(pack: Pack, kg: Graph | None = None) -> str:
             prefixes[prefix] = known[prefix]
     slugs: dict[str, str] = {}
     for finding in findings:
-        slug = _slug(finding)
+        slug = finding_key(finding)
         if slug in slugs.values():
             raise PackError(f"{pack.folder}: two finding classes have the local name {slug!r}; the building blocks need "
                             "distinct local names")
