@@ -35,6 +35,7 @@ __all__ = [
     "RESULT",
     "RFC3986_SYSTEM",
     "SH",
+    "curie",
 ]
 
 BASE = "https://w3id.org/npc-kg/"
@@ -108,6 +109,21 @@ PREFIXES: dict[str, str] = {
     "rdfs": "http://www.w3.org/2000/01/rdf-schema#",
     "xsd": "http://www.w3.org/2001/XMLSchema#",
 }
+
+
+def curie(iri: str) -> str:
+    """``iri`` as a CURIE of :data:`PREFIXES` (the longest matching namespace wins), or ``<iri>``.
+
+    The project's own short form, for messages and reports; :func:`npc_kg.kg.prefixes.to_curie`
+    knows the wider Bioregistry prefixes too but costs an import of half a second.
+    """
+    for prefix, base in _BY_LENGTH:
+        if iri.startswith(base) and len(iri) > len(base):
+            return f"{prefix}:{iri[len(base):]}"
+    return f"<{iri}>"
+
+
+_BY_LENGTH = sorted(PREFIXES.items(), key=lambda item: -len(item[1]))
 
 
 class NPC(DefinedNamespace):

@@ -29,7 +29,7 @@ from rdflib.namespace import XSD
 from rdflib.term import Node
 
 from npc_kg.errors import InputError, LimitError, PatientModelError
-from npc_kg.namespace import NPC, PATIENT, PREFIXES, SH
+from npc_kg.namespace import NPC, PATIENT, PREFIXES, SH, curie
 from npc_kg.rdfio import FORMATS_BY_SUFFIX, check_terms, parse_file, parse_text
 from npc_kg.shacl.reference import ShaclResult, ValidationRun
 from npc_kg.shacl.shapes import shapes_graph
@@ -114,11 +114,7 @@ def patients_in(graph: Graph) -> list[Node]:
 
 
 def _curie(node: Node) -> str:
-    text = str(node)
-    for prefix, iri in sorted(PREFIXES.items(), key=lambda item: -len(item[1])):
-        if text.startswith(iri) and len(text) > len(iri):
-            return f"{prefix}:{text[len(iri):]}"
-    return node.n3() if isinstance(node, URIRef) else text
+    return curie(str(node)) if isinstance(node, URIRef) else str(node)
 
 
 def _describe(result: ShaclResult, shapes: Graph) -> str:

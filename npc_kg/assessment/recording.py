@@ -21,7 +21,7 @@ from typing import Any
 
 from rdflib import RDFS, URIRef
 
-from npc_kg.namespace import PREFIXES
+from npc_kg.namespace import PREFIXES, curie
 from npc_kg.resources import data_path
 
 __all__ = ["FHIR_CODES_FILE", "FhirCode", "RecordingGuide", "fhir_codes", "recording_guide"]
@@ -65,13 +65,6 @@ class RecordingGuide:
             "fhir": [{"code": c.code, "label": c.label, "predicate": c.predicate} for c in self.fhir],
         }
 
-
-def curie(iri: str) -> str:
-    """``iri`` as a CURIE of the project prefixes, or ``<iri>``."""
-    for prefix, base in sorted(PREFIXES.items(), key=lambda item: -len(item[1])):
-        if iri.startswith(base) and len(iri) > len(base):
-            return f"{prefix}:{iri[len(base):]}"
-    return f"<{iri}>"
 
 
 def _dict_keys() -> dict[str, str]:

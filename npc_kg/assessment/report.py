@@ -18,7 +18,7 @@ from rdflib import RDFS, Graph, URIRef
 from npc_kg.assessment.outcomes import OutcomeRange, outcome_range
 from npc_kg.assessment.provenance import Provenance
 from npc_kg.assessment.ranking import rank_evidence, source_weight
-from npc_kg.assessment.recording import RecordingGuide, curie, recording_guide
+from npc_kg.assessment.recording import RecordingGuide, recording_guide
 from npc_kg.assessment.records import EvidenceRecord, criterion_records, store_for
 from npc_kg.core.rules import (
     ELIGIBLE,
@@ -30,7 +30,7 @@ from npc_kg.core.rules import (
     VIOLATED,
     records_behind,
 )
-from npc_kg.namespace import NPC
+from npc_kg.namespace import NPC, curie
 
 if TYPE_CHECKING:  # pragma: no cover
     from npc_kg.assessment.assess import Assessment

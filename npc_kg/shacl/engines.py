@@ -16,7 +16,6 @@ another knowledge graph builds its own with :meth:`Engines.build`.
 
 from __future__ import annotations
 
-import difflib
 import hashlib
 import sys
 import threading
@@ -30,7 +29,7 @@ from rdflib import RDFS, Graph, URIRef
 from npc_kg.core.rules import Criterion, Hit, PatientRow, criteria_for, resolve_treatment, rows_of
 from npc_kg.errors import InputError
 from npc_kg.kg.packs import Pack, PackInput, pack_key, resolve_packs
-from npc_kg.namespace import NPC, PREFIXES
+from npc_kg.namespace import NPC, curie
 from npc_kg.shacl.closures import ClosureEvaluator
 from npc_kg.shacl.plan import Plan, Unsupported, read_plan
 from npc_kg.shacl.reference import ReferenceEvaluator
@@ -38,6 +37,7 @@ from npc_kg.shacl.shapes import subclass_closure, subclass_graph
 from npc_kg.shacl.sparql import SparqlEvaluator, subclass_pairs
 from npc_kg.shacl.sparql_queries import CompiledUnit
 from npc_kg.sparql.safety import remember
+from npc_kg.suggest import did_you_mean
 
 __all__ = ["Engines", "engines_for", "package_engines"]
 
@@ -118,7 +118,7 @@ class Engines:
             return target
         if len(found) != 1:
             raise InputError(f"name the treatment with --treatment: the loaded packs state criteria of {len(found)} "
-                             f"treatments (choices: {', '.join(_curie(t) for t in found) or 'none'})")
+                             f"treatments (choices: {', '.join(curie(t) for t in found) or 'none'})")
         return URIRef(found[0])
 
     def criteria(self, treatment: str | URIRef | None = None) -> list[Criterion]:
@@ -232,20 +232,12 @@ def rdflib_graph(quads: Iterable[Any]) -> Graph:
 _CODE = ("plan.py", "sparql_queries.py", "sparql.py", "values.py", "engines.py")
 
 
-def _curie(iri: str) -> str:
-    for prefix, base in sorted(PREFIXES.items(), key=lambda item: -len(item[1])):
-        if iri.startswith(base) and len(iri) > len(base):
-            return f"{prefix}:{iri[len(base):]}"
-    return f"<{iri}>"
-
 
 def _suggestion(target: str, choices: Sequence[str]) -> str:
-    """``; did you mean X?`` for the choice closest to ``target`` (by IRI or CURIE), and the choices."""
-    names = {_curie(c): c for c in choices}
-    close = difflib.get_close_matches(_curie(target), list(names), n=1, cutoff=0.6) or \
-        difflib.get_close_matches(target, list(choices), n=1, cutoff=0.6)
-    hint = f"; did you mean {close[0] if close[0] in names else _curie(close[0])}?" if close else ""
-    return f"{hint} (choices: {', '.join(names) or 'none'})"
+    """``; did you mean 'X'?`` for the choices closest to ``target`` (as CURIEs), then the choices."""
+    names = [curie(c) for c in choices]
+    hint = did_you_mean(curie(target), names)
+    return (f"; {hint}" if hint else "") + f" (choices: {', '.join(names) or 'none'})"
 
 
 def package_engines() -> Engines:

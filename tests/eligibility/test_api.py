@@ -181,6 +181,8 @@ def test_treatment_curie_subclass_and_unknown_treatment(helpers) -> None:
         npc_kg.assess(data, "npc:ThirdCourseRadiotherapy")
     with pytest.raises(InputError):
         npc_kg.assess(data, "nope:Thing")
+    with pytest.raises(InputError, match=r"did you mean 'npc:SalvageSurgery'\? \(choices: npc:SalvageSurgery"):
+        npc_kg.assess(data, "npc:SalvageSurgeri")  # a typo: the closest treatment, then the choices
 
 
 # --- prognosis, evidence, statements --------------------------------------------------------
