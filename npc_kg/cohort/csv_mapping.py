@@ -347,8 +347,9 @@ def _configured(packs: Any, extra: Sequence[str | Path], strict: bool) -> CsvMap
     from npc_kg.namespace import NPC
 
     where = str(data_path("mappings", "cohort-csv.yaml"))
-    mapping = _read(where, extra, strict)
-    prefixes = {str(k): str(v) for k, v in (_document(where).get("prefixes") or {}).items()}
+    shipped = _document(where)
+    mapping = _read(where, extra, strict, shipped)
+    prefixes = {str(k): str(v) for k, v in (shipped.get("prefixes") or {}).items()}
     for pack in packs:
         fragment = pack.data_file("csv.yaml")
         if fragment is not None:
@@ -373,9 +374,10 @@ def _configured(packs: Any, extra: Sequence[str | Path], strict: bool) -> CsvMap
     return mapping
 
 
-def _read(base: str, extra: Sequence[str | Path] = (), strict: bool = False) -> CsvMapping:
-    """Parse one complete mapping file, extended by the site files ``extra``."""
-    doc = _document(base)
+def _read(base: str, extra: Sequence[str | Path] = (), strict: bool = False,
+          base_doc: dict[str, Any] | None = None) -> CsvMapping:
+    """Parse one complete mapping file (``base_doc`` if the caller has read it), extended by the site files ``extra``."""
+    doc = base_doc if base_doc is not None else _document(base)
     for site in extra:
         doc = _merge(doc, _document(str(site)), str(site))
     where = base if not extra else str(extra[-1])
