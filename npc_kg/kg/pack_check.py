@@ -34,7 +34,7 @@ from rdflib import BNode, Graph, URIRef
 from rdflib.term import Node
 
 from npc_kg.errors import InputError, NpcKgError, PackError
-from npc_kg.kg.packs import Pack, PackInput, pack_subjects, read_pack, resolve_packs, subject_lines
+from npc_kg.kg.packs import Pack, PackInput, pack_subjects, prefix_declaration, read_pack, resolve_packs, subject_lines
 from npc_kg.namespace import NPC, OA, PREFIXES, SH
 from npc_kg.rdfio import parse_file
 
@@ -88,9 +88,6 @@ class PackReport:
         return "\n".join(lines) + "\n"
 
 
-_PREFIX = re.compile(r"^\s*(?:@prefix|PREFIX)\s+([A-Za-z][\w.-]*)?:\s*<([^>]*)>", re.IGNORECASE)
-
-
 def _prefixes(pack: Pack) -> dict[str, str]:
     """The package's prefixes and those the pack's Turtle files declare (``@prefix``)."""
     found = dict(PREFIXES)
@@ -100,9 +97,9 @@ def _prefixes(pack: Pack) -> dict[str, str]:
         except (OSError, UnicodeDecodeError):
             continue
         for line in lines:
-            declared = _PREFIX.match(line)
-            if declared and declared.group(1):
-                found.setdefault(declared.group(1), declared.group(2))
+            declared = prefix_declaration(line)
+            if declared and declared[0]:
+                found.setdefault(*declared)
     return found
 
 
@@ -125,9 +122,9 @@ def _mention(path: Path, iri: str) -> int | None:
         return None
     spellings = [f"<{iri}>"]
     for line in text.splitlines():
-        found = _PREFIX.match(line)
-        if found and iri.startswith(found.group(2)) and len(iri) > len(found.group(2)):
-            spellings.append(f"{found.group(1) or ''}:{iri[len(found.group(2)):]}")
+        declared = prefix_declaration(line)
+        if declared and iri.startswith(declared[1]) and len(iri) > len(declared[1]):
+            spellings.append(f"{declared[0]}:{iri[len(declared[1]):]}")
     pattern = re.compile("|".join(re.escape(s) + (r"(?![\w.-]*[\w-])" if not s.startswith("<") else "") for s in spellings))
     for number, line in enumerate(text.splitlines(), start=1):
         if not line.lstrip().startswith(("#", "@prefix", "PREFIX")) and pattern.search(line):

@@ -51,6 +51,7 @@ __all__ = [
     "package_packs",
     "pack_key",
     "pack_subjects",
+    "prefix_declaration",
     "read_pack",
     "resolve_packs",
     "subject_lines",
@@ -257,6 +258,12 @@ _PREFIX = re.compile(r"^\s*(?:@prefix|PREFIX)\s+([A-Za-z][\w.-]*)?:\s*<([^>]*)>"
 _SUBJECT = re.compile(r"^(<[^>]*>|[A-Za-z][\w.-]*:[^\s;,]*|:[^\s;,]*)")
 
 
+def prefix_declaration(line: str) -> tuple[str, str] | None:
+    """``(prefix, namespace IRI)`` if ``line`` is a Turtle ``@prefix``/``PREFIX`` line (prefix ``""`` for ``:``), else None."""
+    declared = _PREFIX.match(line)
+    return (declared.group(1) or "", declared.group(2)) if declared else None
+
+
 def subject_lines(path: Path) -> dict[str, int]:
     """Where each subject block of a Turtle file starts: ``{IRI: line number}`` (first block wins).
 
@@ -272,9 +279,9 @@ def subject_lines(path: Path) -> dict[str, int]:
     except (OSError, UnicodeDecodeError):
         return lines
     for number, line in enumerate(text.splitlines(), start=1):
-        declared = _PREFIX.match(line)
+        declared = prefix_declaration(line)
         if declared:
-            prefixes[declared.group(1) or ""] = declared.group(2)
+            prefixes[declared[0]] = declared[1]
             continue
         found = _SUBJECT.match(line)
         if not found or line.startswith("#"):
