@@ -224,10 +224,6 @@ def _slug(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "_", text.lower()).strip("_")
 
 
-def _snake(local: str) -> str:
-    return _slug(re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", local))
-
-
 def _vocabulary() -> dict[str, Any]:
     """Dict keys and values, read from shapes/patient.ttl and the merged graph of the active
     configuration (cached per configuration)."""
@@ -257,9 +253,7 @@ def _vocabulary() -> dict[str, Any]:
         own = {iri for pack in chosen for iri in pack_subjects(pack)}
         for cls in sorted(finding_classes, key=str):
             keys = {_slug(str(label)) for p in (RDFS.label, _skos("altLabel")) for label in kg.objects(cls, p)}
-            if str(cls).startswith(str(NPC._NS)):
-                keys.add(_snake(str(cls)[len(str(NPC._NS)):]))
-            elif str(cls) in own:  # a finding class a criteria pack declares: its local name too
+            if str(cls).startswith(str(NPC._NS)) or str(cls) in own:  # npc-kg's or a pack's own: its local name too
                 keys.add(finding_key(str(cls), "_"))
             for key in keys:
                 if key in findings and findings[key] != cls:

@@ -107,10 +107,6 @@ _LINE_PATTERNS = (
     re.compile(r"line[: ]+(\d+)", re.IGNORECASE),
 )
 
-_NO_BASE = NO_BASE_IRI
-"""The base IRI given to rdflib: a relative IRI resolves under it, and :func:`check_terms` refuses it."""
-
-
 class _WithholdInput(logging.Filter):
     """Drop the rdflib warnings that quote the input: ill-typed literals (their lexical value) and
     IRIs that "do not look like a valid URI" (the whole IRI). :func:`check_terms` and the SHACL
@@ -369,7 +365,8 @@ def parse_text(text: str, fmt: str, *, graph: Graph | None = None, where: str = 
     before = set(target) if graph is not None and len(graph) else None
     try:
         with literals_as_written():
-            target.parse(data=text, format="npc-kg-xml" if fmt == "xml" else fmt, publicID=_NO_BASE)
+            # a relative IRI resolves under NO_BASE_IRI, and check_terms refuses it
+            target.parse(data=text, format="npc-kg-xml" if fmt == "xml" else fmt, publicID=NO_BASE_IRI)
     except InputError:
         raise
     except RecursionError:
@@ -422,7 +419,7 @@ def parse_file(path: str | Path, fmt: str | None = None, *, graph: Graph | None 
 
 @lru_cache(maxsize=65536)
 def _iri_problem(iri: str) -> str | None:
-    if iri.startswith(_NO_BASE):
+    if iri.startswith(NO_BASE_IRI):
         return "a relative IRI (write the full IRI, or declare @base)"
     try:
         iri.encode("utf-8")

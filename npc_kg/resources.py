@@ -8,9 +8,8 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
 
-__all__ = ["DATA_FOLDERS", "data_path", "data_root", "read_yaml", "seeds_dir"]
+__all__ = ["DATA_FOLDERS", "data_path", "data_root", "seeds_dir"]
 
 DATA_FOLDERS = ("ontology", "shapes", "packs", "queries", "mappings", "examples", "docs")
 
@@ -45,9 +44,3 @@ def seeds_dir() -> Path:
             return candidate
     return _PACKAGE_DIR.parent.parent / "shared" / "seeds"
 
-
-def read_yaml(path: Path) -> Any:
-    """Parse a YAML data file (:func:`npc_kg.yamlio.read_yaml`: the one reader, errors with file and line)."""
-    from npc_kg.yamlio import read_yaml as read
-
-    return read(path, "file")

@@ -66,7 +66,6 @@ class RecordingGuide:
         }
 
 
-
 def _dict_keys() -> dict[str, str]:
     """Finding class IRI -> the shortest key :func:`npc_kg.patient_from_dict` accepts for it."""
     from npc_kg.patient import finding_keys

@@ -32,7 +32,8 @@ from npc_kg.kg.load import graph_files
 from npc_kg.kg.prefixes import expand, to_curie
 from npc_kg.kg.xrefs import external_terms
 from npc_kg.namespace import BASE, NPC, OA
-from npc_kg.resources import data_path, read_yaml
+from npc_kg.resources import data_path
+from npc_kg.yamlio import read_yaml
 
 __all__ = ["EDGE_COLUMNS", "NODE_COLUMNS", "KgxTables", "kgx_paths", "kgx_tables", "profile", "write_kgx"]
 
@@ -66,7 +67,7 @@ class KgxTables:
 def profile() -> dict[str, Any]:
     """Return ``mappings/biolink-profile.yaml``."""
     path = data_path("mappings", "biolink-profile.yaml")
-    document = read_yaml(path)
+    document = read_yaml(path, "Biolink profile")
     for key in ("categories", "triples", "statements", "primary_knowledge_source", "agent_type"):
         if not isinstance(document, dict) or key not in document:
             raise InputError(f"missing key {key!r}", path=str(path))

@@ -24,7 +24,8 @@ from rdflib.namespace import OWL, RDFS, SKOS
 from npc_kg.errors import InputError
 from npc_kg.kg.prefixes import compress, expand_term, standardize_curie, to_curie
 from npc_kg.namespace import BASE, MONDO_IMPORT_IRI, OIO
-from npc_kg.resources import data_path, read_yaml
+from npc_kg.resources import data_path
+from npc_kg.yamlio import read_yaml
 
 __all__ = [
     "MAPPING_PREDICATES",
@@ -130,7 +131,7 @@ def to_iri(curie_or_iri: str) -> URIRef:
 def external_terms() -> dict[str, Any]:
     """Return ``mappings/external-terms.yaml`` (labels and check status of external IDs)."""
     path = data_path("mappings", "external-terms.yaml")
-    document = read_yaml(path)
+    document = read_yaml(path, "external-terms table")
     for key in ("mapping_set", "status", "terms"):
         if not isinstance(document, dict) or not isinstance(document.get(key), dict):
             raise InputError(f"missing mapping {key!r}", path=str(path))
