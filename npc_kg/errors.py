@@ -86,7 +86,6 @@ class PackError(NpcKgError):
         self.errors = list(errors or [])
 
 
-
 class QueryError(NpcKgError):
     """A SPARQL query is malformed, unknown, or given parameters it does not declare."""
 

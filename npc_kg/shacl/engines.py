@@ -232,7 +232,6 @@ def rdflib_graph(quads: Iterable[Any]) -> Graph:
 _CODE = ("plan.py", "sparql_queries.py", "sparql.py", "values.py", "engines.py")
 
 
-
 def _suggestion(target: str, choices: Sequence[str]) -> str:
     """``; did you mean 'X'?`` for the choices closest to ``target`` (as CURIEs), then the choices."""
     names = [curie(c) for c in choices]

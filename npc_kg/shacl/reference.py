@@ -121,7 +121,6 @@ def results_of(report: Graph) -> Iterable[ShaclResult]:
         )
 
 
-
 class ReferenceEvaluator:
     """pySHACL, its results mapped onto the units of the plan.
 
