@@ -21,7 +21,6 @@
 
 from __future__ import annotations
 
-import re
 import threading
 import weakref
 from collections.abc import Callable, Collection, Container, Iterable, Mapping, Sequence
@@ -167,17 +166,27 @@ class Criterion:
     """The finding classes it concerns (``npc:concernsFinding``)."""
 
 
-def resolve_treatment(treatment: str | URIRef) -> URIRef:
-    """Return the IRI of ``treatment``, given as an IRI or a CURIE with one of the package's prefixes."""
+def resolve_treatment(treatment: str | URIRef, prefixes: Mapping[str, str] | None = None) -> URIRef:
+    """Return the IRI of ``treatment``: an IRI (bare or in ``<>``), or a CURIE.
+
+    A CURIE's prefix is one of the package's, one of ``prefixes`` (the loaded packs' own, see
+    :func:`npc_kg.kg.packs.pack_prefixes`), or any spelling the prefix map accepts
+    (:func:`npc_kg.kg.prefixes.expand_term`, which suggests the closest for an unknown prefix).
+    """
     if isinstance(treatment, URIRef):
         return treatment
     text = str(treatment).strip()
     prefix, sep, local = text.partition(":")
-    if sep and prefix in PREFIXES and not local.startswith("//"):
-        return URIRef(PREFIXES[prefix] + local)
-    if re.match(r"^[a-z][a-z0-9+.-]*://", text, re.IGNORECASE):
-        return URIRef(text)
-    raise InputError(f"treatment {text!r} is not an IRI or a known CURIE (prefixes: {', '.join(sorted(PREFIXES))})")
+    if sep and not local.startswith("//"):
+        base = PREFIXES.get(prefix) or (prefixes or {}).get(prefix)
+        if base:
+            return URIRef(base + local)
+    from npc_kg.kg.prefixes import expand_term
+
+    try:
+        return URIRef(expand_term(text))
+    except InputError as error:
+        raise InputError(f"treatment {text!r}: {error}") from None
 
 
 _LOCK = threading.Lock()
@@ -193,17 +202,18 @@ def criteria_for(treatment: str | URIRef, graph: Graph | None = None, *, packs: 
     graph, on rdflib for a graph the caller passes); cached per treatment and graph. Ordered by
     the kind's rank, then the criterion's ``npc:ordinal``, then IRI.
     """
-    target = str(resolve_treatment(treatment))
     if graph is not None:
+        target = str(resolve_treatment(treatment))
         with _LOCK:
             cache = _GRAPH_CRITERIA.setdefault(graph, {})
             found = cache.get(target)
             if found is None:
                 found = cache[target] = _read_criteria(target, graph, None)
             return list(found)
-    from npc_kg.kg.packs import pack_key, resolve_packs
+    from npc_kg.kg.packs import pack_key, pack_prefixes, resolve_packs
 
     chosen = resolve_packs(packs)
+    target = str(treatment) if isinstance(treatment, URIRef) else str(resolve_treatment(treatment, pack_prefixes(chosen)))
     key = (pack_key(chosen), target)
     with _LOCK:
         found = _CONFIGURATION_CRITERIA.get(key)

@@ -50,6 +50,7 @@ __all__ = [
     "finding_key",
     "package_packs",
     "pack_key",
+    "pack_prefixes",
     "pack_subjects",
     "prefix_declaration",
     "read_pack",
@@ -262,6 +263,26 @@ def prefix_declaration(line: str) -> tuple[str, str] | None:
     """``(prefix, namespace IRI)`` if ``line`` is a Turtle ``@prefix``/``PREFIX`` line (prefix ``""`` for ``:``), else None."""
     declared = _PREFIX.match(line)
     return (declared.group(1) or "", declared.group(2)) if declared else None
+
+
+def pack_prefixes(packs: Iterable[Pack]) -> dict[str, str]:
+    """The prefixes the packs' manifests and knowledge-base files declare (``{prefix: namespace}``).
+
+    A prefix two files bind to different namespaces is left out: a CURIE with it would be ambiguous.
+    """
+    found: dict[str, str] = {}
+    clashing: set[str] = set()
+    for pack in packs:
+        for path in pack.graph_files():
+            try:
+                lines = path.read_text(encoding="utf-8").splitlines()
+            except (OSError, UnicodeDecodeError):
+                continue
+            for line in lines:
+                declared = prefix_declaration(line)
+                if declared and declared[0] and found.setdefault(*declared) != declared[1]:
+                    clashing.add(declared[0])
+    return {prefix: namespace for prefix, namespace in found.items() if prefix not in clashing}
 
 
 def subject_lines(path: Path) -> dict[str, int]:

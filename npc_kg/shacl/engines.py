@@ -28,7 +28,7 @@ from rdflib import RDFS, Graph, URIRef
 
 from npc_kg.core.rules import Criterion, Hit, PatientRow, criteria_for, resolve_treatment, rows_of
 from npc_kg.errors import InputError
-from npc_kg.kg.packs import Pack, PackInput, pack_key, resolve_packs
+from npc_kg.kg.packs import Pack, PackInput, pack_key, pack_prefixes, resolve_packs
 from npc_kg.namespace import NPC, curie
 from npc_kg.shacl.closures import ClosureEvaluator
 from npc_kg.shacl.plan import Plan, Unsupported, read_plan
@@ -68,6 +68,7 @@ class Engines:
         self._variants: dict[frozenset[tuple[str, str]], Engines] = {}
         self._closures: ClosureEvaluator | None = None
         self._refusal: str | None = None
+        self._prefixes: dict[str, str] | None = None
         self._lock = threading.Lock()
 
     @classmethod
@@ -112,7 +113,7 @@ class Engines:
         choices when there are several)."""
         found = self.treatments()
         if treatment is not None:
-            target = resolve_treatment(treatment)
+            target = self.resolve(treatment)
             if str(target) not in found and not self.criteria_of(target):
                 raise InputError(f"no eligibility criteria apply to treatment <{target}>{_suggestion(str(target), found)}")
             return target
@@ -121,16 +122,22 @@ class Engines:
                              f"treatments (choices: {', '.join(curie(t) for t in found) or 'none'})")
         return URIRef(found[0])
 
+    def resolve(self, treatment: str | URIRef) -> URIRef:
+        """The IRI of ``treatment`` (an IRI or a CURIE, with the packs' own prefixes too)."""
+        if self._prefixes is None:
+            self._prefixes = pack_prefixes(self.packs)
+        return resolve_treatment(treatment, self._prefixes)
+
     def criteria(self, treatment: str | URIRef | None = None) -> list[Criterion]:
         """The criteria of ``treatment`` (default: :meth:`treatment`) in the knowledge graph."""
         return self.criteria_of(self.treatment(treatment))
 
     def criteria_of(self, treatment: str | URIRef) -> list[Criterion]:
         """The criteria of ``treatment`` (an IRI or CURIE) in the knowledge graph, possibly none."""
-        target = str(resolve_treatment(treatment))
+        target = str(self.resolve(treatment))
         found = self._criteria.get(target)
         if found is None:
-            found = self._criteria[target] = criteria_for(target, self._kg, packs=self.packs)
+            found = self._criteria[target] = criteria_for(URIRef(target), self._kg, packs=self.packs)
         return list(found)
 
     # -- the evaluators --------------------------------------------------------------------------------

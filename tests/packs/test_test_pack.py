@@ -222,6 +222,20 @@ def test_assess_cohort_needs_a_treatment_when_several_are_loaded(cohort: Path, t
     assert not (tmp_path / "x.csv").exists()
 
 
+@pytest.mark.parametrize("spelling", ["tp:FictionalTestTherapy", f"<{TEST_TREATMENT}>", TEST_TREATMENT])
+def test_treatment_in_the_packs_own_curie_or_as_listed(cohort: Path, tmp_path: Path, spelling: str) -> None:
+    """The pack's own prefix, and the ``<IRI>`` the list of choices prints, name the treatment."""
+    out = tmp_path / "x.csv"
+    assert main(["assess-cohort", str(cohort), "--out", str(out), "--pack", str(TEST_PACK), "--treatment", spelling]) == 0
+    assert "ind-2-marker-present" in out.read_text(encoding="utf-8").splitlines()[0]
+
+
+def test_unknown_treatment_prefix_is_suggested(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["assess", str(VALID[0]), "--pack", str(TEST_PACK), "--treatment", "MODNO:0015459"]) == 2
+    err = capsys.readouterr().err
+    assert "unknown prefix 'MODNO'" in err and "'MONDO'" in err and "Traceback" not in err
+
+
 def test_named_queries_see_the_pack() -> None:
     rows = npc_kg.query("criteria-for-treatment", treatment=TEST_TREATMENT, packs=[TEST_PACK])
     assert {row["criterion"] for row in rows} == set(pack_criteria(TEST_PACK))
