@@ -155,6 +155,8 @@ def _parse(text: str) -> ParsedQuery:
             raise QueryError(f"SPARQL syntax error at {_position(text, query_error)}") from None
         except Exception as error:  # rdflib raises assorted types while translating
             raise QueryError(f"invalid SPARQL update: {error}") from None
+        if not getattr(update, "algebra", None):  # only comments and prologue: the update grammar accepts it
+            raise QueryError("empty query: the text holds no SPARQL query or update, only comments or prefixes") from None
         return _describe_update(text, update)
     except RecursionError:
         raise

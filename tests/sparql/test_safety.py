@@ -111,3 +111,9 @@ def test_updates_are_refused_by_query() -> None:
 def test_syntax_error_reports_line_and_column() -> None:
     with pytest.raises(QueryError, match=r"line 3, column \d+"):
         npc_kg.query("PREFIX ex: <http://example.org/>\nSELECT ?s\nWHERE { ?s ex:p }")
+
+
+@pytest.mark.parametrize("text", ["# only a comment", "PREFIX ex: <http://example.org/>", "# c\nPREFIX ex: <http://example.org/>\n"])
+def test_text_with_no_query_is_an_empty_query(text: str) -> None:
+    with pytest.raises(QueryError, match="empty query"):
+        parse(text)
