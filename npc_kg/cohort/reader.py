@@ -215,7 +215,13 @@ def _encoding(name: str) -> str:
         codec = codecs.lookup(name).name
     except LookupError:
         raise InputError(f"unknown encoding {name!r} (e.g. utf-8, latin-1, cp1252)") from None
-    if "\n,#\"".encode(codec) != b"\n,#\"":
+    try:
+        ascii_compatible = b"\n,#\"".decode(codec) == "\n,#\""
+    except LookupError:  # rot13, base64, zlib...: codecs, but not of text
+        raise InputError(f"{name!r} is not a text encoding (e.g. utf-8, latin-1, cp1252)") from None
+    except UnicodeDecodeError:
+        ascii_compatible = False
+    if not ascii_compatible:
         raise InputError(f"encoding {name!r} is not ASCII-compatible; convert the file to UTF-8 first")
     return codec
 

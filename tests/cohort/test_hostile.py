@@ -195,8 +195,11 @@ def test_csv_bytes_not_in_the_encoding_are_an_error_row_and_encoding_reads_them(
     assert all(r["verdict"] != "error" for r in _rows(tmp_path / "l.csv"))
     assert main(["assess-cohort", str(tmp_path / "latin.csv"), "--out", str(tmp_path / "x.csv"), "--encoding", "klingon"]) == 2
     assert main(["assess-cohort", str(tmp_path / "latin.csv"), "--out", str(tmp_path / "x.csv"), "--encoding", "utf-16"]) == 2
+    assert main(["assess-cohort", str(tmp_path / "latin.csv"), "--out", str(tmp_path / "x.csv"), "--encoding", "rot13"]) == 2
     err = capsys.readouterr().err
     assert "unknown encoding 'klingon'" in err and "not ASCII-compatible" in err
+    assert "'rot13' is not a text encoding" in err and "internal error" not in err
+    assert main(["assess-cohort", str(tmp_path / "latin.csv"), "--out", str(tmp_path / "s.csv"), "--encoding", "utf-8-sig"]) == 0
     (tmp_path / "h.csv").write_bytes(b"patient_id,\xe9ge\n")
     with pytest.raises(InputError, match=r"h\.csv:1: the header is not valid utf-8"):
         list(iter_batches(tmp_path / "h.csv"))
