@@ -8,6 +8,7 @@ from pathlib import Path
 
 from npc_kg.assessment.assess import ENGINES
 from npc_kg.assessment.render import FORMATS
+from npc_kg.cli.numbers import non_negative, seconds
 from npc_kg.cli.packs_option import add_pack_option, add_treatment_option
 
 __all__ = ["register"]
@@ -38,11 +39,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
         "--engine", choices=ENGINES, default="local",
         help="local: shapes compiled to Python (default, same rows); reference: pySHACL for every file",
     )
-    parser.add_argument("--max-findings", type=int, metavar="N",
+    parser.add_argument("--max-findings", type=non_negative, metavar="N",
                         help="refuse a patient with more than N finding records (default 2000; NPC_KG_MAX_FINDINGS)")
-    parser.add_argument("--max-input-size", type=int, metavar="BYTES",
+    parser.add_argument("--max-input-size", type=non_negative, metavar="BYTES",
                         help="refuse an input file larger than BYTES (default 256 MiB; NPC_KG_MAX_INPUT_BYTES)")
-    parser.add_argument("--timeout", type=float, metavar="SECONDS",
+    parser.add_argument("--timeout", type=seconds, metavar="SECONDS",
                         help="stop a query after SECONDS (default 60; 0: no limit; NPC_KG_QUERY_TIMEOUT)")
     parser.add_argument("--at", metavar="ISO8601",
                         help="time of assessment recorded in the provenance; FHIR ages are counted to its date "

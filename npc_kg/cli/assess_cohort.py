@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 
+from npc_kg.cli.numbers import at_least_one, seconds
 from npc_kg.cli.packs_option import add_pack_option, add_treatment_option
 from npc_kg.namespace import DEFAULT_GRAPH_IRI
 
@@ -30,12 +31,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     parser.add_argument("--format", dest="fmt", choices=("csv", "jsonl", "parquet"),
                         help="output format (default: from --out, else csv)")
     parser.add_argument("--attrition", help="also write the attrition table as CSV")
-    parser.add_argument("--batch-size", type=int, default=1000, help="patients per batch (memory bound; default 1000)")
+    parser.add_argument("--batch-size", type=at_least_one, default=1000, help="patients per batch (memory bound; default 1000)")
     parser.add_argument("--endpoint", help="SPARQL endpoint URL that already holds the patient data")
     parser.add_argument("--engine", choices=("local", "sparql", "reference", "fast"), default="local",
                         help="shapes compiled to Python (local, the default; alias fast), to SPARQL (sparql; "
                         "always used with --endpoint) or pySHACL (reference)")
-    parser.add_argument("--workers", type=int, default=1, help="worker processes (default 1)")
+    parser.add_argument("--workers", type=at_least_one, default=1, help="worker processes (default 1)")
     parser.add_argument("--input-format", choices=("nt", "nq", "ttl", "csv", "fhir"),
                         help="input format (default: from the file name; folders and .ndjson are FHIR)")
     parser.add_argument("--mapping", action="append", default=[], metavar="FILE.yaml",
@@ -44,7 +45,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
                         "the shipped mapping")
     parser.add_argument("--strict", action="store_true",
                         help="refuse CSV columns the mapping does not name (default: ignore them, with one notice)")
-    parser.add_argument("--timeout", type=float, default=60.0, help="endpoint timeout in seconds (default 60)")
+    parser.add_argument("--timeout", type=seconds, default=60.0, help="endpoint timeout in seconds (default 60)")
     parser.add_argument("--graph", metavar="IRI", default=DEFAULT_GRAPH_IRI,
                         help=f"with --endpoint: the named graph that holds the patients (default {DEFAULT_GRAPH_IRI}, "
                         "where npc-kg load writes; 'default': the endpoint's default graph)")

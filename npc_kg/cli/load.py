@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 
+from npc_kg.cli.numbers import seconds
 from npc_kg.namespace import DEFAULT_GRAPH_IRI
 
 __all__ = ["register"]
@@ -39,7 +40,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     parser.add_argument("--graph", metavar="IRI", help=f"named graph to replace (default {DEFAULT_GRAPH_IRI})")
     parser.add_argument("--update-endpoint", metavar="URL", help="SPARQL 1.1 update endpoint (default: --endpoint)")
     parser.add_argument("--gsp-endpoint", metavar="URL", help="Graph Store Protocol endpoint (e.g. Oxigraph .../store)")
-    parser.add_argument("--timeout", type=float, default=None, metavar="SECONDS", help="per-request timeout (default 10)")
+    parser.add_argument("--timeout", type=seconds, default=None, metavar="SECONDS", help="per-request timeout (default 10)")
     parser.set_defaults(func=_run)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from npc_kg.cli.numbers import seconds
 from npc_kg.cli.packs_option import add_pack_option
 from npc_kg.errors import NpcKgError, QueryError
 from npc_kg.namespace import DEFAULT_GRAPH_IRI
@@ -42,7 +43,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     parser.add_argument("--endpoint", metavar="URL", help="SPARQL 1.1 query endpoint (remote backend)")
     parser.add_argument("--update-endpoint", metavar="URL", help="SPARQL update endpoint for --update (default: --endpoint)")
     parser.add_argument("--graph", metavar="IRI", help="named graph to query on the endpoint")
-    parser.add_argument("--timeout", type=float, default=None, metavar="SECONDS",
+    parser.add_argument("--timeout", type=seconds, default=None, metavar="SECONDS",
                         help="stop the query after SECONDS: a remote endpoint's request (default 10; exit 4) or an "
                         "embedded query (default 60, NPC_KG_QUERY_TIMEOUT; 0: no limit; exit 2)")
     parser.add_argument("--backend", choices=("rdflib", "oxigraph"), help="embedded backend (default rdflib)")

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from npc_kg.cli.numbers import at_least_one, port, seconds
+
 __all__ = ["register"]
 
 
@@ -17,15 +19,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
         "See docs/service.md.",
     )
     parser.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1: this machine only)")
-    parser.add_argument("--port", type=int, default=8000, help="port (default 8000)")
+    parser.add_argument("--port", type=port, default=8000, help="port (default 8000)")
     parser.add_argument("--mapping", action="append", default=[], metavar="FILE.yaml",
                         help="a site's FHIR mapping, extending the shipped one to read the prefetch; one that gives "
                         "an order code lists the order-select service")
-    parser.add_argument("--max-body", type=int, default=1024 * 1024, metavar="BYTES",
+    parser.add_argument("--max-body", type=at_least_one, default=1024 * 1024, metavar="BYTES",
                         help="largest request body (default 1 MiB; larger gets HTTP 413)")
-    parser.add_argument("--timeout", type=float, default=30.0, metavar="SECONDS",
+    parser.add_argument("--timeout", type=seconds, default=30.0, metavar="SECONDS",
                         help="time an assessment or query may take (default 30; then HTTP 503)")
-    parser.add_argument("--report-ttl", type=float, default=900.0, metavar="SECONDS",
+    parser.add_argument("--report-ttl", type=seconds, default=900.0, metavar="SECONDS",
                         help="how long a report link stays valid (default 900)")
     parser.set_defaults(func=_run)
 

@@ -110,6 +110,20 @@ def test_input_size_limit(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> No
         npc_kg.assess(path)
 
 
+def test_input_size_limit_is_for_inputs_not_the_packages_knowledge(tmp_path: Path) -> None:
+    """A limit smaller than the package's own files (shapes, packs) still lets a small patient through."""
+    import subprocess
+    import sys
+
+    example = Path(__file__).parents[2] / "examples" / "patients" / "eligible.ttl"
+    limit = str(example.stat().st_size + 10)
+    env = {**os.environ, "NPC_KG_CACHE": str(tmp_path / "cache")}  # no cache: every knowledge file is read
+    done = subprocess.run([sys.executable, "-m", "npc_kg", "assess", str(example), "--max-input-size", limit, "--format", "json"],
+                          capture_output=True, text=True, env=env, timeout=300, check=False)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)[0]["verdict"] == "eligible"
+
+
 @pytest.mark.parametrize("depth", [150, 100_000])
 def test_deeply_nested_jsonld_is_refused(depth: int) -> None:
     text = '{"@id": "https://example.org/p/1", "https://example.org/p": ' + "[" * depth + "1" + "]" * depth + "}"
@@ -241,3 +255,22 @@ def test_the_server_is_never_ended_by_the_watchdog(tmp_path: Path) -> None:
                           env={**os.environ, "NPC_KG_QUERY_TIMEOUT": TINY})
     assert done.returncode == 0, done.stderr
     assert "served" in done.stdout and "ran longer than" not in done.stderr
+
+
+@pytest.mark.parametrize("argv", [
+    ["assess", "x.ttl", "--timeout", "-5"],
+    ["assess", "x.ttl", "--timeout", "nan"],
+    ["assess", "x.ttl", "--max-findings", "-1"],
+    ["assess-cohort", "x.nt", "--out", "o.csv", "--workers", "0"],
+    ["assess-cohort", "x.nt", "--out", "o.csv", "--batch-size", "-2"],
+    ["query", "sources", "--timeout", "inf"],
+    ["serve", "--port", "99999"],
+    ["serve", "--port", "-1"],
+    ["serve", "--max-body", "-5"],
+    ["serve", "--timeout", "-1"],
+])
+def test_a_bad_number_is_refused_naming_the_option(argv: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as ended:
+        main(argv)
+    err = capsys.readouterr().err
+    assert ended.value.code == 2 and f"argument {argv[-2]}" in err and "Traceback" not in err

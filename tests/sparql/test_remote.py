@@ -12,7 +12,7 @@ import pytest
 from rdflib import BNode, Graph, Literal, URIRef
 
 import npc_kg
-from npc_kg.errors import EndpointError
+from npc_kg.errors import EndpointError, InputError
 from npc_kg.sparql.backends.remote import RemoteBackend, batches
 from npc_kg.sparql.loading import load_endpoint
 
@@ -67,8 +67,10 @@ def test_silent_endpoint_times_out(silent_server: int) -> None:
 
 
 def test_non_http_endpoint_is_refused() -> None:
-    with pytest.raises(EndpointError, match="only http"):
+    with pytest.raises(InputError, match="only http"):  # a bad argument (exit 2), not an endpoint failure (4)
         RemoteBackend("file:///etc/passwd")
+    with pytest.raises(InputError, match="more than 0 seconds"):
+        RemoteBackend("http://127.0.0.1:9/sparql", timeout=0)
 
 
 def test_batches_keep_blank_node_groups_together() -> None:

@@ -26,7 +26,7 @@ from typing import Any
 from rdflib import BNode, Graph, Literal, URIRef
 from rdflib.term import Node
 
-from npc_kg.errors import EndpointError, QueryError
+from npc_kg.errors import EndpointError, InputError, QueryError
 from npc_kg.namespace import DEFAULT_GRAPH_IRI
 from npc_kg.sparql.backends.base import Backend, GraphSource, Solutions, as_graph
 from npc_kg.sparql.safety import ParsedQuery
@@ -121,7 +121,9 @@ class RemoteBackend(Backend):
     ) -> None:
         for url in (endpoint, update_endpoint, gsp_endpoint):
             if url is not None and urllib.parse.urlsplit(url).scheme not in ("http", "https"):
-                raise EndpointError(f"endpoint {url!r}: only http:// and https:// URLs are supported")
+                raise InputError(f"endpoint {url!r}: only http:// and https:// URLs are supported")
+        if timeout is None or not timeout > 0:  # urllib takes 0 as non-blocking; every request is bounded
+            raise InputError(f"the endpoint timeout must be more than 0 seconds, not {timeout!r}")
         self.endpoint = endpoint
         self.update_endpoint = update_endpoint or _default_update_endpoint(endpoint)
         self.gsp_endpoint = gsp_endpoint
