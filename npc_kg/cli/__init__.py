@@ -18,7 +18,7 @@ from collections.abc import Sequence
 
 from npc_kg import __version__
 from npc_kg.atomic import Terminated, install_signal_cleanup
-from npc_kg.errors import NpcKgError, PatientModelError
+from npc_kg.errors import NpcKgError, OutputError, PatientModelError
 from npc_kg.suggest import did_you_mean
 
 __all__ = ["COMMAND_MODULES", "build_parser", "main", "print_error"]
@@ -114,6 +114,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         with contextlib.suppress(OSError):  # the reader went away: nothing more to say, and no traceback at exit
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
+    except OSError as error:  # the disk or standard output failed (full, gone): say so, as for any output error
+        with contextlib.suppress(OSError):  # unwritten output left in stdout's buffer would fail again at exit
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        where = f"{error.filename}: " if error.filename else "an input or output (standard output?): "
+        print(f"npc-kg: error: {where}{error.strerror or type(error).__name__}{removed}", file=sys.stderr)
+        return OutputError.exit_code
     except Exception as error:  # last resort: one line, no traceback, unless debugging
         if os.environ.get("NPC_KG_DEBUG"):
             raise

@@ -126,3 +126,13 @@ def test_endpoint_base_url_gets_a_hint() -> None:
     assert "/query" in endpoint_hint("http://127.0.0.1:7878/", 404)
     assert "/query" in endpoint_hint("http://127.0.0.1:7878", 405)
     assert endpoint_hint("http://127.0.0.1:7878/query", 404) == ""
+
+
+@pytest.mark.parametrize("argv", [["assess", EXAMPLE], ["export", "--format", "ttl", "-o", "-"]])
+def test_a_full_standard_output_is_an_output_error(argv: list[str]) -> None:
+    with open("/dev/full", "w") as full:
+        done = subprocess.run([sys.executable, "-m", "npc_kg", *argv], stdout=full, stderr=subprocess.PIPE, text=True,
+                              timeout=120, check=False)
+    assert done.returncode == OutputError.exit_code
+    assert "No space left on device" in done.stderr and "internal error" not in done.stderr
+    assert "Traceback" not in done.stderr and "Exception ignored" not in done.stderr
