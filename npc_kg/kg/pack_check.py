@@ -168,7 +168,7 @@ def _syntax(pack_folder: Path) -> list[PackProblem]:
     problems = []
     for path in sorted(pack_folder.rglob("*.ttl")):
         try:
-            parse_file(path, "turtle")
+            parse_file(path, "turtle", limited=False)
         except InputError as error:  # its message without the location, which the problem gives
             problems.append(PackProblem(ERROR, str(path), error.line, "", "", error.message.split("\n")[0]))
     return problems
@@ -186,10 +186,10 @@ def _shacl(pack: Pack, chosen: tuple[Pack, ...]) -> list[PackProblem]:
     data += load(packs=chosen)
     for other in chosen:
         for path in other.shape_files():
-            parse_file(path, "turtle", graph=data)
+            parse_file(path, "turtle", graph=data, limited=False)
     shapes = Graph()
     for name in ("kb.ttl", "pack.ttl"):
-        parse_file(data_path("shapes", name), "turtle", graph=shapes)
+        parse_file(data_path("shapes", name), "turtle", graph=shapes, limited=False)
     with literals_as_written():
         _conforms, report, _text = validate(data, shacl_graph=shapes, inference="none", advanced=False, js=False,
                                             do_owl_imports=False, allow_warnings=True, allow_infos=True)
@@ -200,7 +200,7 @@ def _shacl(pack: Pack, chosen: tuple[Pack, ...]) -> list[PackProblem]:
     core = {str(s) for s in load(packs=chosen).subjects() if isinstance(s, URIRef)} - mine
     named: set[str] = set()
     for path in pack.files():
-        graph = parse_file(path, "turtle")
+        graph = parse_file(path, "turtle", limited=False)
         named |= {str(t) for triple in graph for t in triple if isinstance(t, URIRef)}
     locate = _Locator(pack)
     prefixes = _prefixes(pack)
@@ -235,7 +235,7 @@ def _quotes(pack: Pack, chosen: tuple[Pack, ...]) -> list[PackProblem]:
     kg = load(packs=chosen)
     own = Graph()
     for path in pack.kb_files():
-        parse_file(path, "turtle", graph=own)
+        parse_file(path, "turtle", graph=own, limited=False)
     locate = _Locator(pack)
     prefixes = _prefixes(pack)
     problems: list[PackProblem] = []
@@ -312,7 +312,9 @@ def check_pack(folder: str | os.PathLike[str], *, packs: Iterable[PackInput] | N
     from npc_kg.shacl.blocks import stale_blocks
 
     path = Path(folder)
-    problems = _syntax(path) if path.is_dir() else []
+    if not path.is_dir():  # nothing to check: a bad argument (exit 2), not a pack with errors (exit 6)
+        read_pack(path)
+    problems = _syntax(path)
     if problems:
         return PackReport(None, tuple(problems))
     try:

@@ -142,7 +142,8 @@ def read_pack(folder: str | os.PathLike[str], *, builtin: bool = False) -> Pack:
     path = Path(folder).expanduser()
     manifest = path / MANIFEST
     if not path.is_dir():
-        raise PackError(f"{path}: no such folder (a criteria pack is a folder with {MANIFEST}; see docs/packs.md)")
+        what = "not a folder" if path.exists() else "no such folder"
+        raise PackError(f"{path}: {what} (a criteria pack is a folder with {MANIFEST}; see docs/packs.md)")
     try:
         info = manifest.stat()
     except OSError:
@@ -155,7 +156,7 @@ def read_pack(folder: str | os.PathLike[str], *, builtin: bool = False) -> Pack:
         return found
     graph = Graph()
     try:
-        parse_file(manifest, "turtle", graph=graph)
+        parse_file(manifest, "turtle", graph=graph, limited=False)
     except InputError as error:
         raise PackError(f"{error}") from None
     nodes = sorted({s for s in graph.subjects(RDF.type, NPC.CriteriaPack) if isinstance(s, URIRef)}, key=str)
@@ -246,7 +247,7 @@ def _file_subjects(path: Path) -> frozenset[str]:
     if found is None:
         graph = Graph()
         try:
-            parse_file(path, "turtle", graph=graph)
+            parse_file(path, "turtle", graph=graph, limited=False)
         except InputError as error:
             raise PackError(f"{error}") from None
         found = defined_subjects(graph)
@@ -323,7 +324,7 @@ def concerned_findings(pack: Pack) -> list[str]:
     """The finding classes the criteria of ``pack`` (its ``kb/*.ttl``) concern (``npc:concernsFinding``), by IRI."""
     graph = Graph()
     for path in pack.graph_files():
-        parse_file(path, "turtle", graph=graph)
+        parse_file(path, "turtle", graph=graph, limited=False)
     criteria = set(graph.subjects(RDF.type, NPC.EligibilityCriterion))
     return sorted({str(f) for c in criteria for f in graph.objects(c, NPC.concernsFinding) if isinstance(f, URIRef)})
 

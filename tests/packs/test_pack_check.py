@@ -117,3 +117,11 @@ def test_a_pack_may_not_redefine_the_package_s_iris(copy: Path) -> None:
     with pytest.raises(PackError) as raised:
         npc_kg.load(packs=[copy])
     assert "https://w3id.org/npc-kg/Frailty" in "\n".join(raised.value.errors)
+
+
+def test_a_missing_folder_or_a_file_is_a_bad_argument(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "pack.ttl").write_text("", encoding="utf-8")
+    assert main(["pack", "check", str(tmp_path / "nope")]) == 2
+    assert main(["pack", "check", str(tmp_path / "pack.ttl")]) == 2
+    err = capsys.readouterr().err
+    assert "nope: no such folder" in err and "pack.ttl: not a folder" in err
