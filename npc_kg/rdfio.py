@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import re
 import threading
 import warnings
@@ -337,19 +338,19 @@ def _surrogate_line(text: str) -> int | None:
     return text.count("\n", 0, match.start()) + 1 if match else None
 
 
-def parse_text(text: str, fmt: str, *, graph: Graph | None = None, where: str = "<string>") -> Graph:
+def parse_text(text: str, fmt: str, *, graph: Graph | None = None, where: str = "<string>", limited: bool = True) -> Graph:
     """Parse RDF ``text`` of format ``fmt`` into ``graph`` (a new Graph by default).
 
     Raises :class:`InputError` (naming ``where``, the line and what is wrong, never the input) for
     anything that is not well-formed RDF, and :class:`LimitError` for input over a limit
-    (:mod:`npc_kg.limits`). Relative IRIs are refused: they would resolve against the working
-    folder, so the answer would depend on where npc-kg runs.
+    (:mod:`npc_kg.limits`; ``limited=False`` for knowledge files). Relative IRIs are refused: they
+    would resolve against the working folder, so the answer would depend on where npc-kg runs.
     """
     from npc_kg.limits import current, how_to_raise
 
     target = graph if graph is not None else (Dataset() if fmt in ("nquads", "trig") else Graph())
     limit = current().max_input_bytes
-    if len(text) > limit:
+    if limited and len(text) > limit:
         raise LimitError(f"input larger than {limit} bytes ({how_to_raise('max_input_bytes')})", path=where)
     try:
         data = text.encode("utf-8")
@@ -382,13 +383,17 @@ def parse_text(text: str, fmt: str, *, graph: Graph | None = None, where: str = 
     return target
 
 
-def parse_file(path: str | Path, fmt: str | None = None, *, graph: Graph | None = None) -> Graph:
-    """Parse the RDF file at ``path``; the format is guessed from the extension if not given."""
+def parse_file(path: str | Path, fmt: str | None = None, *, graph: Graph | None = None, limited: bool = True) -> Graph:
+    """Parse the RDF file at ``path``; the format is guessed from the extension if not given.
+
+    ``limited``: the input-size limit applies (patient data, a user's data files); the package's
+    and the packs' knowledge files are read with ``limited=False``.
+    """
     from npc_kg.limits import current, how_to_raise
 
     where = str(path)
     fmt = fmt or guess_format(path)
-    limit = current().max_input_bytes
+    limit = current().max_input_bytes if limited else math.inf
     try:
         size = Path(path).stat().st_size
         if size > limit:
@@ -409,7 +414,7 @@ def parse_file(path: str | Path, fmt: str | None = None, *, graph: Graph | None 
                          "convert the file to UTF-8", path=where, line=line) from None
     if text.startswith("\ufeff"):
         text = text[1:]  # a UTF-8 byte order mark
-    return parse_text(text, fmt, graph=graph, where=where)
+    return parse_text(text, fmt, graph=graph, where=where, limited=limited)
 
 
 # ---------------------------------------------------------------------------------------------

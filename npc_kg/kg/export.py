@@ -49,7 +49,7 @@ def export_graph(packs: Iterable[PackInput] | None = None) -> Graph:
     graph += load(packs=chosen)
     for pack in chosen:
         for path in pack.shape_files():
-            parse_file(path, "turtle", graph=graph)
+            parse_file(path, "turtle", graph=graph, limited=False)
     return graph
 
 

@@ -272,7 +272,7 @@ def _header(graph: Graph, packs: Iterable[Pack]) -> Graph:
 def _parse_all(packs: tuple[Pack, ...]) -> Graph:
     graph = _bind(Graph())
     for path in graph_files(packs):
-        parse_file(path, "turtle", graph=graph)
+        parse_file(path, "turtle", graph=graph, limited=False)
     return _header(graph, packs)
 
 
@@ -286,5 +286,5 @@ def _with_packs(packs: tuple[Pack, ...]) -> Graph:
     graph += core
     for pack in own:
         for path in pack.graph_files():
-            parse_file(path, "turtle", graph=graph)
+            parse_file(path, "turtle", graph=graph, limited=False)
     return _header(graph, own)

@@ -147,7 +147,7 @@ class KbValidation:
 def kb_shapes_graph() -> Graph:
     """Return a freshly parsed graph of ``shapes/kb.ttl``."""
     graph = Graph()
-    parse_file(data_path("shapes", "kb.ttl"), "turtle", graph=graph)
+    parse_file(data_path("shapes", "kb.ttl"), "turtle", graph=graph, limited=False)
     return graph
 
 

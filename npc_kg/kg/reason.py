@@ -114,7 +114,7 @@ def reasoning_graph(*, extra_turtle: str | None = None) -> Graph:
     """
     graph = Graph()
     for path in ontology_files():
-        parse_file(path, "turtle", graph=graph)
+        parse_file(path, "turtle", graph=graph, limited=False)
     if extra_turtle is not None:
         parse_text(extra_turtle, "turtle", graph=graph, where="<extra_turtle>")
     graph.remove((None, OWL.imports, None))

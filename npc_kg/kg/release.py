@@ -89,14 +89,15 @@ def build_release() -> Release:
     """Build the base, full (HermiT-classified) and simple graphs of the current ontology and knowledge base."""
     from npc_kg.kg.reason import reason, reasoning_graph
 
-    version_node = next(iter(parse_file(ontology_files()[0], "turtle").objects(ONTOLOGY_IRI, OWL.versionInfo)), None)
+    ontology = parse_file(ontology_files()[0], "turtle", limited=False)
+    version_node = next(iter(ontology.objects(ONTOLOGY_IRI, OWL.versionInfo)), None)
     version = str(version_node) if version_node is not None else "0+unknown"
     result = Release(version=version)
 
     base = _bind(Graph())
     for path in ontology_files():
         if path.parent.name != "imports":
-            parse_file(path, "turtle", graph=base)
+            parse_file(path, "turtle", graph=base, limited=False)
     base.remove((None, OWL.imports, None))
     _retitle(base, "npc-kg-base", version)
     result.graphs["npc-kg-base"] = base
@@ -221,7 +222,7 @@ def _previous(folder: str | os.PathLike[str]) -> tuple[Graph, str | None]:
     path = Path(folder) / "npc-kg-full.ttl"
     if not path.is_file():
         raise InputError("not a release folder: npc-kg-full.ttl is missing", path=str(folder))
-    graph = parse_file(path, "turtle")
+    graph = parse_file(path, "turtle", limited=False)
     version = graph.value(URIRef(f"{BASE}npc-kg-full"), OWL.versionInfo)
     return graph, str(version) if version is not None else None
 

@@ -44,7 +44,7 @@ def shapes_graph(packs: Iterable[PackInput] | None = None) -> Graph:
             load(packs=chosen)  # refuses packs that define the same IRI
         graph = Graph()
         for path in shape_files(chosen):
-            parse_file(path, "turtle", graph=graph)
+            parse_file(path, "turtle", graph=graph, limited=False)
         with _LOCK:
             graph = _SHAPES.setdefault(key, graph)
     return graph
