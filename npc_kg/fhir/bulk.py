@@ -22,7 +22,7 @@ from __future__ import annotations
 import os
 import re
 from array import array
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Collection, Iterable, Iterator, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass
 from datetime import date
@@ -89,8 +89,12 @@ def _hash(kind: str, rid: str) -> int:
     return hash((kind, rid)) & 0xFFFFFFFFFFFFFFFF
 
 
-def index_bulk(files: Sequence[Path], references: Sequence[str]) -> BulkIndex:
-    """Pass 1: index every resource line of ``files`` by the patient it names."""
+def index_bulk(files: Sequence[Path], references: Sequence[str], read_types: Collection[str] = ()) -> BulkIndex:
+    """Pass 1: index every resource line of ``files`` by the patient it names.
+
+    A resource of one of ``read_types`` (the types the mapping reads) that names no patient is an
+    error record of its own: left out quietly, it could change its patient's verdict.
+    """
     entries: dict[str, array] = {}  # type: ignore[type-arg]
     broken: dict[str, FhirRecordError] = {}
     orphans: list[FhirRecordError] = []
@@ -146,6 +150,11 @@ def index_bulk(files: Sequence[Path], references: Sequence[str]) -> BulkIndex:
                     with_resource.add(pid)
                 else:
                     pids = {p for _e, ref in patient_references(resource, references) if (p := patient_id_of(ref))}
+                    if not pids and kind in read_types:
+                        fail(None, FhirInputError(f"a {kind} resource names no patient (no reference to Patient/<id> "
+                                                  f"in {' or '.join(references)}), so which patient it belongs to "
+                                                  "cannot be known; fix the export", path=name, line=line_no))
+                        continue
                     if not pids:
                         stats.resources += 1
                         stats.unused_types[kind] += 1
@@ -236,7 +245,8 @@ class BulkExport:
     def index(self) -> BulkIndex:
         """Pass 1 (done once)."""
         if self._index is None:
-            self._index = index_bulk(self.ndjson, self.mapper.mapping.patient_references)
+            mapping = self.mapper.mapping
+            self._index = index_bulk(self.ndjson, mapping.patient_references, mapping.read_types)
             self._patients = list(self._index.entries)
         return self._index
 

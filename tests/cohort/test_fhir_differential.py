@@ -131,3 +131,25 @@ def test_fhir_ages_count_to_the_assessment_date(cohort: Path, tmp_path: Path) ->
                                                                                   at=date(2027, 1, 1))}
     aged = [pid for pid in now if now[pid] is not None]
     assert aged and all(later[pid] == now[pid] + 1 for pid in aged)
+
+
+@pytest.mark.parametrize("subject", [None, "Patient/x", 4242, {"reference": "Group/g-1"}])
+def test_a_read_resource_that_names_no_patient_is_an_error_row(tmp_path: Path, subject: Any) -> None:
+    """Left out quietly, an NPC Condition without its subject would turn its patient out-of-scope."""
+    import json
+
+    synth(10, 5, tmp_path / "export", fmt="fhir-ndjson")
+    conditions = tmp_path / "export" / "Condition.ndjson"
+    lines = conditions.read_text(encoding="utf-8").splitlines()
+    first = json.loads(lines[0])
+    if subject is None:
+        del first["subject"]
+    else:
+        first["subject"] = subject
+    conditions.write_text("\n".join([json.dumps(first), *lines[1:]]) + "\n", encoding="utf-8")
+    summary = assess_cohort([tmp_path / "export"], tmp_path / "rows.csv", mapping=SYNTH_MAPPING, progress=False, at=AT)
+    with (tmp_path / "rows.csv").open(newline="", encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    assert summary.rows == len(rows) == 11  # ten patients and the line that names none
+    [error] = [row for row in rows if row["verdict"] == "error"]
+    assert "Condition.ndjson:1: a Condition resource names no patient" in error["error"]
