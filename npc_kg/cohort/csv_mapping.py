@@ -123,7 +123,11 @@ class CsvMapping:
     """The mapping files read, shipped first."""
 
     def check_header(self, fieldnames: Sequence[str], where: str) -> list[str]:
-        """The header's columns the mapping does not name: refused when strict, else ignored with one notice."""
+        """The header's columns the mapping does not name: refused when strict, else ignored with one notice.
+
+        The notice also names the mapping's columns the header lacks: no patient has those items
+        recorded, which a renamed or dropped column would otherwise do silently.
+        """
         known = set(self.columns())
         unknown = [c for c in fieldnames if c not in known]
         # A header is the registry's schema, but a damaged one may hold data: plain names only.
@@ -132,9 +136,14 @@ class CsvMapping:
         if unknown and self.strict:
             raise InputError(f"CSV columns not in the mapping: {shown} (--strict refuses them; "
                              "map them in a site mapping, --mapping FILE, or leave out --strict)", path=where)
-        if unknown:
-            print(f"npc-kg: notice: {where}: ignoring {len(unknown)} CSV column(s) not in the mapping: {shown}",
-                  file=sys.stderr)
+        present = set(fieldnames)
+        missing = [c for c in self.columns() if c not in present]
+        parts = [f"ignoring {len(unknown)} CSV column(s) not in the mapping: {shown}"] if unknown else []
+        if missing:
+            parts.append(f"{len(missing)} column(s) of the mapping not in the header, so not recorded for any "
+                         f"patient: {', '.join(missing)}")
+        if parts:
+            print(f"npc-kg: notice: {where}: {'; '.join(parts)}", file=sys.stderr)
         return unknown
 
     def columns(self) -> list[str]:

@@ -34,6 +34,7 @@ def test_site_layout_with_extra_columns(tmp_path: Path, capsys: pytest.CaptureFi
     notices = [line for line in err.splitlines() if "notice" in line]
     assert len(notices) == 1, "one notice per file"
     assert "ward" in notices[0] and "notes" in notices[0] and "2 CSV column(s)" in notices[0]
+    assert "not in the header, so not recorded for any patient: radiotherapy_courses, ecog" in notices[0]
     for value in ("East 4", "seen in clinic", "frailty not assessed"):
         assert value not in err, "never a value"
     rows = {row["source_id"]: row for row in _rows(tmp_path / "rows.csv")}
