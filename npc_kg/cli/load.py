@@ -14,9 +14,9 @@ The named graph (--graph, default {DEFAULT_GRAPH_IRI}) is replaced by the knowle
 graph, plus each PATIENT_FILE and the RDF form of its eligibility assessment (computed locally
 with npc_kg.assess), so that 'npc-kg query patient-criterion-status --endpoint URL' works on the
 server. Loading uses the Graph Store Protocol if --gsp-endpoint is given (PUT ?graph=, N-Triples),
-else INSERT DATA batches on --update-endpoint (default: --endpoint; an Oxigraph .../query
-endpoint implies .../update). The triple count is verified afterwards; a rejected or short
-load exits with code 4 and says how many batches and triples got in.
+else batches of INSERT {{ GRAPH <g> {{ ... }} }} WHERE {{}} on --update-endpoint (default: --endpoint;
+an Oxigraph .../query endpoint implies .../update). The triple count is verified afterwards; a
+rejected or short load exits with code 4 and says how many batches and triples got in.
 
 Examples:
   npc-kg load --endpoint http://127.0.0.1:7878/query --gsp-endpoint http://127.0.0.1:7878/store

@@ -81,8 +81,9 @@ def load_endpoint(
 ) -> LoadReport:
     """Replace the named ``graph`` on the server with the knowledge graph (+ patients + assessments).
 
-    Uses the Graph Store Protocol when ``gsp_endpoint`` is given, else ``INSERT DATA`` batches on
-    ``update_endpoint`` (default: ``endpoint``, or ``.../update`` for an Oxigraph ``.../query``).
+    Uses the Graph Store Protocol when ``gsp_endpoint`` is given, else batches of
+    ``INSERT { GRAPH <g> { ... } } WHERE {}`` on ``update_endpoint`` (default: ``endpoint``, or
+    ``.../update`` for an Oxigraph ``.../query``).
     Raises :class:`~npc_kg.errors.EndpointError` if the server rejects or short-changes the load.
     """
     content = build_load_graph(patient_files, include_kg=include_kg, assess=assess, extra=extra)
