@@ -107,6 +107,8 @@ class _Seen:
     def add(self, done: _Done) -> None:
         hashes = self.hashes
         for key in done.keys:
+            if not key:  # an error record that names no patient (a FHIR line or file): never a repeat
+                continue
             digest = hash(key) << 64 ^ hash(key + "\x00") & 0xFFFFFFFFFFFFFFFF
             if digest in hashes:
                 self.repeated.add(key)

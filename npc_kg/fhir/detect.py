@@ -68,11 +68,7 @@ def fhir_document(source: Any) -> Mapping[str, Any] | None:
 
 
 def is_bulk_input(path: str | Path) -> bool:
-    """True for a cohort input that is FHIR: a folder, an ``.ndjson`` file, or a ``.json`` FHIR Bundle file."""
+    """True for a cohort input that is FHIR: a folder, an ``.ndjson`` file, or a ``.json`` file (a Bundle or resource)."""
     where = Path(path)
-    if where.is_dir() or where.suffix.lower() in BULK_SUFFIXES:
-        return True
-    if where.suffix.lower() == ".json":
-        doc = _read_json(where)
-        return is_fhir_json(doc)
-    return False
+    # every .json is FHIR here (no RDF cohort format is JSON): a damaged one becomes an error row
+    return where.is_dir() or where.suffix.lower() in (*BULK_SUFFIXES, ".json")

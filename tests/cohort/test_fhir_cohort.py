@@ -126,3 +126,20 @@ def test_input_format_fhir_and_bad_inputs(tmp_path: Path, capsys: pytest.Capture
     assert {row["verdict"] for row in _rows(tmp_path / "rows.csv")} == {OUT_OF_SCOPE}
     code = main(["assess-cohort", str(tmp_path / "missing.ndjson"), "--out", str(tmp_path / "x.csv")])
     assert code == 2 and "no such file" in capsys.readouterr().err
+
+
+def test_each_damaged_json_file_is_its_own_error_row(tmp_path: Path) -> None:
+    """A .json cohort input is FHIR: a damaged one is an error row, never an abort, and error rows that
+    name no patient are never merged as one patient's repeats."""
+    (tmp_path / "cut.json").write_text('{"resourceType": "Bundle", "type": "collection", "entry": [', encoding="utf-8")
+    (tmp_path / "ld.json").write_text('{"@context": {"x": "http://x.example/"}, "@id": "http://x.example/a"}', encoding="utf-8")
+    (tmp_path / "empty.json").write_text("", encoding="utf-8")
+    (tmp_path / "garbage.ndjson").write_text("not json\n" * 50, encoding="utf-8")
+    inputs = [tmp_path / name for name in ("cut.json", "ld.json", "empty.json", "garbage.ndjson")]
+    summary = assess_cohort([*inputs, BULK / "Patient.ndjson"], tmp_path / "rows.csv", progress=False)
+    rows = _rows(tmp_path / "rows.csv")
+    errors = [row for row in rows if row["verdict"] == ERROR]
+    assert summary.rows == len(rows) == 3 + 50 + 5
+    assert len(errors) == 53 and all(row["patient"] == "" for row in errors)
+    assert not any("more than once" in row["error"] for row in errors)
+    assert sum("garbage.ndjson:" in row["error"] for row in errors) == 50
