@@ -56,7 +56,11 @@ def bulk_files(paths: Iterable[str | Path]) -> tuple[list[Path], list[Path]]:
     for item in paths:
         path = Path(item)
         if path.is_dir():
-            ndjson += sorted(path.glob("*.ndjson"))
+            found = sorted(path.glob("*.ndjson"))
+            if not found:
+                raise InputError("no .ndjson file in the folder (a FHIR Bulk Data export is a folder of NDJSON files, "
+                                 "one resource a line); give the export's folder or its files", path=str(path))
+            ndjson += found
         elif not path.exists():
             raise InputError("no such file or folder", path=str(path))
         elif path.suffix.lower() == ".json":

@@ -143,3 +143,11 @@ def test_each_damaged_json_file_is_its_own_error_row(tmp_path: Path) -> None:
     assert len(errors) == 53 and all(row["patient"] == "" for row in errors)
     assert not any("more than once" in row["error"] for row in errors)
     assert sum("garbage.ndjson:" in row["error"] for row in errors) == 50
+
+
+def test_a_folder_without_ndjson_files_is_refused(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "rdf").mkdir()
+    (tmp_path / "rdf" / "cohort.nt").write_text("", encoding="utf-8")
+    assert main(["assess-cohort", str(tmp_path / "rdf"), "--out", str(tmp_path / "x.csv")]) == 2
+    assert "rdf: no .ndjson file in the folder" in capsys.readouterr().err
+    assert not (tmp_path / "x.csv").exists()
