@@ -71,6 +71,36 @@ def test_attrition_equal_to_out_is_refused(tmp_path: Path, capsys: pytest.Captur
     assert not out.exists()
 
 
+@pytest.mark.parametrize("case", ["sidecar-is-a-folder", "attrition-is-the-sidecar", "report-is-the-sidecar",
+                                  "sidecar-is-the-input", "attrition-sidecar-is-a-folder"])
+def test_sidecars_are_checked_before_any_output_is_written(case: str, tmp_path: Path,
+                                                           capsys: pytest.CaptureFixture[str]) -> None:
+    cohort = tmp_path / "c.ttl"
+    cohort.write_text(Path(EXAMPLE).read_text(encoding="utf-8"), encoding="utf-8")
+    out, attrition = tmp_path / "v.csv", tmp_path / "a.csv"
+    argv = ["assess-cohort", str(cohort), "--out", str(out)]
+    if case == "sidecar-is-a-folder":
+        (tmp_path / "v.csv.prov.json").mkdir()
+    elif case == "attrition-is-the-sidecar":
+        argv += ["--attrition", str(tmp_path / "v.csv.prov.json")]
+    elif case == "report-is-the-sidecar":
+        argv += ["--report", str(tmp_path / "v.csv.prov.json")]
+    elif case == "sidecar-is-the-input":
+        cohort.rename(tmp_path / "v.csv.prov.json")
+        argv[1] = str(tmp_path / "v.csv.prov.json")
+    else:
+        (tmp_path / "a.csv.prov.json").mkdir()
+        argv += ["--attrition", str(attrition)]
+    expected = {"sidecar-is-a-folder": "v.csv.prov.json: is a directory",
+                "attrition-is-the-sidecar": "the rows' provenance sidecar name the same file",
+                "report-is-the-sidecar": "the rows' provenance sidecar name the same file",
+                "sidecar-is-the-input": "v.csv.prov.json: refusing to overwrite an input file",
+                "attrition-sidecar-is-a-folder": "a.csv.prov.json: is a directory"}[case]
+    assert main(argv) == 2
+    assert expected in capsys.readouterr().err
+    assert not out.exists() and not attrition.exists(), "nothing is written when an output is refused"
+
+
 def test_partial_file_is_private_then_gets_the_umask_mode(tmp_path: Path) -> None:
     target = tmp_path / "out.txt"
     with atomic_output(target) as handle:
