@@ -199,7 +199,7 @@ def check_safe(parsed: ParsedQuery, *, allow_network: bool = False, known_graphs
     known = set(known_graphs)
     remote = [iri for iri in parsed.dataset if iri not in known]
     if remote:
-        raise UnsafeQueryError(f"FROM <{remote[0]}> names no graph of this store and would be fetched: {hint}")
+        raise UnsafeQueryError(f"FROM <{remote[0]}> (a graph this store does not hold: it would be fetched) is refused: {hint}")
 
 
 class allow_service:

@@ -81,3 +81,11 @@ def test_patient_data_never_reaches_the_endpoint(client) -> None:
     assert client.post("/report", data={"patient": patient, "format": "turtle"}).status_code == 200
     query = "ASK { ?p a <https://w3id.org/npc-kg/Patient> }"
     assert json.loads(client.get("/sparql", params={"query": query}).text)["boolean"] is False
+
+
+def test_a_from_graph_it_does_not_hold_is_refused_with_one_message(client) -> None:
+    answer = client.get("/sparql", params={"query": "SELECT * FROM <http://127.0.0.1:9/g> WHERE { ?s ?p ?o }"})
+    assert answer.status_code == 403
+    text = answer.text
+    assert "FROM <http://127.0.0.1:9/g>" in text and "this endpoint never reaches the network" in text
+    assert "allow_network" not in text and "--allow-network" not in text, "no CLI advice to a web client"
