@@ -89,13 +89,9 @@ def survival_points(evidence: Sequence[Mapping[str, Any]]) -> list[ChartPoint]:
 
 
 def _matplotlib() -> Any:
-    try:
-        import matplotlib
-    except ImportError:
-        from npc_kg.errors import ExternalToolError
+    from npc_kg.extras import require
 
-        raise ExternalToolError("charts need matplotlib: pip install 'npc-kg[report]'") from None
-    return matplotlib
+    return require("matplotlib", "report", "charts")
 
 
 def _svg(figure: Any, label: str) -> str:

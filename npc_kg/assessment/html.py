@@ -35,12 +35,10 @@ def environment() -> Environment:
     """The Jinja2 environment of the report templates (autoescaping on)."""
     with _LOCK:
         if not _ENV:
-            try:
-                from jinja2 import Environment, FileSystemLoader, StrictUndefined
-            except ImportError:
-                from npc_kg.errors import ExternalToolError
+            from npc_kg.extras import require
 
-                raise ExternalToolError("HTML reports need Jinja2: pip install 'npc-kg[report]'") from None
+            require("jinja2", "report", "HTML reports")
+            from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
             env = Environment(loader=FileSystemLoader(str(TEMPLATES)), autoescape=True, undefined=StrictUndefined,
                               trim_blocks=True, lstrip_blocks=True)

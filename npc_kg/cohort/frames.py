@@ -67,7 +67,9 @@ class FrameInput:
 
 def rows_frame(out: Any, fmt: str, attrs: dict[str, Any]) -> Any:
     """The cohort rows just written to ``out`` (a path, or a StringIO of CSV) as a DataFrame of strings with ``attrs``."""
-    import pandas as pd
+    from npc_kg.extras import require
+
+    pd = require("pandas", "pandas", "a DataFrame of the rows")
 
     if isinstance(out, io.StringIO):
         frame = pd.read_csv(io.StringIO(out.getvalue()), dtype=str, keep_default_na=False)

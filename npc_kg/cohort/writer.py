@@ -63,8 +63,10 @@ class RowWriter:
             self._csv = csv.writer(handle, lineterminator="\n")
             self._csv.writerow(self.columns)
         elif fmt == "parquet":
-            import pyarrow as pa
-            import pyarrow.parquet as pq
+            from npc_kg.extras import require
+
+            pa = require("pyarrow", "parquet", "--out *.parquet")
+            pq = require("pyarrow.parquet", "parquet", "--out *.parquet")
 
             self._schema = pa.schema([(c, pa.string()) for c in self.columns], metadata=metadata)
             self._parquet = pq.ParquetWriter(handle, self._schema)

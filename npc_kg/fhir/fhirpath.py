@@ -17,6 +17,8 @@ from typing import Any
 
 import orjson
 
+from npc_kg.extras import require
+
 __all__ = ["Selector", "compile_selector"]
 
 _IDENTIFIER = re.compile(r"`[^`]*`|[A-Za-z_][A-Za-z0-9_]*")
@@ -80,6 +82,7 @@ def compile_selector(expression: str) -> Selector:
     """Compile ``expression``; raises ``ValueError`` if fhirpathpy rejects it."""
     if not isinstance(expression, str) or not expression.strip():
         raise ValueError("a FHIRPath selector must be a non-empty string")
+    require("fhirpathpy", "fhir", "FHIR input")  # a missing extra is not the mapping's fault
     try:
         selector = Selector(expression)
         selector.evaluate({"resourceType": "Basic"})  # arity and unknown functions surface here

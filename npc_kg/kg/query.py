@@ -23,7 +23,7 @@ from typing import Any
 
 from rdflib.term import Node
 
-from npc_kg.errors import NpcKgError, QueryError, UnsafeQueryError
+from npc_kg.errors import QueryError, UnsafeQueryError
 from npc_kg.kg.packs import PackInput, pack_key, resolve_packs, using_packs
 from npc_kg.sparql.backends import Backend, make_backend
 from npc_kg.sparql.catalog import NamedQuery, resolve
@@ -160,11 +160,9 @@ def query(
     if result.boolean is not None:
         return result.boolean
     if as_dataframe:
-        try:
-            import pandas as pd
-        except ImportError:
-            raise NpcKgError("as_dataframe=True needs pandas: pip install 'npc-kg[pandas]'") from None
-        del pd
+        from npc_kg.extras import require
+
+        require("pandas", "pandas", "as_dataframe=True")
         return to_dataframe(result.rows, result.variables)
     return result.rows
 
