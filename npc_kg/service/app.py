@@ -42,7 +42,7 @@ from npc_kg.service.cds import (
 from npc_kg.service.reports import LazyReport, ReportStore
 from npc_kg.service.sparql_endpoint import SparqlRefused, answer
 
-__all__ = ["LOG", "ServiceConfig", "create_app", "serve"]
+__all__ = ["LOG", "ServiceConfig", "check_listen", "create_app", "serve"]
 
 LOG = logging.getLogger("npc_kg.service")
 
@@ -348,12 +348,32 @@ def create_app(config: ServiceConfig | None = None) -> Starlette:
     return app
 
 
+def check_listen(host: str, port: int) -> None:
+    """Raise :class:`InputError` if the service could not listen on ``host``:``port`` (not an address
+    of this machine, a port in use, a port below 1024 without the right): said before uvicorn starts."""
+    import socket
+
+    try:
+        family, kind, proto, _name, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
+    except (socket.gaierror, UnicodeError) as error:
+        raise InputError(f"--host {host!r} is not an address npc-kg can listen on "
+                         f"({getattr(error, 'strerror', None) or error})") from None
+    with socket.socket(family, kind, proto) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn does: a port in TIME_WAIT is free
+        try:
+            probe.bind(address)
+        except OSError as error:
+            raise InputError(f"cannot listen on {host}:{port}: {error.strerror or error}; choose another --port "
+                             "or stop what uses it") from None
+
+
 def serve(host: str = "127.0.0.1", port: int = 8000, config: ServiceConfig | None = None) -> None:
     """Run the service with uvicorn (blocking). Binds to 127.0.0.1 unless told otherwise."""
     import uvicorn
 
     from npc_kg.sparql.bounded import arm_watchdog
 
+    check_listen(host, port)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     with arm_watchdog(False):  # a request past its time gets its own error; the server never ends for it
         uvicorn.run(create_app(config), host=host, port=port, access_log=False, server_header=False,

@@ -84,3 +84,19 @@ def test_nothing_is_written_to_disk(client, monkeypatch: pytest.MonkeyPatch, tmp
     upload = {"file": ("p.ttl", patient_text().encode(), "text/turtle")}
     assert client.post("/report", files=upload, data={"format": "turtle"}).status_code == 200
     assert writes == [] and os.listdir(tmp_path) == []
+
+
+def test_serve_on_a_port_in_use_or_a_bad_host_is_a_bad_argument(capsys: pytest.CaptureFixture[str]) -> None:
+    import socket
+
+    from npc_kg.cli import main
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        assert main(["serve", "--port", str(port)]) == 2
+    assert main(["serve", "--host", "999.1.1.1"]) == 2
+    err = capsys.readouterr().err
+    assert f"cannot listen on 127.0.0.1:{port}: Address already in use" in err
+    assert "--host '999.1.1.1' is not an address" in err and "Traceback" not in err
