@@ -243,7 +243,9 @@ def _read_json(text: str, where: str) -> Any:
     try:
         document = json.loads(text)
     except json.JSONDecodeError as error:
-        raise InputError(f"invalid JSON: {error.msg}", path=where, line=error.lineno) from None
+        # the message of an unescaped control character ends in " at": the place is the line and column
+        raise InputError(f"invalid JSON: {error.msg.removesuffix(' at')}", path=where, line=error.lineno,
+                         column=error.colno) from None
     except RecursionError:
         raise LimitError(f"JSON nested too deeply (limit {limit} levels; {how_to_raise('max_json_depth')})",
                          path=where) from None
@@ -255,6 +257,15 @@ def _read_json(text: str, where: str) -> Any:
         raise LimitError(f"JSON nested too deeply (limit {limit} levels; {how_to_raise('max_json_depth')})",
                          path=where)
     return document
+
+
+def _nothing_for_json_ld(document: Any) -> bool:
+    """True for a JSON object of which a JSON-LD processor reads nothing: no ``@`` key, no IRI key."""
+    return isinstance(document, dict) and not any(
+        key.startswith("@") or _ABSOLUTE_KEY.match(key) for key in document)
+
+
+_ABSOLUTE_KEY = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:")
 
 
 def _resolve_contexts(node: Any, where: str) -> Any:
@@ -362,7 +373,11 @@ def parse_text(text: str, fmt: str, *, graph: Graph | None = None, where: str = 
     elif fmt in _OXIGRAPH_FORMATS:
         _strict_check(data, fmt, where)
     if fmt == "json-ld":
-        text = json.dumps(_resolve_contexts(_read_json(text, where), where))
+        document = _read_json(text, where)
+        if _nothing_for_json_ld(document):
+            raise InputError("neither JSON-LD (no @context, no @-keyword, no IRI key) nor FHIR (no resourceType): "
+                             "give JSON-LD with an @context (docs/patient-model.md) or FHIR R4 JSON", path=where)
+        text = json.dumps(_resolve_contexts(document, where))
     before = set(target) if graph is not None and len(graph) else None
     try:
         with literals_as_written():

@@ -190,3 +190,18 @@ def test_age_from_birth_date_at_the_assessment_date(builder: Any, site_mapping: 
 def test_no_patient_value_in_the_error_of_a_bad_bundle(capsys: pytest.CaptureFixture[str]) -> None:
     code, _out, err = _run(capsys, str(DATA / "invalid" / "several-patients.json"))
     assert code == 2 and "Traceback" not in err and "npc-invalid" not in err.split(":", 1)[1]
+
+
+def test_json_that_is_neither_fhir_nor_json_ld_says_so(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["assess", str(DATA / "invalid" / "not-fhir.json")]) == 2
+    err = capsys.readouterr().err
+    assert "not-fhir.json: neither JSON-LD" in err and "nor FHIR (no resourceType)" in err
+    assert "someone" not in err, "never a value"
+
+
+def test_invalid_json_names_line_and_column(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "control.json"
+    path.write_text('{"resourceType": "Patient",\n "id": "a\tb"}', encoding="utf-8")
+    assert main(["assess", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert re.search(r"control\.json:2:\d+: invalid JSON: Invalid control character$", err.strip()), err
