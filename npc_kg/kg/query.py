@@ -29,7 +29,7 @@ from npc_kg.sparql.backends import Backend, make_backend
 from npc_kg.sparql.catalog import NamedQuery, resolve
 from npc_kg.sparql.params import to_term
 from npc_kg.sparql.results import Row, to_dataframe, to_rows
-from npc_kg.sparql.safety import parse
+from npc_kg.sparql.safety import ParsedQuery, parse
 from npc_kg.suggest import did_you_mean
 
 __all__ = ["QueryResult", "bind_params", "query", "run_query", "update"]
@@ -45,6 +45,16 @@ class QueryResult:
     variables: list[str] = field(default_factory=list)
     rows: list[Row] = field(default_factory=list)
     boolean: bool | None = None
+
+
+def _parsed(named: NamedQuery) -> ParsedQuery:
+    """Parse ``named``; a syntax error in a query file names the file."""
+    try:
+        return parse(named.text)
+    except QueryError as error:
+        if named.path is None or type(error) is not QueryError:
+            raise
+        raise QueryError(f"{named.path}: {error}") from None
 
 
 def bind_params(named: NamedQuery, params: Mapping[str, Any]) -> dict[str, Node]:
@@ -109,7 +119,7 @@ def _run_query(name_or_sparql: str | Path, backend: str | Backend | None, endpoi
                params: Mapping[str, Any] | None, remote_options: Mapping[str, Any] | None) -> QueryResult:
     named = resolve(name_or_sparql)
     bindings = bind_params(named, params or {})
-    parsed = parse(named.text)
+    parsed = _parsed(named)
     if parsed.kind == "update":
         raise UnsafeQueryError(
             "SPARQL updates are refused by query(); use 'from npc_kg.kg.query import update' (CLI: npc-kg query --update)"
@@ -182,7 +192,7 @@ def update(
     unless ``allow_network=True``.
     """
     named = resolve(sparql)
-    parsed = parse(named.text)
+    parsed = _parsed(named)
     if parsed.kind != "update":
         raise QueryError(f"expected a SPARQL update, got a {parsed.kind.upper()} query")
     if isinstance(backend, Backend):

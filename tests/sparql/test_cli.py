@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+from pathlib import Path
 
 import pytest
 
@@ -135,3 +136,10 @@ def test_load_then_query_a_server(capsys: pytest.CaptureFixture[str], oxigraph_s
     assert run(capsys, "query", update, "--endpoint", oxigraph_server.query, "--update")[0] == 0
     code, out, _ = run(capsys, "query", "sources", "--endpoint", oxigraph_server.query, "--graph", graph, "-f", "json")
     assert code == 0 and json.loads(out) == []
+
+
+def test_a_syntax_error_in_a_query_file_names_the_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    query = tmp_path / "bad.rq"
+    query.write_text("SELECT ?s\nWHERE {\n FILTER( }\n", encoding="utf-8")
+    assert main(["query", str(query)]) == 2
+    assert f"{query}: SPARQL syntax error at line 3" in capsys.readouterr().err
