@@ -88,6 +88,8 @@ def _run(args: argparse.Namespace) -> int:
     from npc_kg.sparql.results import format_rows
 
     if args.list:
+        if args.query:
+            raise QueryError(f"--list takes no query ({args.query!r} given): it lists every named query and its parameters")
         for named in list_queries():
             print(f"{named.name}\t{named.title}")
             for spec in named.params:

@@ -246,6 +246,9 @@ def _assess_cohort(inputs: Any, out: str | Path | None, fmt: str | None, attriti
         raise InputError(f"unknown engine {engine!r} (use one of {', '.join(ENGINES)})")
     if endpoint is None and not paths:
         raise InputError("give at least one input file, or --endpoint")
+    if endpoint is not None and paths:
+        raise InputError("--endpoint reads the patients from the server: give no input files with it "
+                         "(load them first with npc-kg load)")
     if endpoint is not None and engine == "reference":
         raise InputError("--endpoint runs the compiled SPARQL: use --engine sparql")
     criteria = engines.criteria_of(target)

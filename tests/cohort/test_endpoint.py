@@ -18,7 +18,7 @@ import pytest
 from npc_kg.cli import main
 from npc_kg.cohort import assess_cohort
 from npc_kg.cohort.synth import synth
-from npc_kg.errors import EndpointError
+from npc_kg.errors import EndpointError, InputError
 from npc_kg.namespace import DEFAULT_GRAPH_IRI
 
 pytestmark = pytest.mark.server
@@ -105,4 +105,12 @@ def test_no_patient_in_the_graph_is_a_warning_naming_it(server: tuple[str, Path]
 def test_unreachable_endpoint_is_an_endpoint_error(tmp_path: Path) -> None:
     with pytest.raises(EndpointError):
         assess_cohort([], tmp_path / "o.csv", endpoint=f"http://127.0.0.1:{_free_port()}/query", timeout=2)
+    assert not (tmp_path / "o.csv").exists()
+
+
+def test_input_files_with_an_endpoint_are_refused(tmp_path: Path) -> None:
+    cohort = tmp_path / "c.nt"
+    cohort.write_text("", encoding="utf-8")
+    with pytest.raises(InputError, match="--endpoint reads the patients from the server: give no input files"):
+        assess_cohort([cohort], tmp_path / "o.csv", endpoint=f"http://127.0.0.1:{_free_port()}/query", timeout=2)
     assert not (tmp_path / "o.csv").exists()

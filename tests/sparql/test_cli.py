@@ -143,3 +143,8 @@ def test_a_syntax_error_in_a_query_file_names_the_file(tmp_path: Path, capsys: p
     query.write_text("SELECT ?s\nWHERE {\n FILTER( }\n", encoding="utf-8")
     assert main(["query", str(query)]) == 2
     assert f"{query}: SPARQL syntax error at line 3" in capsys.readouterr().err
+
+
+def test_list_with_a_query_is_refused(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["query", "--list", "sources"]) == 2
+    assert "--list takes no query" in capsys.readouterr().err
