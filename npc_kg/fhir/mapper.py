@@ -25,6 +25,15 @@ Item = tuple[dict[str, Any], SourceRef]
 RecordKey = tuple[Any, ...]
 """(rule key, classes, status, code or resource reference): one finding record."""
 _FULL_DATE = re.compile(r"^(\d{4})-(\d{2})-(\d{2})")
+_PARTIAL_DATE = re.compile(r"\d{4}(-\d{2})?")
+
+
+def _valid_date(text: str) -> bool:
+    try:
+        date.fromisoformat(text[:10])
+    except ValueError:
+        return False
+    return True
 
 
 def full_years(born: Any, on: date) -> int | None:
@@ -284,7 +293,14 @@ class PatientMapper:
         if not values:
             return None
         if prop.years_until is not None:  # "assessment": full years up to the date of the assessment
-            return full_years(values[0], at)
+            years = full_years(values[0], at)
+            if years is None and not _PARTIAL_DATE.fullmatch(str(values[0])):  # a partial date is documented
+                after = _FULL_DATE.match(str(values[0])) and _valid_date(str(values[0]))
+                problem = f"after the date of the assessment ({at.isoformat()})" if after else \
+                    "not a FHIR date (YYYY, YYYY-MM or YYYY-MM-DD)"
+                raise FhirInputError(f"{chosen[1].type} {prop.value.expression}: {problem}; fix the resource",
+                                     path=chosen[1].where)
+            return years
         return values[0]
 
     def _linked_to(self, link: str, kind: str, by_type: dict[str, list[Item]]) -> dict[str, list[Item]]:

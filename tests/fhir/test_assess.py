@@ -205,3 +205,26 @@ def test_invalid_json_names_line_and_column(tmp_path: Path, capsys: pytest.Captu
     assert main(["assess", str(path)]) == 2
     err = capsys.readouterr().err
     assert re.search(r"control\.json:2:\d+: invalid JSON: Invalid control character$", err.strip()), err
+
+
+@pytest.mark.parametrize(("born", "problem"), [
+    ("SECRET-4242", "not a FHIR date"),
+    ("4242-13-45", "not a FHIR date"),
+    ("2030-01-01", "after the date of the assessment (2026-01-01)"),
+    ("1960", None),  # a partial date leaves the age not recorded (docs/fhir.md)
+    ("1960-05-02", None),
+])
+def test_a_birth_date_that_is_no_date_is_an_error(born: str, problem: str | None, tmp_path: Path,
+                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    bundle = json.loads(ELIGIBLE.read_text(encoding="utf-8"))
+    for entry in bundle["entry"]:
+        if entry["resource"]["resourceType"] == "Patient":
+            entry["resource"]["birthDate"] = born
+    path = tmp_path / "born.json"
+    path.write_text(json.dumps(bundle), encoding="utf-8")
+    code = main(["assess", str(path), "--mapping", str(SITE), "--at", "2026-01-01"])
+    err = capsys.readouterr().err
+    if problem is None:
+        assert code == 0
+    else:
+        assert code == 2 and f"Patient birthDate: {problem}" in err and "SECRET" not in err
