@@ -396,6 +396,19 @@ class _Compiler:
         return str(value)
 
 
+def _check_resource_types(names: Iterable[tuple[str, str | None]], c: Any) -> None:
+    """Every resource type a rule reads (``(type, file)``) is a FHIR R4 resource type: a typo would
+    match nothing, silently."""
+    from npc_kg.fhir.resources import r4_resource_types
+    from npc_kg.suggest import did_you_mean
+
+    known = r4_resource_types()
+    for name, where in names:
+        if name not in known:
+            hint = did_you_mean(name, known)
+            raise c.fail(f"{name!r} is not a FHIR R4 resource type{'; ' + hint if hint else ''}", where)
+
+
 def _compile(merged: dict[str, Any], tables: list[tuple[Path, str]], inline: list[tuple[dict[str, Any], str]],
              files: tuple[str, ...]) -> FhirMapping:
     c = _Compiler(merged)
@@ -459,6 +472,11 @@ def _compile(merged: dict[str, Any], tables: list[tuple[Path, str]], inline: lis
     for one in every:
         if not one.resource:
             raise c.fail(f"rule {getattr(one, 'key', None) or getattr(one, 'property', '')}: needs a resource type", where)
+    _check_resource_types([(scope.resource, where)] + [
+        (str(spec["resource"]), spec.get("_where")) for section in ("findings", "properties", "context")
+        for spec in merged[section] if spec.get("resource")] + [
+        (str(sub["resource"]), spec.get("_where")) for spec in merged["findings"] for sub in spec.get("properties") or []
+        if isinstance(sub, dict) and sub.get("resource")], c)
     for rule in findings:
         if rule.resource not in dates and rule.pick == "latest":
             raise c.fail(f"findings {rule.key}: pick latest needs a `dates` selector for {rule.resource}", where)

@@ -175,3 +175,19 @@ def test_shipped_yaml_names_only_known_state_tables() -> None:
     used = {rule["states"] for section in ("findings", "properties", "context") for rule in doc[section] if "states" in rule}
     used |= {doc["scope"]["states"]} | {c["states"] for c in doc["recurrence"]["categories"]}
     assert used == tables
+
+
+def test_a_resource_type_that_fhir_r4_lacks_is_refused(tmp_path: Path) -> None:
+    site = _site(tmp_path, (
+        "findings:\n"
+        "  - key: m-category\n"
+        "    resource: Observaton\n"
+        "    codes: ['LOINC:21907-1']\n"
+        "    finding: npc:DistantMetastasis\n"
+        "    value: valueCodeableConcept.coding\n"
+        "    values: {'SCTID:1229901006': absent}\n"
+        "    states: observation\n"))
+    with pytest.raises(FhirMappingError, match=r"'Observaton' is not a FHIR R4 resource type; did you mean 'Observation'"):
+        load_fhir_mapping([site])
+    with pytest.raises(FhirMappingError, match=str(site)):
+        load_fhir_mapping([site])
