@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from npc_kg.core.rules import ELIGIBLE, INDETERMINATE, INELIGIBLE, OUT_OF_SCOPE, SATISFIED, VIOLATED
-from npc_kg.errors import InputError, NpcKgError
+from npc_kg.errors import NpcKgError
 
 if TYPE_CHECKING:  # pragma: no cover
     from npc_kg.assessment.assess import Assessment
@@ -162,19 +162,15 @@ def patient_from_prefetch(prefetch: Mapping[str, Any], mapping: FhirMapping | No
 
 def load_site_mappings(paths: Iterable[str | Path] = ()) -> list[dict[str, Any]]:
     """The shipped FHIR mapping (if present) and each site mapping in ``paths``, as parsed YAML."""
-    import yaml
-
     from npc_kg.resources import data_path
+    from npc_kg.yamlio import read_yaml
 
     files = [data_path(*FHIR_MAPPING_FILE), *[Path(p) for p in paths]]
     out = []
     for i, path in enumerate(files):
         if i == 0 and not path.is_file():
             continue
-        try:
-            doc = yaml.safe_load(path.read_text(encoding="utf-8"))
-        except (OSError, yaml.YAMLError) as error:
-            raise InputError(f"cannot read the FHIR mapping: {type(error).__name__}", path=str(path)) from None
+        doc = read_yaml(path, "FHIR mapping file")
         if isinstance(doc, dict):
             out.append(doc)
     return out

@@ -100,3 +100,15 @@ def test_serve_on_a_port_in_use_or_a_bad_host_is_a_bad_argument(capsys: pytest.C
     err = capsys.readouterr().err
     assert f"cannot listen on 127.0.0.1:{port}: Address already in use" in err
     assert "--host '999.1.1.1' is not an address" in err and "Traceback" not in err
+
+
+def test_serve_names_a_bad_mapping_file_and_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from npc_kg.cli import main
+
+    bad = tmp_path / "site.yaml"
+    bad.write_text("findings: [\n  - oops", encoding="utf-8")
+    assert main(["serve", "--mapping", str(bad), "--port", "0"]) == 2
+    assert main(["serve", "--mapping", str(tmp_path / "none.yaml"), "--port", "0"]) == 2
+    err = capsys.readouterr().err
+    assert f"{bad}:2: invalid YAML in the FHIR mapping file" in err
+    assert "none.yaml: no such FHIR mapping file" in err
