@@ -407,6 +407,10 @@ def parse_file(path: str | Path, fmt: str | None = None, *, graph: Graph | None 
     from npc_kg.limits import current, how_to_raise
 
     where = str(path)
+    if Path(path).is_dir():  # said before the extension: a folder has none to guess from
+        raise InputError("is a directory, not an RDF file", path=where)
+    if not fmt and not Path(path).exists():
+        raise InputError("no such file", path=where)
     fmt = fmt or guess_format(path)
     limit = current().max_input_bytes if limited else math.inf
     try:

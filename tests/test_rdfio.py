@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pytest
 
@@ -37,3 +38,12 @@ def test_rdfxml_entities_are_refused() -> None:
 def test_remote_jsonld_context_is_refused() -> None:
     with pytest.raises(InputError, match="remote JSON-LD @context"):
         parse_text('{"@context": "https://example.org/ctx.jsonld", "@id": "http://e/a"}', "json-ld")
+
+
+def test_a_folder_or_a_missing_file_is_named_before_its_extension(tmp_path: Path) -> None:
+    from npc_kg.rdfio import parse_file
+
+    with pytest.raises(InputError, match="is a directory, not an RDF file"):
+        parse_file(tmp_path)
+    with pytest.raises(InputError, match="no such file"):
+        parse_file(tmp_path / "no-extension")

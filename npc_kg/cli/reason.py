@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from npc_kg.atomic import atomic_write_text
+from npc_kg.atomic import atomic_write_text, check_not_input, check_output_path
 from npc_kg.kg.load import graph_files
 from npc_kg.kg.reason import reason
 
@@ -27,6 +27,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
 
 
 def _run(args: argparse.Namespace) -> int:
+    if args.output:  # refused before HermiT runs, not after
+        check_output_path(args.output)
+        check_not_input(args.output, graph_files())
     report = reason()
     print(report.summary())
     if args.output:

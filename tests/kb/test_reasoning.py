@@ -124,3 +124,14 @@ def test_cli_reason_exits_5_when_inconsistent(monkeypatch: pytest.MonkeyPatch, c
     monkeypatch.setattr("npc_kg.cli.reason.reason", lambda: reason(extra_turtle=UNSATISFIABLE))
     assert main(["reason"]) == 5
     assert "npc:FrailKidneyTestClass" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("target", ["/dev/null", "missing-folder/x.ttl", "."])
+def test_cli_reason_refuses_a_bad_output_before_reasoning(target: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                         capsys: pytest.CaptureFixture[str]) -> None:
+    ran: list[bool] = []
+    monkeypatch.setattr("npc_kg.cli.reason.reason", lambda: ran.append(True))
+    monkeypatch.chdir(tmp_path)
+    assert main(["reason", "-o", target]) == 2
+    assert ran == [], "HermiT does not run for an output that will be refused"
+    assert capsys.readouterr().out == ""
