@@ -160,7 +160,7 @@ _INPUT_EXCERPTS = (
     re.compile(r"(Invalid line)\b.*$"),  # N-Triples/N-Quads: rdflib appends the offending line
     re.compile(r"\s*at line \d+ of <[^>]*>:?"),  # the line number is reported separately
     re.compile(r"^Parser error (at line \d+ |between line \d+ )?(between columns \d+ and \d+|column \d+)?"
-               r"(and line \d+ column \d+)?:?\s*"),  # pyoxigraph: the position is reported separately
+               r"(\s*and line \d+ column \d+)?:?\s*"),  # pyoxigraph: the position is reported separately
     re.compile(r"\s*\([^()]*, line \d+\)$|\s*\(line \d+\)$"),  # pyoxigraph: "(file, line N)"
 )
 _QUOTED = re.compile(r"'[^']*'|\"[^\"]*\"|<[^<>]*>|`[^`]*`|«[^»]*»")

@@ -47,3 +47,15 @@ def test_a_folder_or_a_missing_file_is_named_before_its_extension(tmp_path: Path
         parse_file(tmp_path)
     with pytest.raises(InputError, match="no such file"):
         parse_file(tmp_path / "no-extension")
+
+
+@pytest.mark.parametrize(("message", "problem"), [
+    ("Parser error between line 2 column 50 and line 3 column 1: Unexpected end of file (bad.nt, line 2)",
+     "Unexpected end of file"),
+    ("Parser error at line 2 column 5: Unexpected end of file", "Unexpected end of file"),
+    ("Parser error at line 2 between columns 3 and 9: Invalid IRI code point", "Invalid IRI code point"),
+])
+def test_pyoxigraph_positions_leave_no_fragment(message: str, problem: str) -> None:
+    from npc_kg.rdfio import withhold_input
+
+    assert withhold_input(message) == problem
