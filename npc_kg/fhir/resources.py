@@ -6,6 +6,8 @@ and ``fullUrl`` values of the input itself.
 
 from __future__ import annotations
 
+import contextlib
+import json
 import re
 from collections.abc import Mapping, Sequence
 from functools import lru_cache
@@ -59,7 +61,14 @@ def safe_type(value: Any) -> str:
 
 
 def loads(data: bytes | str, *, path: str, line: int | None = None) -> Any:
-    """Parse JSON; an error names the file and line (never an excerpt of the input)."""
+    """Parse JSON; an error names the file and line (never an excerpt of the input).
+
+    A byte order mark is read as Python's ``json`` reads it: UTF-8's is dropped, UTF-16 and UTF-32
+    text is decoded (orjson reads UTF-8 alone).
+    """
+    if isinstance(data, bytes) and data[:1] in (b"\xef", b"\xfe", b"\xff", b"\x00"):
+        with contextlib.suppress(UnicodeDecodeError):  # else orjson names the line
+            data = data.decode(json.detect_encoding(data)).removeprefix("\ufeff")
     try:
         return orjson.loads(data)
     except orjson.JSONDecodeError as error:

@@ -151,3 +151,13 @@ def test_a_folder_without_ndjson_files_is_refused(tmp_path: Path, capsys: pytest
     assert main(["assess-cohort", str(tmp_path / "rdf"), "--out", str(tmp_path / "x.csv")]) == 2
     assert "rdf: no .ndjson file in the folder" in capsys.readouterr().err
     assert not (tmp_path / "x.csv").exists()
+
+
+def test_bundles_with_a_byte_order_mark_are_read(tmp_path: Path) -> None:
+    eligible = (FHIR / "valid" / "eligible.json").read_text(encoding="utf-8")
+    bone = (FHIR / "valid" / "ineligible-ci-3-bone-metastasis.json").read_text(encoding="utf-8")
+    (tmp_path / "u8.json").write_bytes(b"\xef\xbb\xbf" + eligible.encode("utf-8"))
+    (tmp_path / "u16.json").write_bytes(bone.encode("utf-16"))
+    assess_cohort([tmp_path / "u8.json", tmp_path / "u16.json"], tmp_path / "rows.csv", mapping=SITE, progress=False)
+    rows = _rows(tmp_path / "rows.csv")
+    assert [row["verdict"] for row in rows] == ["eligible", "ineligible"], [row["error"] for row in rows]
