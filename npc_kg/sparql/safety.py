@@ -170,7 +170,7 @@ def _parse(text: str) -> ParsedQuery:
         iri = dict.get(clause, "default") or dict.get(clause, "named")
         if iri is not None:
             parsed.dataset.append(str(iri))
-    parsed.services = [str(dict.get(node, "term")) for node in _walk(algebra) if node.name == "ServiceGraphPattern"]
+    parsed.services = [_term_text(dict.get(node, "term")) for node in _walk(algebra) if node.name == "ServiceGraphPattern"]
     return parsed
 
 
@@ -183,8 +183,20 @@ def _describe_update(text: str, update: Update) -> ParsedQuery:
             iri = dict.get(clause, "default") or dict.get(clause, "named")
             if iri is not None:
                 parsed.dataset.append(str(iri))
-        parsed.services.extend(str(dict.get(node, "term")) for node in _walk(operation) if node.name == "ServiceGraphPattern")
+        parsed.services.extend(_term_text(dict.get(node, "term")) for node in _walk(operation)
+                               if node.name == "ServiceGraphPattern")
     return parsed
+
+
+def _term_text(term: Any) -> str:
+    """A SERVICE's IRI, or ``?name`` for a variable (which names an endpoint only when the query runs)."""
+    from rdflib import Variable
+
+    return f"?{term}" if isinstance(term, Variable) else str(term)
+
+
+def _service_term(text: str) -> str:
+    return text if text.startswith("?") else f"<{text}>"
 
 
 def check_safe(parsed: ParsedQuery, *, allow_network: bool = False, known_graphs: Iterable[str] = ()) -> None:
@@ -193,7 +205,7 @@ def check_safe(parsed: ParsedQuery, *, allow_network: bool = False, known_graphs
         return
     hint = "patient data must not leave the machine; pass allow_network=True (CLI --allow-network) to permit it"
     if parsed.services:
-        raise UnsafeQueryError(f"SPARQL SERVICE <{parsed.services[0]}> is refused: {hint}")
+        raise UnsafeQueryError(f"SPARQL SERVICE {_service_term(parsed.services[0])} is refused: {hint}")
     if parsed.loads:
         raise UnsafeQueryError(f"SPARQL LOAD <{parsed.loads[0]}> is refused: {hint}")
     known = set(known_graphs)

@@ -117,3 +117,12 @@ def test_syntax_error_reports_line_and_column() -> None:
 def test_text_with_no_query_is_an_empty_query(text: str) -> None:
     with pytest.raises(QueryError, match="empty query"):
         parse(text)
+
+
+def test_a_service_named_by_a_variable(connections: list[Any]) -> None:
+    query = "SELECT * WHERE { VALUES ?mondo { <http://127.0.0.1:9/sparql> } SERVICE ?mondo { ?s ?p ?o } }"
+    with pytest.raises(UnsafeQueryError, match=r"SERVICE \?mondo is refused"):
+        npc_kg.query(query)
+    with pytest.raises(QueryError, match=r"rdflib cannot run SERVICE \?mondo .*backend='oxigraph'"):
+        npc_kg.query(query, allow_network=True)  # rdflib would answer no rows, silently
+    assert connections == []

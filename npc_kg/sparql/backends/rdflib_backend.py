@@ -64,6 +64,10 @@ class RdflibBackend(Backend):
         return len(target) - before
 
     def _run(self, parsed: ParsedQuery, bindings: Mapping[str, Node] | None) -> tuple[list[str], list[tuple], bool]:  # type: ignore[type-arg]
+        variable = next((term for term in parsed.services if term.startswith("?")), None)
+        if variable is not None:  # rdflib would answer no rows, as if the endpoint had none
+            raise QueryError(f"rdflib cannot run SERVICE {variable} (an endpoint named by a variable); "
+                             "run it with the oxigraph backend (backend='oxigraph'; CLI --backend oxigraph)")
         init = {Variable(name): term for name, term in (bindings or {}).items()}
 
         def evaluate() -> tuple[list[str], list[tuple], bool]:  # type: ignore[type-arg]
