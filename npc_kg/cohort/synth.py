@@ -32,6 +32,7 @@ from npc_kg.errors import InputError
 from npc_kg.kg.packs import PackInput, finding_key, using_packs
 from npc_kg.namespace import NPC, PATIENT, PREFIXES
 from npc_kg.resources import data_path
+from npc_kg.suggest import did_you_mean
 from npc_kg.yamlio import read_yaml
 
 __all__ = ["ERROR_KINDS", "FORMATS", "Distributions", "SynthFinding", "SynthPatient", "distributions", "generate",
@@ -189,10 +190,23 @@ def _rates(doc: Any, prefixes: dict[str, str], where: str) -> dict[str, tuple[fl
     return rates
 
 
+_PACK_RATES_FORMAT = "npc-kg-synth/1"
+_PACK_RATES_KEYS = {"format", "prefixes", "findings"}
+
+
 def read_rates(path: str | Path, prefixes: dict[str, str] | None = None) -> dict[str, tuple[float, float]]:
     """The per-finding rates ``{finding class IRI: (P(present), P(absent))}`` of a synth.yaml (a pack's, say)."""
     where = str(path)
     doc = read_yaml(where, "synth distributions") or {}
+    if not isinstance(doc, dict) or doc.get("format") != _PACK_RATES_FORMAT:
+        raise InputError(f"a pack's synth.yaml starts with format: {_PACK_RATES_FORMAT} (docs/packs.md)", path=where)
+    for key, allowed in (("", _PACK_RATES_KEYS), ("findings", {"rates"})):
+        section = doc.get(key) if key else doc
+        for name in section if isinstance(section, dict) else ():
+            if name not in allowed:
+                hint = did_you_mean(str(name), allowed)
+                raise InputError(f"{key + ': ' if key else ''}unknown key {name!r}{'; ' + hint if hint else ''} "
+                                 f"(a pack's synth.yaml has {', '.join(sorted(allowed))})", path=where)
     try:
         known = {**(prefixes or {}), **{str(k): str(v) for k, v in (doc.get("prefixes") or {}).items()}}
         return _rates(doc, known, where)

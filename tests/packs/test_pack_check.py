@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 import shutil
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -125,3 +126,15 @@ def test_a_missing_folder_or_a_file_is_a_bad_argument(tmp_path: Path, capsys: py
     assert main(["pack", "check", str(tmp_path / "pack.ttl")]) == 2
     err = capsys.readouterr().err
     assert "nope: no such folder" in err and "pack.ttl: not a folder" in err
+
+
+@pytest.mark.parametrize(("edit", "message"), [
+    (lambda text: text.replace("format: npc-kg-synth/1\n", ""), "starts with format: npc-kg-synth/1"),
+    (lambda text: text.replace("  rates:", "  rate:"), "findings: unknown key 'rate'; did you mean 'rates'"),
+    (lambda text: text + "extra: 1\n", "unknown key 'extra'"),
+])
+def test_a_synth_yaml_with_unknown_keys_fails_the_check(copy: Path, edit: Any, message: str) -> None:
+    synth = copy / "synth.yaml"
+    synth.write_text(edit(synth.read_text(encoding="utf-8")), encoding="utf-8")
+    problems = [p for p in check_pack(copy).errors if p.file == str(synth)]
+    assert problems and message in problems[0].message, problems
