@@ -426,6 +426,8 @@ def _compile(merged: dict[str, Any], tables: list[tuple[Path, str]], inline: lis
     states = {str(name): _state_table(c, name, steps, where) for name, steps in merged["states"].items()}
 
     def table(name: Any, what: str, at: str) -> tuple[StateStep, ...]:
+        if name is None:
+            raise c.fail(f"{what}: needs states: one of the state tables ({', '.join(sorted(states))})", at)
         if name not in states:
             raise c.fail(f"{what}: unknown state table {name!r} (known: {', '.join(sorted(states))})", at)
         return states[name]

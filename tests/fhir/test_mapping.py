@@ -191,3 +191,13 @@ def test_a_resource_type_that_fhir_r4_lacks_is_refused(tmp_path: Path) -> None:
         load_fhir_mapping([site])
     with pytest.raises(FhirMappingError, match=str(site)):
         load_fhir_mapping([site])
+
+
+def test_a_rule_without_states_says_so(tmp_path: Path) -> None:
+    site = _site(tmp_path, (
+        "findings:\n"
+        "  - key: site-rule\n"
+        "    resource: Condition\n"
+        "    code: code\n"))
+    with pytest.raises(FhirMappingError, match=r"site-rule.*needs states: one of the state tables \(.*condition"):
+        load_fhir_mapping([site])
