@@ -32,6 +32,7 @@ import io
 import os
 import warnings
 from dataclasses import dataclass
+from itertools import takewhile
 from pathlib import Path
 from typing import Any
 
@@ -69,8 +70,17 @@ class Nanopub:
         return str(self.item)[len(str(KB)) :] if str(self.item).startswith(str(KB)) else to_curie(self.item).replace(":", "_")
 
     def trig(self) -> str:
-        """The nanopublication as TriG."""
-        return self.dataset.serialize(format="trig")
+        """The nanopublication as TriG: the prefixes, then its graphs ordered by IRI (Head, assertion,
+        provenance, pubinfo), so that the same nanopublication is always the same bytes (rdflib orders
+        a dataset's graphs by its store's sets)."""
+        prefixes: set[str] = set()
+        blocks: list[str] = []
+        for graph in sorted((g for g in self.dataset.contexts() if len(g)), key=lambda g: str(g.identifier)):
+            lines = graph.serialize(format="trig").strip("\n").split("\n")
+            head = list(takewhile(lambda line: line.startswith("@prefix ") or not line.strip(), lines))
+            prefixes.update(line for line in head if line.strip())
+            blocks.append("\n".join(lines[len(head):]))
+        return "\n".join(sorted(prefixes)) + "\n\n" + "\n\n".join(blocks) + "\n"
 
 
 def _np() -> tuple[Namespace, Namespace, Namespace]:

@@ -171,3 +171,18 @@ def test_bad_key_and_non_empty_folder_exit_2(tmp_path: Path) -> None:
     assert sorted(p.name for p in (tmp_path / "full").iterdir()) == ["x.txt"]
     wrong = run_cli(tmp_path, "export", "--format", "ttl", "-o", "x.ttl", "--sign", "key.pem")
     assert wrong.returncode == 2 and "--sign" in wrong.stderr
+
+
+def test_the_files_are_byte_identical_across_processes(folder: Path, tmp_path: Path) -> None:
+    """Under SOURCE_DATE_EPOCH, another process (another string-hash seed) writes the same bytes:
+    the graphs of a TriG file come in a fixed order, not the order of the store's sets."""
+    result = run_cli(tmp_path, "export", "--format", "nanopub", "-o", "again",
+                     env={"SOURCE_DATE_EPOCH": EPOCH, "PYTHONHASHSEED": "12345"})
+    assert result.returncode == 0, result.stderr
+    names = sorted(p.name for p in folder.iterdir())
+    assert names == sorted(p.name for p in (tmp_path / "again").iterdir())
+    for name in names:
+        assert (tmp_path / "again" / name).read_bytes() == (folder / name).read_bytes(), name
+    text = (folder / "ci-3-distant-metastasis.trig").read_text(encoding="utf-8")
+    order = [line.split()[0] for line in text.splitlines() if line.endswith(" {")]
+    assert order == ["sub:Head", "sub:assertion", "sub:provenance", "sub:pubinfo"]
