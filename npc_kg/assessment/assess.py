@@ -37,7 +37,7 @@ from rdflib.namespace import DCTERMS, PROV
 from rdflib.term import Node
 
 from npc_kg.assessment.explain import Explainer
-from npc_kg.assessment.provenance import Provenance, assessment_time
+from npc_kg.assessment.provenance import Provenance, assessment_time, stamped
 from npc_kg.assessment.provenance import current as _provenance
 from npc_kg.core.rules import (
     OUT_OF_SCOPE,
@@ -537,7 +537,8 @@ def _assess_input(source: PatientInput | FhirPatient, treatment: str | URIRef | 
 
 
 def assess(patient: PatientInput | FhirPatient, treatment: str | URIRef | None = None, *, engine: str = "local",
-           mapping: MappingInput = None, packs: Iterable[PackInput] | None = None) -> list[Assessment]:
+           mapping: MappingInput = None, packs: Iterable[PackInput] | None = None,
+           at: str | datetime | None = None) -> list[Assessment]:
     """Assess ``patient`` for ``treatment`` (default: every treatment whose criteria the loaded packs'
     shapes implement); one result per ``npc:Patient`` and treatment.
 
@@ -552,14 +553,16 @@ def assess(patient: PatientInput | FhirPatient, treatment: str | URIRef | None =
     ``reference`` (pySHACL); both give the same rows (see :func:`assess_graph`). Raises
     :class:`~npc_kg.errors.InputError` for unreadable input and
     :class:`~npc_kg.errors.PatientModelError` for data that breaks the patient model. ``packs`` are
-    criteria-pack folders loaded beside the package's own (``docs/packs.md``).
+    criteria-pack folders loaded beside the package's own (``docs/packs.md``). ``at`` is the time of
+    the assessment (ISO 8601 text or a datetime; default ``SOURCE_DATE_EPOCH``, else now), as
+    ``--at``: the provenance time, and the date FHIR ages are counted to.
     """
-    return assess_input(patient, treatment, engine=engine, mapping=mapping, packs=packs)[0]
+    return stamped(assess_input(patient, treatment, engine=engine, mapping=mapping, packs=packs, at=at)[0], at)
 
 
 def assess_many(sources: Iterable[PatientInput], treatment: str | URIRef | None = None, *,
                 engine: str = "local", mapping: MappingInput = None,
-                packs: Iterable[PackInput] | None = None) -> list[Assessment]:
+                packs: Iterable[PackInput] | None = None, at: str | datetime | None = None) -> list[Assessment]:
     """Assess several inputs (e.g. files) into one combined list.
 
     Unreadable input raises :class:`~npc_kg.errors.InputError` at once; patient-model errors
@@ -570,7 +573,7 @@ def assess_many(sources: Iterable[PatientInput], treatment: str | URIRef | None 
     with using_packs(packs):
         for source in sources:
             try:
-                assessments.extend(assess(source, treatment, engine=engine, mapping=mapping))
+                assessments.extend(assess(source, treatment, engine=engine, mapping=mapping, at=at))
             except PatientModelError as error:
                 errors.extend(error.errors or [str(error)])
     if errors:

@@ -228,3 +228,22 @@ def test_a_birth_date_that_is_no_date_is_an_error(born: str, problem: str | None
         assert code == 0
     else:
         assert code == 2 and f"Patient birthDate: {problem}" in err and "SECRET" not in err
+
+
+def test_assess_counts_fhir_ages_to_at(tmp_path: Path) -> None:
+    from npc_kg.assessment.assess import assess_many
+    from npc_kg.fhir.errors import FhirInputError
+
+    bundle = json.loads(ELIGIBLE.read_text(encoding="utf-8"))
+    for entry in bundle["entry"]:
+        if entry["resource"]["resourceType"] == "Patient":
+            entry["resource"]["birthDate"] = "2030-01-01"
+    assert npc_kg.assess(bundle, mapping=SITE, at="2031-06-01")[0].verdict == "eligible"
+    assert assess_many([bundle], mapping=SITE, at="2031-06-01")[0].verdict == "eligible"
+    with pytest.raises(FhirInputError, match="after the date of the assessment"):
+        npc_kg.assess(bundle, mapping=SITE, at="2026-01-01")
+
+
+def test_assess_at_sets_the_provenance_time() -> None:
+    [found] = npc_kg.assess(ELIGIBLE, mapping=SITE, at="2031-06-01T08:00:00Z")
+    assert found.to_dict()["provenance"]["generated_at"] == "2031-06-01T08:00:00Z"
