@@ -34,7 +34,16 @@ from rdflib import BNode, Graph, URIRef
 from rdflib.term import Node
 
 from npc_kg.errors import InputError, NpcKgError, PackError
-from npc_kg.kg.packs import Pack, PackInput, pack_subjects, prefix_declaration, read_pack, resolve_packs, subject_lines
+from npc_kg.kg.packs import (
+    Pack,
+    PackInput,
+    declared_prefixes,
+    pack_subjects,
+    prefix_declaration,
+    read_pack,
+    resolve_packs,
+    subject_lines,
+)
 from npc_kg.namespace import NPC, OA, PREFIXES, SH
 from npc_kg.rdfio import parse_file
 
@@ -91,15 +100,8 @@ class PackReport:
 def _prefixes(pack: Pack) -> dict[str, str]:
     """The package's prefixes and those the pack's Turtle files declare (``@prefix``)."""
     found = dict(PREFIXES)
-    for path in pack.files():
-        try:
-            lines = path.read_text(encoding="utf-8").splitlines()
-        except (OSError, UnicodeDecodeError):
-            continue
-        for line in lines:
-            declared = prefix_declaration(line)
-            if declared and declared[0]:
-                found.setdefault(*declared)
+    for prefix, namespace in declared_prefixes(pack.files()):
+        found.setdefault(prefix, namespace)
     return found
 
 

@@ -46,6 +46,7 @@ __all__ = [
     "blocks_namespace",
     "check_distinct",
     "concerned_findings",
+    "declared_prefixes",
     "defined_subjects",
     "finding_key",
     "package_packs",
@@ -273,17 +274,24 @@ def pack_prefixes(packs: Iterable[Pack]) -> dict[str, str]:
     """
     found: dict[str, str] = {}
     clashing: set[str] = set()
-    for pack in packs:
-        for path in pack.graph_files():
-            try:
-                lines = path.read_text(encoding="utf-8").splitlines()
-            except (OSError, UnicodeDecodeError):
-                continue
-            for line in lines:
-                declared = prefix_declaration(line)
-                if declared and declared[0] and found.setdefault(*declared) != declared[1]:
-                    clashing.add(declared[0])
+    for prefix, namespace in declared_prefixes(path for pack in packs for path in pack.graph_files()):
+        if found.setdefault(prefix, namespace) != namespace:
+            clashing.add(prefix)
     return {prefix: namespace for prefix, namespace in found.items() if prefix not in clashing}
+
+
+def declared_prefixes(paths: Iterable[Path]) -> Iterator[tuple[str, str]]:
+    """``(prefix, namespace)`` of every named ``@prefix``/``PREFIX`` line of the Turtle files ``paths``, in
+    order (a file that cannot be read is skipped: the Turtle reader reports it)."""
+    for path in paths:
+        try:
+            lines = path.read_text(encoding="utf-8").splitlines()
+        except (OSError, UnicodeDecodeError):
+            continue
+        for line in lines:
+            declared = prefix_declaration(line)
+            if declared and declared[0]:
+                yield declared
 
 
 def subject_lines(path: Path) -> dict[str, int]:
