@@ -250,7 +250,10 @@ def _csv_batches(handle: io.BufferedIOBase, batch_size: int, where: str, mapping
             raise InputError("cannot read the CSV header (a quote left open?)", path=where, line=number) from None
         break
     if header is None or mapping.id_column not in header:
-        raise InputError(f"CSV header has no {mapping.id_column!r} column (see mappings/cohort-csv.yaml)", path=where)
+        bom = header is not None and bool(header) and header[0].startswith(("\u00ef\u00bb\u00bf", "\ufeff"))
+        hint = "; the file starts with a UTF-8 byte order mark: it is UTF-8, so leave out --encoding" if bom else ""
+        raise InputError(f"CSV header has no {mapping.id_column!r} column (see mappings/cohort-csv.yaml){hint}",
+                         path=where)
     mapping.check_header(header, where)
     repeated = sorted({c for c in header if header.count(c) > 1})
     if repeated:

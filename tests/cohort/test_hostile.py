@@ -200,6 +200,9 @@ def test_csv_bytes_not_in_the_encoding_are_an_error_row_and_encoding_reads_them(
     assert "unknown encoding 'klingon'" in err and "not ASCII-compatible" in err
     assert "'rot13' is not a text encoding" in err and "internal error" not in err
     assert main(["assess-cohort", str(tmp_path / "latin.csv"), "--out", str(tmp_path / "s.csv"), "--encoding", "utf-8-sig"]) == 0
+    (tmp_path / "bom.csv").write_bytes(b"\xef\xbb\xbf" + "".join(lines).encode("utf-8"))
+    with pytest.raises(InputError, match="starts with a UTF-8 byte order mark: it is UTF-8, so leave out --encoding"):
+        assess_cohort(tmp_path / "bom.csv", tmp_path / "b.csv", encoding="latin-1")
     (tmp_path / "h.csv").write_bytes(b"patient_id,\xe9ge\n")
     with pytest.raises(InputError, match=r"h\.csv:1: the header is not valid utf-8"):
         list(iter_batches(tmp_path / "h.csv"))
