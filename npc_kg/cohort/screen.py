@@ -246,6 +246,10 @@ def _assess_cohort(inputs: Any, out: str | Path | None, fmt: str | None, attriti
         raise InputError(f"unknown engine {engine!r} (use one of {', '.join(ENGINES)})")
     if endpoint is None and not paths:
         raise InputError("give at least one input file, or --endpoint")
+    if encoding.lower().replace("_", "-") not in ("utf-8", "utf8") and not any(
+            input_format == "csv" or (input_format is None and not isinstance(p, FrameInput) and Path(p).suffix.lower() == ".csv")
+            for p in paths):
+        raise InputError(f"--encoding {encoding} applies to CSV inputs, and none is given (RDF and FHIR JSON are UTF-8)")
     if endpoint is not None and paths:
         raise InputError("--endpoint reads the patients from the server: give no input files with it "
                          "(load them first with npc-kg load)")

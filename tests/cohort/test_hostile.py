@@ -323,3 +323,11 @@ def test_ctrl_c_with_workers_is_exit_130_one_line_no_traceback_no_leftovers(when
         time.sleep(0.05)
     else:
         pytest.fail("worker processes are left after Ctrl-C")
+
+
+def test_encoding_without_a_csv_input_is_refused(tmp_path: Path) -> None:
+    cohort = tmp_path / "c.nt"
+    cohort.write_text("", encoding="utf-8")
+    with pytest.raises(InputError, match="--encoding latin-1 applies to CSV inputs, and none is given"):
+        assess_cohort(cohort, tmp_path / "o.csv", encoding="latin-1")
+    assert not (tmp_path / "o.csv").exists()
