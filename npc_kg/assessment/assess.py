@@ -26,6 +26,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -486,7 +487,17 @@ def _assess_fhir(patient: FhirPatient, treatment: str | URIRef | None, engine: s
         return [out_of_scope_assessment(patient.iri, str(target), patient.out_of_scope or "",
                                         source_id=patient.source_id, engine=engine) for target in targets], None
     graph = _fhir_graph(patient)
-    return assess_graph(graph, treatment, where=patient.where, engine=engine, subclasses=mapping.bridges()), graph
+    try:
+        return assess_graph(graph, treatment, where=patient.where, engine=engine, subclasses=mapping.bridges()), graph
+    except PatientModelError as error:  # its IRIs carry the FHIR ids, which no message quotes (docs/fhir.md)
+        raise PatientModelError(_without_fhir_ids(str(error), patient.iri),
+                                [_without_fhir_ids(line, patient.iri) for line in error.errors]) from None
+
+
+def _without_fhir_ids(text: str, iri: str) -> str:
+    """``text`` with the patient's IRI, and its records' IRIs under it, named without the id they hold."""
+    return re.sub(rf"<{re.escape(iri)}([/#][^>]*)?>",
+                  lambda m: "(a record read from its FHIR resources)" if m.group(1) else "(its FHIR Patient)", text)
 
 
 def _fhir_graph(patient: FhirPatient) -> Graph:

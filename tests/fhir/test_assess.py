@@ -247,3 +247,17 @@ def test_assess_counts_fhir_ages_to_at(tmp_path: Path) -> None:
 def test_assess_at_sets_the_provenance_time() -> None:
     [found] = npc_kg.assess(ELIGIBLE, mapping=SITE, at="2031-06-01T08:00:00Z")
     assert found.to_dict()["provenance"]["generated_at"] == "2031-06-01T08:00:00Z"
+
+
+def test_a_patient_model_error_never_quotes_the_fhir_id(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    text = ELIGIBLE.read_text(encoding="utf-8")
+    bundle = json.loads(text)
+    patient = next(e["resource"] for e in bundle["entry"] if e["resource"]["resourceType"] == "Patient")
+    bundle = json.loads(text.replace(patient["id"], "SECRET-4242"))
+    next(e["resource"] for e in bundle["entry"] if e["resource"]["resourceType"] == "Patient")["birthDate"] = "1800-01-01"
+    path = tmp_path / "old.json"
+    path.write_text(json.dumps(bundle), encoding="utf-8")
+    assert main(["assess", str(path), "--mapping", str(SITE), "--at", "2026-01-01"]) == 3
+    err = capsys.readouterr().err
+    assert "patient (its FHIR Patient): age (npc:age): is above the maximum 120" in err
+    assert "SECRET-4242" not in err
