@@ -492,6 +492,9 @@ def _assess_fhir(patient: FhirPatient, treatment: str | URIRef | None, engine: s
     except PatientModelError as error:  # its IRIs carry the FHIR ids, which no message quotes (docs/fhir.md)
         raise PatientModelError(_without_fhir_ids(str(error), patient.iri),
                                 [_without_fhir_ids(line, patient.iri) for line in error.errors]) from None
+    except InputError as error:  # a limit (--max-findings) names the patient too
+        raise type(error)(_without_fhir_ids(error.message, patient.iri), path=error.path, line=error.line,
+                          column=error.column) from None
 
 
 def _without_fhir_ids(text: str, iri: str) -> str:

@@ -261,3 +261,18 @@ def test_a_patient_model_error_never_quotes_the_fhir_id(tmp_path: Path, capsys: 
     err = capsys.readouterr().err
     assert "patient (its FHIR Patient): age (npc:age): is above the maximum 120" in err
     assert "SECRET-4242" not in err
+
+
+def test_a_limit_error_never_quotes_the_fhir_id(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    text = ELIGIBLE.read_text(encoding="utf-8")
+    patient = next(e["resource"] for e in json.loads(text)["entry"] if e["resource"]["resourceType"] == "Patient")
+    path = tmp_path / "many.json"
+    path.write_text(text.replace(patient["id"], "SECRET-4242"), encoding="utf-8")
+    from npc_kg import limits
+
+    try:
+        assert main(["assess", str(path), "--mapping", str(SITE), "--max-findings", "1"]) == 2
+    finally:
+        limits.reset()  # the CLI sets the limit for the process
+    err = capsys.readouterr().err
+    assert "(its FHIR Patient) has more than 1 finding records" in err and "SECRET-4242" not in err
