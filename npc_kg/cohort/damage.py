@@ -25,7 +25,7 @@ from pathlib import Path
 
 import pyoxigraph as ox
 
-from npc_kg.cohort.reader import Batch, ErrorRecord, Piece
+from npc_kg.cohort.reader import Batch, ErrorRecord, Piece, line_key
 from npc_kg.cohort.records import key_text, line_tokens, tokens
 
 __all__ = ["line_numbers", "screen", "split"]
@@ -81,7 +81,7 @@ def _error_records(piece: Piece, data: bytes, fmt: str, name: str) -> list[Error
         bad.add(piece.first)  # only the record as a whole failed
     reason = _reason(name, fmt, sorted(bad), sorted(piece.nearby))
     if not patients:
-        patients = [piece.root] if piece.patient and piece.root else [f"line:{piece.first}"]
+        patients = [piece.root] if piece.patient and piece.root else [line_key(piece.first)]
     return [ErrorRecord(p, reason) for p in dict.fromkeys(patients)]
 
 

@@ -38,10 +38,24 @@ from npc_kg.cohort.records import iter_records, key_text
 from npc_kg.core.rules import PatientRow
 from npc_kg.errors import InputError
 
-__all__ = ["Batch", "ErrorRecord", "INPUT_FORMATS", "Piece", "guess_input_format", "iter_batches", "iter_csv_bytes"]
+__all__ = ["Batch", "ErrorRecord", "INPUT_FORMATS", "Piece", "guess_input_format", "is_line_key", "iter_batches",
+           "iter_csv_bytes", "line_key"]
 
 INPUT_FORMATS = ("nt", "nq", "ttl", "csv")
 _SUFFIXES = {".nt": "nt", ".ntriples": "nt", ".nq": "nq", ".nquads": "nq", ".ttl": "ttl", ".turtle": "ttl", ".csv": "csv"}
+
+
+_LINE = "line:"
+
+
+def line_key(number: int) -> str:
+    """The patient cell of an unreadable record that names no patient: ``line:N``, its first line."""
+    return f"{_LINE}{number}"
+
+
+def is_line_key(key: str) -> bool:
+    """True for a :func:`line_key`: unique within one file only, so never a patient seen twice."""
+    return key.startswith(_LINE)
 
 
 @dataclass
@@ -215,11 +229,12 @@ def _encoding(name: str) -> str:
         codec = codecs.lookup(name).name
     except LookupError:
         raise InputError(f"unknown encoding {name!r} (e.g. utf-8, latin-1, cp1252)") from None
+    probe = "\n,#\"\\u0041 A"  # CSV syntax, and a backslash escape that a text encoding keeps as written
     try:
-        ascii_compatible = b"\n,#\"".decode(codec) == "\n,#\""
+        ascii_compatible = probe.encode("ascii").decode(codec) == probe
     except LookupError:  # rot13, base64, zlib...: codecs, but not of text
         raise InputError(f"{name!r} is not a text encoding (e.g. utf-8, latin-1, cp1252)") from None
-    except UnicodeDecodeError:
+    except (UnicodeError, ValueError):  # punycode, undefined...
         ascii_compatible = False
     if not ascii_compatible:
         raise InputError(f"encoding {name!r} is not ASCII-compatible; convert the file to UTF-8 first")
@@ -308,7 +323,7 @@ def _csv_record(raw: bytes, number: int, name: str, header: list[str], id_at: in
     where = f"{name}:{number}"
     text = _decode(raw, encoding)
     if text is None:
-        return ErrorRecord(f"line:{number}", f"{where}: not valid {encoding} (give the file's encoding with --encoding)")
+        return ErrorRecord(line_key(number), f"{where}: not valid {encoding} (give the file's encoding with --encoding)")
     try:
         cells = _cells(text)
     except csv.Error:
@@ -317,11 +332,11 @@ def _csv_record(raw: bytes, number: int, name: str, header: list[str], id_at: in
         except csv.Error:
             loose = []
         identifier = loose[id_at].strip() if id_at < len(loose) - 1 else ""
-        return ErrorRecord(mapping.patient_iri(identifier) if identifier else f"line:{number}",
+        return ErrorRecord(mapping.patient_iri(identifier) if identifier else line_key(number),
                            f"{where}: cannot read the row (a quote left open, text after a closing quote, or a "
                            "line break in a cell)", identifier)
     identifier = cells[id_at].strip() if id_at < len(cells) else ""
-    subject = mapping.patient_iri(identifier) if identifier else f"line:{number}"
+    subject = mapping.patient_iri(identifier) if identifier else line_key(number)
     if len(cells) != len(header):
         return ErrorRecord(subject, f"{where}: the row has {len(cells)} cells, the header {len(header)}", identifier)
     if identifier:

@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any
 from npc_kg.cohort.csv_mapping import CsvMapping
 from npc_kg.cohort.evaluate import ENGINES, assess_records
 from npc_kg.cohort.frames import FrameInput, is_frame, rows_frame
+from npc_kg.cohort.reader import is_line_key
 from npc_kg.cohort.writer import OUTPUT_FORMATS, Attrition, RowWriter, render
 from npc_kg.core.rules import rows_of
 from npc_kg.errors import InputError, WorkerError
@@ -107,7 +108,7 @@ class _Seen:
     def add(self, done: _Done) -> None:
         hashes = self.hashes
         for key in done.keys:
-            if not key:  # an error record that names no patient (a FHIR line or file): never a repeat
+            if not key or is_line_key(key):  # an error record that names no patient: never a repeat
                 continue
             digest = hash(key) << 64 ^ hash(key + "\x00") & 0xFFFFFFFFFFFFFFFF
             if digest in hashes:

@@ -199,6 +199,9 @@ def test_csv_bytes_not_in_the_encoding_are_an_error_row_and_encoding_reads_them(
     err = capsys.readouterr().err
     assert "unknown encoding 'klingon'" in err and "not ASCII-compatible" in err
     assert "'rot13' is not a text encoding" in err and "internal error" not in err
+    for codec in ("punycode", "unicode_escape"):  # the first raised a bare UnicodeError; the second rewrites backslashes
+        with pytest.raises(InputError, match="not ASCII-compatible"):
+            assess_cohort(tmp_path / "latin.csv", tmp_path / "x.csv", encoding=codec)
     assert main(["assess-cohort", str(tmp_path / "latin.csv"), "--out", str(tmp_path / "s.csv"), "--encoding", "utf-8-sig"]) == 0
     (tmp_path / "bom.csv").write_bytes(b"\xef\xbb\xbf" + "".join(lines).encode("utf-8"))
     with pytest.raises(InputError, match="starts with a UTF-8 byte order mark: it is UTF-8, so leave out --encoding"):
@@ -331,3 +334,13 @@ def test_encoding_without_a_csv_input_is_refused(tmp_path: Path) -> None:
     with pytest.raises(InputError, match="--encoding latin-1 applies to CSV inputs, and none is given"):
         assess_cohort(cohort, tmp_path / "o.csv", encoding="latin-1")
     assert not (tmp_path / "o.csv").exists()
+
+
+def test_unreadable_rows_of_two_files_on_the_same_line_are_two_rows(tmp_path: Path) -> None:
+    for name in ("a.csv", "b.csv"):
+        (tmp_path / name).write_text("patient_id,age\n,55\n", encoding="utf-8")
+    summary = assess_cohort([tmp_path / "a.csv", tmp_path / "b.csv"], tmp_path / "o.csv")
+    rows = _rows(tmp_path / "o.csv")
+    assert summary.rows == len(rows) == 2
+    assert [r["patient"] for r in rows] == ["line:2", "line:2"]
+    assert not any("more than once" in r["error"] for r in rows)
