@@ -154,9 +154,11 @@ def index_bulk(files: Sequence[Path], references: Sequence[str], read_types: Col
                     with_resource.add(pid)
                 else:
                     pids = {p for _e, ref in patient_references(resource, references) if (p := patient_id_of(ref))}
-                    if not pids and kind in read_types:
-                        fail(None, FhirInputError(f"a {kind} resource names no patient (no reference to Patient/<id> "
-                                                  f"in {' or '.join(references)}), so which patient it belongs to "
+                    if not pids and kind in read_types and not patient_references(resource, references):
+                        # no literal reference at all (missing, a string, an identifier only): a reference
+                        # to a Device, Location or Group is about no patient, and is not read
+                        fail(None, FhirInputError(f"a resource of type {kind} has no reference in "
+                                                  f"{' or '.join(references)}, so which patient it belongs to "
                                                   "cannot be known; fix the export", path=name, line=line_no))
                         continue
                     if not pids:
