@@ -374,6 +374,9 @@ def parse_text(text: str, fmt: str, *, graph: Graph | None = None, where: str = 
         _strict_check(data, fmt, where)
     if fmt == "json-ld":
         document = _read_json(text, where)
+        if isinstance(document, dict) and "resourceType" in document and "@context" not in document:
+            raise InputError("FHIR JSON, not RDF: this reads RDF; npc-kg assess, assess-cohort and serve (and load, "
+                             "for a patient file) read FHIR", path=where)
         if _nothing_for_json_ld(document):
             raise InputError("neither JSON-LD (no @context, no @-keyword, no IRI key) nor FHIR (no resourceType): "
                              "give JSON-LD with an @context (docs/patient-model.md) or FHIR R4 JSON", path=where)

@@ -44,6 +44,20 @@ def assessment_graphs(patient_file: str | Path, assess: Callable[[Any], Sequence
     return graphs
 
 
+def _patient_graph(path: str | Path) -> Graph:
+    """The patient data of ``path``: RDF as it is, FHIR JSON in npc-kg's patient model (shipped mapping)."""
+    from npc_kg.fhir.detect import fhir_document
+
+    if fhir_document(path) is None:
+        return parse_file(path)
+    from npc_kg.extras import require
+
+    require("fhirpathpy", "fhir", "a FHIR patient file")
+    from npc_kg.fhir import read_bundle
+
+    return read_bundle(path).graph or Graph()  # out of scope: no patient graph, the assessment says why
+
+
 def build_load_graph(
     patient_files: Iterable[str | Path] = (),
     *,
@@ -58,7 +72,7 @@ def build_load_graph(
 
         graph += load()
     for path in patient_files:
-        graph += parse_file(path)
+        graph += _patient_graph(path)
         for assessment in assessment_graphs(path, assess):
             graph += assessment
     for item in extra:

@@ -167,3 +167,24 @@ def test_patient_files_are_loaded_with_their_assessments(oxigraph_server: Server
     assert len(by_patient) == 4, sorted(by_patient)
     assert by_patient["https://w3id.org/npc-kg/patient/sparql-test-1"] == {"Violated", "Unknown"}
     assert all("Satisfied" not in statuses for statuses in by_patient.values())
+
+
+def test_a_fhir_patient_file_is_loaded_in_the_patient_model() -> None:
+    """npc-kg load reads a FHIR bundle as assess does (it parsed it as JSON-LD: no patient data)."""
+    from rdflib import RDF
+
+    from npc_kg.namespace import NPC
+    from npc_kg.sparql.loading import build_load_graph
+
+    bundle = Path(__file__).resolve().parents[1] / "data" / "fhir" / "valid" / "eligible.json"
+    graph = build_load_graph([bundle], include_kg=False)
+    [patient] = graph.subjects(RDF.type, NPC.Patient)
+    assert len(list(graph.objects(patient, NPC.hasFinding))) > 3
+
+
+def test_fhir_json_where_rdf_is_read_says_so(tmp_path: Path) -> None:
+    from npc_kg.rdfio import parse_file
+
+    bundle = Path(__file__).resolve().parents[1] / "data" / "fhir" / "valid" / "eligible.json"
+    with pytest.raises(InputError, match="FHIR JSON, not RDF"):
+        parse_file(bundle)
