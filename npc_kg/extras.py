@@ -7,7 +7,7 @@ from types import ModuleType
 
 from npc_kg.errors import ExternalToolError
 
-__all__ = ["require"]
+__all__ = ["require", "require_fhir"]
 
 
 def require(module: str, extra: str, what: str) -> ModuleType:
@@ -20,3 +20,9 @@ def require(module: str, extra: str, what: str) -> ModuleType:
     except ImportError:
         package = module.split(".")[0]
         raise ExternalToolError(f"{what} needs {package} (the {extra} extra): pip install 'npc-kg[{extra}]'") from None
+
+
+def require_fhir() -> None:
+    """The fhir extra (fhirpathpy, orjson), which FHIR input needs."""
+    for module in ("orjson", "fhirpathpy"):
+        require(module, "fhir", "FHIR input")

@@ -38,3 +38,12 @@ def test_fhir_selectors_without_fhirpathpy(monkeypatch: pytest.MonkeyPatch) -> N
     monkeypatch.setitem(sys.modules, "fhirpathpy", None)
     with pytest.raises(ExternalToolError, match=r"FHIR input needs fhirpathpy \(the fhir extra\)"):
         compile_selector("Condition.code")
+
+
+@pytest.mark.parametrize("module", ["fhirpathpy", "orjson"])
+def test_fhir_input_without_the_fhir_extra(module: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    from npc_kg.assessment.assess import fhir_mapping
+
+    monkeypatch.setitem(sys.modules, module, None)
+    with pytest.raises(ExternalToolError, match=rf"FHIR input needs {module} \(the fhir extra\)"):
+        fhir_mapping(None)

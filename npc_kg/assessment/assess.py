@@ -52,7 +52,8 @@ from npc_kg.core.rules import (
     rows_of,
     verdict_of,
 )
-from npc_kg.errors import ExternalToolError, InputError, PatientModelError
+from npc_kg.errors import InputError, PatientModelError
+from npc_kg.extras import require_fhir
 from npc_kg.fhir.detect import fhir_document
 from npc_kg.kg.load import kg_ntriples, load
 from npc_kg.kg.packs import Pack, PackInput, using_packs
@@ -437,12 +438,9 @@ def reference_statuses(
 def fhir_mapping(mapping: MappingInput = None) -> FhirMapping:
     """The FHIR mapping for ``mapping``: the shipped one (None), a compiled one, or the shipped one
     extended by site file(s) (docs/fhir.md, "Site mappings")."""
-    try:
-        from npc_kg.fhir.bundle import default_mapper
-        from npc_kg.fhir.mapping import FhirMapping, load_fhir_mapping
-    except ImportError as error:  # the fhir extra (fhirpathpy, orjson) is missing
-        raise ExternalToolError(f"FHIR input needs the fhir extra ({error.name} is missing): "
-                                "pip install 'npc-kg[fhir]'") from None
+    require_fhir()
+    from npc_kg.fhir.bundle import default_mapper
+    from npc_kg.fhir.mapping import FhirMapping, load_fhir_mapping
     if mapping is None:
         return default_mapper().mapping
     if isinstance(mapping, FhirMapping):

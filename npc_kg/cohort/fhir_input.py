@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING
 
 from npc_kg.cohort.reader import Batch, ErrorRecord, Piece
 from npc_kg.core.rules import OUT_OF_SCOPE, PatientRow
-from npc_kg.errors import ExternalToolError
+from npc_kg.extras import require_fhir
 from npc_kg.fhir.detect import is_bulk_input
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -43,13 +43,10 @@ class FhirCohort:
     """
 
     def __init__(self, paths: Sequence[str | Path], *, mappings: Sequence[str | Path] = (), at: date | None = None) -> None:
-        try:
-            from npc_kg.fhir.bulk import BulkExport
-            from npc_kg.fhir.bundle import default_mapper
-            from npc_kg.fhir.mapping import load_fhir_mapping
-        except ImportError as error:  # the fhir extra (fhirpathpy, orjson) is missing
-            raise ExternalToolError(f"FHIR input needs the fhir extra ({error.name} is missing): "
-                                    "pip install 'npc-kg[fhir]'") from None
+        require_fhir()
+        from npc_kg.fhir.bulk import BulkExport
+        from npc_kg.fhir.bundle import default_mapper
+        from npc_kg.fhir.mapping import load_fhir_mapping
         mapping = load_fhir_mapping(list(mappings)) if mappings else default_mapper().mapping
         self.paths = [Path(p) for p in paths]
         self.export: BulkExport = BulkExport(self.paths, mapping=mapping, at=at)

@@ -209,10 +209,9 @@ def _build_one(kg: Graph, item: URIRef, created: Literal, key: str | None) -> Na
 
 def build_nanopubs(kg: Graph, *, sign: str | os.PathLike[str] | None = None) -> list[Nanopub]:
     """One nanopublication per figure, association, statement and criterion of ``kg``, sorted by item."""
-    try:
-        import nanopub  # noqa: F401
-    except ImportError:
-        raise NpcKgError("the nanopub export needs the nanopub package: pip install 'npc-kg[nanopub]'") from None
+    from npc_kg.extras import require
+
+    require("nanopub", "nanopub", "the nanopub export")
     key = load_signing_key(sign) if sign is not None else None
     created = _created()
     items = sorted({i for cls in ITEM_CLASSES for i in kg.subjects(RDF.type, cls) if isinstance(i, URIRef)}, key=str)

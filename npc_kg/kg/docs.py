@@ -22,7 +22,6 @@ from rdflib import OWL, RDF, RDFS, Graph, Literal, URIRef
 from rdflib.namespace import DCTERMS, PROV, SKOS
 from rdflib.term import Node
 
-from npc_kg.errors import NpcKgError
 from npc_kg.kg.folders import new_folder
 from npc_kg.kg.prefixes import to_curie
 from npc_kg.namespace import BASE, BIOLINK, KB, NPC, OA, ONTOLOGY_IRI
@@ -209,10 +208,9 @@ def docs_context(graph: Graph) -> dict[str, Any]:
 
 def render_docs(graph: Graph) -> str:
     """The HTML of ``index.html`` for ``graph``."""
-    try:
-        import jinja2
-    except ImportError:
-        raise NpcKgError("npc-kg docs needs Jinja2: pip install 'npc-kg[docs]'") from None
+    from npc_kg.extras import require
+
+    jinja2 = require("jinja2", "docs", "npc-kg docs")
 
     environment = jinja2.Environment(
         loader=jinja2.FileSystemLoader(str(_TEMPLATES)), autoescape=True, undefined=jinja2.StrictUndefined,

@@ -50,9 +50,9 @@ def _patient_graph(path: str | Path) -> Graph:
 
     if fhir_document(path) is None:
         return parse_file(path)
-    from npc_kg.extras import require
+    from npc_kg.extras import require_fhir
 
-    require("fhirpathpy", "fhir", "a FHIR patient file")
+    require_fhir()
     from npc_kg.fhir import read_bundle
 
     return read_bundle(path).graph or Graph()  # out of scope: no patient graph, the assessment says why
