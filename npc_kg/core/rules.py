@@ -21,6 +21,7 @@
 
 from __future__ import annotations
 
+import re
 import threading
 import weakref
 from collections.abc import Callable, Collection, Container, Iterable, Mapping, Sequence
@@ -181,6 +182,8 @@ def resolve_treatment(treatment: str | URIRef, prefixes: Mapping[str, str] | Non
         base = PREFIXES.get(prefix) or (prefixes or {}).get(prefix)
         if base:
             return URIRef(base + local)
+    if re.match(r"^[a-z][a-z0-9+.-]*://", text, re.IGNORECASE):  # any hierarchical IRI, as it is
+        return URIRef(text)
     from npc_kg.kg.prefixes import expand_term
 
     try:
