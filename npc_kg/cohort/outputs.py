@@ -22,8 +22,8 @@ from npc_kg.assessment.provenance import Provenance, current
 if TYPE_CHECKING:  # pragma: no cover
     from npc_kg.cohort.writer import Attrition
 
-__all__ = ["PARQUET_KEY", "SIDECAR_SUFFIX", "cohort_provenance", "finish_outputs", "render_cohort_html", "sidecar_path",
-           "write_cohort_html", "write_sidecar"]
+__all__ = ["PARQUET_KEY", "SIDECAR_SUFFIX", "cohort_provenance", "finish_outputs", "render_cohort_html", "rows_sidecar",
+           "sidecar_path", "write_cohort_html", "write_sidecar"]
 
 SIDECAR_SUFFIX = ".prov.json"
 PARQUET_KEY = b"npc_kg.provenance"
@@ -42,6 +42,14 @@ def cohort_provenance(engine: str, at: str | datetime | None = None, treatment: 
 def sidecar_path(output: str | Path) -> Path:
     """Where the provenance of ``output`` is written: ``<output>.prov.json``."""
     return Path(f"{output}{SIDECAR_SUFFIX}")
+
+
+def rows_sidecar(out: Any, fmt: str) -> Path | None:
+    """The provenance sidecar of the rows ``out`` in ``fmt``, or None: parquet keeps provenance in its
+    metadata, and standard output (``-``) or memory (None, a stream) has no "beside"."""
+    if fmt == "parquet" or not isinstance(out, str | Path) or str(out) == "-":
+        return None
+    return sidecar_path(out)
 
 
 def write_sidecar(output: str | Path, provenance: Provenance, *, fmt: str, rows: int | None = None,
@@ -94,5 +102,5 @@ def finish_outputs(provenance: Provenance, attrition: Attrition, out: Any, fmt: 
         write_sidecar(attrition_csv, provenance, fmt="csv", inputs=inputs)
     if report is not None:
         write_cohort_html(report, attrition, provenance, inputs=inputs)
-    if fmt != "parquet" and isinstance(out, str | Path) and str(out) != "-":  # standard output has no "beside"
+    if rows_sidecar(out, fmt) is not None:
         write_sidecar(out, provenance, fmt=fmt, rows=rows, inputs=inputs)

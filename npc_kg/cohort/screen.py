@@ -221,9 +221,9 @@ def _assess_cohort(inputs: Any, out: str | Path | None, fmt: str | None, attriti
                    timeout: float, report: str | Path | None, at: str | None, as_dataframe: bool,
                    treatment: str | None, mapping: str | Path | Sequence[str | Path] | None, strict: bool,
                    graph: str | None, encoding: str) -> Any:
-    from npc_kg.atomic import atomic_output, check_distinct_outputs, check_not_input, check_output_path, is_stdout
+    from npc_kg.atomic import atomic_output, check_distinct_outputs, check_not_input, check_output_path
     from npc_kg.cohort.csv_mapping import load_mapping
-    from npc_kg.cohort.outputs import PARQUET_KEY, cohort_provenance, finish_outputs, sidecar_path
+    from npc_kg.cohort.outputs import PARQUET_KEY, cohort_provenance, finish_outputs, rows_sidecar, sidecar_path
     from npc_kg.cohort.progress import Progress
     from npc_kg.cohort.site_mappings import site_mappings
 
@@ -262,8 +262,7 @@ def _assess_cohort(inputs: Any, out: str | Path | None, fmt: str | None, attriti
     all_inputs: list[str | Path] = [p for p in paths if not isinstance(p, FrameInput)] + list(sites.files)
     # every file the run will write, sidecars too, checked before any work: none may be another,
     # an input, a folder or a link (a late refusal would leave the outputs written before it)
-    rows_sidecar = sidecar_path(out) if fmt != "parquet" and out is not None and not is_stdout(out) else None
-    outputs = {"the rows (--out)": out, "the rows' provenance sidecar": rows_sidecar, "--attrition": attrition,
+    outputs = {"the rows (--out)": out, "the rows' provenance sidecar": rows_sidecar(out, fmt), "--attrition": attrition,
                "--attrition's provenance sidecar": sidecar_path(attrition) if attrition is not None else None,
                "--report": report}
     check_distinct_outputs(*outputs.values(), names=outputs)
