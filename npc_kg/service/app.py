@@ -350,21 +350,27 @@ def create_app(config: ServiceConfig | None = None) -> Starlette:
 
 def check_listen(host: str, port: int) -> None:
     """Raise :class:`InputError` if the service could not listen on ``host``:``port`` (not an address
-    of this machine, a port in use, a port below 1024 without the right): said before uvicorn starts."""
+    of this machine, a port in use, a port below 1024 without the right): said before uvicorn starts.
+
+    Like uvicorn (asyncio), the host is usable if one of its addresses can be bound.
+    """
     import socket
 
     try:
-        family, kind, proto, _name, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
+        found = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except (socket.gaierror, UnicodeError) as error:
         raise InputError(f"--host {host!r} is not an address npc-kg can listen on "
                          f"({getattr(error, 'strerror', None) or error})") from None
-    with socket.socket(family, kind, proto) as probe:
-        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn does: a port in TIME_WAIT is free
+    problem = ""
+    for family, kind, proto, _name, address in found:
         try:
-            probe.bind(address)
+            with socket.socket(family, kind, proto) as probe:
+                probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn: TIME_WAIT is free
+                probe.bind(address)
+            return
         except OSError as error:
-            raise InputError(f"cannot listen on {host}:{port}: {error.strerror or error}; choose another --port "
-                             "or stop what uses it") from None
+            problem = problem or str(error.strerror or error)
+    raise InputError(f"cannot listen on {host}:{port}: {problem}; choose another --port or --host, or stop what uses it")
 
 
 def serve(host: str = "127.0.0.1", port: int = 8000, config: ServiceConfig | None = None) -> None:

@@ -96,10 +96,10 @@ def test_serve_on_a_port_in_use_or_a_bad_host_is_a_bad_argument(capsys: pytest.C
         taken.listen()
         port = taken.getsockname()[1]
         assert main(["serve", "--port", str(port)]) == 2
-    assert main(["serve", "--host", "999.1.1.1"]) == 2
+    assert main(["serve", "--host", "192.0.2.1"]) == 2  # TEST-NET-1 (RFC 5737): an address of no machine here
     err = capsys.readouterr().err
     assert f"cannot listen on 127.0.0.1:{port}: Address already in use" in err
-    assert "--host '999.1.1.1' is not an address" in err and "Traceback" not in err
+    assert "cannot listen on 192.0.2.1:8000: Cannot assign requested address" in err and "Traceback" not in err
 
 
 def test_serve_names_a_bad_mapping_file_and_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
