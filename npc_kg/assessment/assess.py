@@ -29,7 +29,7 @@ import json
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -550,7 +550,7 @@ def _assess_input(source: PatientInput | FhirPatient, treatment: str | URIRef | 
 
 def assess(patient: PatientInput | FhirPatient, treatment: str | URIRef | None = None, *, engine: str = "local",
            mapping: MappingInput = None, packs: Iterable[PackInput] | None = None,
-           at: str | datetime | None = None) -> list[Assessment]:
+           at: str | datetime | date | None = None) -> list[Assessment]:
     """Assess ``patient`` for ``treatment`` (default: every treatment whose criteria the loaded packs'
     shapes implement); one result per ``npc:Patient`` and treatment.
 
@@ -566,15 +566,17 @@ def assess(patient: PatientInput | FhirPatient, treatment: str | URIRef | None =
     :class:`~npc_kg.errors.InputError` for unreadable input and
     :class:`~npc_kg.errors.PatientModelError` for data that breaks the patient model. ``packs`` are
     criteria-pack folders loaded beside the package's own (``docs/packs.md``). ``at`` is the time of
-    the assessment (ISO 8601 text or a datetime; default ``SOURCE_DATE_EPOCH``, else now), as
-    ``--at``: the provenance time, and the date FHIR ages are counted to.
+    the assessment (ISO 8601 text, a datetime, or a date: its midnight UTC; default
+    ``SOURCE_DATE_EPOCH``, else now), as ``--at``: the provenance time, and the date FHIR ages are
+    counted to.
     """
-    return stamped(assess_input(patient, treatment, engine=engine, mapping=mapping, packs=packs, at=at)[0], at)
+    when = at if isinstance(at, str | datetime) or at is None else datetime(at.year, at.month, at.day, tzinfo=UTC)
+    return stamped(assess_input(patient, treatment, engine=engine, mapping=mapping, packs=packs, at=when)[0], when)
 
 
 def assess_many(sources: Iterable[PatientInput], treatment: str | URIRef | None = None, *,
                 engine: str = "local", mapping: MappingInput = None,
-                packs: Iterable[PackInput] | None = None, at: str | datetime | None = None) -> list[Assessment]:
+                packs: Iterable[PackInput] | None = None, at: str | datetime | date | None = None) -> list[Assessment]:
     """Assess several inputs (e.g. files) into one combined list.
 
     Unreadable input raises :class:`~npc_kg.errors.InputError` at once; patient-model errors

@@ -115,6 +115,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
     except OSError as error:  # the disk or standard output failed (full, gone): say so, as for any output error
+        if os.environ.get("NPC_KG_DEBUG"):
+            raise
         with contextlib.suppress(OSError):  # unwritten output left in stdout's buffer would fail again at exit
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         where = f"{error.filename}: " if error.filename else "an input or output (standard output?): "

@@ -182,6 +182,11 @@ def _field(spec: Any, prefixes: dict[str, str], where: str) -> _Field:
 def _rates(doc: Any, prefixes: dict[str, str], where: str) -> dict[str, tuple[float, float]]:
     rates: dict[str, tuple[float, float]] = {}
     for name, rate in ((doc.get("findings") or {}).get("rates") or {}).items():
+        unknown = sorted(set(rate) - {"present", "absent"}) if isinstance(rate, dict) else []
+        if unknown:
+            hint = did_you_mean(str(unknown[0]), ("present", "absent"))
+            raise InputError(f"findings: rates: {name}: unknown key {unknown[0]!r}{'; ' + hint if hint else ''} "
+                             "(a rate has present and absent)", path=where)
         present = _share(rate.get("present", 0), f"findings: rates: {name}: present", where)
         absent = _share(rate.get("absent", 0), f"findings: rates: {name}: absent", where)
         if present + absent > 1:

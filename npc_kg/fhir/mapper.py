@@ -25,15 +25,23 @@ Item = tuple[dict[str, Any], SourceRef]
 RecordKey = tuple[Any, ...]
 """(rule key, classes, status, code or resource reference): one finding record."""
 _FULL_DATE = re.compile(r"^(\d{4})-(\d{2})-(\d{2})")
-_PARTIAL_DATE = re.compile(r"\d{4}(-\d{2})?")
+_PARTIAL_DATE = re.compile(r"(\d{4})(?:-(\d{2}))?")
 
 
-def _valid_date(text: str) -> bool:
+def _date_problem(text: str, on: date) -> str | None:
+    """What is wrong with the FHIR date ``text`` counted to ``on``, or None (a valid partial date)."""
+    partial = _PARTIAL_DATE.fullmatch(text)
+    if partial is not None:
+        year, month = int(partial.group(1)), int(partial.group(2) or 1)
+        if not 1 <= month <= 12:
+            return "not a FHIR date (YYYY, YYYY-MM or YYYY-MM-DD)"
+        return f"after the date of the assessment ({on.isoformat()})" if (year, month) > (on.year, on.month) else None
     try:
         date.fromisoformat(text[:10])
     except ValueError:
-        return False
-    return True
+        return "not a FHIR date (YYYY, YYYY-MM or YYYY-MM-DD)"
+    return f"after the date of the assessment ({on.isoformat()})" if _FULL_DATE.match(text) else \
+        "not a FHIR date (YYYY, YYYY-MM or YYYY-MM-DD)"
 
 
 def full_years(born: Any, on: date) -> int | None:
@@ -294,13 +302,11 @@ class PatientMapper:
             return None
         if prop.years_until is not None:  # "assessment": full years up to the date of the assessment
             years = full_years(values[0], at)
-            if years is None and not _PARTIAL_DATE.fullmatch(str(values[0])):  # a partial date is documented
-                after = _FULL_DATE.match(str(values[0])) and _valid_date(str(values[0]))
-                problem = f"after the date of the assessment ({at.isoformat()})" if after else \
-                    "not a FHIR date (YYYY, YYYY-MM or YYYY-MM-DD)"
+            problem = _date_problem(str(values[0]), at) if years is None else None
+            if problem is not None:
                 raise FhirInputError(f"{chosen[1].type} {prop.value.expression}: {problem}; fix the resource",
                                      path=chosen[1].where)
-            return years
+            return years  # None for a partial date: not recorded (documented)
         return values[0]
 
     def _linked_to(self, link: str, kind: str, by_type: dict[str, list[Item]]) -> dict[str, list[Item]]:

@@ -211,7 +211,10 @@ def test_invalid_json_names_line_and_column(tmp_path: Path, capsys: pytest.Captu
     ("SECRET-4242", "not a FHIR date"),
     ("4242-13-45", "not a FHIR date"),
     ("2030-01-01", "after the date of the assessment (2026-01-01)"),
+    ("1960-13", "not a FHIR date"),
+    ("2099", "after the date of the assessment (2026-01-01)"),
     ("1960", None),  # a partial date leaves the age not recorded (docs/fhir.md)
+    ("1960-05", None),
     ("1960-05-02", None),
 ])
 def test_a_birth_date_that_is_no_date_is_an_error(born: str, problem: str | None, tmp_path: Path,
@@ -276,3 +279,10 @@ def test_a_limit_error_never_quotes_the_fhir_id(tmp_path: Path, capsys: pytest.C
         limits.reset()  # the CLI sets the limit for the process
     err = capsys.readouterr().err
     assert "(its FHIR Patient) has more than 1 finding records" in err and "SECRET-4242" not in err
+
+
+def test_assess_at_takes_a_date() -> None:
+    from datetime import date
+
+    [found] = npc_kg.assess(ELIGIBLE, mapping=SITE, at=date(2031, 6, 1))
+    assert found.to_dict()["provenance"]["generated_at"] == "2031-06-01T00:00:00Z"

@@ -132,6 +132,7 @@ def test_a_missing_folder_or_a_file_is_a_bad_argument(tmp_path: Path, capsys: py
     (lambda text: text.replace("format: npc-kg-synth/1\n", ""), "starts with format: npc-kg-synth/1"),
     (lambda text: text.replace("  rates:", "  rate:"), "findings: unknown key 'rate'; did you mean 'rates'"),
     (lambda text: text + "extra: 1\n", "unknown key 'extra'"),
+    (lambda text: text.replace("absent: 0.3", "absnet: 0.3"), "unknown key 'absnet'; did you mean 'absent'"),
 ])
 def test_a_synth_yaml_with_unknown_keys_fails_the_check(copy: Path, edit: Any, message: str) -> None:
     synth = copy / "synth.yaml"
