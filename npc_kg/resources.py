@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-__all__ = ["DATA_FOLDERS", "data_path", "data_root", "seeds_dir"]
+__all__ = ["DATA_FOLDERS", "data_path", "data_root", "knowledge_files", "seeds_dir"]
 
 DATA_FOLDERS = ("ontology", "shapes", "packs", "queries", "mappings", "examples", "docs")
 
@@ -27,6 +27,18 @@ def data_root() -> Path:
 def data_path(*parts: str) -> Path:
     """Return the path of a file or folder under the data root, e.g. ``data_path("shapes", "kb.ttl")``."""
     return data_root().joinpath(*parts)
+
+
+_WRITTEN_BY_HAND = (("ontology", "*.ttl"), ("shapes", "**/*.ttl"), ("queries", "**/*.rq"), ("mappings", "*.yaml"),
+                    ("mappings", "*.json"), ("packs", "**/*"), ("examples", "**/*"))
+
+
+def knowledge_files() -> list[Path]:
+    """The package's own files that no output may replace: the ontology, shapes, queries, mapping
+    files, packs and examples (generated files, such as the MONDO import or the SSSOM export, are
+    written by their own commands)."""
+    root = data_root()
+    return sorted({path for folder, pattern in _WRITTEN_BY_HAND for path in (root / folder).glob(pattern) if path.is_file()})
 
 
 def seeds_dir() -> Path:

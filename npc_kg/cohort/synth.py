@@ -26,12 +26,12 @@ from typing import IO, Any
 
 from rdflib import RDF, RDFS, URIRef
 
-from npc_kg.atomic import atomic_output
+from npc_kg.atomic import atomic_output, check_not_input
 from npc_kg.cohort.csv_mapping import CsvMapping, expand, load_mapping
 from npc_kg.errors import InputError
 from npc_kg.kg.packs import PackInput, finding_key, using_packs
 from npc_kg.namespace import NPC, PATIENT, PREFIXES
-from npc_kg.resources import data_path
+from npc_kg.resources import data_path, knowledge_files
 from npc_kg.suggest import did_you_mean
 from npc_kg.yamlio import read_yaml
 
@@ -391,6 +391,7 @@ def _synth(n: int, seed: int, target: Path, fmt: str | None, error_rate: float, 
     fmt = fmt or target.suffix.lstrip(".").lower()
     if fmt not in FORMATS:
         raise InputError(f"unknown synthetic-cohort format {fmt!r} (use one of {', '.join(FORMATS)})", path=str(path))
+    check_not_input(target, knowledge_files())  # synthetic patients never replace the package's own files
     patients = generate(n, seed, error_rate=error_rate, syntax_errors=syntax_errors and fmt != "ttl", treatment=treatment)
     if fmt == "fhir-ndjson":
         from npc_kg.cohort.synth_fhir import write_export

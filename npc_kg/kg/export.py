@@ -76,8 +76,10 @@ def export(
     with using_packs(packs):  # the exporters refuse to overwrite any file of the configuration
         from npc_kg.atomic import check_not_input
         from npc_kg.kg.load import graph_files
+        from npc_kg.resources import knowledge_files
 
-        check_not_input(target, [*graph_files(), *(p for pack in resolve_packs(None) for p in pack.shape_files())])
+        check_not_input(target, [*graph_files(), *(p for pack in resolve_packs(None) for p in pack.shape_files()),
+                                 *knowledge_files()])
         if graph is None:
             graph = export_graph() if fmt in WITH_SHAPES else load()
         if sign is not None:

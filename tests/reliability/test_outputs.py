@@ -166,3 +166,22 @@ def test_a_full_standard_output_is_an_output_error(argv: list[str]) -> None:
     assert done.returncode == OutputError.exit_code
     assert "No space left on device" in done.stderr and "internal error" not in done.stderr
     assert "Traceback" not in done.stderr and "Exception ignored" not in done.stderr
+
+
+@pytest.mark.parametrize("parts", [("ontology", "npc-kg.ttl"), ("shapes", "patient.ttl"), ("queries", "sources.rq"),
+                                   ("mappings", "prefixes.yaml"), ("examples", "patients", "eligible.ttl")])
+def test_synth_and_export_never_replace_the_packages_own_files(parts: tuple[str, ...]) -> None:
+    import npc_kg
+    from npc_kg.resources import data_path
+
+    target = data_path(*parts)
+    before = target.read_bytes()
+    try:
+        with pytest.raises(OutputError, match="refusing to overwrite"):
+            npc_kg.synth(3, 1, target, fmt="ttl")
+        with pytest.raises(OutputError, match="refusing to overwrite"):
+            npc_kg.export("ttl", target)
+        assert target.read_bytes() == before
+    finally:  # should the guard break, the checkout is not left damaged
+        if target.read_bytes() != before:
+            target.write_bytes(before)
