@@ -373,7 +373,7 @@ def _from_dict(d: Mapping[str, Any]) -> Graph:
         raise PatientModelError("<dict>: the patient dict needs an 'id'", ["<dict>: field 'id' is missing"])
     key = quote(str(identifier), safe="")
     patient = PATIENT[key]
-    where = f"<dict> patient <{patient}>"
+    where = "<dict> patient"  # its IRI holds the dict's id: never in a message
     graph = Graph()
     for prefix, iri in PREFIXES.items():
         graph.bind(prefix, iri)

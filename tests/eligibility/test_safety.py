@@ -85,3 +85,13 @@ def test_cli_assessment_leaves_no_file_in_its_temporary_folder(helpers, tmp_path
     assert done.returncode == 0, done.stderr
     assert list(temp_dir.iterdir()) == []
     assert sorted(p.name for p in tmp_path.iterdir()) == ["tmp"]
+
+
+@pytest.mark.parametrize("patient", [{"id": "SECRET-4242", "age": 4242}, {"id": "SECRET-4242", "agee": 42},
+                                     {"id": "SECRET-4242", "findings": {"nope": "present"}}])
+def test_a_patient_dicts_id_is_never_in_an_error(patient: dict[str, object]) -> None:
+    """npc-kg mints the patient's IRI from the dict's id: no message shows it."""
+    with pytest.raises(PatientModelError) as caught:
+        npc_kg.assess(patient)
+    text = " ".join([str(caught.value), *caught.value.errors])
+    assert "SECRET-4242" not in text and "4242" not in text
