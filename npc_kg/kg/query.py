@@ -84,6 +84,7 @@ def bind_params(named: NamedQuery, params: Mapping[str, Any]) -> dict[str, Node]
 
 
 def _backend(backend: str | Backend | None, endpoint: str | None, allow_network: bool, options: Mapping[str, Any]) -> Backend:
+    allow_network = allow_network is True  # the literal True only: "no" or 1 must not open the network
     if isinstance(backend, Backend):
         return backend
     if endpoint or backend == "remote":

@@ -200,8 +200,8 @@ def _service_term(text: str) -> str:
 
 
 def check_safe(parsed: ParsedQuery, *, allow_network: bool = False, known_graphs: Iterable[str] = ()) -> None:
-    """Raise UnsafeQueryError if ``parsed`` would reach the network and ``allow_network`` is False."""
-    if allow_network:
+    """Raise UnsafeQueryError if ``parsed`` would reach the network and ``allow_network`` is not True."""
+    if allow_network is True:  # the literal True only: "no", "False" or 1 must not open the network
         return
     hint = "patient data must not leave the machine; pass allow_network=True (CLI --allow-network) to permit it"
     if parsed.services:
@@ -218,7 +218,7 @@ class allow_service:
     """Context manager that lets the rdflib ``SERVICE`` hook pass (only with ``allow_network=True``)."""
 
     def __init__(self, allowed: bool) -> None:
-        self._allowed = allowed
+        self._allowed = allowed is True
         self._token: contextvars.Token[bool] | None = None
 
     def __enter__(self) -> None:
@@ -231,7 +231,8 @@ class allow_service:
 
 def _refuse_service(ctx: Any, part: CompValue) -> Any:
     if part.name == "ServiceGraphPattern" and not _SERVICE_ALLOWED.get():
-        raise UnsafeQueryError(f"SPARQL SERVICE <{dict.get(part, 'term')}> is refused: patient data must not leave the machine")
+        raise UnsafeQueryError(f"SPARQL SERVICE {_service_term(_term_text(dict.get(part, 'term')))} is refused: "
+                               "patient data must not leave the machine")
     raise NotImplementedError  # let rdflib evaluate everything else
 
 

@@ -126,3 +126,10 @@ def test_a_service_named_by_a_variable(connections: list[Any]) -> None:
     with pytest.raises(QueryError, match=r"rdflib cannot run SERVICE \?mondo .*backend='oxigraph'"):
         npc_kg.query(query, allow_network=True)  # rdflib would answer no rows, silently
     assert connections == []
+
+
+@pytest.mark.parametrize("flag", ["no", "False", 1])
+def test_only_true_allows_the_network(flag: Any, connections: list[Any]) -> None:
+    with pytest.raises(UnsafeQueryError):
+        npc_kg.query("SELECT * WHERE { SERVICE <http://127.0.0.1:9/sparql> { ?s ?p ?o } }", allow_network=flag)
+    assert connections == []
