@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-from rdflib import RDF, RDFS, BNode, Graph, Literal, URIRef
+from rdflib import RDF, RDFS, BNode, Dataset, Graph, Literal, URIRef
 from rdflib.collection import Collection
 from rdflib.namespace import XSD
 from rdflib.term import Node
@@ -74,6 +74,11 @@ def read_patient(source: PatientInput) -> tuple[Graph, str]:
 
 
 def _read(source: PatientInput) -> tuple[Graph, str]:
+    if isinstance(source, Dataset):  # its named graphs and default graph, as one graph (iterating it gives quads)
+        union = Graph()
+        for s, p, o, _graph in source.quads((None, None, None, None)):
+            union.add((s, p, o))
+        source = union
     if isinstance(source, Graph):
         check_terms(source, "<graph>")
         return source, "<graph>"

@@ -324,3 +324,15 @@ def test_input_graph_is_not_modified(helpers) -> None:
     before = set(graph)
     npc_kg.assess(graph)
     assert set(graph) == before
+
+
+def test_an_rdflib_dataset_is_read_as_the_union_of_its_graphs() -> None:
+    from rdflib import Dataset, URIRef
+
+    examples = Path(__file__).resolve().parents[2] / "examples" / "patients"
+    in_default = Dataset()
+    in_default.parse(examples / "eligible.ttl", format="turtle")
+    in_named = Dataset()
+    in_named.graph(URIRef("https://example.org/g")).parse(examples / "ineligible.ttl", format="turtle")
+    assert npc_kg.assess(in_default)[0].verdict == "eligible"
+    assert npc_kg.assess(in_named)[0].verdict == "ineligible"
