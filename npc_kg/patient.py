@@ -94,7 +94,15 @@ def _read(source: PatientInput) -> tuple[Graph, str]:
             return parse_text(source, "json-ld"), "<string>"
         if "\n" not in text and Path(text).suffix.lower() in FORMATS_BY_SUFFIX:
             return parse_file(text), text
-        return parse_text(source, "turtle"), "<string>"
+        if "\n" in text or not text:
+            return parse_text(source, "turtle"), "<string>"
+        try:  # one line: a file name without an RDF extension, or one line of Turtle
+            return parse_text(source, "turtle"), "<string>"
+        except InputError as error:
+            raise InputError(f"{error.message} (one line that does not end in an RDF file extension is read as Turtle "
+                             f"text; give a file as a pathlib.Path, or a name ending in "
+                             f"{', '.join(sorted(FORMATS_BY_SUFFIX))})", path="<string>", line=error.line,
+                             column=error.column) from None
     raise InputError(f"cannot read a patient from a {type(source).__name__}")
 
 

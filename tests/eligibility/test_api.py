@@ -336,3 +336,10 @@ def test_an_rdflib_dataset_is_read_as_the_union_of_its_graphs() -> None:
     in_named.graph(URIRef("https://example.org/g")).parse(examples / "ineligible.ttl", format="turtle")
     assert npc_kg.assess(in_default)[0].verdict == "eligible"
     assert npc_kg.assess(in_named)[0].verdict == "ineligible"
+
+
+def test_a_one_line_string_that_is_no_rdf_file_name_says_how_it_was_read() -> None:
+    from npc_kg.errors import InputError
+
+    with pytest.raises(InputError, match=r"one line that does not end in an RDF file extension is read as Turtle text"):
+        npc_kg.assess("examples/patients")
