@@ -196,9 +196,13 @@ def resolve_packs(packs: Iterable[PackInput] | None = None) -> tuple[Pack, ...]:
         return active if active is not None else package_packs()
     if isinstance(packs, str | os.PathLike | Pack):
         packs = [packs]  # one pack folder
+    if not isinstance(packs, Iterable):
+        raise PackError(f"packs= takes a list of pack folders, not {type(packs).__name__}")
     chosen = list(package_packs())
     seen = {pack.folder for pack in chosen}
     for item in packs:
+        if not isinstance(item, str | os.PathLike | Pack):
+            raise PackError(f"packs= takes pack folders (str or pathlib.Path), not {type(item).__name__}")
         pack = item if isinstance(item, Pack) else read_pack(item)
         if pack.folder not in seen:
             seen.add(pack.folder)

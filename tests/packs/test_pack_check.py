@@ -139,3 +139,9 @@ def test_a_synth_yaml_with_unknown_keys_fails_the_check(copy: Path, edit: Any, m
     synth.write_text(edit(synth.read_text(encoding="utf-8")), encoding="utf-8")
     problems = [p for p in check_pack(copy).errors if p.file == str(synth)]
     assert problems and message in problems[0].message, problems
+
+
+@pytest.mark.parametrize("packs", [5, [None], [5], [b"folder"]])
+def test_packs_of_the_wrong_type_are_a_pack_error(packs: Any) -> None:
+    with pytest.raises(PackError, match="packs= takes"):
+        npc_kg.load(packs=packs)
