@@ -252,6 +252,8 @@ def xrefs(curie_or_iri: str, *, graph: Graph | None = None) -> list[Xref]:
     An empty list means the identifier is known to no mapping. Raises :class:`InputError`
     (:class:`~npc_kg.kg.prefixes.UnknownPrefixError` with a suggestion) for an unknown prefix.
     """
+    if not isinstance(curie_or_iri, str):
+        raise InputError(f"xrefs takes a CURIE or an IRI as text, not {type(curie_or_iri).__name__}")
     iri = to_iri(curie_or_iri)
     if graph is None:
         from npc_kg.kg.load import load

@@ -91,6 +91,8 @@ def resolve(name_or_sparql: str | Path) -> NamedQuery:
     """Resolve a named query, a path to a ``.rq`` file, or SPARQL text."""
     if isinstance(name_or_sparql, Path):
         return read_query_file(name_or_sparql)
+    if not isinstance(name_or_sparql, str):
+        raise QueryError(f"a query is a name, a .rq file or SPARQL text, not {type(name_or_sparql).__name__}")
     text = name_or_sparql.strip()
     if not text:
         raise QueryError("empty query")

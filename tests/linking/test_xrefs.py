@@ -182,3 +182,9 @@ def test_cli_notes_the_hp_bridge(cli) -> None:
     result = cli("xrefs", "HP:0006824", check=True)
     assert "npc:CranialNervePalsy" in result.stdout
     assert "HP:0006824 rdfs:subClassOf npc:CranialNervePalsy is a logical bridge" in result.stderr
+
+
+@pytest.mark.parametrize("term", [None, 5, ["MONDO:0015459"]])
+def test_a_term_of_the_wrong_type_is_an_input_error(term: object) -> None:
+    with pytest.raises(InputError, match="xrefs takes a CURIE or an IRI as text"):
+        npc_kg.xrefs(term)  # type: ignore[arg-type]
