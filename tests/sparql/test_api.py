@@ -82,5 +82,5 @@ def test_ill_typed_result_values_stay_out_of_the_log(caplog: pytest.LogCaptureFi
 
 @pytest.mark.parametrize("query", [None, 5, ["sources"], b"SELECT * WHERE { ?s ?p ?o }"])
 def test_a_query_of_the_wrong_type_is_a_query_error(query: object) -> None:
-    with pytest.raises(NpcKgError, match="a query is a name, a .rq file or SPARQL text"):
+    with pytest.raises(NpcKgError, match=r"a query is a name, a \.rq file or SPARQL text"):
         npc_kg.query(query)  # type: ignore[arg-type]
