@@ -20,7 +20,7 @@ import json
 import os
 import signal
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import datetime
@@ -227,7 +227,20 @@ def _assess_cohort(inputs: Any, out: str | Path | None, fmt: str | None, attriti
     from npc_kg.cohort.progress import Progress
     from npc_kg.cohort.site_mappings import site_mappings
 
-    given: list[Any] = [inputs] if isinstance(inputs, str | Path) or is_frame(inputs) else list(inputs)
+    if type(inputs).__name__ == "Series" or isinstance(inputs, Mapping) or not (
+            inputs is None or is_frame(inputs) or isinstance(inputs, str | os.PathLike | Iterable)):  # items: file names
+        raise InputError(f"assess_cohort takes files, folders or a DataFrame, not a {type(inputs).__name__}")
+    given: list[Any] = [] if inputs is None else [inputs] if isinstance(inputs, str | Path) or is_frame(inputs) else list(inputs)
+    for item in given:
+        if isinstance(item, str) and ("\n" in item or item.lstrip().startswith(("<", "@", "{", "["))):
+            raise InputError("an input of assess_cohort is a file or a folder, and this one looks like RDF or JSON "
+                             "text (not shown: it may hold patient data); npc_kg.assess reads text")
+        if not isinstance(item, str | os.PathLike) and not is_frame(item):
+            raise InputError(f"assess_cohort takes files, folders or a DataFrame, not a {type(item).__name__}")
+    if not isinstance(workers, int) or workers < 1:
+        raise InputError(f"workers must be a whole number of 1 or more, not {workers!r}")
+    if not isinstance(batch_size, int) or batch_size < 1:
+        raise InputError(f"batch_size must be a whole number of 1 or more, not {batch_size!r}")
     paths: list[Any] = [FrameInput(p) if is_frame(p) else p for p in given]
     if input_format is not None and input_format not in INPUT_FORMATS:
         raise InputError(f"unknown input format {input_format!r} (use one of {', '.join(INPUT_FORMATS)})")

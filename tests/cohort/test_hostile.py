@@ -14,6 +14,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import pyoxigraph as ox
 import pytest
@@ -344,3 +345,19 @@ def test_unreadable_rows_of_two_files_on_the_same_line_are_two_rows(tmp_path: Pa
     assert summary.rows == len(rows) == 2
     assert [r["patient"] for r in rows] == ["line:2", "line:2"]
     assert not any("more than once" in r["error"] for r in rows)
+
+
+@pytest.mark.parametrize(("inputs", "options", "message"), [
+    (5, {}, "not a int"),
+    ("<https://example.org/p/SECRET-4242> a <https://w3id.org/npc-kg/Patient> .\n", {}, "looks like RDF or JSON text"),
+    ({"id": "SECRET-4242"}, {}, "not a dict"),
+    ([None], {}, "not a NoneType"),
+    ([Path("x.nt")], {"workers": 0}, "workers must be a whole number of 1 or more"),
+    ([Path("x.nt")], {"batch_size": 2.5}, "batch_size must be a whole number of 1 or more"),
+])
+def test_api_inputs_of_the_wrong_kind_are_input_errors(inputs: Any, options: dict[str, Any], message: str,
+                                                       tmp_path: Path) -> None:
+    with pytest.raises(InputError, match=message) as caught:
+        assess_cohort(inputs, tmp_path / "o.csv", progress=False, **options)
+    assert "SECRET-4242" not in str(caught.value)
+    assert not (tmp_path / "o.csv").exists()
