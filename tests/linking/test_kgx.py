@@ -226,3 +226,12 @@ def test_treatments_treat_mondo_nodes(exported, kg: Graph) -> None:
     assert by_id["MONDO:0015459"]["category"] == "biolink:Disease"
     triples = {(e["subject"], e["predicate"], e["object"]) for e in edges}
     assert ("MONDO:0015459", "biolink:subclass_of", "MONDO:0002038") in triples
+
+
+def test_a_new_folder_with_a_trailing_slash_is_refused_not_taken_for_a_prefix(tmp_path: Path) -> None:
+    import npc_kg
+    from npc_kg.errors import OutputError
+
+    with pytest.raises(OutputError, match="no such folder; create it first"):
+        npc_kg.export("kgx", f"{tmp_path}/kgxdir/")
+    assert list(tmp_path.iterdir()) == [], "nothing written beside the folder"
