@@ -30,7 +30,7 @@ import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -451,9 +451,7 @@ def fhir_mapping(mapping: MappingInput = None) -> FhirMapping:
 
 
 def _date_of(at: str | datetime | date | None) -> date:
-    """The date of the assessment: ``at`` (a date, or what :func:`assessment_time` reads), else now."""
-    if isinstance(at, date) and not isinstance(at, datetime):
-        return at
+    """The date of the assessment (:func:`assessment_time`)."""
     return assessment_time(at).date()
 
 
@@ -579,8 +577,7 @@ def assess(patient: PatientInput | FhirPatient, treatment: str | URIRef | None =
     ``SOURCE_DATE_EPOCH``, else now), as ``--at``: the provenance time, and the date FHIR ages are
     counted to.
     """
-    when = at if isinstance(at, str | datetime) or at is None else datetime(at.year, at.month, at.day, tzinfo=UTC)
-    return stamped(assess_input(patient, treatment, engine=engine, mapping=mapping, packs=packs, at=when)[0], when)
+    return stamped(assess_input(patient, treatment, engine=engine, mapping=mapping, packs=packs, at=at)[0], at)
 
 
 def assess_many(sources: Iterable[PatientInput], treatment: str | URIRef | None = None, *,

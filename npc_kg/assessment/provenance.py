@@ -17,7 +17,7 @@ import os
 import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any, TypeVar
 
 from rdflib import RDF, RDFS, BNode, Graph, Literal, URIRef
@@ -59,19 +59,24 @@ def ontology_version_iri() -> str:
         return _VERSION_IRI[0]
 
 
-def assessment_time(at: str | datetime | None = None) -> datetime:
+def assessment_time(at: str | datetime | date | None = None) -> datetime:
     """The time of an assessment: ``at``, else ``SOURCE_DATE_EPOCH``, else now (UTC, whole seconds).
 
-    ``at`` is ISO 8601 (``2026-01-31T09:00:00Z``); a time without an offset is taken as UTC.
-    Raises :class:`InputError` for an unreadable ``at`` or ``SOURCE_DATE_EPOCH``.
+    ``at`` is ISO 8601 (``2026-01-31T09:00:00Z``), a datetime, or a date (its midnight); a time
+    without an offset is taken as UTC. Raises :class:`InputError` for an unreadable ``at`` or
+    ``SOURCE_DATE_EPOCH``.
     """
     if isinstance(at, datetime):
         moment = at
-    elif at is not None:
+    elif isinstance(at, date):
+        moment = datetime(at.year, at.month, at.day)
+    elif isinstance(at, str):
         try:
             moment = datetime.fromisoformat(at.strip().replace("z", "Z"))
         except ValueError:
-            raise InputError("--at: not an ISO 8601 date-time (e.g. 2026-01-31T09:00:00Z)") from None
+            raise InputError("--at / at=: not an ISO 8601 date-time (e.g. 2026-01-31T09:00:00Z)") from None
+    elif at is not None:
+        raise InputError(f"at= is ISO 8601 text, a datetime or a date, not {type(at).__name__}")
     elif os.environ.get("SOURCE_DATE_EPOCH"):
         try:
             moment = datetime.fromtimestamp(int(os.environ["SOURCE_DATE_EPOCH"]), tz=UTC)
@@ -81,7 +86,10 @@ def assessment_time(at: str | datetime | None = None) -> datetime:
         moment = datetime.now(UTC).replace(microsecond=0)
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
-    return moment.astimezone(UTC)
+    try:
+        return moment.astimezone(UTC)
+    except OverflowError:  # 9999-12-31T23:59:59-12:00 is past the last datetime in UTC
+        raise InputError("--at / at=: out of the range of dates") from None
 
 
 @dataclass(frozen=True)
@@ -184,7 +192,7 @@ def current(treatment: str, engine: str, at: str | datetime | None = None, *, pa
 T = TypeVar("T")
 
 
-def stamped(assessments: Iterable[T], at: str | datetime | None) -> list[T]:
+def stamped(assessments: Iterable[T], at: str | datetime | date | None) -> list[T]:
     """``assessments`` with their provenance time set to ``at`` (unchanged when ``at`` is None)."""
     items = list(assessments)
     if at is None:

@@ -286,3 +286,20 @@ def test_assess_at_takes_a_date() -> None:
 
     [found] = npc_kg.assess(ELIGIBLE, mapping=SITE, at=date(2031, 6, 1))
     assert found.to_dict()["provenance"]["generated_at"] == "2031-06-01T00:00:00Z"
+
+
+@pytest.mark.parametrize(("at", "message"), [(1700000000, "at= is ISO 8601 text, a datetime or a date, not int"),
+                                             ("yesterday", "not an ISO 8601 date-time"),
+                                             ("9999-12-31T23:59:59-12:00", "out of the range of dates")])
+def test_a_bad_at_is_an_input_error(at: object, message: str) -> None:
+    from npc_kg.errors import InputError
+
+    with pytest.raises(InputError, match=message):
+        npc_kg.assess(ELIGIBLE, mapping=SITE, at=at)  # type: ignore[arg-type]
+
+
+def test_assess_cohort_at_takes_a_date(tmp_path: Path) -> None:
+    from datetime import date
+
+    summary = npc_kg.assess_cohort([ELIGIBLE], tmp_path / "rows.csv", mapping=SITE, at=date(2031, 6, 1), progress=False)
+    assert summary.provenance.generated_at == "2031-06-01T00:00:00Z"
