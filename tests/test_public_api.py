@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
 
 import npc_kg
 
@@ -26,3 +30,21 @@ def test_api_functions_are_not_shadowed_by_submodules() -> None:
     """In a fresh interpreter, importing every submodule first must not turn an API name into a module."""
     result = subprocess.run([sys.executable, "-c", _IMPORT_ALL_FIRST], capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "[]"
+
+
+@pytest.mark.parametrize(("call", "message"), [
+    (lambda tmp: npc_kg.export(["ttl"], tmp / "x.ttl"), "the export format is text"),
+    (lambda tmp: npc_kg.export("ttl", None), "the export target is a file name or a path"),
+    (lambda tmp: npc_kg.export("ttl", tmp / "x.ttl", graph="x.ttl"), "graph= is an rdflib Graph"),
+    (lambda tmp: npc_kg.info(5), r"info\(\) takes an rdflib Graph"),
+    (lambda tmp: npc_kg.synth("5", 1, tmp / "c.nt"), "the number of patients is a whole number"),
+    (lambda tmp: npc_kg.synth(5, None, tmp / "c.nt"), "--seed / seed: a whole number"),
+    (lambda tmp: npc_kg.synth(5, 1, tmp / "c.nt", error_rate="0.1"), "a number between 0 and 1"),
+    (lambda tmp: npc_kg.synth(5, 1, None), "synth writes to a file name or a path"),
+])
+def test_arguments_of_the_wrong_type_are_npc_kg_errors(call: Any, message: str, tmp_path: Path) -> None:
+    from npc_kg.errors import NpcKgError
+
+    with pytest.raises(NpcKgError, match=message):
+        call(tmp_path)
+    assert list(tmp_path.iterdir()) == []

@@ -18,6 +18,7 @@ Every patient's triples are contiguous and start with its ``rdf:type npc:Patient
 from __future__ import annotations
 
 import csv
+import os
 import random
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -28,7 +29,7 @@ from rdflib import RDF, RDFS, URIRef
 
 from npc_kg.atomic import atomic_output, check_not_input
 from npc_kg.cohort.csv_mapping import CsvMapping, expand, load_mapping
-from npc_kg.errors import InputError
+from npc_kg.errors import InputError, OutputError
 from npc_kg.kg.packs import PackInput, finding_key, using_packs
 from npc_kg.namespace import NPC, PATIENT, PREFIXES
 from npc_kg.resources import data_path, knowledge_files
@@ -279,10 +280,12 @@ def generate(n: int, seed: int, *, error_rate: float = 0.0, syntax_errors: bool 
              treatment: str | URIRef | None = None) -> Iterator[SynthPatient]:
     """Yield ``n`` synthetic patients, deterministically for ``seed``, drawing the findings of ``treatment``'s
     criteria (default: of every treatment the active configuration's packs state criteria of)."""
-    if n < 0:
-        raise InputError("--n must be >= 0")
-    if not 0.0 <= error_rate <= 1.0:
-        raise InputError("--error-rate must be between 0 and 1")
+    if not isinstance(n, int) or isinstance(n, bool) or n < 0:
+        raise InputError(f"--n / n: the number of patients is a whole number >= 0, not {n!r}")
+    if not isinstance(seed, int) or isinstance(seed, bool):
+        raise InputError(f"--seed / seed: a whole number, not {seed!r} (the same seed gives the same cohort)")
+    if not isinstance(error_rate, int | float) or not 0.0 <= error_rate <= 1.0:
+        raise InputError(f"--error-rate / error_rate: a number between 0 and 1, not {error_rate!r}")
     spec = distributions(treatment)
     return _patients(n, seed, spec, error_rate, syntax_errors)
 
@@ -381,6 +384,8 @@ def synth(
     findings drawn are those of ``treatment``'s criteria (default: of every loaded treatment).
     ``fhir-ndjson`` writes a FHIR Bulk Data export into the folder ``path`` (new, or empty).
     """
+    if not isinstance(path, str | os.PathLike):
+        raise OutputError(f"synth writes to a file name or a path, not {type(path).__name__}")
     with using_packs(packs):
         return _synth(n, seed, Path(path), fmt, error_rate, syntax_errors, treatment)
 

@@ -64,6 +64,12 @@ def export(
     ``nanopub`` only) is the user's RSA private key file: the nanopublications are signed with
     it. They are never published.
     """
+    if not isinstance(fmt, str):
+        raise InputError(f"the export format is text (one of {', '.join(EXPORTERS)}), not {type(fmt).__name__}")
+    if not isinstance(path, str | os.PathLike):
+        raise OutputError(f"the export target is a file name or a path, not {type(path).__name__}")
+    if graph is not None and not isinstance(graph, Graph):
+        raise InputError(f"graph= is an rdflib Graph, not {type(graph).__name__}")
     try:
         exporter = EXPORTERS[fmt]
     except KeyError:

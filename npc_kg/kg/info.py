@@ -7,6 +7,7 @@ from collections.abc import Iterable
 from rdflib import OWL, RDF, RDFS, Graph, URIRef
 
 from npc_kg import __version__
+from npc_kg.errors import InputError
 from npc_kg.kg.load import load
 from npc_kg.kg.packs import PackInput, resolve_packs, using_packs
 from npc_kg.namespace import NPC, ONTOLOGY_IRI
@@ -25,6 +26,8 @@ def info(graph: Graph | None = None, *, packs: Iterable[PackInput] | None = None
 
     ``packs`` are criteria-pack folders loaded beside the package's (``docs/packs.md``).
     """
+    if graph is not None and not isinstance(graph, Graph):
+        raise InputError(f"info() takes an rdflib Graph (or nothing: the knowledge graph), not {type(graph).__name__}")
     with using_packs(packs):
         chosen = resolve_packs(None)
         graph = graph if graph is not None else load()
