@@ -3,13 +3,26 @@ value, and a site file's keyed entries merged into the shipped ones."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
 from npc_kg.errors import InputError
 
-__all__ = ["merge_keyed", "read_yaml"]
+__all__ = ["merge_keyed", "read_yaml", "yaml_paths"]
+
+
+def yaml_paths(value: Any, what: str) -> list[Path]:
+    """The files of ``value``, a file (str or path) or several; an :class:`InputError` naming ``what``
+    (the argument, "mapping=") for anything else."""
+    if isinstance(value, str | os.PathLike):
+        return [Path(value)]
+    if isinstance(value, Iterable) and not isinstance(value, Mapping | bytes):
+        items = list(value)
+        if all(isinstance(item, str | os.PathLike) for item in items):
+            return [Path(item) for item in items]
+    raise InputError(f"{what} takes a YAML file or a list of them (str or pathlib.Path), not {type(value).__name__}")
 
 
 def read_yaml(path: str | Path, what: str, error: type[InputError] = InputError) -> Any:

@@ -48,3 +48,14 @@ def test_arguments_of_the_wrong_type_are_npc_kg_errors(call: Any, message: str, 
     with pytest.raises(NpcKgError, match=message):
         call(tmp_path)
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("mapping", [5, [None], {"format": "npc-kg-fhir-mapping/1"}])
+def test_a_mapping_of_the_wrong_type_is_an_input_error(mapping: Any, tmp_path: Path) -> None:
+    from npc_kg.errors import InputError
+
+    bundle = Path(__file__).resolve().parent / "data" / "fhir" / "valid" / "eligible.json"
+    with pytest.raises(InputError, match="mapping= takes a YAML file or a list of them"):
+        npc_kg.assess(bundle, mapping=mapping)
+    with pytest.raises(InputError, match="mapping= takes a YAML file or a list of them"):
+        npc_kg.assess_cohort([bundle], tmp_path / "rows.csv", mapping=mapping, progress=False)

@@ -63,6 +63,7 @@ from npc_kg.patient import PatientInput, check_findings, check_patients, data_er
 from npc_kg.shacl.engines import Engines, engines_for
 from npc_kg.shacl.values import node_key
 from npc_kg.suggest import unknown
+from npc_kg.yamlio import yaml_paths
 
 if TYPE_CHECKING:  # pragma: no cover
     from npc_kg.fhir.mapping import FhirMapping
@@ -442,11 +443,12 @@ def fhir_mapping(mapping: MappingInput = None) -> FhirMapping:
     require_fhir()
     from npc_kg.fhir.bundle import default_mapper
     from npc_kg.fhir.mapping import FhirMapping, load_fhir_mapping
+
     if mapping is None:
         return default_mapper().mapping
     if isinstance(mapping, FhirMapping):
         return mapping
-    files = [mapping] if isinstance(mapping, str | Path) else list(mapping)
+    files = yaml_paths(mapping, "mapping=")
     return load_fhir_mapping(files) if files else default_mapper().mapping
 
 

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from npc_kg.cohort.csv_mapping import FORMAT as CSV_FORMAT
 from npc_kg.errors import InputError
-from npc_kg.yamlio import read_yaml
+from npc_kg.yamlio import read_yaml, yaml_paths
 
 __all__ = ["FHIR_FORMAT", "SiteMappings", "site_mappings"]
 
@@ -46,6 +46,6 @@ def site_mappings(paths: Iterable[str | Path] | str | Path | None) -> SiteMappin
     """Sort ``paths`` (a file, files, or None) into CSV and FHIR mappings by their ``format`` key."""
     if paths is None:
         return SiteMappings()
-    files = [Path(paths)] if isinstance(paths, str | Path) else [Path(p) for p in paths]
+    files = yaml_paths(paths, "mapping=")
     csv_files = [p for p in files if _format_of(p) == CSV_FORMAT]
     return SiteMappings(tuple(csv_files), tuple(p for p in files if p not in csv_files), tuple(files))
