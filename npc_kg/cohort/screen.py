@@ -237,6 +237,10 @@ def _assess_cohort(inputs: Any, out: str | Path | None, fmt: str | None, attriti
                              "text (not shown: it may hold patient data); npc_kg.assess reads text")
         if not isinstance(item, str | os.PathLike) and not is_frame(item):
             raise InputError(f"assess_cohort takes files, folders or a DataFrame, not a {type(item).__name__}")
+    if not isinstance(encoding, str):
+        raise InputError(f"encoding= is the name of a text encoding (utf-8, latin-1...), not {type(encoding).__name__}")
+    if isinstance(timeout, bool) or not isinstance(timeout, int | float) or not timeout > 0:
+        raise InputError(f"timeout= is a number of seconds above 0, not {timeout!r}")
     if not isinstance(workers, int) or workers < 1:
         raise InputError(f"workers must be a whole number of 1 or more, not {workers!r}")
     if not isinstance(batch_size, int) or batch_size < 1:
