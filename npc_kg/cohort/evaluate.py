@@ -19,6 +19,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pyoxigraph as ox
@@ -46,6 +47,18 @@ _IDENTIFIER = str(DCTERMS.identifier)
 def error_rows(batch: Batch) -> list[PatientRow]:
     """The error rows of a batch's unreadable records."""
     return [PatientRow(e.subject, ERROR, {}, e.reason, e.source_id) for e in batch.errors]
+
+
+def _untyped_rows(batch: Batch, rows: list[PatientRow]) -> list[PatientRow]:
+    """An error row for each N-Triples record whose root has findings but is typed no npc:Patient (the
+    evaluators assess typed patients only): rows out equal patients in, never a silent drop."""
+    if batch.fmt not in ("nt", "nq") or len(batch.records) != len(batch.roots):
+        return []
+    seen = {row.patient for row in rows}
+    name = Path(batch.where).name
+    return [PatientRow(root, ERROR, {}, f"{name}:{piece.first}: the subject has findings (npc:hasFinding) but no "
+                                        "rdf:type npc:Patient; type it npc:Patient to assess it")
+            for root, piece in zip(batch.roots, batch.records, strict=True) if piece.patient and root not in seen]
 
 
 def _text(term: Any) -> str:
@@ -161,5 +174,6 @@ def assess_records(batch: Batch, engine_name: str = "local", *, engines: Engines
     for row in rows:
         row.source_id = batch.source_ids.get(row.patient) or identifiers.get(row.patient, "")
     rows += batch.settled + error_rows(batch)
+    rows += _untyped_rows(batch, rows)
     known = set(batch.keys)
     return Assessed(rows, batch.keys + [r.patient for r in rows if r.patient not in known], batch.dropped)

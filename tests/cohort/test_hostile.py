@@ -363,3 +363,18 @@ def test_api_inputs_of_the_wrong_kind_are_input_errors(inputs: Any, options: dic
         assess_cohort(inputs, tmp_path / "o.csv", progress=False, **options)
     assert "SECRET-4242" not in str(caught.value)
     assert not (tmp_path / "o.csv").exists()
+
+
+@pytest.mark.parametrize("engine", ["local", "sparql", "reference"])
+def test_a_subject_with_findings_but_no_patient_type_is_an_error_row(engine: str, tmp_path: Path) -> None:
+    """The evaluators assess typed patients only; an untyped one was dropped with no row and no word."""
+    synth(3, 2, tmp_path / "c.nt")
+    lines = (tmp_path / "c.nt").read_text(encoding="utf-8").splitlines()
+    second = P + "SYN-2-0000002"
+    kept = [line for line in lines if not (line.startswith(f"<{second}> ") and "22-rdf-syntax-ns#type" in line)]
+    assert len(kept) == len(lines) - 1
+    (tmp_path / "u.nt").write_text("\n".join(kept) + "\n", encoding="utf-8")
+    summary = assess_cohort(tmp_path / "u.nt", tmp_path / "o.csv", engine=engine)
+    rows = {r["patient"]: r for r in _rows(tmp_path / "o.csv")}
+    assert summary.rows == len(rows) == 3
+    assert rows[second]["verdict"] == "error" and "no rdf:type npc:Patient" in rows[second]["error"]
