@@ -39,7 +39,7 @@ from npc_kg.core.rules import PatientRow
 from npc_kg.errors import InputError
 
 __all__ = ["Batch", "ErrorRecord", "INPUT_FORMATS", "Piece", "guess_input_format", "is_line_key", "iter_batches",
-           "iter_csv_bytes", "line_key"]
+           "iter_csv_bytes", "line_key", "suffix_format"]
 
 INPUT_FORMATS = ("nt", "nq", "ttl", "csv")
 _SUFFIXES = {".nt": "nt", ".ntriples": "nt", ".nq": "nq", ".nquads": "nq", ".ttl": "ttl", ".turtle": "ttl", ".csv": "csv"}
@@ -107,9 +107,14 @@ class Batch:
     subclasses: tuple[tuple[str, str], ...] = ()  # rdfs:subClassOf pairs for the evaluators' class hierarchy
 
 
+def suffix_format(path: str | Path) -> str | None:
+    """``nt``, ``nq``, ``ttl`` or ``csv`` from the file name's extension, or None."""
+    return _SUFFIXES.get(Path(path).suffix.lower())
+
+
 def guess_input_format(path: str | Path) -> str:
     """Return ``nt``, ``nq``, ``ttl`` or ``csv`` from the file name, or raise :class:`InputError`."""
-    fmt = _SUFFIXES.get(Path(path).suffix.lower())
+    fmt = suffix_format(path)
     if fmt is None:
         raise InputError(f"unknown cohort file extension (use one of {', '.join(sorted(_SUFFIXES))})", path=str(path))
     return fmt

@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any
 from npc_kg.cohort.csv_mapping import CsvMapping
 from npc_kg.cohort.evaluate import ENGINES, assess_records
 from npc_kg.cohort.frames import FrameInput, is_frame, rows_frame
-from npc_kg.cohort.reader import is_line_key
+from npc_kg.cohort.reader import is_line_key, suffix_format
 from npc_kg.cohort.writer import OUTPUT_FORMATS, Attrition, RowWriter, render
 from npc_kg.core.rules import rows_of
 from npc_kg.errors import InputError, WorkerError
@@ -265,7 +265,7 @@ def _assess_cohort(inputs: Any, out: str | Path | None, fmt: str | None, attriti
     if endpoint is None and not paths:
         raise InputError("give at least one input file, or --endpoint")
     if encoding.lower().replace("_", "-") not in ("utf-8", "utf8") and not any(
-            input_format == "csv" or (input_format is None and not isinstance(p, FrameInput) and Path(p).suffix.lower() == ".csv")
+            input_format == "csv" or (input_format is None and not isinstance(p, FrameInput) and suffix_format(p) == "csv")
             for p in paths):
         raise InputError(f"--encoding {encoding} applies to CSV inputs, and none is given (RDF and FHIR JSON are UTF-8)")
     if endpoint is not None and paths:
