@@ -179,7 +179,12 @@ def _where(focus: Node, data: Graph) -> str:
     if (focus, RDF.type, NPC.Patient) in data:
         return _name_node(focus, "patient")
     owners = sorted(data.subjects(NPC.hasFinding, focus), key=str)
-    record = _name_node(focus, "finding record") if not isinstance(focus, Literal) else "a finding record that is a literal"
+    if isinstance(focus, Literal):
+        record = "a finding record that is a literal"
+    elif owners and next(data.predicate_objects(focus), None) is None:  # named only as the object of hasFinding
+        record = "a finding record named by npc:hasFinding that has no triples of its own (IRI not shown)"
+    else:
+        record = _name_node(focus, "finding record")
     if owners:
         return f"{_name_node(owners[0], 'patient')}, {record}"
     return record
