@@ -167,27 +167,35 @@ def _describe(result: ShaclResult, shapes: Graph) -> str:
     return str(custom) if custom is not None else f"breaks {component or 'a constraint'}"
 
 
-def _name_node(node: Node, what: str) -> str:
-    if isinstance(node, URIRef):
-        return f"{what} <{node}>"
-    if isinstance(node, BNode):
-        return f"{what} (blank node)"
-    return f"{what} (a literal)"
+def _places(data: Graph) -> dict[Node, int]:
+    """Each patient of ``data`` and its place (from 0) in IRI order, the order of :func:`patients_in`."""
+    return {patient: n for n, patient in enumerate(patients_in(data))}
 
 
-def _where(focus: Node, data: Graph) -> str:
-    if (focus, RDF.type, NPC.Patient) in data:
-        return _name_node(focus, "patient")
+def _patient_name(patient: Node, places: dict[Node, int]) -> str:
+    """``patient 2 of 3``: the patient's place among the graph's patients in IRI order, never its IRI,
+    which may hold an identifier such as a record number (``docs/reliability.md``)."""
+    blank = " (a blank node)" if isinstance(patient, BNode) else ""
+    if patient not in places:
+        return f"a patient{blank}"
+    if len(places) == 1:
+        return f"the patient{blank}"
+    return f"patient {places[patient] + 1} of {len(places)} (in IRI order){blank}"
+
+
+def _where(focus: Node, data: Graph, places: dict[Node, int]) -> str:
+    """Which patient, and which of its finding records, a result is about; no IRI is shown."""
+    if focus in places:
+        return _patient_name(focus, places)
     owners = sorted(data.subjects(NPC.hasFinding, focus), key=str)
     if isinstance(focus, Literal):
         record = "a finding record that is a literal"
-    elif owners and next(data.predicate_objects(focus), None) is None:  # named only as the object of hasFinding
-        record = "a finding record named by npc:hasFinding that has no triples of its own (IRI not shown)"
+    elif not owners:
+        return "a finding record that no patient names (npc:hasFinding)"
     else:
-        record = _name_node(focus, "finding record")
-    if owners:
-        return f"{_name_node(owners[0], 'patient')}, {record}"
-    return record
+        records = sorted(set(data.objects(owners[0], NPC.hasFinding)), key=str)
+        record = f"its finding record {records.index(focus) + 1} of {len(records)} (in IRI order)"
+    return f"{_patient_name(owners[0], places)}, {record}"
 
 
 def data_errors(run: ValidationRun, data: Graph, shapes: Graph | None = None) -> list[str]:
@@ -199,6 +207,7 @@ def data_errors(run: ValidationRun, data: Graph, shapes: Graph | None = None) ->
     results = [r for r in run.results if shapes.value(r.source_shape, NPC.criterion) is None]
     type_components = ("DatatypeConstraintComponent", "OrConstraintComponent")
     typed = {(r.focus, r.path) for r in results if str(r.component).endswith(type_components)}
+    places = _places(data)
     lines = set()
     for result in results:
         component = str(result.component)
@@ -208,8 +217,13 @@ def data_errors(run: ValidationRun, data: Graph, shapes: Graph | None = None) ->
         field = str(name) if name is not None else "value"
         if result.path is not None:
             field += f" ({_curie(result.path)})"
-        lines.add(f"{_where(result.focus, data)}: {field}: {_describe(result, shapes)}")
-    return sorted(lines)
+        lines.add(f"{_where(result.focus, data, places)}: {field}: {_describe(result, shapes)}")
+    return sorted(lines, key=_numbers_in_order)
+
+
+def _numbers_in_order(line: str) -> list[Any]:
+    """A sort key that puts ``patient 2 of 12`` before ``patient 10 of 12``."""
+    return [int(part) if part.isdigit() else part for part in re.split(r"(\d+)", line)]
 
 
 def check_findings(graph: Graph, patients: Iterable[Node], where: str) -> None:
@@ -218,10 +232,11 @@ def check_findings(graph: Graph, patients: Iterable[Node], where: str) -> None:
     from npc_kg.limits import current, how_to_raise
 
     limit = current().max_findings
+    places = _places(graph)
     for patient in patients:
         count = sum(1 for _ in zip(graph.objects(patient, NPC.hasFinding), range(limit + 1), strict=False))
         if count > limit:
-            raise LimitError(f"{_name_node(patient, 'patient')} has more than {limit} finding records "
+            raise LimitError(f"{_patient_name(patient, places)} has more than {limit} finding records "
                              f"({how_to_raise('max_findings')})", path=where)
 
 

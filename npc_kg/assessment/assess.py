@@ -26,9 +26,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
-import re
-from collections.abc import Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
@@ -486,24 +484,7 @@ def _assess_fhir(patient: FhirPatient, treatment: str | URIRef | None, engine: s
         return [out_of_scope_assessment(patient.iri, str(target), patient.out_of_scope or "",
                                         source_id=patient.source_id, engine=engine) for target in targets], None
     graph = _fhir_graph(patient)
-    with _ids_withheld(patient.iri, "(its FHIR Patient)", "(a record read from its FHIR resources)"):  # docs/fhir.md
-        return assess_graph(graph, treatment, where=patient.where, engine=engine, subclasses=mapping.bridges()), graph
-
-
-@contextmanager
-def _ids_withheld(iri: str, name: str, record: str) -> Iterator[None]:
-    """Errors raised in the block name the patient ``iri`` (minted by npc-kg from an id of the input)
-    as ``name``, and its records' IRIs under it as ``record``: never with the id."""
-
-    def withheld(text: str) -> str:
-        return re.sub(rf"<{re.escape(iri)}([/#][^>]*)?>", lambda m: record if m.group(1) else name, text)
-
-    try:
-        yield
-    except PatientModelError as error:
-        raise PatientModelError(withheld(str(error)), [withheld(line) for line in error.errors]) from None
-    except InputError as error:  # a limit (--max-findings) names the patient too
-        raise type(error)(withheld(error.message), path=error.path, line=error.line, column=error.column) from None
+    return assess_graph(graph, treatment, where=patient.where, engine=engine, subclasses=mapping.bridges()), graph
 
 
 def _fhir_graph(patient: FhirPatient) -> Graph:
@@ -550,11 +531,7 @@ def _assess_input(source: PatientInput | FhirPatient, treatment: str | URIRef | 
         assert fhir is not None
         return _assess_fhir(fhir, treatment, engine, resolved)
     graph, where = read_patient(source)  # type: ignore[arg-type]
-    if not isinstance(source, Mapping):
-        return assess_graph(graph, treatment, where=where, engine=engine), graph
-    minted = [str(p) for p in graph.subjects(RDF.type, NPC.Patient)]
-    with _ids_withheld(minted[0] if minted else "", "(from the dict)", "(a record from the dict)"):  # IRI: the dict's id
-        return assess_graph(graph, treatment, where=where, engine=engine), graph
+    return assess_graph(graph, treatment, where=where, engine=engine), graph
 
 
 def assess(patient: PatientInput | FhirPatient, treatment: str | URIRef | None = None, *, engine: str = "local",

@@ -262,7 +262,7 @@ def test_a_patient_model_error_never_quotes_the_fhir_id(tmp_path: Path, capsys: 
     path.write_text(json.dumps(bundle), encoding="utf-8")
     assert main(["assess", str(path), "--mapping", str(SITE), "--at", "2026-01-01"]) == 3
     err = capsys.readouterr().err
-    assert "patient (its FHIR Patient): age (npc:age): is above the maximum 120" in err
+    assert "old.json: the patient: age (npc:age): is above the maximum 120" in err
     assert "SECRET-4242" not in err
 
 
@@ -278,7 +278,7 @@ def test_a_limit_error_never_quotes_the_fhir_id(tmp_path: Path, capsys: pytest.C
     finally:
         limits.reset()  # the CLI sets the limit for the process
     err = capsys.readouterr().err
-    assert "(its FHIR Patient) has more than 1 finding records" in err and "SECRET-4242" not in err
+    assert "the patient has more than 1 finding records" in err and "SECRET-4242" not in err
 
 
 def test_assess_at_takes_a_date() -> None:
