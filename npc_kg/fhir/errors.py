@@ -13,6 +13,7 @@ __all__ = [
     "DuplicateIdError",
     "FhirInputError",
     "FhirMappingError",
+    "MalformedElementError",
     "MissingReferenceError",
     "NotFhirError",
     "NotJsonError",
@@ -48,6 +49,10 @@ class MissingReferenceError(FhirInputError):
 
 class DuplicateIdError(FhirInputError):
     """Two resources of the same type with the same id."""
+
+
+class MalformedElementError(FhirInputError):
+    """An element npc-kg reads has the wrong form: a code that is text, a birth date that is no date."""
 
 
 class SeveralPatientsError(FhirInputError):

@@ -13,7 +13,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from datetime import UTC, date, datetime
 from typing import Any
 
-from npc_kg.fhir.errors import FhirInputError
+from npc_kg.fhir.errors import FhirInputError, MalformedElementError
 from npc_kg.fhir.mapping import CodeRow, FhirMapping, FindingRule, PropertyRule, RecordProperty, StateStep
 from npc_kg.fhir.model import FhirPatient, FindingRecord, ReadStats, SourceRef, Statement
 from npc_kg.fhir.resources import reference_key
@@ -58,6 +58,26 @@ def full_years(born: Any, on: date) -> int | None:
     return on.year - start.year - ((on.month, on.day) < (start.month, start.day))
 
 
+def _concepts(resource: dict[str, Any], ref: SourceRef, element: str) -> Any:
+    """The top-level code element ``element`` of ``resource``; :class:`FhirInputError` if it cannot be read."""
+    value = resource.get(element)
+    problem = _concept_problem(value)
+    if problem is not None:
+        raise _malformed(ref, f"{ref.type}.{element} {problem}; fix the resource (FHIR R4)")
+    return value
+
+
+def _malformed(ref: SourceRef, message: str) -> MalformedElementError:
+    """The error for an element of the resource ``ref`` that cannot be read: file and JSON pointer, or file and line."""
+    path, _hash, pointer = ref.where.partition("#")
+    if pointer:
+        return MalformedElementError(message, path=path, pointer=pointer)
+    file, _colon, line = ref.where.rpartition(":")
+    if file and line.isdigit():
+        return MalformedElementError(message, path=file, line=int(line))
+    return MalformedElementError(message, path=ref.where)
+
+
 def _codings(value: Any) -> Iterator[dict[str, Any]]:
     """The Codings of a CodeableConcept, a Coding, or a list of either."""
     if isinstance(value, dict):
@@ -73,6 +93,25 @@ def _codings(value: Any) -> Iterator[dict[str, Any]]:
             yield from _codings(value["coding"])
         elif "code" in value or "system" in value:
             yield value
+
+
+def _concept_problem(value: Any) -> str | None:
+    """What keeps the element ``value`` from being read as CodeableConcepts, or None (absent or readable).
+
+    A code element that is text, a number, or a ``coding`` that is not a list of objects would
+    otherwise match no code, and the patient would lose the finding (or, for the disease itself,
+    be out of scope) with no word."""
+    for item in value if isinstance(value, list) else ([] if value is None else [value]):
+        if not isinstance(item, dict):
+            return "is not a CodeableConcept (a JSON object with a coding list)"
+        coding = item.get("coding")
+        if coding is not None and not (isinstance(coding, list) and all(isinstance(c, dict) for c in coding)):
+            return "has a coding that is not a list of Coding objects"
+        for each in coding or ():
+            for key in ("system", "code"):
+                if key in each and not isinstance(each[key], str):
+                    return f"has a Coding whose {key} is not a string"
+    return None
 
 
 class PatientMapper:
@@ -137,19 +176,20 @@ class PatientMapper:
                     return found
         return "present"
 
-    def _element_codes(self, resource: dict[str, Any], element: str, stats: ReadStats) -> list[str]:
+    def _element_codes(self, resource: dict[str, Any], ref: SourceRef, element: str, stats: ReadStats) -> list[str]:
         """The codes of a top-level element of the resource (finding codes), once per resource and element."""
         key = (id(resource), element)
         found = self._elements.get(key)
         if found is None:
-            found = self._elements[key] = self._curies(resource.get(element), stats)
+            found = self._elements[key] = self._curies(_concepts(resource, ref, element), stats)
         return found
 
-    def _own_codes(self, resource: dict[str, Any], stats: ReadStats) -> frozenset[str]:
+    def _own_codes(self, resource: dict[str, Any], ref: SourceRef, stats: ReadStats) -> frozenset[str]:
         """The resource's own ``code`` (what kind of observation or procedure it is), once per resource."""
         found = self._own.get(id(resource))
         if found is None:
-            found = self._own[id(resource)] = frozenset(self._curies(resource.get("code"), stats, finding_codes=False))
+            codes = self._curies(_concepts(resource, ref, "code"), stats, finding_codes=False)
+            found = self._own[id(resource)] = frozenset(codes)
         return found
 
     def _latest(self, items: Sequence[Item]) -> Item | None:
@@ -209,7 +249,7 @@ class PatientMapper:
         cancer: list[Item] = []
         accepted_states: set[str] = set()
         for resource, ref in by_type.get(scope.resource, []):
-            rows = [row for curie in self._element_codes(resource, scope.code_element, stats)
+            rows = [row for curie in self._element_codes(resource, ref, scope.code_element, stats)
                     for row in self.codes.get(curie, ()) if row.target == scope.cls and not row.negated]
             if not rows:
                 continue
@@ -230,7 +270,7 @@ class PatientMapper:
         properties: dict[str, tuple[Any, str, tuple[SourceRef, ...]]] = {}
         for prop in mapping.properties:
             candidates = [(r, ref) for r, ref in by_type.get(prop.resource, [])
-                          if not prop.codes or self._own_codes(r, stats) & prop.codes]
+                          if not prop.codes or self._own_codes(r, ref, stats) & prop.codes]
             if not candidates:
                 continue
             states = [(self._state(prop.states, r, ref), r, ref) for r, ref in candidates]
@@ -253,7 +293,7 @@ class PatientMapper:
         context: dict[str, tuple[tuple[str, SourceRef], ...]] = {}
         for ctx in mapping.context:
             kept = [(r, ref) for r, ref in by_type.get(ctx.resource, [])
-                    if self._own_codes(r, stats) & ctx.codes and self._state(ctx.states, r, ref) == "present"]
+                    if self._own_codes(r, ref, stats) & ctx.codes and self._state(ctx.states, r, ref) == "present"]
             picked = ([self._latest(kept)] if ctx.pick == "latest" else kept) if kept else []
             values = tuple((v, item[1]) for item in picked if item is not None
                            for v in self._value_keys(self._evaluate(ctx.value, item[0], item[1]), stats))
@@ -304,8 +344,7 @@ class PatientMapper:
             years = full_years(values[0], at)
             problem = _date_problem(str(values[0]), at) if years is None else None
             if problem is not None:
-                raise FhirInputError(f"{chosen[1].type} {prop.value.expression}: {problem}; fix the resource",
-                                     path=chosen[1].where)
+                raise _malformed(chosen[1], f"{chosen[1].type} {prop.value.expression}: {problem}; fix the resource")
             return years  # None for a partial date: not recorded (documented)
         return values[0]
 
@@ -333,7 +372,7 @@ class PatientMapper:
         for prop in rule.properties:
             prop_rule: RecordProperty = prop
             linked = self._linked_to(prop_rule.link, prop_rule.resource, by_type).get(ref.reference, [])
-            kept = [(r, source) for r, source in linked if self._own_codes(r, stats) & prop_rule.codes
+            kept = [(r, source) for r, source in linked if self._own_codes(r, source, stats) & prop_rule.codes
                     and self._state(prop_rule.states, r, source) == "present"]
             chosen = self._latest(kept)
             if chosen is None:
@@ -359,12 +398,12 @@ class PatientMapper:
         selected: list[tuple[Item, list[str]]] = []
         for resource, ref in items:  # filter in plain Python: no FHIRPath yet
             if rule.code_element is not None:
-                curies = self._element_codes(resource, rule.code_element, stats)
+                curies = self._element_codes(resource, ref, rule.code_element, stats)
                 mapped = [c for c in curies if self._finding_rows(c)]
                 if mapped:
                     selected.append(((resource, ref), mapped))
             elif rule.codes is not None:
-                if self._own_codes(resource, stats) & rule.codes:
+                if self._own_codes(resource, ref, stats) & rule.codes:
                     selected.append(((resource, ref), []))
             elif rule.extension is not None:
                 extensions = resource.get("extension")
@@ -478,7 +517,7 @@ class PatientMapper:
         observations = by_type.get("Observation", [])
         for category in rule.categories:
             kept = [(r, ref) for r, ref in observations
-                    if self._own_codes(r, stats) & category.codes and self._state(category.states, r, ref) == "present"]
+                    if self._own_codes(r, ref, stats) & category.codes and self._state(category.states, r, ref) == "present"]
             chosen = self._latest(kept)
             if chosen is None:
                 continue

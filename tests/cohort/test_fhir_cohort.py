@@ -161,3 +161,27 @@ def test_bundles_with_a_byte_order_mark_are_read(tmp_path: Path) -> None:
     assess_cohort([tmp_path / "u8.json", tmp_path / "u16.json"], tmp_path / "rows.csv", mapping=SITE, progress=False)
     rows = _rows(tmp_path / "rows.csv")
     assert [row["verdict"] for row in rows] == ["eligible", "ineligible"], [row["error"] for row in rows]
+
+
+def test_a_code_that_is_text_makes_an_error_row_not_out_of_scope(tmp_path: Path) -> None:
+    """A Condition whose code is text matched no code, so the patient lost its NPC and was out of scope
+    with no word; now it is an error row that names the file, line and element (and no value)."""
+    export = tmp_path / "export"
+    shutil.copytree(BULK, export)
+    lines = (export / "Condition.ndjson").read_text(encoding="utf-8").splitlines()
+    edited = 0
+    for n, line in enumerate(lines):
+        resource = json.loads(line)
+        if resource["id"] == "npc-bulk-eligible-npc":
+            resource["code"] = "C11.9"
+            lines[n] = json.dumps(resource)
+            edited = n + 1
+    assert edited, "the eligible patient's NPC Condition is in the export"
+    (export / "Condition.ndjson").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    summary = assess_cohort([export], tmp_path / "rows.csv", mapping=SITE, progress=False)
+    rows = _rows(tmp_path / "rows.csv")
+    assert summary.rows == len(rows) == len(EXPECTED)
+    row = {r["source_id"]: r for r in rows}["npc-bulk-eligible"]
+    assert row["verdict"] == ERROR
+    assert f"Condition.ndjson:{edited}" in row["error"] and "Condition.code is not a CodeableConcept" in row["error"]
+    assert "C11.9" not in row["error"]

@@ -525,6 +525,14 @@ def invalid_files() -> dict[str, tuple[str, dict[str, Any]]]:
     inner = {**bundle({"patient": good["patient"]}), "id": "inner"}
     add("nested-bundle.json", bundle({"inner": inner}), "a Bundle inside a Bundle", "UnsupportedResourceError",
         "a Bundle inside a Bundle", "/entry/0/resource")
+    text_code = copy.deepcopy(bundle(base(pid)))
+    text_code["entry"][1]["resource"]["code"] = "C11.9"  # the NPC Condition's code as text: no code would match
+    add("code-as-text.json", text_code, "a Condition.code that is text, not a CodeableConcept", "MalformedElementError",
+        "Condition.code is not a CodeableConcept", "/entry/1/resource")
+    bad_coding = copy.deepcopy(bundle(base(pid)))
+    bad_coding["entry"][1]["resource"]["code"] = {"coding": {"system": ICD, "code": "C11.9"}}
+    add("coding-not-list.json", bad_coding, "a Condition.code whose coding is an object, not a list",
+        "MalformedElementError", "coding that is not a list of Coding objects", "/entry/1/resource")
     add("entry-not-object.json", {"resourceType": "Bundle", "type": "collection", "entry": ["Patient/1"]},
         "a Bundle entry that is not a JSON object", "NotFhirError", "entry must be a JSON object", "/entry/0")
     return out
