@@ -18,6 +18,7 @@ from typing import Any
 import orjson
 
 from npc_kg.extras import require
+from npc_kg.fhir.elements import MalformedElement, element_problem
 
 __all__ = ["Selector", "compile_selector"]
 
@@ -64,18 +65,29 @@ class Selector:
         return tuple(self._function(resource))
 
     def __call__(self, resource: dict[str, Any]) -> tuple[Any, ...]:
-        if not self._memoised:
-            return self.evaluate(resource)
+        """The values the expression selects; :class:`MalformedElement` if an element it reads has the
+        wrong JSON form (judged once per distinct part, like the answer)."""
         keep = self._keep
         part = {k: v for k, v in resource.items() if (keep[k] if k in keep else self._kept(k))}
+        if not self._memoised:
+            _judge(part)
+            return self.evaluate(resource)
         key = orjson.dumps(part, option=orjson.OPT_SORT_KEYS)
         found = self._memo.get(key)
         if found is None:
+            _judge(part)
             found = tuple(self._function(part))
             if len(self._memo) >= _MEMO_LIMIT:
                 self._memo.clear()
             self._memo[key] = found
         return found
+
+
+def _judge(part: dict[str, Any]) -> None:
+    kind = part.get("resourceType")
+    problem = element_problem(kind, part) if isinstance(kind, str) else None
+    if problem is not None:
+        raise MalformedElement(problem)
 
 
 def compile_selector(expression: str) -> Selector:

@@ -13,6 +13,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from datetime import UTC, date, datetime
 from typing import Any
 
+from npc_kg.fhir.elements import MalformedElement, element_problem
 from npc_kg.fhir.errors import FhirInputError, MalformedElementError
 from npc_kg.fhir.mapping import CodeRow, FhirMapping, FindingRule, PropertyRule, RecordProperty, StateStep
 from npc_kg.fhir.model import FhirPatient, FindingRecord, ReadStats, SourceRef, Statement
@@ -61,10 +62,21 @@ def full_years(born: Any, on: date) -> int | None:
 def _concepts(resource: dict[str, Any], ref: SourceRef, element: str) -> Any:
     """The top-level code element ``element`` of ``resource``; :class:`FhirInputError` if it cannot be read."""
     value = resource.get(element)
-    problem = _concept_problem(value)
+    if value is None or _plain_concept(value):
+        return value
+    problem = element_problem(ref.type, {element: value})
     if problem is not None:
-        raise _malformed(ref, f"{ref.type}.{element} {problem}; fix the resource (FHIR R4)")
+        raise _malformed(ref, f"{problem}; fix the resource")
     return value
+
+
+def _plain_concept(value: Any) -> bool:
+    """The common case, checked fast: one CodeableConcept whose codings have text systems and codes."""
+    if type(value) is not dict:
+        return False
+    coding = value.get("coding")
+    return type(coding) is list and all(type(c) is dict and type(c.get("system", "")) is str
+                                        and type(c.get("code", "")) is str for c in coding)
 
 
 def _malformed(ref: SourceRef, message: str) -> MalformedElementError:
@@ -93,25 +105,6 @@ def _codings(value: Any) -> Iterator[dict[str, Any]]:
             yield from _codings(value["coding"])
         elif "code" in value or "system" in value:
             yield value
-
-
-def _concept_problem(value: Any) -> str | None:
-    """What keeps the element ``value`` from being read as CodeableConcepts, or None (absent or readable).
-
-    A code element that is text, a number, or a ``coding`` that is not a list of objects would
-    otherwise match no code, and the patient would lose the finding (or, for the disease itself,
-    be out of scope) with no word."""
-    for item in value if isinstance(value, list) else ([] if value is None else [value]):
-        if not isinstance(item, dict):
-            return "is not a CodeableConcept (a JSON object with a coding list)"
-        coding = item.get("coding")
-        if coding is not None and not (isinstance(coding, list) and all(isinstance(c, dict) for c in coding)):
-            return "has a coding that is not a list of Coding objects"
-        for each in coding or ():
-            for key in ("system", "code"):
-                if key in each and not isinstance(each[key], str):
-                    return f"has a Coding whose {key} is not a string"
-    return None
 
 
 class PatientMapper:
@@ -161,6 +154,8 @@ class PatientMapper:
     def _evaluate(selector: Any, resource: dict[str, Any], ref: SourceRef) -> tuple[Any, ...]:
         try:
             return tuple(selector(resource))
+        except MalformedElement as problem:
+            raise _malformed(ref, f"{problem}; fix the resource") from None
         except Exception:  # fhirpathpy raises bare Exceptions on unexpected data
             raise FhirInputError(f"a FHIRPath selector of the mapping fails on this {ref.type} resource "
                                  f"({selector.expression!r}); check the resource against FHIR R4",

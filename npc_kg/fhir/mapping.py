@@ -311,14 +311,15 @@ def load_code_table(extra: Sequence[str | Path] = (), *, base: str | Path | None
     return CodeTable(files, c.prefixes, systems, rows, header, tuple(str(p) for p, _w in tables))
 
 
-def load_fhir_mapping(extra: Sequence[str | Path] = (), *, base: str | Path | None = None) -> FhirMapping:
-    """Read the shipped FHIR mapping (or ``base``), merge each ``extra`` site file in order, compile it.
+def load_fhir_mapping(extra: str | Path | Sequence[str | Path] = (), *, base: str | Path | None = None) -> FhirMapping:
+    """Read the shipped FHIR mapping (or ``base``), merge each ``extra`` site file (one, or several in
+    order), compile it.
 
     Raises :class:`~npc_kg.fhir.errors.FhirMappingError` (exit code 2) naming the file and the
     key for a malformed file, an unknown state, prefix or predicate, or a FHIRPath selector that
     fhirpathpy rejects.
     """
-    merged, tables, inline, files = _merge(extra, base)
+    merged, tables, inline, files = _merge([extra] if isinstance(extra, str | Path) else extra, base)
     return _compile(merged, tables, inline, files)
 
 

@@ -183,5 +183,5 @@ def test_a_code_that_is_text_makes_an_error_row_not_out_of_scope(tmp_path: Path)
     assert summary.rows == len(rows) == len(EXPECTED)
     row = {r["source_id"]: r for r in rows}["npc-bulk-eligible"]
     assert row["verdict"] == ERROR
-    assert f"Condition.ndjson:{edited}" in row["error"] and "Condition.code is not a CodeableConcept" in row["error"]
+    assert f"Condition.ndjson:{edited}" in row["error"] and "Condition.code should be a JSON object" in row["error"]
     assert "C11.9" not in row["error"]

@@ -528,11 +528,16 @@ def invalid_files() -> dict[str, tuple[str, dict[str, Any]]]:
     text_code = copy.deepcopy(bundle(base(pid)))
     text_code["entry"][1]["resource"]["code"] = "C11.9"  # the NPC Condition's code as text: no code would match
     add("code-as-text.json", text_code, "a Condition.code that is text, not a CodeableConcept", "MalformedElementError",
-        "Condition.code is not a CodeableConcept", "/entry/1/resource")
-    bad_coding = copy.deepcopy(bundle(base(pid)))
-    bad_coding["entry"][1]["resource"]["code"] = {"coding": {"system": ICD, "code": "C11.9"}}
-    add("coding-not-list.json", bad_coding, "a Condition.code whose coding is an object, not a list",
-        "MalformedElementError", "coding that is not a list of Coding objects", "/entry/1/resource")
+        "Condition.code should be a JSON object (FHIR CodeableConcept)", "/entry/1/resource")
+    text_status = copy.deepcopy(bundle(base(pid)))
+    text_status["entry"][1]["resource"]["verificationStatus"] = "refuted"  # read as no status: present
+    add("status-as-text.json", text_status, "a Condition.verificationStatus that is text, not a CodeableConcept",
+        "MalformedElementError", "Condition.verificationStatus should be a JSON object (FHIR CodeableConcept)",
+        "/entry/1/resource")
+    text_system = copy.deepcopy(bundle(base(pid)))
+    text_system["entry"][1]["resource"]["code"]["coding"][0]["system"] = 42
+    add("coding-system-not-text.json", text_system, "a Coding whose system is a number", "MalformedElementError",
+        "Condition.code.coding.system should be text (FHIR uri)", "/entry/1/resource")
     add("entry-not-object.json", {"resourceType": "Bundle", "type": "collection", "entry": ["Patient/1"]},
         "a Bundle entry that is not a JSON object", "NotFhirError", "entry must be a JSON object", "/entry/0")
     return out

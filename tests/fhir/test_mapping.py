@@ -201,3 +201,11 @@ def test_a_rule_without_states_says_so(tmp_path: Path) -> None:
         "    code: code\n"))
     with pytest.raises(FhirMappingError, match=r"site-rule.*needs states: one of the state tables \(.*condition"):
         load_fhir_mapping([site])
+
+
+def test_one_site_file_may_be_given_alone() -> None:
+    """A path given alone is one file (a str was read as a sequence of one-character paths: "/")."""
+    site = Path(__file__).resolve().parents[1] / "data" / "fhir" / "site-mapping.yaml"
+    expected = load_fhir_mapping([site]).files
+    assert load_fhir_mapping(site).files == load_fhir_mapping(str(site)).files == expected
+    assert str(site) in expected[-1]

@@ -1,0 +1,101 @@
+"""The JSON form of FHIR R4 elements, from fhirpathpy's R4 model: can npc-kg read this element?
+
+FHIRPath reads a malformed element as nothing: a ``verificationStatus`` written as text holds no
+code, so the mapping's states would not see that a finding was ruled out and would count it as
+present, and a ``code`` written as text matches no code. :func:`element_problem` judges the
+top-level elements a mapping rule reads (and, inside them, every element the R4 model types) by
+their JSON form only: text, true or false, a whole number, a number, or a JSON object; a list of
+these where FHIR repeats the element.
+Elements the model does not know (extensions' own keys, a site's additions) are not judged.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+__all__ = ["MalformedElement", "element_problem"]
+
+_TEXT = frozenset({"string", "System.String", "code", "id", "uri", "url", "canonical", "markdown", "oid", "uuid",
+                   "base64Binary", "xhtml", "date", "dateTime", "instant", "time"})
+_WHOLE = frozenset({"integer", "positiveInt", "unsignedInt"})
+_PRIMITIVE: dict[str, tuple[str, Callable[[Any], bool]]] = {
+    **{kind: ("text", lambda v: isinstance(v, str)) for kind in _TEXT},
+    "boolean": ("true or false", lambda v: isinstance(v, bool)),
+    **{kind: ("a whole number", lambda v: isinstance(v, int) and not isinstance(v, bool)) for kind in _WHOLE},
+    "decimal": ("a number", lambda v: isinstance(v, int | float) and not isinstance(v, bool)),
+}
+_DEPTH = 24  # deeper than any element npc-kg reads; hostile nesting below it is not judged
+_MODEL: dict[str, Any] = {}
+
+
+class MalformedElement(ValueError):
+    """An element a FHIRPath selector reads has the wrong JSON form (the message is :func:`element_problem`'s)."""
+
+
+def _model() -> dict[tuple[str, str], tuple[str | None, str] | None]:
+    """``(type or backbone path, key)`` -> (the element's R4 type, the path its own keys are typed by),
+    or None for an element the model does not know; filled as elements are met."""
+    if not _MODEL:
+        from fhirpathpy.models import models
+
+        types: dict[str, str] = models["r4"]["path2Type"]
+        backbones = {path.rsplit(".", depth)[0] for path in types for depth in range(1, path.count("."))}
+        _MODEL.update(types=types, backbones=frozenset(backbones - set(types)), children={})
+    return _MODEL["children"]  # type: ignore[no-any-return]
+
+
+def _child(children: dict[tuple[str, str], tuple[str | None, str] | None], base: str, key: str
+           ) -> tuple[str | None, str] | None:
+    path = f"{base}.{key}"
+    kind: str | None = _MODEL["types"].get(path)
+    if kind is None and path not in _MODEL["backbones"]:
+        found = None
+    else:
+        found = (kind, kind if kind is not None and kind[0].isupper() and "." not in kind else path)
+    children[(base, key)] = found
+    return found
+
+
+def element_problem(resource_type: str, elements: Mapping[str, Any]) -> str | None:
+    """The first of ``elements`` (top-level elements of a ``resource_type`` resource) whose JSON form
+    is not its R4 type's, as ``Condition.code.coding should be a JSON object (FHIR Coding)``; None
+    if every one is readable. No value is quoted."""
+    children = _model()
+    for key, value in elements.items():
+        if not key.startswith("_") and key != "resourceType":
+            found = _problem(children, resource_type, key, value, 0)
+            if found is not None:
+                keys, problem = found
+                return f"{'.'.join([resource_type, key, *reversed(keys)])} {problem}"
+    return None
+
+
+def _problem(children: dict[tuple[str, str], tuple[str | None, str] | None], base: str, key: str, value: Any,
+             depth: int) -> tuple[list[str], str] | None:
+    """(the keys below ``key``, innermost first, and what is wrong) for the element ``key`` of ``base``, or None."""
+    known = children[(base, key)] if (base, key) in children else _child(children, base, key)
+    if known is None or depth > _DEPTH:
+        return None  # not in the model (or too deep): not judged
+    kind, below = known
+    primitive = _PRIMITIVE.get(kind or "")
+    if primitive is None and kind is not None and not kind[0].isupper():
+        return None  # a primitive type this table does not know: not judged
+    for item in value if type(value) is list else (value,):
+        if item is None:
+            continue  # a repeated primitive's gap (its extension is in "_element")
+        if primitive is not None:
+            if not primitive[1](item):
+                return [], f"should be {primitive[0]} (FHIR {kind})"
+            continue
+        if type(item) is not dict:
+            return [], f"should be a JSON object (FHIR {kind or 'BackboneElement'})"
+        if kind == "Resource":
+            continue  # a contained resource: not read
+        for child, inner in item.items():
+            if not child.startswith("_"):
+                found = _problem(children, below, child, inner, depth + 1)
+                if found is not None:
+                    found[0].append(child)
+                    return found
+    return None
