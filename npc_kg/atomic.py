@@ -45,6 +45,7 @@ __all__ = [
     "install_signal_cleanup",
     "is_stdout",
     "pending_files",
+    "signal_cleanup",
 ]
 
 STDOUT = "-"
@@ -289,3 +290,18 @@ def install_signal_cleanup() -> None:
         return
     _INSTALLED["pid"] = os.getpid()
     signal.signal(signal.SIGTERM, _on_sigterm)
+
+
+@contextmanager
+def signal_cleanup() -> Iterator[None]:
+    """:func:`install_signal_cleanup` for the block, then the SIGTERM handler from before it again, so
+    that a program that calls :func:`npc_kg.cli.main` keeps its own handling of SIGTERM."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.getsignal(signal.SIGTERM)
+    install_signal_cleanup()
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous if previous is not None else signal.SIG_DFL)

@@ -17,7 +17,7 @@ import sys
 from collections.abc import Sequence
 
 from npc_kg import __version__
-from npc_kg.atomic import Terminated, install_signal_cleanup
+from npc_kg.atomic import Terminated, signal_cleanup
 from npc_kg.errors import NpcKgError, OutputError, PatientModelError
 from npc_kg.suggest import did_you_mean
 
@@ -90,8 +90,13 @@ def print_error(error: NpcKgError) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the CLI and return its exit code."""
-    install_signal_cleanup()
+    """Run the CLI and return its exit code. While it runs, SIGTERM removes partial outputs and
+    ends it with exit code 143; the caller's SIGTERM handler is back when it returns."""
+    with signal_cleanup():
+        return _main(argv)
+
+
+def _main(argv: Sequence[str] | None) -> int:
     removed = ""  # once a command runs, a stop removes its partial outputs (npc_kg.atomic)
     try:
         parser = build_parser()  # imports the commands: Ctrl-C may come here too

@@ -133,6 +133,21 @@ def test_sigterm_mid_write_leaves_no_partial_file(tmp_path: Path) -> None:
     assert list(out.iterdir()) == []
 
 
+def test_main_gives_back_the_callers_sigterm_handler(capsys: pytest.CaptureFixture[str]) -> None:
+    """``main()`` handles SIGTERM while it runs only: a program (or pytest) that calls it keeps its own
+    handler; before, the CLI's stayed and turned a later SIGTERM into an exception in unrelated code."""
+    def own(_signum: int, _frame: object) -> None:
+        raise AssertionError("not sent")
+
+    before = signal.signal(signal.SIGTERM, own)
+    try:
+        assert main(["assess", EXAMPLE, "--format", "json"]) == 0
+        assert signal.getsignal(signal.SIGTERM) is own
+    finally:
+        signal.signal(signal.SIGTERM, before)
+    capsys.readouterr()
+
+
 def test_several_files_each_reported(capsys: pytest.CaptureFixture[str]) -> None:
     bad = str(DATA / "m-iri-spaces.ttl")
     code = main(["assess", EXAMPLE, bad, INELIGIBLE, "--format", "json"])
