@@ -45,7 +45,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
                         "the shipped mapping")
     parser.add_argument("--strict", action="store_true",
                         help="refuse CSV columns the mapping does not name (default: ignore them, with one notice)")
-    parser.add_argument("--timeout", type=seconds, default=60.0, help="endpoint timeout in seconds (default 60)")
+    parser.add_argument("--timeout", type=seconds, metavar="SECONDS",
+                        help="with --endpoint: seconds each request may take (default 60)")
     parser.add_argument("--graph", metavar="IRI", default=DEFAULT_GRAPH_IRI,
                         help=f"with --endpoint: the named graph that holds the patients (default {DEFAULT_GRAPH_IRI}, "
                         "where npc-kg load writes; 'default': the endpoint's default graph)")

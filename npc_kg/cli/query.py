@@ -102,11 +102,13 @@ def _run(args: argparse.Namespace) -> int:
 
     if not is_stdout(args.out):
         check_output_path(args.out)
+    if args.update_endpoint and not args.update:
+        raise QueryError("--update-endpoint is where --update sends an update; give --update, or drop it")
     options: dict[str, object] = {}
     if args.timeout is not None:
         options["timeout"] = args.timeout
         if not args.endpoint:
-            configure(query_timeout=args.timeout)
+            configure(query_timeout=args.timeout)  # the package's own queries too
     if args.graph:
         options["graph"] = args.graph
     if args.update:

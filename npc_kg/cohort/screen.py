@@ -47,6 +47,9 @@ if TYPE_CHECKING:
 
 __all__ = ["ENGINES", "INPUT_FORMATS", "REPEATED", "CohortSummary", "assess_cohort"]
 
+_ENDPOINT_TIMEOUT = 60.0
+"""Seconds each request to ``endpoint`` may take, unless ``timeout`` says otherwise."""
+
 INPUT_FORMATS = ("nt", "nq", "ttl", "csv", "fhir")
 """``--input-format``: the RDF and CSV formats of the reader, and FHIR (Bulk Data NDJSON, bundle files)."""
 
@@ -178,7 +181,7 @@ def assess_cohort(
     workers: int = 1,
     input_format: str | None = None,
     progress: bool | None = None,
-    timeout: float = 60.0,
+    timeout: float | None = None,
     report: str | Path | None = None,
     at: str | None = None,
     as_dataframe: bool = False,
@@ -205,7 +208,9 @@ def assess_cohort(
     CURIE) picks the treatment whose criteria are the columns, and must be given when the loaded
     packs state criteria of several (:class:`~npc_kg.errors.InputError` lists the choices).
     ``graph`` is the named graph of ``endpoint`` that holds the patients (default: where
-    ``npc-kg load`` writes; ``None`` or ``"default"``: the endpoint's default graph).
+    ``npc-kg load`` writes; ``None`` or ``"default"``: the endpoint's default graph), and
+    ``timeout`` the seconds each request to it may take (default 60); without ``endpoint``,
+    either one is refused.
     ``encoding`` is that of CSV inputs (ASCII-compatible: utf-8, latin-1, cp1252, ...).
 
     One row per patient: a record that cannot be read is an error row, and a patient whose
@@ -216,17 +221,8 @@ def assess_cohort(
                               progress, timeout, report, at, as_dataframe, treatment, mapping, strict, graph, encoding)
 
 
-def _assess_cohort(inputs: Any, out: str | Path | None, fmt: str | None, attrition: str | Path | None, batch_size: int,
-                   endpoint: str | None, engine: str, workers: int, input_format: str | None, progress: bool | None,
-                   timeout: float, report: str | Path | None, at: str | None, as_dataframe: bool,
-                   treatment: str | None, mapping: str | Path | Sequence[str | Path] | None, strict: bool,
-                   graph: str | None, encoding: str) -> Any:
-    from npc_kg.atomic import atomic_output, check_distinct_outputs, check_not_input, check_output_path
-    from npc_kg.cohort.csv_mapping import load_mapping
-    from npc_kg.cohort.outputs import PARQUET_KEY, cohort_provenance, finish_outputs, rows_sidecar, sidecar_path
-    from npc_kg.cohort.progress import Progress
-    from npc_kg.cohort.site_mappings import site_mappings
-
+def _given_inputs(inputs: Any) -> list[Any]:
+    """``inputs`` as a list of file names and DataFrames; :class:`InputError` for anything else (never echoed)."""
     if type(inputs).__name__ == "Series" or isinstance(inputs, Mapping) or not (
             inputs is None or is_frame(inputs) or isinstance(inputs, str | os.PathLike | Iterable)):  # items: file names
         raise InputError(f"assess_cohort takes files, folders or a DataFrame, not a {type(inputs).__name__}")
@@ -237,17 +233,45 @@ def _assess_cohort(inputs: Any, out: str | Path | None, fmt: str | None, attriti
                              "text (not shown: it may hold patient data); npc_kg.assess reads text")
         if not isinstance(item, str | os.PathLike) and not is_frame(item):
             raise InputError(f"assess_cohort takes files, folders or a DataFrame, not a {type(item).__name__}")
+    return given
+
+
+def _check_arguments(encoding: Any, timeout: Any, workers: Any, batch_size: Any, input_format: str | None,
+                     endpoint: str | None, graph: str | None) -> None:
+    """:class:`InputError` for an argument of :func:`assess_cohort` of the wrong kind, or one that has no use."""
     if not isinstance(encoding, str):
         raise InputError(f"encoding= is the name of a text encoding (utf-8, latin-1...), not {type(encoding).__name__}")
-    if isinstance(timeout, bool) or not isinstance(timeout, int | float) or not timeout > 0:
+    if timeout is not None and (isinstance(timeout, bool) or not isinstance(timeout, int | float) or not timeout > 0):
         raise InputError(f"timeout= is a number of seconds above 0, not {timeout!r}")
     if not isinstance(workers, int) or workers < 1:
         raise InputError(f"workers must be a whole number of 1 or more, not {workers!r}")
     if not isinstance(batch_size, int) or batch_size < 1:
         raise InputError(f"batch_size must be a whole number of 1 or more, not {batch_size!r}")
-    paths: list[Any] = [FrameInput(p) if is_frame(p) else p for p in given]
     if input_format is not None and input_format not in INPUT_FORMATS:
         raise InputError(f"unknown input format {input_format!r} (use one of {', '.join(INPUT_FORMATS)})")
+    if endpoint is None and graph != DEFAULT_GRAPH_IRI:
+        raise InputError("--graph names the graph of --endpoint that holds the patients; without --endpoint the "
+                         "patients come from the input files: drop --graph, or give --endpoint")
+    if endpoint is None and timeout is not None:
+        raise InputError("--timeout limits the requests to --endpoint; without --endpoint there is none: drop "
+                         "--timeout, or give --endpoint")
+
+
+def _assess_cohort(inputs: Any, out: str | Path | None, fmt: str | None, attrition: str | Path | None, batch_size: int,
+                   endpoint: str | None, engine: str, workers: int, input_format: str | None, progress: bool | None,
+                   timeout: float | None, report: str | Path | None, at: str | None, as_dataframe: bool,
+                   treatment: str | None, mapping: str | Path | Sequence[str | Path] | None, strict: bool,
+                   graph: str | None, encoding: str) -> Any:
+    from npc_kg.atomic import atomic_output, check_distinct_outputs, check_not_input, check_output_path
+    from npc_kg.cohort.csv_mapping import load_mapping
+    from npc_kg.cohort.outputs import PARQUET_KEY, cohort_provenance, finish_outputs, rows_sidecar, sidecar_path
+    from npc_kg.cohort.progress import Progress
+    from npc_kg.cohort.site_mappings import site_mappings
+
+    given = _given_inputs(inputs)
+    _check_arguments(encoding, timeout, workers, batch_size, input_format, endpoint, graph)
+    timeout = _ENDPOINT_TIMEOUT if timeout is None else timeout
+    paths: list[Any] = [FrameInput(p) if is_frame(p) else p for p in given]
     engines = engines_for()
     target = str(engines.treatment(treatment))
     prov = cohort_provenance(engine, at, target)

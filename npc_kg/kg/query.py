@@ -15,6 +15,7 @@ formatted into the query text. The embedded backends hold the merged graph of a 
 
 from __future__ import annotations
 
+import copy
 import threading
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -89,13 +90,21 @@ def _backend(backend: str | Backend | None, endpoint: str | None, allow_network:
         return backend
     if endpoint or backend == "remote":
         return make_backend("remote", endpoint=endpoint, allow_network=allow_network, **options)
+    unused = sorted(set(options) - {"timeout"})
+    if unused:
+        named = ", ".join(f"{key}= (CLI --{key.replace('_', '-')})" for key in unused)
+        raise QueryError(f"{named} applies to a SPARQL endpoint: give endpoint= (CLI --endpoint), or drop it")
     name = backend or "rdflib"
     key = (name, allow_network, pack_key(resolve_packs(None)))  # one embedded store per configuration
     with _CACHE_LOCK:
         cached = _EMBEDDED.get(key)
         if cached is None:
             cached = _EMBEDDED[key] = make_backend(name, allow_network=allow_network)
+    if "timeout" not in options:
         return cached
+    timed = copy.copy(cached)  # the same store, this call's time limit (0: none)
+    timed.query_timeout = options["timeout"] or None
+    return timed
 
 
 def run_query(
@@ -155,10 +164,14 @@ def query(
 
     ``backend`` is ``"rdflib"`` (default), ``"oxigraph"``, a :class:`Backend` instance, or
     implied ``"remote"`` by ``endpoint`` (a SPARQL 1.1 query URL; ``timeout`` seconds, default
-    10; ``graph`` the named graph to query, default :data:`npc_kg.namespace.DEFAULT_GRAPH_IRI`).
+    10; ``graph`` the named graph to query, default :data:`npc_kg.namespace.DEFAULT_GRAPH_IRI`;
+    ``graph`` without ``endpoint`` is refused). On an embedded backend ``timeout`` limits the
+    query (default: the limit in force, 60 s; 0: none).
     ``params`` are the query's declared parameters; CURIEs are expanded with the project prefixes.
     ``packs`` are criteria-pack folders whose files join the embedded backends' graph (``docs/packs.md``).
     """
+    if timeout is not None and (isinstance(timeout, bool) or not isinstance(timeout, int | float) or not timeout >= 0):
+        raise QueryError(f"timeout= is a number of seconds (0 or more), not {timeout!r}")
     options: dict[str, Any] = {}
     if timeout is not None:
         options["timeout"] = timeout

@@ -114,3 +114,18 @@ def test_input_files_with_an_endpoint_are_refused(tmp_path: Path) -> None:
     with pytest.raises(InputError, match="--endpoint reads the patients from the server: give no input files"):
         assess_cohort([cohort], tmp_path / "o.csv", endpoint=f"http://127.0.0.1:{_free_port()}/query", timeout=2)
     assert not (tmp_path / "o.csv").exists()
+
+
+@pytest.mark.parametrize(("option", "fragment"), [(["--graph", "https://example.org/g"], "--graph names the graph"),
+                                                  (["--timeout", "5"], "--timeout limits the requests to --endpoint")])
+def test_endpoint_options_without_an_endpoint_are_refused(option: list[str], fragment: str, tmp_path: Path,
+                                                          capsys: pytest.CaptureFixture[str]) -> None:
+    """They were ignored with no word: the patients came from the files, not from the graph asked for."""
+    cohort = tmp_path / "c.nt"
+    synth(2, 1, cohort)
+    assert main(["assess-cohort", str(cohort), "--out", str(tmp_path / "o.csv"), *option]) == 2
+    assert fragment in capsys.readouterr().err
+    assert not (tmp_path / "o.csv").exists()
+    with pytest.raises(InputError, match="without --endpoint"):
+        assess_cohort([cohort], tmp_path / "o.csv", **({"graph": "https://example.org/g"} if option[0] == "--graph"
+                                                       else {"timeout": 5}))

@@ -18,7 +18,7 @@ import npc_kg
 from npc_kg import limits
 from npc_kg.assessment.explain import EXPLANATIONS, Explainer, duplicate_records
 from npc_kg.cli import main
-from npc_kg.errors import InputError, LimitError, QueryTimeoutError
+from npc_kg.errors import InputError, LimitError, QueryError, QueryTimeoutError
 from npc_kg.patient import read_patient
 from npc_kg.sparql.backends.oxigraph_backend import OxigraphBackend
 from npc_kg.sparql.backends.rdflib_backend import RdflibBackend
@@ -274,3 +274,19 @@ def test_a_bad_number_is_refused_naming_the_option(argv: list[str], capsys: pyte
         main(argv)
     err = capsys.readouterr().err
     assert ended.value.code == 2 and f"argument {argv[-2]}" in err and "Traceback" not in err
+
+
+def test_api_query_timeout_limits_an_embedded_query_of_this_call_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    """``npc_kg.query(timeout=)`` was read for an endpoint only: on the embedded stores it was ignored."""
+    with pytest.raises(QueryTimeoutError, match="ran longer than 1 s and was stopped"):
+        npc_kg.query(CROSS_PRODUCT, timeout=1)
+    assert npc_kg.query("SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }", timeout=0)[0]["n"] > 1000  # 0: no limit
+    monkeypatch.setenv("NPC_KG_QUERY_TIMEOUT", "1")  # the limit in force still holds for the next call
+    with pytest.raises(QueryTimeoutError, match="ran longer than 1 s"):
+        npc_kg.query(CROSS_PRODUCT)
+
+
+@pytest.mark.parametrize("timeout", ["5", True, -1, float("nan")])
+def test_api_query_timeout_of_the_wrong_kind_is_refused(timeout: object) -> None:
+    with pytest.raises(QueryError, match="timeout= is a number of seconds"):
+        npc_kg.query("sources", timeout=timeout)

@@ -12,7 +12,7 @@ import pytest
 from rdflib import BNode, Graph, Literal, URIRef
 
 import npc_kg
-from npc_kg.errors import EndpointError, InputError
+from npc_kg.errors import EndpointError, InputError, QueryError
 from npc_kg.sparql.backends.remote import RemoteBackend, batches
 from npc_kg.sparql.loading import load_endpoint
 
@@ -188,3 +188,15 @@ def test_fhir_json_where_rdf_is_read_says_so(tmp_path: Path) -> None:
     bundle = Path(__file__).resolve().parents[1] / "data" / "fhir" / "valid" / "eligible.json"
     with pytest.raises(InputError, match="FHIR JSON, not RDF"):
         parse_file(bundle)
+
+
+def test_endpoint_options_without_an_endpoint_are_refused(capsys: pytest.CaptureFixture[str]) -> None:
+    """``--graph`` and ``--update-endpoint`` with the embedded store were ignored with no word."""
+    from npc_kg.cli import main
+
+    with pytest.raises(QueryError, match=r"graph= \(CLI --graph\) applies to a SPARQL endpoint"):
+        npc_kg.query("sources", graph="https://example.org/g")
+    assert main(["query", "sources", "--graph", "https://example.org/g"]) == 2
+    assert "give endpoint= (CLI --endpoint)" in capsys.readouterr().err
+    assert main(["query", "sources", "--update-endpoint", "http://127.0.0.1:1/update"]) == 2
+    assert "--update-endpoint is where --update sends an update" in capsys.readouterr().err
