@@ -46,7 +46,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     parser.add_argument("--strict", action="store_true",
                         help="refuse CSV columns the mapping does not name (default: ignore them, with one notice)")
     parser.add_argument("--timeout", type=seconds, metavar="SECONDS",
-                        help="with --endpoint: seconds each request may take (default 60)")
+                        help="with --endpoint: seconds each request may take (default 60); without: seconds the "
+                        "package's own queries may run (default 60, NPC_KG_QUERY_TIMEOUT; 0: no limit)")
     parser.add_argument("--graph", metavar="IRI", default=DEFAULT_GRAPH_IRI,
                         help=f"with --endpoint: the named graph that holds the patients (default {DEFAULT_GRAPH_IRI}, "
                         "where npc-kg load writes; 'default': the endpoint's default graph)")
@@ -76,10 +77,15 @@ def _run(args: argparse.Namespace) -> int:
     if is_stdout(args.out) and (args.fmt == "parquet"):
         raise OutputError("-: parquet is binary; give a file for --out")
 
+    if args.timeout is not None and not args.endpoint:
+        from npc_kg.limits import configure
+
+        configure(query_timeout=args.timeout)  # the package's own queries (docs/reliability.md)
     summary = assess_cohort(
         args.inputs, args.out, fmt=args.fmt, attrition=args.attrition, batch_size=args.batch_size,
         endpoint=args.endpoint, engine=args.engine, workers=args.workers, input_format=args.input_format,
-        timeout=args.timeout, report=args.report, at=args.at, mapping=args.mapping or None, strict=args.strict,
+        timeout=args.timeout if args.endpoint else None, report=args.report, at=args.at,
+        mapping=args.mapping or None, strict=args.strict,
         treatment=args.treatment, packs=args.packs or None, graph=args.graph, encoding=args.encoding,
     )
     print(summary.attrition.text(), file=sys.stderr if is_stdout(args.out) else sys.stdout)

@@ -253,8 +253,8 @@ def _check_arguments(encoding: Any, timeout: Any, workers: Any, batch_size: Any,
         raise InputError("--graph names the graph of --endpoint that holds the patients; without --endpoint the "
                          "patients come from the input files: drop --graph, or give --endpoint")
     if endpoint is None and timeout is not None:
-        raise InputError("--timeout limits the requests to --endpoint; without --endpoint there is none: drop "
-                         "--timeout, or give --endpoint")
+        raise InputError("timeout= is the time limit of each request to endpoint=, and no endpoint= is given "
+                         "(a library call has no clock on its local work: docs/reliability.md)")
 
 
 def _assess_cohort(inputs: Any, out: str | Path | None, fmt: str | None, attrition: str | Path | None, batch_size: int,

@@ -116,16 +116,29 @@ def test_input_files_with_an_endpoint_are_refused(tmp_path: Path) -> None:
     assert not (tmp_path / "o.csv").exists()
 
 
-@pytest.mark.parametrize(("option", "fragment"), [(["--graph", "https://example.org/g"], "--graph names the graph"),
-                                                  (["--timeout", "5"], "--timeout limits the requests to --endpoint")])
-def test_endpoint_options_without_an_endpoint_are_refused(option: list[str], fragment: str, tmp_path: Path,
-                                                          capsys: pytest.CaptureFixture[str]) -> None:
-    """They were ignored with no word: the patients came from the files, not from the graph asked for."""
+def test_endpoint_options_without_an_endpoint_are_refused(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """``--graph`` without ``--endpoint`` was ignored with no word: the patients came from the files,
+    not from the graph asked for. ``timeout=`` without ``endpoint=`` has no use in a library call."""
     cohort = tmp_path / "c.nt"
     synth(2, 1, cohort)
-    assert main(["assess-cohort", str(cohort), "--out", str(tmp_path / "o.csv"), *option]) == 2
-    assert fragment in capsys.readouterr().err
+    assert main(["assess-cohort", str(cohort), "--out", str(tmp_path / "o.csv"), "--graph", "https://example.org/g"]) == 2
+    assert "--graph names the graph" in capsys.readouterr().err
     assert not (tmp_path / "o.csv").exists()
     with pytest.raises(InputError, match="without --endpoint"):
-        assess_cohort([cohort], tmp_path / "o.csv", **({"graph": "https://example.org/g"} if option[0] == "--graph"
-                                                       else {"timeout": 5}))
+        assess_cohort([cohort], tmp_path / "o.csv", graph="https://example.org/g")
+    with pytest.raises(InputError, match="timeout= is the time limit of each request to endpoint="):
+        assess_cohort([cohort], tmp_path / "o.csv", timeout=5)
+
+
+def test_timeout_without_an_endpoint_limits_the_local_queries(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """As for assess and query, where the message that ends a run past the limit says to raise it."""
+    from npc_kg import limits
+
+    cohort = tmp_path / "c.nt"
+    synth(2, 1, cohort)
+    try:
+        assert main(["assess-cohort", str(cohort), "--out", str(tmp_path / "o.csv"), "--timeout", "7"]) == 0
+        assert limits.current().query_timeout == 7
+    finally:
+        limits.reset()
+    capsys.readouterr()
