@@ -51,7 +51,7 @@ from npc_kg.core.rules import (
     rows_of,
     verdict_of,
 )
-from npc_kg.errors import InputError, PatientModelError
+from npc_kg.errors import InputError, NpcKgError, PatientModelError
 from npc_kg.extras import require_fhir
 from npc_kg.fhir.detect import fhir_document
 from npc_kg.kg.load import kg_ntriples, load
@@ -78,6 +78,7 @@ __all__ = [
     "assess_graph",
     "assess_input",
     "assess_many",
+    "check_mapping_read",
     "fhir_mapping",
     "out_of_scope_assessment",
     "reference_statuses",
@@ -534,6 +535,23 @@ def _assess_input(source: PatientInput | FhirPatient, treatment: str | URIRef | 
     return assess_graph(graph, treatment, where=where, engine=engine), graph
 
 
+def check_mapping_read(sources: Sequence[Any], mapping: MappingInput) -> None:
+    """Raise :class:`~npc_kg.errors.InputError` when a FHIR site ``mapping`` is given and none of
+    ``sources`` is FHIR: it would not be read, and the user would not know."""
+    if not mapping:
+        return
+    from npc_kg.fhir.model import FhirPatient
+
+    for source in sources:
+        try:
+            if isinstance(source, FhirPatient) or fhir_document(source) is not None:
+                return
+        except NpcKgError:
+            return  # undecided: the input's own error comes when it is read
+    raise InputError("mapping= (CLI --mapping) is a FHIR site mapping, and no input is FHIR: it would not be read; "
+                     "drop it")
+
+
 def assess(patient: PatientInput | FhirPatient, treatment: str | URIRef | None = None, *, engine: str = "local",
            mapping: MappingInput = None, packs: Iterable[PackInput] | None = None,
            at: str | datetime | date | None = None) -> list[Assessment]:
@@ -556,6 +574,7 @@ def assess(patient: PatientInput | FhirPatient, treatment: str | URIRef | None =
     ``SOURCE_DATE_EPOCH``, else now), as ``--at``: the provenance time, and the date FHIR ages are
     counted to.
     """
+    check_mapping_read([patient], mapping)
     return stamped(assess_input(patient, treatment, engine=engine, mapping=mapping, packs=packs, at=at)[0], at)
 
 
@@ -569,8 +588,10 @@ def assess_many(sources: Iterable[PatientInput], treatment: str | URIRef | None 
     """
     assessments: list[Assessment] = []
     errors: list[str] = []
+    items = list(sources)
+    check_mapping_read(items, mapping)
     with using_packs(packs):
-        for source in sources:
+        for source in items:
             try:
                 assessments.extend(assess(source, treatment, engine=engine, mapping=mapping, at=at))
             except PatientModelError as error:

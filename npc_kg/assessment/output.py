@@ -8,7 +8,7 @@ from pathlib import Path
 
 from rdflib import Graph, URIRef
 
-from npc_kg.assessment.assess import Assessment, MappingInput, assess_input, fhir_mapping
+from npc_kg.assessment.assess import Assessment, MappingInput, assess_input, check_mapping_read, fhir_mapping
 from npc_kg.assessment.provenance import assessment_time, stamped
 from npc_kg.assessment.render import render
 from npc_kg.errors import NpcKgError, PatientModelError
@@ -34,6 +34,7 @@ def assess_sources(sources: Iterable[PatientInput], treatment: str | URIRef | No
     graphs: dict[str, Graph] = {}
     errors: list[str] = []
     items = list(sources)
+    check_mapping_read(items, mapping)
     when = assessment_time(at)
     with using_packs(packs):
         resolved = fhir_mapping(mapping) if mapping else None  # the shipped one is resolved when FHIR comes

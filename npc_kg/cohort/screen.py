@@ -44,6 +44,7 @@ if TYPE_CHECKING:
 
     from npc_kg.cohort.fhir_input import FhirCohort
     from npc_kg.cohort.reader import Batch
+    from npc_kg.cohort.site_mappings import SiteMappings
 
 __all__ = ["ENGINES", "INPUT_FORMATS", "REPEATED", "CohortSummary", "assess_cohort"]
 
@@ -151,6 +152,17 @@ def _split(paths: Sequence[Any], input_format: str | None) -> tuple[list[Any], l
         return [], list(paths)
     fhir = [p for p in paths if not isinstance(p, FrameInput) and is_fhir_input(p)]
     return fhir, [p for p in paths if p not in fhir]
+
+
+def _check_mappings_read(sites: SiteMappings, paths: Sequence[Any], input_format: str | None) -> None:
+    """:class:`InputError` for a site mapping that no input would be read with (it was ignored with no word)."""
+    if sites.csv and not any(isinstance(p, FrameInput) or input_format == "csv"
+                             or (input_format is None and suffix_format(p) == "csv") for p in paths):
+        raise InputError("a CSV mapping (npc-kg-cohort-csv/1), and no input is CSV: it would not be read; "
+                         "drop this --mapping", path=str(sites.csv[0]))
+    if sites.fhir and not _split(paths, input_format)[0]:
+        raise InputError("a FHIR mapping (npc-kg-fhir-mapping/1), and no input is FHIR: it would not be read; "
+                         "drop this --mapping", path=str(sites.fhir[0]))
 
 
 def _endpoint_source_ids(endpoint: str, timeout: float, graph: str | None) -> dict[str, str]:
@@ -297,6 +309,7 @@ def _assess_cohort(inputs: Any, out: str | Path | None, fmt: str | None, attriti
                          "(load them first with npc-kg load)")
     if endpoint is not None and engine == "reference":
         raise InputError("--endpoint runs the compiled SPARQL: use --engine sparql")
+    _check_mappings_read(sites, paths, input_format)
     criteria = engines.criteria_of(target)
     summary = Attrition(criteria)
     total = 0

@@ -185,3 +185,19 @@ def test_a_code_that_is_text_makes_an_error_row_not_out_of_scope(tmp_path: Path)
     assert row["verdict"] == ERROR
     assert f"Condition.ndjson:{edited}" in row["error"] and "Condition.code should be a JSON object" in row["error"]
     assert "C11.9" not in row["error"]
+
+
+def test_a_site_mapping_no_input_reads_is_refused(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A FHIR mapping with no FHIR input, or a CSV mapping with no CSV input, was ignored with no word."""
+    from npc_kg.cohort.synth import synth
+
+    cohort = tmp_path / "c.nt"
+    synth(2, 1, cohort)
+    registry = FHIR.parent / "registry" / "site-csv-mapping.yaml"
+    for mapping, kind in ((SITE, "a FHIR mapping"), (registry, "a CSV mapping")):
+        assert main(["assess-cohort", str(cohort), "--out", str(tmp_path / "o.csv"), "--mapping", str(mapping)]) == 2
+        err = capsys.readouterr().err
+        assert f"{mapping}: {kind}" in err and "it would not be read" in err
+    assert not (tmp_path / "o.csv").exists()
+    assert main(["assess-cohort", str(cohort), str(BULK), "--out", str(tmp_path / "o.csv"), "--mapping", str(SITE)]) == 0
+    capsys.readouterr()

@@ -14,6 +14,7 @@ from rdflib.namespace import DCTERMS, PROV, RDF, RDFS
 import npc_kg
 from npc_kg.cli import main
 from npc_kg.core.rules import OUT_OF_SCOPE, VIOLATED
+from npc_kg.errors import InputError
 from npc_kg.namespace import NPC
 
 DATA = Path(__file__).resolve().parent.parent / "data" / "fhir"
@@ -303,3 +304,14 @@ def test_assess_cohort_at_takes_a_date(tmp_path: Path) -> None:
 
     summary = npc_kg.assess_cohort([ELIGIBLE], tmp_path / "rows.csv", mapping=SITE, at=date(2031, 6, 1), progress=False)
     assert summary.provenance.generated_at == "2031-06-01T00:00:00Z"
+
+
+def test_a_fhir_mapping_with_no_fhir_input_is_refused(capsys: pytest.CaptureFixture[str]) -> None:
+    """It was not read, with no word: a site's codes seemed to apply to an RDF patient."""
+    rdf = Path(__file__).resolve().parents[2] / "examples" / "patients" / "eligible.ttl"
+    with pytest.raises(InputError, match="is a FHIR site mapping, and no input is FHIR"):
+        npc_kg.assess(rdf, mapping=SITE)
+    assert main(["assess", str(rdf), "--mapping", str(SITE)]) == 2
+    assert "no input is FHIR: it would not be read" in capsys.readouterr().err
+    assert main(["assess", str(rdf), str(ELIGIBLE), "--mapping", str(SITE), "--format", "json"]) == 0  # one is FHIR
+    assert len(json.loads(capsys.readouterr().out)) == 2
