@@ -328,6 +328,9 @@ def assess_graph(graph: Graph, treatment: str | URIRef | None = None, *, where: 
     """
     if engine not in ENGINES:
         raise InputError(unknown("engine", engine, ENGINES))
+    if not isinstance(graph, Graph):
+        raise InputError(f"assess_graph takes an rdflib Graph, not {type(graph).__name__} (npc_kg.assess reads files, "
+                         "text, dicts and FHIR)")
     pairs = tuple(sorted(set(subclasses)))
     engines = engines or engines_for()
     if pairs:

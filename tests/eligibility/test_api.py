@@ -343,3 +343,13 @@ def test_a_one_line_string_that_is_no_rdf_file_name_says_how_it_was_read() -> No
 
     with pytest.raises(InputError, match=r"one line that does not end in an RDF file extension is read as Turtle text"):
         npc_kg.assess("examples/patients")
+
+
+@pytest.mark.parametrize("graph", [None, "ex:p a npc:Patient .", {"id": "p"}])
+def test_reassess_and_assess_graph_take_a_graph(graph: object) -> None:
+    """Anything else was a bare AttributeError from deep inside."""
+    [first] = npc_kg.assess(Path(__file__).resolve().parents[2] / "examples" / "patients" / "eligible.ttl")
+    with pytest.raises(InputError, match="assess_graph takes an rdflib Graph"):
+        first.reassess(graph)  # type: ignore[arg-type]
+    with pytest.raises(InputError, match="assess_graph takes an rdflib Graph"):
+        assess_graph(graph)  # type: ignore[arg-type]
