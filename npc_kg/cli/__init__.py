@@ -19,6 +19,7 @@ from collections.abc import Sequence
 from npc_kg import __version__
 from npc_kg.atomic import Terminated, signal_cleanup
 from npc_kg.errors import NpcKgError, OutputError, PatientModelError
+from npc_kg.notices import printed_notices
 from npc_kg.suggest import did_you_mean
 
 __all__ = ["COMMAND_MODULES", "build_parser", "main", "print_error"]
@@ -91,8 +92,9 @@ def print_error(error: NpcKgError) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI and return its exit code. While it runs, SIGTERM removes partial outputs and
-    ends it with exit code 143; the caller's SIGTERM handler is back when it returns."""
-    with signal_cleanup():
+    ends it with exit code 143, and notes (:mod:`npc_kg.notices`) are printed as ``npc-kg: ...``
+    lines on stderr; the caller's SIGTERM handler and warning filters are back when it returns."""
+    with signal_cleanup(), printed_notices():
         return _main(argv)
 
 

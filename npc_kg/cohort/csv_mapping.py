@@ -29,7 +29,6 @@ the recurrence columns instead.
 from __future__ import annotations
 
 import re
-import sys
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -40,6 +39,7 @@ from urllib.parse import quote
 from rdflib import RDF, RDFS
 
 from npc_kg.errors import InputError
+from npc_kg.notices import notice
 from npc_kg.resources import data_path
 from npc_kg.yamlio import merge_keyed, read_yaml
 
@@ -143,7 +143,7 @@ class CsvMapping:
             parts.append(f"{len(missing)} column(s) of the mapping not in the header, so not recorded for any "
                          f"patient: {', '.join(missing)}")
         if parts:
-            print(f"npc-kg: notice: {where}: {'; '.join(parts)}", file=sys.stderr)
+            notice(f"notice: {where}: {'; '.join(parts)}")
         return unknown
 
     def columns(self) -> list[str]:

@@ -19,7 +19,6 @@ import io
 import json
 import os
 import signal
-import sys
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import nullcontext
 from dataclasses import dataclass
@@ -36,6 +35,7 @@ from npc_kg.core.rules import rows_of
 from npc_kg.errors import InputError, WorkerError
 from npc_kg.kg.packs import PackInput, using_packs
 from npc_kg.namespace import DEFAULT_GRAPH_IRI
+from npc_kg.notices import notice
 from npc_kg.shacl.engines import engines_for
 from npc_kg.shacl.plan import Unsupported
 
@@ -125,8 +125,8 @@ class _Seen:
         """One line on stderr if readable records named no patient (line numbers only)."""
         if self.dropped:
             where, line = self.dropped[0]
-            print(f"npc-kg: note: {len(self.dropped)} record(s) name no patient (no rdf:type npc:Patient, no "
-                  f"npc:hasFinding) and were not assessed; the first at {Path(where).name}:{line}", file=sys.stderr)
+            notice(f"note: {len(self.dropped)} record(s) name no patient (no rdf:type npc:Patient, no "
+                   f"npc:hasFinding) and were not assessed; the first at {Path(where).name}:{line}")
 
 
 def _total_bytes(inputs: Sequence[Any]) -> int:
@@ -345,9 +345,9 @@ def _assess_cohort(inputs: Any, out: str | Path | None, fmt: str | None, attriti
                 total = len(rows)
                 if not rows:
                     where = f"the named graph <{named}>" if named else "the endpoint's default graph"
-                    print(f"npc-kg: warning: no patient (rdf:type npc:Patient) in {where}; give the graph that holds "
-                          "them with --graph (npc-kg load writes to --graph, default "
-                          f"<{DEFAULT_GRAPH_IRI}>; --graph default reads the default graph)", file=sys.stderr)
+                    notice(f"warning: no patient (rdf:type npc:Patient) in {where}; give the graph that holds "
+                           "them with --graph (npc-kg load writes to --graph, default "
+                           f"<{DEFAULT_GRAPH_IRI}>; --graph default reads the default graph)")
             else:
                 from npc_kg.cohort.fhir_input import FhirCohort
 
@@ -483,8 +483,7 @@ def _run(jobs: Iterator[Job], engine: str, workers: int, fmt: str, config: _Conf
         if context is not None:  # built once here, inherited by every forked worker (the FHIR index too)
             _prepare(engine, fhir, config)
         elif fhir is not None:  # a FHIR range is read where it is assessed: without fork, in this process
-            print("npc-kg: note: FHIR input needs forked workers (not available here): running one process",
-                  file=sys.stderr)
+            notice("note: FHIR input needs forked workers (not available here): running one process")
             _THREADS = saved
             for job in jobs:
                 yield _work(job, engine, fmt, config)

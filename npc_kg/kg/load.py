@@ -17,7 +17,6 @@ import os
 import pickle
 import secrets
 import stat
-import sys
 import tempfile
 import threading
 from collections.abc import Callable, Iterable
@@ -29,6 +28,7 @@ from rdflib.namespace import DCTERMS
 
 from npc_kg.kg.packs import Pack, PackInput, check_distinct, pack_key, resolve_packs
 from npc_kg.namespace import ONTOLOGY_IRI, PREFIXES
+from npc_kg.notices import notice
 from npc_kg.rdfio import parse_file
 from npc_kg.resources import data_path
 
@@ -84,7 +84,7 @@ def _notice(path: Path, reason: str) -> None:
     """One line on stderr, once per process: a cache file is ignored and rebuilt."""
     if not _NOTIFIED:
         _NOTIFIED.add(str(path))
-        print(f"npc-kg: ignoring the cache file {path} ({reason}); rebuilding the cache", file=sys.stderr)
+        notice(f"ignoring the cache file {path} ({reason}); rebuilding the cache")
 
 
 def _own_private(info: os.stat_result, *, readable_by_others: bool) -> str | None:

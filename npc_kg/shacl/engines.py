@@ -17,7 +17,6 @@ another knowledge graph builds its own with :meth:`Engines.build`.
 from __future__ import annotations
 
 import hashlib
-import sys
 import threading
 from collections.abc import Iterable, Sequence
 from functools import cached_property
@@ -30,6 +29,7 @@ from npc_kg.core.rules import Criterion, Hit, PatientRow, criteria_for, resolve_
 from npc_kg.errors import InputError
 from npc_kg.kg.packs import Pack, PackInput, pack_key, pack_prefixes, resolve_packs
 from npc_kg.namespace import NPC, curie
+from npc_kg.notices import notice
 from npc_kg.shacl.closures import ClosureEvaluator
 from npc_kg.shacl.plan import Plan, Unsupported, read_plan
 from npc_kg.shacl.reference import ReferenceEvaluator
@@ -151,8 +151,7 @@ class Engines:
                     self._closures = ClosureEvaluator(self.plan)
                 except Unsupported as error:
                     self._refusal = str(error)
-                    print(f"npc-kg: note: the local engine cannot evaluate these shapes ({error}); "
-                          "using the SPARQL engine", file=sys.stderr)
+                    notice(f"note: the local engine cannot evaluate these shapes ({error}); using the SPARQL engine")
                     raise
             return self._closures
 

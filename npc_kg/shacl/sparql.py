@@ -18,7 +18,6 @@ to pySHACL by the caller (:class:`npc_kg.shacl.engines.Engines`), with a notice 
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -28,6 +27,7 @@ from rdflib import RDFS
 
 from npc_kg.core.rules import Hit, owners_of
 from npc_kg.namespace import ENGINE, NPC
+from npc_kg.notices import notice
 from npc_kg.shacl.plan import Plan, Unsupported
 from npc_kg.shacl.sparql_queries import LITERAL_PREFIX, CompiledUnit, LiteralTests, compile_units, stand_in, stood_in
 from npc_kg.shacl.values import canonical, node_key
@@ -93,8 +93,7 @@ class SparqlEvaluator:
         """Print a notice on stderr for each unit that pySHACL checks instead of SPARQL."""
         for compiled in self.units:
             if compiled.query is None and compiled.unsupported is not None:
-                print(f"npc-kg: note: shape {compiled.unit.shape} is checked with pySHACL ({compiled.unsupported})",
-                      file=sys.stderr)
+                notice(f"note: shape {compiled.unit.shape} is checked with pySHACL ({compiled.unsupported})")
 
     def checks(self) -> list[Any]:
         """The safety check's verdicts on every query this evaluator sends to its own stores

@@ -27,6 +27,7 @@ from npc_kg.cohort.reader import iter_batches
 from npc_kg.cohort.synth import synth
 from npc_kg.core.rules import PatientRow, rows_of
 from npc_kg.namespace import NPC
+from npc_kg.notices import NpcKgNotice
 from npc_kg.rdfio import parse_file
 from npc_kg.shacl.closures import ClosureEvaluator, rdflib_triples
 from npc_kg.shacl.engines import Engines, package_engines
@@ -289,8 +290,8 @@ def test_shapes_outside_the_subset_go_to_the_sparql_engine(monkeypatch: pytest.M
     fresh = Engines(package.plan, queries=package.sparql.units, treatments=package.treatments(),
                     criteria={str(package.treatment()): package.criteria()})
     monkeypatch.setattr(engines_module, "ClosureEvaluator", refuse)
-    rows = assess_batch(batch, "local", engines=fresh)
-    assert "using the SPARQL engine" in capsys.readouterr().err
+    with pytest.warns(NpcKgNotice, match="using the SPARQL engine"):
+        rows = assess_batch(batch, "local", engines=fresh)
     assert rows == assess_batch(batch, "sparql") and len(rows) == 30
 
 
