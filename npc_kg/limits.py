@@ -18,11 +18,13 @@ limit                     environment variable        default        what
 
 from __future__ import annotations
 
+import math
 import os
 from dataclasses import dataclass, fields, replace
 from typing import Any
 
 from npc_kg.errors import InputError
+from npc_kg.suggest import unknown
 
 __all__ = ["DEFAULTS", "ENVIRONMENT", "FLAGS", "Limits", "configure", "current", "how_to_raise", "reset"]
 
@@ -55,17 +57,20 @@ FLAGS = {
 _OVERRIDES: dict[str, Any] = {}
 
 
-def _number(name: str, text: str) -> Any:
-    variable = ENVIRONMENT[name]
+def _number(name: str, value: Any, given: str) -> Any:
+    """``value`` of the limit ``name`` (``given``: where it came from, for the message), checked: a
+    finite number, 0 or more, whole except for the query timeout (whose 0 means none)."""
     try:
-        value = float(text)
-    except ValueError:
-        raise InputError(f"environment variable {variable} must be a number") from None
-    if value < 0 or value != value:
-        raise InputError(f"environment variable {variable} must not be negative")
+        number = float(value)
+    except (TypeError, ValueError):
+        raise InputError(f"{given} must be a number") from None
+    if isinstance(value, bool) or not math.isfinite(number) or number < 0:
+        raise InputError(f"{given} must be a finite number, 0 or more")
     if name == "query_timeout":
-        return value or None
-    return int(value)
+        return number or None
+    if number != int(number):
+        raise InputError(f"{given} must be a whole number")
+    return int(number)
 
 
 def current() -> Limits:
@@ -77,21 +82,20 @@ def current() -> Limits:
             continue
         text = os.environ.get(ENVIRONMENT[item.name], "").strip()
         if text:
-            values[item.name] = _number(item.name, text)
+            values[item.name] = _number(item.name, text, f"environment variable {ENVIRONMENT[item.name]}")
     return replace(DEFAULTS, **values)
 
 
 def configure(**changes: Any) -> None:
-    """Set limits for this process (a value of None leaves that limit as it is; ``query_timeout=0`` removes it)."""
+    """Set limits for this process (a value of None leaves that limit as it is; ``query_timeout=0`` removes it).
+
+    Raises :class:`~npc_kg.errors.InputError` for an unknown limit or a value that is not a finite
+    number of 0 or more (a whole number, but for ``query_timeout``)."""
     for name, value in changes.items():
         if name not in ENVIRONMENT:
-            raise TypeError(f"unknown limit {name!r}")
-        if value is None:
-            continue
-        if name == "query_timeout":
-            _OVERRIDES[name] = float(value) or None
-        else:
-            _OVERRIDES[name] = int(value)
+            raise InputError(unknown("limit", name, ENVIRONMENT))
+        if value is not None:
+            _OVERRIDES[name] = _number(name, value, f"the limit {name}")
 
 
 def reset() -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 from pathlib import Path
 
@@ -24,8 +25,9 @@ from npc_kg.sparql.backends.oxigraph_backend import OxigraphBackend
 from npc_kg.sparql.backends.rdflib_backend import RdflibBackend
 from npc_kg.sparql.bounded import run_bounded
 
-from .conftest import MARKER
+from .conftest import MARKER, REPO
 
+EXAMPLE = REPO / "examples" / "patients" / "eligible.ttl"
 CROSS_PRODUCT = "SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i . ?j ?k ?l }"
 CLASSES = ("SkullBaseBoneDestruction", "CranialNervePalsy", "DistantMetastasis", "Frailty", "HepaticInsufficiency")
 
@@ -290,3 +292,32 @@ def test_api_query_timeout_limits_an_embedded_query_of_this_call_only(monkeypatc
 def test_api_query_timeout_of_the_wrong_kind_is_refused(timeout: object) -> None:
     with pytest.raises(QueryError, match="timeout= is a number of seconds"):
         npc_kg.query("sources", timeout=timeout)
+
+
+@pytest.mark.parametrize(("variable", "value", "problem"), [
+    ("NPC_KG_MAX_FINDINGS", "inf", "must be a finite number, 0 or more"),
+    ("NPC_KG_MAX_FINDINGS", "1e999", "must be a finite number, 0 or more"),
+    ("NPC_KG_MAX_FINDINGS", "2.5", "must be a whole number"),
+    ("NPC_KG_MAX_INPUT_BYTES", "abc", "must be a number"),
+    ("NPC_KG_QUERY_TIMEOUT", "inf", "must be a finite number, 0 or more"),
+])
+def test_a_bad_limit_in_the_environment_is_exit_2(variable: str, value: str, problem: str, monkeypatch: pytest.MonkeyPatch,
+                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    """``inf`` was an internal error (OverflowError, exit 1), and ``2.5`` findings silently 2."""
+    monkeypatch.setenv(variable, value)
+    assert main(["assess", str(EXAMPLE), "--format", "json"]) == 2
+    assert f"environment variable {variable} {problem}" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(("changes", "problem"), [
+    ({"max_findings": 2.5}, "the limit max_findings must be a whole number"),
+    ({"max_findings": True}, "must be a finite number"),
+    ({"query_timeout": "soon"}, "the limit query_timeout must be a number"),
+    ({"max_findngs": 3}, "unknown limit 'max_findngs'; did you mean 'max_findings'"),
+])
+def test_configure_checks_what_it_is_given(changes: dict[str, object], problem: str) -> None:
+    try:
+        with pytest.raises(InputError, match=re.escape(problem)):
+            limits.configure(**changes)
+    finally:
+        limits.reset()
