@@ -124,7 +124,7 @@ def iter_csv_bytes(data: bytes, where: str, *, batch_size: int = 1000, mapping: 
                    encoding: str = "utf-8") -> Iterator[Batch]:
     """Yield batches of records from CSV held in memory (e.g. a DataFrame); ``where`` names it in errors."""
     if batch_size < 1:
-        raise InputError("--batch-size must be at least 1")
+        raise InputError("--batch-size (batch_size=) must be at least 1")
     yield from _csv_batches(io.BytesIO(data), batch_size, where, mapping or load_mapping(), _encoding(encoding))
 
 
@@ -132,7 +132,7 @@ def iter_batches(path: str | Path, fmt: str | None = None, *, batch_size: int = 
                  mapping: CsvMapping | None = None, encoding: str = "utf-8") -> Iterator[Batch]:
     """Yield batches of records from ``path`` (``encoding``: of a CSV file)."""
     if batch_size < 1:
-        raise InputError("--batch-size must be at least 1")
+        raise InputError("--batch-size (batch_size=) must be at least 1")
     fmt = fmt or guess_input_format(path)
     if fmt not in INPUT_FORMATS:
         raise InputError(f"unknown cohort format {fmt!r} (use one of {', '.join(INPUT_FORMATS)})", path=str(path))

@@ -263,7 +263,8 @@ def _check_arguments(encoding: Any, timeout: Any, workers: Any, batch_size: Any,
         raise InputError(f"unknown input format {input_format!r} (use one of {', '.join(INPUT_FORMATS)})")
     if endpoint is None and graph != DEFAULT_GRAPH_IRI:
         raise InputError("--graph names the graph of --endpoint that holds the patients; without --endpoint the "
-                         "patients come from the input files: drop --graph, or give --endpoint")
+                         "patients come from the input files: drop --graph, or give --endpoint (in Python: graph=, "
+                         "endpoint=)")
     if endpoint is None and timeout is not None:
         raise InputError("timeout= is the time limit of each request to endpoint=, and no endpoint= is given "
                          "(a library call has no clock on its local work: docs/reliability.md)")
@@ -299,16 +300,17 @@ def _assess_cohort(inputs: Any, out: str | Path | None, fmt: str | None, attriti
     if engine not in ENGINES:
         raise InputError(f"unknown engine {engine!r} (use one of {', '.join(ENGINES)})")
     if endpoint is None and not paths:
-        raise InputError("give at least one input file, or --endpoint")
+        raise InputError("give at least one input file, or --endpoint (in Python: endpoint=)")
     if encoding.lower().replace("_", "-") not in ("utf-8", "utf8") and not any(
             input_format == "csv" or (input_format is None and not isinstance(p, FrameInput) and suffix_format(p) == "csv")
             for p in paths):
-        raise InputError(f"--encoding {encoding} applies to CSV inputs, and none is given (RDF and FHIR JSON are UTF-8)")
+        raise InputError(f"--encoding {encoding} applies to CSV inputs, and none is given (RDF and FHIR JSON are UTF-8; "
+                         "in Python: encoding=)")
     if endpoint is not None and paths:
         raise InputError("--endpoint reads the patients from the server: give no input files with it "
-                         "(load them first with npc-kg load)")
+                         "(load them first with npc-kg load; in Python: endpoint=)")
     if endpoint is not None and engine == "reference":
-        raise InputError("--endpoint runs the compiled SPARQL: use --engine sparql")
+        raise InputError("--endpoint runs the compiled SPARQL: use --engine sparql (in Python: engine=\"sparql\")")
     _check_mappings_read(sites, paths, input_format)
     criteria = engines.criteria_of(target)
     summary = Attrition(criteria)

@@ -77,7 +77,7 @@ def export(
     if is_stdout(path) and fmt in FOLDER_FORMATS:
         raise OutputError(f"-: --format {fmt} writes several files; give a file prefix or a new or empty folder")
     if sign is not None and fmt != "nanopub":
-        raise InputError(f"--sign applies to --format nanopub only, not {fmt!r}")
+        raise InputError(f"--sign (sign=) applies to --format nanopub only, not {fmt!r}")
     if fmt == "kgx" and str(path).endswith(("/", os.sep)) and not Path(path).is_dir():  # a prefix, or a folder that exists
         raise OutputError(f"{path}: no such folder; create it first, or give a file prefix such as out/npc-kg")
     target = Path(path)

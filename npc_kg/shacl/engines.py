@@ -118,8 +118,8 @@ class Engines:
                 raise InputError(f"no eligibility criteria apply to treatment <{target}>{_suggestion(str(target), found)}")
             return target
         if len(found) != 1:
-            raise InputError(f"name the treatment with --treatment: the loaded packs state criteria of {len(found)} "
-                             f"treatments (choices: {', '.join(curie(t) for t in found) or 'none'})")
+            raise InputError(f"name the treatment with --treatment (in Python: treatment=): the loaded packs state "
+                             f"criteria of {len(found)} treatments (choices: {', '.join(curie(t) for t in found) or 'none'})")
         return URIRef(found[0])
 
     def resolve(self, treatment: str | URIRef) -> URIRef:
