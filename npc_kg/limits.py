@@ -20,13 +20,15 @@ from __future__ import annotations
 
 import math
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, fields, replace
 from typing import Any
 
 from npc_kg.errors import InputError
 from npc_kg.suggest import unknown
 
-__all__ = ["DEFAULTS", "ENVIRONMENT", "FLAGS", "Limits", "configure", "current", "how_to_raise", "reset"]
+__all__ = ["DEFAULTS", "ENVIRONMENT", "FLAGS", "Limits", "configure", "current", "how_to_raise", "reset", "scoped"]
 
 
 @dataclass(frozen=True)
@@ -62,6 +64,8 @@ def _number(name: str, value: Any, given: str) -> Any:
     finite number, 0 or more, whole except for the query timeout (whose 0 means none)."""
     try:
         number = float(value)
+    except OverflowError:
+        number = math.inf
     except (TypeError, ValueError):
         raise InputError(f"{given} must be a number") from None
     if isinstance(value, bool) or not math.isfinite(number) or number < 0:
@@ -107,3 +111,15 @@ def how_to_raise(name: str) -> str:
     """"raise it with --flag or VARIABLE" for the limit ``name``."""
     flag = FLAGS.get(name)
     return f"raise it with {flag} or {ENVIRONMENT[name]}" if flag else f"raise it with {ENVIRONMENT[name]}"
+
+
+@contextmanager
+def scoped() -> Iterator[None]:
+    """What :func:`configure` sets inside the block is undone after it (the command line's flags,
+    when a program calls :func:`npc_kg.cli.main`)."""
+    saved = dict(_OVERRIDES)
+    try:
+        yield
+    finally:
+        _OVERRIDES.clear()
+        _OVERRIDES.update(saved)

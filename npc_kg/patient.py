@@ -167,35 +167,41 @@ def _describe(result: ShaclResult, shapes: Graph) -> str:
     return str(custom) if custom is not None else f"breaks {component or 'a constraint'}"
 
 
-def _places(data: Graph) -> dict[Node, int]:
-    """Each patient of ``data`` and its place (from 0) in IRI order, the order of :func:`patients_in`."""
-    return {patient: n for n, patient in enumerate(patients_in(data))}
+class _Names:
+    """How messages name the patients of ``data`` and their finding records: by place in IRI order
+    (the order of :func:`patients_in` and of the assessments), never by IRI, which may hold an
+    identifier such as a record number (``docs/reliability.md``)."""
 
+    def __init__(self, data: Graph) -> None:
+        self.data = data
+        self.places = {patient: n for n, patient in enumerate(patients_in(data))}
+        self._records: dict[Node, dict[Node, int]] = {}
 
-def _patient_name(patient: Node, places: dict[Node, int]) -> str:
-    """``patient 2 of 3``: the patient's place among the graph's patients in IRI order, never its IRI,
-    which may hold an identifier such as a record number (``docs/reliability.md``)."""
-    blank = " (a blank node)" if isinstance(patient, BNode) else ""
-    if patient not in places:
-        return f"a patient{blank}"
-    if len(places) == 1:
-        return f"the patient{blank}"
-    return f"patient {places[patient] + 1} of {len(places)} (in IRI order){blank}"
+    def patient(self, patient: Node) -> str:
+        """``the patient`` (the only one), ``patient 2 of 3 (in IRI order)`` or ``a patient``."""
+        blank = " (a blank node)" if isinstance(patient, BNode) else ""
+        if patient not in self.places:
+            return f"a patient{blank}"
+        if len(self.places) == 1:
+            return f"the patient{blank}"
+        return f"patient {self.places[patient] + 1} of {len(self.places)} (in IRI order){blank}"
 
-
-def _where(focus: Node, data: Graph, places: dict[Node, int]) -> str:
-    """Which patient, and which of its finding records, a result is about; no IRI is shown."""
-    if focus in places:
-        return _patient_name(focus, places)
-    owners = sorted(data.subjects(NPC.hasFinding, focus), key=str)
-    if isinstance(focus, Literal):
-        record = "a finding record that is a literal"
-    elif not owners:
-        return "a finding record that no patient names (npc:hasFinding)"
-    else:
-        records = sorted(set(data.objects(owners[0], NPC.hasFinding)), key=str)
-        record = f"its finding record {records.index(focus) + 1} of {len(records)} (in IRI order)"
-    return f"{_patient_name(owners[0], places)}, {record}"
+    def where(self, focus: Node) -> str:
+        """The patient, and which of its finding records, a result on ``focus`` is about."""
+        if focus in self.places:
+            return self.patient(focus)
+        owners = sorted(self.data.subjects(NPC.hasFinding, focus), key=str)
+        if isinstance(focus, Literal):
+            record = "a finding record that is a literal"
+        elif not owners:
+            return "a finding record that no patient names (npc:hasFinding)"
+        else:
+            records = self._records.get(owners[0])
+            if records is None:  # once per patient: a patient may have thousands of records with errors
+                ordered = sorted(set(self.data.objects(owners[0], NPC.hasFinding)), key=str)
+                records = self._records[owners[0]] = {record: n for n, record in enumerate(ordered)}
+            record = f"its finding record {records[focus] + 1} of {len(records)} (in IRI order)"
+        return f"{self.patient(owners[0])}, {record}" if owners else record
 
 
 def data_errors(run: ValidationRun, data: Graph, shapes: Graph | None = None) -> list[str]:
@@ -207,7 +213,7 @@ def data_errors(run: ValidationRun, data: Graph, shapes: Graph | None = None) ->
     results = [r for r in run.results if shapes.value(r.source_shape, NPC.criterion) is None]
     type_components = ("DatatypeConstraintComponent", "OrConstraintComponent")
     typed = {(r.focus, r.path) for r in results if str(r.component).endswith(type_components)}
-    places = _places(data)
+    names = _Names(data)
     lines = set()
     for result in results:
         component = str(result.component)
@@ -217,7 +223,7 @@ def data_errors(run: ValidationRun, data: Graph, shapes: Graph | None = None) ->
         field = str(name) if name is not None else "value"
         if result.path is not None:
             field += f" ({_curie(result.path)})"
-        lines.add(f"{_where(result.focus, data, places)}: {field}: {_describe(result, shapes)}")
+        lines.add(f"{names.where(result.focus)}: {field}: {_describe(result, shapes)}")
     return sorted(lines, key=_numbers_in_order)
 
 
@@ -232,11 +238,11 @@ def check_findings(graph: Graph, patients: Iterable[Node], where: str) -> None:
     from npc_kg.limits import current, how_to_raise
 
     limit = current().max_findings
-    places = _places(graph)
+    names = _Names(graph)
     for patient in patients:
         count = sum(1 for _ in zip(graph.objects(patient, NPC.hasFinding), range(limit + 1), strict=False))
         if count > limit:
-            raise LimitError(f"{_patient_name(patient, places)} has more than {limit} finding records "
+            raise LimitError(f"{names.patient(patient)} has more than {limit} finding records "
                              f"({how_to_raise('max_findings')})", path=where)
 
 

@@ -596,7 +596,7 @@ def assess_many(sources: Iterable[PatientInput], treatment: str | URIRef | None 
     with using_packs(packs):
         for source in items:
             try:
-                assessments.extend(assess(source, treatment, engine=engine, mapping=mapping, at=at))
+                assessments.extend(stamped(assess_input(source, treatment, engine=engine, mapping=mapping, at=at)[0], at))
             except PatientModelError as error:
                 errors.extend(error.errors or [str(error)])
     if errors:

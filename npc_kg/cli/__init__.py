@@ -19,6 +19,7 @@ from collections.abc import Sequence
 from npc_kg import __version__
 from npc_kg.atomic import Terminated, signal_cleanup
 from npc_kg.errors import NpcKgError, OutputError, PatientModelError
+from npc_kg.limits import scoped
 from npc_kg.notices import printed_notices
 from npc_kg.suggest import did_you_mean
 
@@ -93,8 +94,9 @@ def print_error(error: NpcKgError) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI and return its exit code. While it runs, SIGTERM removes partial outputs and
     ends it with exit code 143, and notes (:mod:`npc_kg.notices`) are printed as ``npc-kg: ...``
-    lines on stderr; the caller's SIGTERM handler and warning filters are back when it returns."""
-    with signal_cleanup(), printed_notices():
+    lines on stderr; the caller's SIGTERM handler, warning filters and limits (:mod:`npc_kg.limits`,
+    which the flags set) are back when it returns."""
+    with signal_cleanup(), printed_notices(), scoped():
         return _main(argv)
 
 

@@ -14,8 +14,8 @@ extends or overrides the shipped one (:func:`load_mapping`'s ``extra``; docs/coh
   merged into the shipped one field by field (``{key: frailty, status_column: frail}`` renames
   a column), ``remove: true`` drops it, a new key adds a complete entry.
 
-Columns that the mapping does not name are ignored, with one notice on stderr per file naming
-them (never a value); a strict mapping (``--strict``) refuses them.
+Columns that the mapping does not name are ignored, with one note (:mod:`npc_kg.notices`) per
+file naming them (never a value); a strict mapping (``--strict``) refuses them.
 
 The layout of a configuration (:func:`load_mapping` without a path) is the package's file (with
 the site files merged into it), then each loaded criteria pack's ``csv.yaml`` (its ``findings``

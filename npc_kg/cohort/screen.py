@@ -122,7 +122,7 @@ class _Seen:
         self.dropped += [(done.where, line) for line in done.dropped]
 
     def notice(self) -> None:
-        """One line on stderr if readable records named no patient (line numbers only)."""
+        """One note (:mod:`npc_kg.notices`) if readable records named no patient (line numbers only)."""
         if self.dropped:
             where, line = self.dropped[0]
             notice(f"note: {len(self.dropped)} record(s) name no patient (no rdf:type npc:Patient, no "
@@ -156,6 +156,8 @@ def _split(paths: Sequence[Any], input_format: str | None) -> tuple[list[Any], l
 
 def _check_mappings_read(sites: SiteMappings, paths: Sequence[Any], input_format: str | None) -> None:
     """:class:`InputError` for a site mapping that no input would be read with (it was ignored with no word)."""
+    if any(not isinstance(p, FrameInput) and not Path(p).exists() for p in paths):
+        return  # a missing input is the first thing to say: the reader says it ("no such file")
     if sites.csv and not any(isinstance(p, FrameInput) or input_format == "csv"
                              or (input_format is None and suffix_format(p) == "csv") for p in paths):
         raise InputError("a CSV mapping (npc-kg-cohort-csv/1), and no input is CSV: it would not be read; "
@@ -254,7 +256,7 @@ def _check_arguments(encoding: Any, timeout: Any, workers: Any, batch_size: Any,
     if not isinstance(encoding, str):
         raise InputError(f"encoding= is the name of a text encoding (utf-8, latin-1...), not {type(encoding).__name__}")
     if timeout is not None and (isinstance(timeout, bool) or not isinstance(timeout, int | float) or not timeout > 0):
-        raise InputError(f"timeout= is a number of seconds above 0, not {timeout!r}")
+        raise InputError(f"timeout= (CLI --timeout) is a number of seconds above 0, not {timeout!r}")
     if not isinstance(workers, int) or workers < 1:
         raise InputError(f"workers must be a whole number of 1 or more, not {workers!r}")
     if not isinstance(batch_size, int) or batch_size < 1:

@@ -11,16 +11,20 @@ Elements the model does not know (extensions' own keys, a site's additions) are 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
+from datetime import date, time
 from typing import Any
 
 __all__ = ["MalformedElement", "element_problem"]
 
 _TEXT = frozenset({"string", "System.String", "code", "id", "uri", "url", "canonical", "markdown", "oid", "uuid",
-                   "base64Binary", "xhtml", "date", "dateTime", "instant", "time"})
+                   "base64Binary", "xhtml"})
+_WHEN = frozenset({"date", "dateTime", "instant"})  # text in JSON; a date or datetime in a dict a model library made
 _WHOLE = frozenset({"integer", "positiveInt", "unsignedInt"})
 _PRIMITIVE: dict[str, tuple[str, Callable[[Any], bool]]] = {
     **{kind: ("text", lambda v: isinstance(v, str)) for kind in _TEXT},
+    **{kind: ("text", lambda v: isinstance(v, str | date)) for kind in _WHEN},
+    "time": ("text", lambda v: isinstance(v, str | time)),
     "boolean": ("true or false", lambda v: isinstance(v, bool)),
     **{kind: ("a whole number", lambda v: isinstance(v, int) and not isinstance(v, bool)) for kind in _WHOLE},
     "decimal": ("a number", lambda v: isinstance(v, int | float) and not isinstance(v, bool)),
@@ -57,22 +61,29 @@ def _child(children: dict[tuple[str, str], tuple[str | None, str] | None], base:
     return found
 
 
-def element_problem(resource_type: str, elements: Mapping[str, Any]) -> str | None:
+def element_problem(resource_type: str, elements: Mapping[str, Any], read: Collection[str] | None = None) -> str | None:
     """The first of ``elements`` (top-level elements of a ``resource_type`` resource) whose JSON form
     is not its R4 type's, as ``Condition.code.coding should be a JSON object (FHIR Coding)``; None
-    if every one is readable. No value is quoted."""
+    if every one is readable. With ``read`` (the element names a selector reads), only those
+    elements below the top level are judged: a flaw elsewhere (a ``display`` that is a number)
+    does not keep the resource from being read. No value is quoted."""
     children = _model()
     for key, value in elements.items():
-        if not key.startswith("_") and key != "resourceType":
-            found = _problem(children, resource_type, key, value, 0)
+        if isinstance(key, str) and not key.startswith("_") and key != "resourceType":
+            found = _problem(children, resource_type, key, value, 0, read)
             if found is not None:
                 keys, problem = found
                 return f"{'.'.join([resource_type, key, *reversed(keys)])} {problem}"
     return None
 
 
+def _is_read(key: str, read: Collection[str]) -> bool:
+    """``key`` is named by the selector, or is a choice-type element of a name it reads (``value`` -> ``valueInteger``)."""
+    return key in read or any(key.startswith(name) and len(key) > len(name) and key[len(name)].isupper() for name in read)
+
+
 def _problem(children: dict[tuple[str, str], tuple[str | None, str] | None], base: str, key: str, value: Any,
-             depth: int) -> tuple[list[str], str] | None:
+             depth: int, read: Collection[str] | None) -> tuple[list[str], str] | None:
     """(the keys below ``key``, innermost first, and what is wrong) for the element ``key`` of ``base``, or None."""
     known = children[(base, key)] if (base, key) in children else _child(children, base, key)
     if known is None or depth > _DEPTH:
@@ -93,8 +104,8 @@ def _problem(children: dict[tuple[str, str], tuple[str | None, str] | None], bas
         if kind == "Resource":
             continue  # a contained resource: not read
         for child, inner in item.items():
-            if not child.startswith("_"):
-                found = _problem(children, below, child, inner, depth + 1)
+            if isinstance(child, str) and not child.startswith("_") and (read is None or _is_read(child, read)):
+                found = _problem(children, below, child, inner, depth + 1, read)
                 if found is not None:
                     found[0].append(child)
                     return found

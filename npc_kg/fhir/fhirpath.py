@@ -70,12 +70,12 @@ class Selector:
         keep = self._keep
         part = {k: v for k, v in resource.items() if (keep[k] if k in keep else self._kept(k))}
         if not self._memoised:
-            _judge(part)
+            _judge(part, self._names)
             return self.evaluate(resource)
         key = orjson.dumps(part, option=orjson.OPT_SORT_KEYS)
         found = self._memo.get(key)
         if found is None:
-            _judge(part)
+            _judge(part, self._names)
             found = tuple(self._function(part))
             if len(self._memo) >= _MEMO_LIMIT:
                 self._memo.clear()
@@ -83,9 +83,9 @@ class Selector:
         return found
 
 
-def _judge(part: dict[str, Any]) -> None:
+def _judge(part: dict[str, Any], read: frozenset[str]) -> None:
     kind = part.get("resourceType")
-    problem = element_problem(kind, part) if isinstance(kind, str) else None
+    problem = element_problem(kind, part, read) if isinstance(kind, str) else None
     if problem is not None:
         raise MalformedElement(problem)
 

@@ -64,10 +64,14 @@ def _concepts(resource: dict[str, Any], ref: SourceRef, element: str) -> Any:
     value = resource.get(element)
     if value is None or _plain_concept(value):
         return value
-    problem = element_problem(ref.type, {element: value})
+    problem = element_problem(ref.type, {element: value}, _CODING_READ)
     if problem is not None:
         raise _malformed(ref, f"{problem}; fix the resource")
     return value
+
+
+_CODING_READ = frozenset({"coding", "system", "code"})
+"""What the mapper reads of a code element (a CodeableConcept): the same as :func:`_plain_concept` checks."""
 
 
 def _plain_concept(value: Any) -> bool:

@@ -81,7 +81,7 @@ _NOTIFIED: set[str] = set()
 
 
 def _notice(path: Path, reason: str) -> None:
-    """One line on stderr, once per process: a cache file is ignored and rebuilt."""
+    """One note (:mod:`npc_kg.notices`), once per process: a cache file is ignored and rebuilt."""
     if not _NOTIFIED:
         _NOTIFIED.add(str(path))
         notice(f"ignoring the cache file {path} ({reason}); rebuilding the cache")
@@ -172,7 +172,7 @@ def cached(name: str, files: Iterable[Path], build: Callable[[], Any]) -> Any:
     patient data. A cache file is a pickle signed with HMAC-SHA256 under a random key kept in the
     cache folder (``key``, mode 0600); it is read only after its owner, mode and signature are
     checked (:func:`_read_cache`), because unpickling runs code. A corrupt, foreign or stale file
-    is ignored and rebuilt, with a one-line notice on stderr. Files are written atomically.
+    is ignored and rebuilt, with one note (:mod:`npc_kg.notices`). Files are written atomically.
     """
     from npc_kg import __version__
 

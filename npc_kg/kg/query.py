@@ -87,6 +87,9 @@ def bind_params(named: NamedQuery, params: Mapping[str, Any]) -> dict[str, Node]
 def _backend(backend: str | Backend | None, endpoint: str | None, allow_network: bool, options: Mapping[str, Any]) -> Backend:
     allow_network = allow_network is True  # the literal True only: "no" or 1 must not open the network
     if isinstance(backend, Backend):
+        if options:
+            raise QueryError(f"{', '.join(f'{key}=' for key in sorted(options))} configures the backend npc-kg makes; "
+                             "a Backend instance comes with its own (give them when you build it)")
         return backend
     if endpoint or backend == "remote":
         return make_backend("remote", endpoint=endpoint, allow_network=allow_network, **options)

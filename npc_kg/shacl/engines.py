@@ -4,8 +4,8 @@
 evaluator from it: the compiled closures (the default), the compiled SPARQL and the pySHACL
 reference. It also knows the configuration's treatments and their criteria
 (:func:`npc_kg.core.rules.criteria_for`) and chains the evaluators: what the closures cannot
-evaluate goes to SPARQL, and what SPARQL cannot express to pySHACL, each time with a notice on
-stderr (closures -> SPARQL -> pySHACL).
+evaluate goes to SPARQL, and what SPARQL cannot express to pySHACL, each time with a note
+(:mod:`npc_kg.notices`; closures -> SPARQL -> pySHACL).
 
 :func:`engines_for` gives the engines of a configuration (the package's criteria packs plus the
 packs a caller names; ``packs=None`` is the active configuration, :func:`npc_kg.kg.packs.using_packs`),

@@ -13,7 +13,7 @@ Endpoint: the data is already there; only the compiled queries (which name no pa
 sent. Literals are judged by the endpoint's SPARQL functions on the literals as it stores them.
 
 Both return *hits* (:data:`npc_kg.core.rules.Hit`); a unit the compiler cannot express is left
-to pySHACL by the caller (:class:`npc_kg.shacl.engines.Engines`), with a notice on stderr.
+to pySHACL by the caller (:class:`npc_kg.shacl.engines.Engines`), with a note (:mod:`npc_kg.notices`).
 """
 
 from __future__ import annotations
@@ -90,7 +90,7 @@ class SparqlEvaluator:
             self.notify()
 
     def notify(self) -> None:
-        """Print a notice on stderr for each unit that pySHACL checks instead of SPARQL."""
+        """A note (:mod:`npc_kg.notices`) for each unit that pySHACL checks instead of SPARQL."""
         for compiled in self.units:
             if compiled.query is None and compiled.unsupported is not None:
                 notice(f"note: shape {compiled.unit.shape} is checked with pySHACL ({compiled.unsupported})")

@@ -183,7 +183,7 @@ def run_bounded(work: Callable[[], T], timeout: float | None, *, what: str = "th
 
                 raise QueryTimeoutError(f"{what} ran longer than {timeout:g} s and was stopped "
                                         f"({how_to_raise('query_timeout')}; 0 means no limit)")
-            ready, _w, _x = select.select([read_end], [], [], left)
+            ready, _w, _x = select.select([read_end], [], [], min(left, 3600.0))  # select takes no huge waits
             if not ready:
                 continue
             chunk = os.read(read_end, 1 << 20)

@@ -130,15 +130,25 @@ def test_endpoint_options_without_an_endpoint_are_refused(tmp_path: Path, capsys
         assess_cohort([cohort], tmp_path / "o.csv", timeout=5)
 
 
-def test_timeout_without_an_endpoint_limits_the_local_queries(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    """As for assess and query, where the message that ends a run past the limit says to raise it."""
+def test_timeout_without_an_endpoint_limits_the_local_queries(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                              capsys: pytest.CaptureFixture[str]) -> None:
+    """As for assess and query, where the message that ends a run past the limit says to raise it;
+    the limit holds during the run and is gone when ``main()`` returns."""
     from npc_kg import limits
+    from npc_kg.cohort import screen
 
+    seen: list[float | None] = []
+    run = screen.assess_cohort
+
+    def recorded(*args: object, **kwargs: object) -> object:
+        seen.append(limits.current().query_timeout)
+        return run(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(screen, "assess_cohort", recorded)
     cohort = tmp_path / "c.nt"
     synth(2, 1, cohort)
-    try:
-        assert main(["assess-cohort", str(cohort), "--out", str(tmp_path / "o.csv"), "--timeout", "7"]) == 0
-        assert limits.current().query_timeout == 7
-    finally:
-        limits.reset()
+    before = limits.current().query_timeout
+    assert main(["assess-cohort", str(cohort), "--out", str(tmp_path / "o.csv"), "--timeout", "7"]) == 0
+    assert seen == [7]
+    assert limits.current().query_timeout == before
     capsys.readouterr()

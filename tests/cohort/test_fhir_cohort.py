@@ -201,3 +201,6 @@ def test_a_site_mapping_no_input_reads_is_refused(tmp_path: Path, capsys: pytest
     assert not (tmp_path / "o.csv").exists()
     assert main(["assess-cohort", str(cohort), str(BULK), "--out", str(tmp_path / "o.csv"), "--mapping", str(SITE)]) == 0
     capsys.readouterr()
+    assert main(["assess-cohort", str(tmp_path / "no-such-export") + "/", "--out", str(tmp_path / "o.csv"),
+                 "--mapping", str(SITE)]) == 2
+    assert "no-such-export/: no such file" in capsys.readouterr().err  # the first thing to say, not the mapping

@@ -95,3 +95,21 @@ def test_a_patient_dicts_id_is_never_in_an_error(patient: dict[str, object]) -> 
         npc_kg.assess(patient)
     text = " ".join([str(caught.value), *caught.value.errors])
     assert "SECRET-4242" not in text and "4242" not in text
+
+
+def test_errors_name_patients_and_records_by_place_never_by_iri(helpers) -> None:
+    """Subject IRIs may hold record numbers: a message says which patient and record by its place in IRI order."""
+    ttl = helpers.PREFIXES_TTL + """
+ex:MRN-0002 a npc:Patient ; npc:age 300 ; npc:hasFinding ex:MRN-0002-a , ex:MRN-0002-b , ex:MRN-0002-c .
+ex:MRN-0002-a a npc:LocalRecurrence ; npc:findingStatus npc:Present .
+ex:MRN-0002-b a npc:LocalRecurrence .
+ex:MRN-0002-c a npc:LocalRecurrence ; npc:findingStatus npc:Present .
+ex:MRN-0001 a npc:Patient ; npc:age 50 .
+"""
+    with pytest.raises(PatientModelError) as info:
+        npc_kg.assess(ttl)
+    text = "\n".join(info.value.errors)
+    assert "patient 2 of 2 (in IRI order): age (npc:age): is above the maximum 120" in text
+    assert "patient 2 of 2 (in IRI order), its finding record 2 of 3 (in IRI order): status (npc:findingStatus): " \
+           "is missing" in text
+    assert "MRN" not in "\n".join([str(info.value), *info.value.errors])

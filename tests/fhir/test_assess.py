@@ -315,3 +315,26 @@ def test_a_fhir_mapping_with_no_fhir_input_is_refused(capsys: pytest.CaptureFixt
     assert "no input is FHIR: it would not be read" in capsys.readouterr().err
     assert main(["assess", str(rdf), str(ELIGIBLE), "--mapping", str(SITE), "--format", "json"]) == 0  # one is FHIR
     assert len(json.loads(capsys.readouterr().out)) == 2
+    from npc_kg.assessment.assess import assess_many
+
+    assert len(assess_many([rdf, ELIGIBLE], mapping=SITE)) == 2  # each input is not checked alone
+
+
+def test_a_dict_bundle_with_date_objects_is_read_and_one_with_odd_keys_is_refused() -> None:
+    """A dict made in Python may hold a date object (a model library's dict): read as its text. A key
+    that is not text is not FHIR: a clean FhirInputError (the element check crashed on it)."""
+    import datetime
+
+    from npc_kg.fhir.errors import FhirInputError
+
+    def bundle_with(edit: Any) -> dict[str, Any]:
+        bundle = json.loads(ELIGIBLE.read_text(encoding="utf-8"))
+        edit({entry["resource"]["resourceType"]: entry["resource"] for entry in bundle["entry"]})
+        return bundle
+
+    dated = bundle_with(lambda r: r["Patient"].__setitem__("birthDate", datetime.date(1960, 5, 2)))
+    [result] = npc_kg.assess(dated, mapping=SITE, at="2026-01-01")
+    assert result.verdict == npc_kg.assess(ELIGIBLE, mapping=SITE, at="2026-01-01")[0].verdict
+    odd = bundle_with(lambda r: r["Condition"]["code"].__setitem__(1, "not FHIR"))
+    with pytest.raises(FhirInputError, match="check the resource against FHIR R4"):
+        npc_kg.assess(odd, mapping=SITE, at="2026-01-01")

@@ -50,3 +50,18 @@ def test_hostile_nesting_is_bounded() -> None:
     for _ in range(5000):
         deep = {"extension": [{"url": "u", "extension": [deep]}]}
     assert element_problem("Observation", {"extension": [deep]}) is None
+
+
+def test_only_the_elements_a_selector_reads_are_judged_below_the_top() -> None:
+    """A flaw in an element nothing reads (a display that is a number) does not refuse the resource."""
+    status = {"verificationStatus": {"coding": [{**CODING, "display": 7}]}}
+    assert element_problem("Condition", status, frozenset({"verificationStatus", "coding", "where", "system", "code"})) is None
+    assert element_problem("Condition", status) == "Condition.verificationStatus.coding.display should be text (FHIR string)"
+    bad = {"verificationStatus": {"coding": [{**CODING, "code": 7}]}}
+    assert element_problem("Condition", bad, frozenset({"verificationStatus", "coding", "code"})) is not None
+    value = {"extension": [{"url": "u", "valueCodeableConcept": "text"}]}
+    assert element_problem("Observation", value, frozenset({"extension", "url", "value"})) is not None  # value[x]
+
+
+def test_a_key_that_is_not_text_is_not_judged() -> None:
+    assert element_problem("Condition", {"code": {1: "x", "coding": [{2: "y"}]}, 3: "z"}) is None  # type: ignore[dict-item]

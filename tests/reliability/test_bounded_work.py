@@ -314,6 +314,7 @@ def test_a_bad_limit_in_the_environment_is_exit_2(variable: str, value: str, pro
     ({"max_findings": True}, "must be a finite number"),
     ({"query_timeout": "soon"}, "the limit query_timeout must be a number"),
     ({"max_findngs": 3}, "unknown limit 'max_findngs'; did you mean 'max_findings'"),
+    ({"max_findings": 10**400}, "must be a finite number"),
 ])
 def test_configure_checks_what_it_is_given(changes: dict[str, object], problem: str) -> None:
     try:
@@ -321,3 +322,14 @@ def test_configure_checks_what_it_is_given(changes: dict[str, object], problem: 
             limits.configure(**changes)
     finally:
         limits.reset()
+
+
+def test_a_huge_timeout_is_no_limit_in_practice() -> None:
+    """select() refuses a wait of 1e12 s: it was an OverflowError (exit 1) after the query ran."""
+    assert npc_kg.query("SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }", timeout=1e12)[0]["n"] > 1000
+
+
+def test_options_for_a_backend_instance_are_refused() -> None:
+    """A Backend instance comes with its own timeout and graph: ``timeout=`` beside it was ignored."""
+    with pytest.raises(QueryError, match="a Backend instance comes with its own"):
+        npc_kg.query("sources", backend=RdflibBackend(), timeout=5)
