@@ -357,7 +357,7 @@ def test_unreadable_rows_of_two_files_on_the_same_line_are_two_rows(tmp_path: Pa
     ([Path("x.nt")], {"workers": 0}, "workers must be a whole number of 1 or more"),
     ([Path("x.nt")], {"batch_size": 2.5}, "batch_size must be a whole number of 1 or more"),
     ([Path("x.nt")], {"encoding": None}, "encoding= is the name of a text encoding"),
-    ([Path("x.nt")], {"timeout": "abc"}, "timeout= is a number of seconds above 0"),
+    ([Path("x.nt")], {"timeout": "abc"}, r"timeout= \(CLI --timeout\) is a number of seconds above 0"),
 ])
 def test_api_inputs_of_the_wrong_kind_are_input_errors(inputs: Any, options: dict[str, Any], message: str,
                                                        tmp_path: Path) -> None:
