@@ -11,19 +11,34 @@ Elements the model does not know (extensions' own keys, a site's additions) are 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Collection, Mapping
 from datetime import date, time
 from typing import Any
 
-__all__ = ["MalformedElement", "element_problem"]
+__all__ = ["MalformedElement", "concept_problem", "element_problem"]
 
 _TEXT = frozenset({"string", "System.String", "code", "id", "uri", "url", "canonical", "markdown", "oid", "uuid",
                    "base64Binary", "xhtml"})
-_WHEN = frozenset({"date", "dateTime", "instant"})  # text in JSON; a date or datetime in a dict a model library made
+_YEAR = r"([0-9]([0-9]([0-9][1-9]|[1-9]0)|[1-9]00)|[1-9]000)"
+_TIME = r"([01][0-9]|2[0-3]):[0-5][0-9]:([0-5][0-9]|60)(\.[0-9]+)?(Z|(\+|-)((0[0-9]|1[0-3]):[0-5][0-9]|14:00))?"
+"""FHIR requires the time zone after a time; exports often leave it out, and the text still orders the same."""
+_MONTH, _DAY = r"(0[1-9]|1[0-2])", r"(0[1-9]|[1-2][0-9]|3[0-1])"
+_WHEN = {  # the regular expressions of the FHIR R4 datatypes page; a date or datetime in a dict a model library made
+    "date": (re.compile(rf"{_YEAR}(-{_MONTH}(-{_DAY})?)?"), "YYYY, YYYY-MM or YYYY-MM-DD"),
+    "dateTime": (re.compile(rf"{_YEAR}(-{_MONTH}(-{_DAY}(T{_TIME})?)?)?"), "YYYY, YYYY-MM, YYYY-MM-DD or "
+                 "YYYY-MM-DDThh:mm:ss+zz:zz"),
+    "instant": (re.compile(rf"{_YEAR}-{_MONTH}-{_DAY}T{_TIME}"), "YYYY-MM-DDThh:mm:ss+zz:zz"),
+}
 _WHOLE = frozenset({"integer", "positiveInt", "unsignedInt"})
+def _when(form: re.Pattern[str]) -> Callable[[Any], bool]:
+    """The test of a date kind: text in its form, or a date (or datetime) object."""
+    return lambda value: isinstance(value, date) or (isinstance(value, str) and form.fullmatch(value) is not None)
+
+
 _PRIMITIVE: dict[str, tuple[str, Callable[[Any], bool]]] = {
     **{kind: ("text", lambda v: isinstance(v, str)) for kind in _TEXT},
-    **{kind: ("text", lambda v: isinstance(v, str | date)) for kind in _WHEN},
+    **{kind: (f"text in the form {shown}", _when(form)) for kind, (form, shown) in _WHEN.items()},
     "time": ("text", lambda v: isinstance(v, str | time)),
     "boolean": ("true or false", lambda v: isinstance(v, bool)),
     **{kind: ("a whole number", lambda v: isinstance(v, int) and not isinstance(v, bool)) for kind in _WHOLE},
@@ -92,6 +107,8 @@ def _problem(children: dict[tuple[str, str], tuple[str | None, str] | None], bas
     primitive = _PRIMITIVE.get(kind or "")
     if primitive is None and kind is not None and not kind[0].isupper():
         return None  # a primitive type this table does not know: not judged
+    if value is None:
+        return [], "is null: leave the element out (FHIR JSON has null only inside a list of primitives)"
     for item in value if type(value) is list else (value,):
         if item is None:
             continue  # a repeated primitive's gap (its extension is in "_element")
@@ -110,3 +127,37 @@ def _problem(children: dict[tuple[str, str], tuple[str | None, str] | None], bas
                     found[0].append(child)
                     return found
     return None
+
+
+_CODING_READ = frozenset({"coding", "system", "code"})
+"""What a reader of a code element reads: its codings' systems and codes."""
+
+
+def concept_problem(resource_type: str, element: str, value: Any) -> str | None:
+    """What keeps the code element ``element`` (a CodeableConcept, or a list of them) of a
+    ``resource_type`` resource from being read, or None: its JSON form, or a Coding whose
+    ``system`` or ``code`` is not one text value (a list or null there would match no code)."""
+    if value is None or _plain_concept(value):
+        return None
+    problem = element_problem(resource_type, {element: value}, _CODING_READ)
+    if problem is not None:
+        return problem
+    for concept in value if isinstance(value, list) else [value]:
+        codings = concept.get("coding") if isinstance(concept, dict) else None
+        for coding in codings if isinstance(codings, list) else [codings]:
+            if not isinstance(coding, dict):
+                continue
+            for key in ("system", "code"):
+                if key in coding and not isinstance(coding[key], str):
+                    kind = "uri" if key == "system" else "code"
+                    return f"{resource_type}.{element}.coding.{key} should be one text value (FHIR {kind})"
+    return None
+
+
+def _plain_concept(value: Any) -> bool:
+    """The common case, checked fast: one CodeableConcept whose codings have text systems and codes."""
+    if type(value) is not dict:
+        return False
+    coding = value.get("coding")
+    return type(coding) is list and all(type(c) is dict and type(c.get("system", "")) is str
+                                        and type(c.get("code", "")) is str for c in coding)

@@ -13,7 +13,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from datetime import UTC, date, datetime
 from typing import Any
 
-from npc_kg.fhir.elements import MalformedElement, element_problem
+from npc_kg.fhir.elements import MalformedElement, concept_problem
 from npc_kg.fhir.errors import FhirInputError, MalformedElementError
 from npc_kg.fhir.mapping import CodeRow, FhirMapping, FindingRule, PropertyRule, RecordProperty, StateStep
 from npc_kg.fhir.model import FhirPatient, FindingRecord, ReadStats, SourceRef, Statement
@@ -62,25 +62,10 @@ def full_years(born: Any, on: date) -> int | None:
 def _concepts(resource: dict[str, Any], ref: SourceRef, element: str) -> Any:
     """The top-level code element ``element`` of ``resource``; :class:`FhirInputError` if it cannot be read."""
     value = resource.get(element)
-    if value is None or _plain_concept(value):
-        return value
-    problem = element_problem(ref.type, {element: value}, _CODING_READ)
+    problem = concept_problem(ref.type, element, value)
     if problem is not None:
         raise _malformed(ref, f"{problem}; fix the resource")
     return value
-
-
-_CODING_READ = frozenset({"coding", "system", "code"})
-"""What the mapper reads of a code element (a CodeableConcept): the same as :func:`_plain_concept` checks."""
-
-
-def _plain_concept(value: Any) -> bool:
-    """The common case, checked fast: one CodeableConcept whose codings have text systems and codes."""
-    if type(value) is not dict:
-        return False
-    coding = value.get("coding")
-    return type(coding) is list and all(type(c) is dict and type(c.get("system", "")) is str
-                                        and type(c.get("code", "")) is str for c in coding)
 
 
 def _malformed(ref: SourceRef, message: str) -> MalformedElementError:

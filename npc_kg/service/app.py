@@ -165,6 +165,8 @@ async def cds_service(request: Request) -> Response:
         body = json.loads(await request.body())
     except (ValueError, UnicodeDecodeError):
         return _json_error(400, "the request body is not JSON")
+    except RecursionError:
+        return _json_error(400, "the request body is JSON nested too deeply to be a CDS Hooks request")
     try:
         prefetch = check_request(body, service)
         if service.hook == "order-select" and not selects_order(body["context"], service):
@@ -217,10 +219,15 @@ def _assess_text(text: str, fmt: str, treatment: str | None, mapping: Any) -> st
     from npc_kg.rdfio import parse_text
 
     if fmt == "fhir":  # read by the FHIR reader with the service's mapping (the site's files included)
-        from npc_kg.fhir.detect import fhir_document
+        from npc_kg.fhir.detect import is_fhir_json
 
-        doc = fhir_document(text)
-        if doc is None:
+        try:
+            doc = json.loads(text)  # the text itself, never a file name: the service reads no file a caller names
+        except ValueError:
+            doc = None
+        except RecursionError:
+            raise InputError("the text is JSON nested too deeply to be FHIR R4") from None
+        if not is_fhir_json(doc):
             raise InputError("the text is not FHIR R4 JSON: give a Bundle or a resource with a resourceType")
         return render_report([doc], "html", treatment, mapping=mapping)
     graph = parse_text(text, fmt)
@@ -272,7 +279,10 @@ async def sparql(request: Request) -> Response:
     else:
         media = request.headers.get("content-type", "").split(";")[0].strip().lower()
         if media == "application/sparql-query":
-            query = (await request.body()).decode("utf-8", errors="replace")
+            try:
+                query = (await request.body()).decode("utf-8")
+            except UnicodeDecodeError:
+                return _json_error(400, "the query is not UTF-8 text (SPARQL 1.1 Protocol: send UTF-8)")
         elif media == "application/x-www-form-urlencoded":
             form = await request.form()
             if "update" in form:
@@ -288,7 +298,7 @@ async def sparql(request: Request) -> Response:
     if "default-graph-uri" in params or "named-graph-uri" in params:
         return _json_error(400, "default-graph-uri and named-graph-uri are not supported: one graph, the knowledge graph")
     try:
-        result = await _run(request, answer, query, request.headers.get("accept"))
+        result = await _run(request, answer, query, request.headers.get("accept"), request.app.state.config.timeout)
     except SparqlRefused as error:
         return _json_error(error.status, str(error))
     return Response(result.body, media_type=result.media_type)

@@ -99,8 +99,9 @@ def negotiate(accept: str | None, graph: bool) -> str:
     raise SparqlRefused(406, f"none of the requested types is offered; use one of {', '.join(offered)}")
 
 
-def answer(query: str, accept: str | None) -> RdfAnswer:
-    """Check and run ``query`` on the knowledge graph; serialize the answer for ``accept``."""
+def answer(query: str, accept: str | None, timeout: float | None = None) -> RdfAnswer:
+    """Check and run ``query`` on the knowledge graph; serialize the answer for ``accept``. The query's
+    process is stopped after ``timeout`` seconds (default: the limit in force, :mod:`npc_kg.limits`)."""
     try:
         parsed = parse(query)
     except QueryError as error:
@@ -131,7 +132,7 @@ def answer(query: str, accept: str | None) -> RdfAnswer:
         return data or b"", media_type
 
     try:
-        data, media_type = run_bounded(evaluate, default_timeout(), what="the query")
+        data, media_type = run_bounded(evaluate, default_timeout() if timeout is None else timeout, what="the query")
     except QueryTimeoutError as error:
         raise SparqlRefused(503, str(error)) from None
     return RdfAnswer(data, media_type)

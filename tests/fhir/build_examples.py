@@ -538,6 +538,19 @@ def invalid_files() -> dict[str, tuple[str, dict[str, Any]]]:
     text_system["entry"][1]["resource"]["code"]["coding"][0]["system"] = 42
     add("coding-system-not-text.json", text_system, "a Coding whose system is a number", "MalformedElementError",
         "Condition.code.coding.system should be text (FHIR uri)", "/entry/1/resource")
+    code_list = copy.deepcopy(bundle(base(pid)))
+    code_list["entry"][1]["resource"]["code"]["coding"][0]["code"] = ["C11.9"]  # matched no code: out of scope
+    add("coding-code-list.json", code_list, "a Coding whose code is a list", "MalformedElementError",
+        "Condition.code.coding.code should be one text value (FHIR code)", "/entry/1/resource")
+    null_status = copy.deepcopy(bundle(base(pid)))
+    null_status["entry"][1]["resource"]["verificationStatus"] = None
+    add("status-null.json", null_status, "a Condition.verificationStatus that is null", "MalformedElementError",
+        "Condition.verificationStatus is null", "/entry/1/resource")
+    bad_date = copy.deepcopy(bundle(base(pid)))
+    m_entry = next(n for n, e in enumerate(bad_date["entry"]) if e["resource"]["id"] == f"{pid}-m")
+    bad_date["entry"][m_entry]["resource"]["effectiveDateTime"] = "2024-13-45"  # ordered the observations wrongly
+    add("effective-not-a-date.json", bad_date, "an Observation.effectiveDateTime that is no date", "MalformedElementError",
+        "Observation.effectiveDateTime should be text in the form YYYY", f"/entry/{m_entry}/resource")
     add("entry-not-object.json", {"resourceType": "Bundle", "type": "collection", "entry": ["Patient/1"]},
         "a Bundle entry that is not a JSON object", "NotFhirError", "entry must be a JSON object", "/entry/0")
     return out

@@ -22,7 +22,9 @@ CODING = {"system": "http://example.org/codes", "code": "x"}
     ("Observation", {"component": [{"code": "text"}]}, "Observation.component.code should be a JSON object"),
     ("Observation", {"extension": [{"url": "u", "valueCodeableConcept": 1}]},
      "Observation.extension.valueCodeableConcept should be a JSON object"),
-    ("Patient", {"birthDate": 19600101}, "Patient.birthDate should be text (FHIR date)"),
+    ("Patient", {"birthDate": 19600101}, "Patient.birthDate should be text in the form YYYY, YYYY-MM or YYYY-MM-DD (FHIR date)"),
+    ("Observation", {"effectiveDateTime": "2024-13-45"}, "Observation.effectiveDateTime should be text in the form"),
+    ("Condition", {"verificationStatus": None}, "Condition.verificationStatus is null"),
 ])
 def test_a_malformed_element_is_named_without_its_value(kind: str, elements: dict[str, Any], problem: str) -> None:
     found = element_problem(kind, elements)

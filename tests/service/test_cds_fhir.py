@@ -267,3 +267,36 @@ def test_the_form_reads_a_fhir_bundle_with_the_service_mapping(site_client) -> N
     assert out.status_code == 200 and 'data-verdict="out-of-scope"' in out.text
     bad = site_client.post("/report", data={"format": "fhir", "patient": '{"a": 1}'})
     assert bad.status_code == 400 and "not FHIR R4 JSON" in bad.json()["error"]
+
+
+def test_the_form_never_reads_a_file_the_caller_names(site_client) -> None:
+    """Pasted FHIR text with no brace and no newline was taken for a file name and read on the server."""
+    for text in (str(VALID / "ineligible-ci-4-frailty.json"), str(VALID), str(VALID / "x.ndjson")):
+        response = site_client.post("/report", data={"format": "fhir", "patient": text})
+        assert response.status_code == 400 and "not FHIR R4 JSON" in response.json()["error"]
+        assert "frailty" not in response.text.lower() and str(VALID) not in response.text
+    deep = site_client.post("/report", data={"format": "fhir", "patient": "[" * 200_000})
+    assert deep.status_code == 400 and "nested too deeply" in deep.json()["error"]
+
+
+def test_deeply_nested_json_gets_400(site_client) -> None:
+    response = site_client.post("/cds-services/npc-kg-salvage-surgery", content=b"[" * 200_000,
+                                headers={"content-type": "application/json"})
+    assert response.status_code == 400 and "nested too deeply" in response.json()["error"]
+
+
+@pytest.mark.parametrize("change, words", [
+    (lambda r: r.__setitem__("code", {"coding": [{**ORDER, "code": [ORDER["code"]]}]}), "code should be one text value"),
+    (lambda r: r.__setitem__("code", ORDER["code"]), "should be a JSON object (FHIR CodeableConcept)"),
+])
+def test_order_select_with_an_unreadable_selected_order_gets_400(order_client, change: Any, words: str) -> None:
+    """A selected draft order whose code cannot be read was a 500 (a list) or passed as "not ours" (no cards)."""
+    body = order_request("ineligible-ci-4-frailty.json", ORDER)
+    change(body["context"]["draftOrders"]["entry"][0]["resource"])
+    response = order_client.post("/cds-services/npc-kg-salvage-surgery-order", json=body)
+    assert response.status_code == 400 and words in response.json()["error"], response.text
+    assert ORDER["code"] not in response.json()["error"]
+    body = order_request("ineligible-ci-4-frailty.json", ORDER)
+    body["context"]["draftOrders"]["entry"].append(5)
+    response = order_client.post("/cds-services/npc-kg-salvage-surgery-order", json=body)
+    assert response.status_code == 400 and "entry 1 must be an object holding a FHIR resource" in response.json()["error"]

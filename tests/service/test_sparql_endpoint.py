@@ -89,3 +89,20 @@ def test_a_from_graph_it_does_not_hold_is_refused_with_one_message(client) -> No
     text = answer.text
     assert "FROM <http://127.0.0.1:9/g>" in text and "this endpoint never reaches the network" in text
     assert "allow_network" not in text and "--allow-network" not in text, "no CLI advice to a web client"
+
+
+def test_a_query_that_is_not_utf8_gets_400(client) -> None:
+    """It was decoded with replacement characters and run."""
+    response = client.post("/sparql", content="ASK { ?s ?p \"caf\u00e9\" }".encode("latin-1"),
+                           headers={"content-type": "application/sparql-query"})
+    assert response.status_code == 400 and "not UTF-8" in response.json()["error"]
+
+
+def test_the_service_timeout_stops_the_query_process() -> None:
+    """``serve --timeout`` stopped waiting, but the query's forked process ran on to the 60 s query limit."""
+    from npc_kg.service.sparql_endpoint import SparqlRefused, answer
+
+    cross = "SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i . ?j ?k ?l }"
+    with pytest.raises(SparqlRefused) as info:
+        answer(cross, None, timeout=1)
+    assert info.value.status == 503 and "ran longer than 1 s" in str(info.value)
