@@ -25,10 +25,10 @@ from contextlib import contextmanager
 from dataclasses import dataclass, fields, replace
 from typing import Any
 
-from npc_kg.errors import InputError
+from npc_kg.errors import InputError, NpcKgError
 from npc_kg.suggest import unknown
 
-__all__ = ["DEFAULTS", "ENVIRONMENT", "FLAGS", "Limits", "configure", "current", "how_to_raise", "reset", "scoped"]
+__all__ = ["DEFAULTS", "ENVIRONMENT", "FLAGS", "Limits", "configure", "current", "how_to_raise", "reset", "scoped", "seconds"]
 
 
 @dataclass(frozen=True)
@@ -75,6 +75,15 @@ def _number(name: str, value: Any, given: str) -> Any:
     if number != int(number):
         raise InputError(f"{given} must be a whole number")
     return int(number)
+
+
+def seconds(value: Any, given: str, *, above_zero: bool = False, error: type[NpcKgError] = InputError) -> float:
+    """``value`` checked as a finite number of seconds, 0 or more (above 0 with ``above_zero``): the
+    timeouts of the API. Raises ``error`` naming ``given`` (``timeout=``)."""
+    number = value if isinstance(value, int | float) and not isinstance(value, bool) else math.nan
+    if not math.isfinite(number) or number < 0 or (above_zero and number == 0):
+        raise error(f"{given} is a number of seconds {'above 0' if above_zero else '(0 or more)'}, not {value!r}")
+    return float(number)
 
 
 def current() -> Limits:

@@ -51,9 +51,9 @@ from npc_kg.core.rules import (
     rows_of,
     verdict_of,
 )
-from npc_kg.errors import InputError, NpcKgError, PatientModelError
+from npc_kg.errors import InputError, PatientModelError
 from npc_kg.extras import require_fhir
-from npc_kg.fhir.detect import fhir_document
+from npc_kg.fhir.detect import BULK_SUFFIXES, JSON_SUFFIXES, fhir_document, is_fhir_json
 from npc_kg.kg.load import kg_ntriples, load
 from npc_kg.kg.packs import Pack, PackInput, using_packs
 from npc_kg.namespace import NPC, PREFIXES, RESULT, SH
@@ -538,19 +538,28 @@ def _assess_input(source: PatientInput | FhirPatient, treatment: str | URIRef | 
     return assess_graph(graph, treatment, where=where, engine=engine), graph
 
 
+def _json_or_folder(path: Path) -> bool:
+    try:
+        return path.suffix.lower() in (*JSON_SUFFIXES, *BULK_SUFFIXES) or path.is_dir()
+    except OSError:  # a name too long to be a file: text
+        return False
+
+
 def check_mapping_read(sources: Sequence[Any], mapping: MappingInput) -> None:
     """Raise :class:`~npc_kg.errors.InputError` when a FHIR site ``mapping`` is given and none of
-    ``sources`` is FHIR: it would not be read, and the user would not know."""
+    ``sources`` may be FHIR: it would not be read, and the user would not know. Decided without
+    reading the inputs (a JSON file or JSON text may be FHIR; the reader tells later)."""
     if not mapping:
         return
     from npc_kg.fhir.model import FhirPatient
 
     for source in sources:
-        try:
-            if isinstance(source, FhirPatient) or fhir_document(source) is not None:
-                return
-        except NpcKgError:
-            return  # undecided: the input's own error comes when it is read
+        if isinstance(source, FhirPatient) or (isinstance(source, Mapping) and is_fhir_json(source)):
+            return
+        if isinstance(source, str) and source.lstrip().startswith("{"):
+            return  # JSON text
+        if isinstance(source, str | Path) and "\n" not in str(source).strip() and _json_or_folder(Path(source)):
+            return  # a JSON file, or a Bulk export (refused as such when it is read)
     raise InputError("mapping= (CLI --mapping) is a FHIR site mapping, and no input is FHIR: it would not be read; "
                      "drop it")
 

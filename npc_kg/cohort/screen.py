@@ -34,6 +34,7 @@ from npc_kg.cohort.writer import OUTPUT_FORMATS, Attrition, RowWriter, render
 from npc_kg.core.rules import rows_of
 from npc_kg.errors import InputError, WorkerError
 from npc_kg.kg.packs import PackInput, using_packs
+from npc_kg.limits import seconds
 from npc_kg.namespace import DEFAULT_GRAPH_IRI
 from npc_kg.notices import notice
 from npc_kg.shacl.engines import engines_for
@@ -154,15 +155,21 @@ def _split(paths: Sequence[Any], input_format: str | None) -> tuple[list[Any], l
     return fhir, [p for p in paths if p not in fhir]
 
 
-def _check_mappings_read(sites: SiteMappings, paths: Sequence[Any], input_format: str | None) -> None:
+def _csv_files(paths: Sequence[Any], input_format: str | None) -> list[Any]:
+    """The CSV files of ``paths`` (by ``--input-format csv``, else by extension); DataFrames are not files."""
+    return [p for p in paths if not isinstance(p, FrameInput)
+            and (input_format == "csv" or (input_format is None and suffix_format(p) == "csv"))]
+
+
+def _check_mappings_read(sites: SiteMappings, paths: Sequence[Any], fhir_paths: Sequence[Any], others: Sequence[Any],
+                         input_format: str | None) -> None:
     """:class:`InputError` for a site mapping that no input would be read with (it was ignored with no word)."""
     if any(not isinstance(p, FrameInput) and not Path(p).exists() for p in paths):
         return  # a missing input is the first thing to say: the reader says it ("no such file")
-    if sites.csv and not any(isinstance(p, FrameInput) or input_format == "csv"
-                             or (input_format is None and suffix_format(p) == "csv") for p in paths):
+    if sites.csv and not (_csv_files(others, input_format) or any(isinstance(p, FrameInput) for p in others)):
         raise InputError("a CSV mapping (npc-kg-cohort-csv/1), and no input is CSV: it would not be read; "
                          "drop this --mapping", path=str(sites.csv[0]))
-    if sites.fhir and not _split(paths, input_format)[0]:
+    if sites.fhir and not fhir_paths:
         raise InputError("a FHIR mapping (npc-kg-fhir-mapping/1), and no input is FHIR: it would not be read; "
                          "drop this --mapping", path=str(sites.fhir[0]))
 
@@ -255,8 +262,8 @@ def _check_arguments(encoding: Any, timeout: Any, workers: Any, batch_size: Any,
     """:class:`InputError` for an argument of :func:`assess_cohort` of the wrong kind, or one that has no use."""
     if not isinstance(encoding, str):
         raise InputError(f"encoding= is the name of a text encoding (utf-8, latin-1...), not {type(encoding).__name__}")
-    if timeout is not None and (isinstance(timeout, bool) or not isinstance(timeout, int | float) or not timeout > 0):
-        raise InputError(f"timeout= (CLI --timeout) is a number of seconds above 0, not {timeout!r}")
+    if timeout is not None:
+        seconds(timeout, "timeout= (CLI --timeout)", above_zero=True)
     if not isinstance(workers, int) or workers < 1:
         raise InputError(f"workers must be a whole number of 1 or more, not {workers!r}")
     if not isinstance(batch_size, int) or batch_size < 1:
@@ -303,9 +310,8 @@ def _assess_cohort(inputs: Any, out: str | Path | None, fmt: str | None, attriti
         raise InputError(f"unknown engine {engine!r} (use one of {', '.join(ENGINES)})")
     if endpoint is None and not paths:
         raise InputError("give at least one input file, or --endpoint (in Python: endpoint=)")
-    if encoding.lower().replace("_", "-") not in ("utf-8", "utf8") and not any(
-            input_format == "csv" or (input_format is None and not isinstance(p, FrameInput) and suffix_format(p) == "csv")
-            for p in paths):
+    fhir_paths, others = _split(paths, input_format)
+    if encoding.lower().replace("_", "-") not in ("utf-8", "utf8") and not _csv_files(others, input_format):
         raise InputError(f"--encoding {encoding} applies to CSV inputs, and none is given (RDF and FHIR JSON are UTF-8; "
                          "in Python: encoding=)")
     if endpoint is not None and paths:
@@ -313,7 +319,7 @@ def _assess_cohort(inputs: Any, out: str | Path | None, fmt: str | None, attriti
                          "(load them first with npc-kg load; in Python: endpoint=)")
     if endpoint is not None and engine == "reference":
         raise InputError("--endpoint runs the compiled SPARQL: use --engine sparql (in Python: engine=\"sparql\")")
-    _check_mappings_read(sites, paths, input_format)
+    _check_mappings_read(sites, paths, fhir_paths, others, input_format)
     criteria = engines.criteria_of(target)
     summary = Attrition(criteria)
     total = 0
@@ -355,7 +361,6 @@ def _assess_cohort(inputs: Any, out: str | Path | None, fmt: str | None, attriti
             else:
                 from npc_kg.cohort.fhir_input import FhirCohort
 
-                fhir_paths, others = _split(paths, input_format)
                 fhir = FhirCohort(fhir_paths, mappings=sites.fhir,
                                   at=datetime.fromisoformat(prov.generated_at.replace("Z", "+00:00")).date()
                                   ) if fhir_paths else None

@@ -221,11 +221,11 @@ def _read_patient(pid: str, bucket: array, index: BulkIndex, fds: list[int], map
             raise DuplicateIdError(f"two {kind} resources of this patient have the same id; give each resource its own id",
                                    path=path, line=line_no)
         seen.add((kind, rid))
-        ref = SourceRef(kind, rid, f"{path}:{line_no}")
+        ref = SourceRef(kind, rid, f"{path}:{line_no}", path=path, line=line_no)
         if kind == "Patient":
             patient_source = ref
         items.append((resource, ref))
-    where = ", ".join(sorted({ref.where.rsplit(":", 1)[0] for _r, ref in items}))
+    where = ", ".join(sorted({ref.path for _r, ref in items}))
     return mapper.map(items, source_id=pid, where=where, patient_source=patient_source, at=at)
 
 

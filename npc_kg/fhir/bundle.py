@@ -136,7 +136,7 @@ def read_bundle(source: BundleSource, *, mapping: FhirMapping | None = None, whe
         if full_url is not None:
             full_urls[full_url] = key
         rid = key.split("/", 1)[1] if key.startswith(kind + "/") else key
-        refs.append(SourceRef(kind, rid, f"{path}#{pointer or '/'}"))
+        refs.append(SourceRef(kind, rid, f"{path}#{pointer or '/'}", path=str(path), pointer=pointer or "/"))
     patients = [i for i, ref in enumerate(refs) if ref.type == "Patient"]
     if len(patients) > 1:
         raise SeveralPatientsError("the input holds more than one Patient; give one patient per bundle, "

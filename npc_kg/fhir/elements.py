@@ -12,11 +12,11 @@ Elements the model does not know (extensions' own keys, a site's additions) are 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Callable, Collection, Iterator, Mapping
 from datetime import date, time
 from typing import Any
 
-__all__ = ["MalformedElement", "concept_problem", "element_problem"]
+__all__ = ["MalformedElement", "codings", "concept_problem", "element_problem"]
 
 _TEXT = frozenset({"string", "System.String", "code", "id", "uri", "url", "canonical", "markdown", "oid", "uuid",
                    "base64Binary", "xhtml"})
@@ -161,3 +161,20 @@ def _plain_concept(value: Any) -> bool:
     coding = value.get("coding")
     return type(coding) is list and all(type(c) is dict and type(c.get("system", "")) is str
                                         and type(c.get("code", "")) is str for c in coding)
+
+
+def codings(value: Any) -> Iterator[dict[str, Any]]:
+    """The Codings of a CodeableConcept, a Coding, or a list of either."""
+    if isinstance(value, dict):
+        coding = value.get("coding")
+        if isinstance(coding, list) and all(isinstance(c, dict) for c in coding):
+            yield from coding  # the common case: one CodeableConcept
+            return
+    if isinstance(value, list):
+        for item in value:
+            yield from codings(item)
+    elif isinstance(value, dict):
+        if "coding" in value:
+            yield from codings(value["coding"])
+        elif "code" in value or "system" in value:
+            yield value

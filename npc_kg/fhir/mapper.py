@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import re
 import threading
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from datetime import UTC, date, datetime
 from typing import Any
 
-from npc_kg.fhir.elements import MalformedElement, concept_problem
+from npc_kg.fhir.elements import MalformedElement, codings, concept_problem
 from npc_kg.fhir.errors import FhirInputError, MalformedElementError
 from npc_kg.fhir.mapping import CodeRow, FhirMapping, FindingRule, PropertyRule, RecordProperty, StateStep
 from npc_kg.fhir.model import FhirPatient, FindingRecord, ReadStats, SourceRef, Statement
@@ -70,30 +70,7 @@ def _concepts(resource: dict[str, Any], ref: SourceRef, element: str) -> Any:
 
 def _malformed(ref: SourceRef, message: str) -> MalformedElementError:
     """The error for an element of the resource ``ref`` that cannot be read: file and JSON pointer, or file and line."""
-    path, _hash, pointer = ref.where.partition("#")
-    if pointer:
-        return MalformedElementError(message, path=path, pointer=pointer)
-    file, _colon, line = ref.where.rpartition(":")
-    if file and line.isdigit():
-        return MalformedElementError(message, path=file, line=int(line))
-    return MalformedElementError(message, path=ref.where)
-
-
-def _codings(value: Any) -> Iterator[dict[str, Any]]:
-    """The Codings of a CodeableConcept, a Coding, or a list of either."""
-    if isinstance(value, dict):
-        coding = value.get("coding")
-        if isinstance(coding, list) and all(isinstance(c, dict) for c in coding):
-            yield from coding  # the common case: one CodeableConcept
-            return
-    if isinstance(value, list):
-        for item in value:
-            yield from _codings(item)
-    elif isinstance(value, dict):
-        if "coding" in value:
-            yield from _codings(value["coding"])
-        elif "code" in value or "system" in value:
-            yield value
+    return MalformedElementError(message, **ref.place())
 
 
 class PatientMapper:
@@ -114,7 +91,7 @@ class PatientMapper:
         ``stats``, and so is each finding code (``finding_codes``) of a known system not in the code tables."""
         out = []
         counted = self._counted
-        for coding in _codings(value):
+        for coding in codings(value):
             system, code = coding.get("system"), coding.get("code")
             curie = self.mapping.code_of(system if isinstance(system, str) else None, code if isinstance(code, str) else None)
             first = id(coding) not in counted
@@ -148,7 +125,7 @@ class PatientMapper:
         except Exception:  # fhirpathpy raises bare Exceptions on unexpected data
             raise FhirInputError(f"a FHIRPath selector of the mapping fails on this {ref.type} resource "
                                  f"({selector.expression!r}); check the resource against FHIR R4",
-                                 path=ref.where) from None
+                                 **ref.place()) from None
 
     def _state(self, steps: Sequence[StateStep], resource: dict[str, Any], ref: SourceRef) -> str:
         for step in steps:

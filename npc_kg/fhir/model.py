@@ -19,6 +19,14 @@ class SourceRef:
     id: str
     where: str
     """``file:line`` (NDJSON) or ``file#/entry/3/resource`` (JSON), for people; never dereferenced."""
+    path: str = ""
+    """The file (or ``<dict>``) it was read from; :attr:`line` or :attr:`pointer` say where in it."""
+    line: int | None = None
+    pointer: str | None = None
+
+    def place(self) -> dict[str, Any]:
+        """``path``, ``line`` and ``pointer`` for an error about this resource (:class:`~npc_kg.fhir.errors.FhirInputError`)."""
+        return {"path": self.path or self.where, "line": self.line, "pointer": self.pointer}
 
     @property
     def reference(self) -> str:

@@ -26,6 +26,7 @@ from rdflib.term import Node
 
 from npc_kg.errors import QueryError, UnsafeQueryError
 from npc_kg.kg.packs import PackInput, pack_key, resolve_packs, using_packs
+from npc_kg.limits import seconds
 from npc_kg.sparql.backends import Backend, make_backend
 from npc_kg.sparql.catalog import NamedQuery, resolve
 from npc_kg.sparql.params import to_term
@@ -173,8 +174,8 @@ def query(
     ``params`` are the query's declared parameters; CURIEs are expanded with the project prefixes.
     ``packs`` are criteria-pack folders whose files join the embedded backends' graph (``docs/packs.md``).
     """
-    if timeout is not None and (isinstance(timeout, bool) or not isinstance(timeout, int | float) or not timeout >= 0):
-        raise QueryError(f"timeout= is a number of seconds (0 or more), not {timeout!r}")
+    if timeout is not None:
+        seconds(timeout, "timeout=", error=QueryError)
     options: dict[str, Any] = {}
     if timeout is not None:
         options["timeout"] = timeout

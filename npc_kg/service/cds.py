@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 from npc_kg.core.rules import ELIGIBLE, INDETERMINATE, INELIGIBLE, OUT_OF_SCOPE, SATISFIED, VIOLATED
 from npc_kg.errors import NpcKgError
-from npc_kg.fhir.elements import concept_problem
+from npc_kg.fhir.elements import codings, concept_problem
 
 if TYPE_CHECKING:  # pragma: no cover
     from npc_kg.assessment.assess import Assessment
@@ -280,24 +280,17 @@ def selects_order(context: Mapping[str, Any], service: CdsService) -> bool:
         raise CdsError(400, "context.draftOrders must be a FHIR Bundle (order-select)")
     selected = set(selections)
     wanted = set(service.orders)
-    resources = [entry.get("resource") if isinstance(entry, Mapping) else None for entry in drafts.get("entry", [])]
-    for n, resource in enumerate(resources):  # every entry first: a broken one must not hide behind a match
+    chosen: list[Any] = []  # the selected orders' codes; every entry is checked first, so a broken one never hides
+    for n, entry in enumerate(drafts.get("entry", [])):
+        resource = entry.get("resource") if isinstance(entry, Mapping) else None
         if not isinstance(resource, Mapping) or not isinstance(resource.get("resourceType"), str):
             raise CdsError(400, f"context.draftOrders entry {n} must be an object holding a FHIR resource (order-select)")
-        problem = concept_problem(resource["resourceType"], "code", resource.get("code"))
-        if problem is not None and f"{resource['resourceType']}/{resource.get('id')}" in selected:
-            raise CdsError(400, f"context.draftOrders entry {n}: {problem} (order-select)")  # not "not ours"
-    for resource in resources:
-        assert isinstance(resource, Mapping)
-        if f"{resource.get('resourceType')}/{resource.get('id')}" not in selected:
-            continue
-        code = resource.get("code")
-        for concept in code if isinstance(code, list) else [code]:
-            codings = concept.get("coding") if isinstance(concept, Mapping) else None
-            for coding in codings if isinstance(codings, list) else [codings]:
-                if isinstance(coding, Mapping) and (coding.get("system"), coding.get("code")) in wanted:
-                    return True
-    return False
+        if f"{resource['resourceType']}/{resource.get('id')}" in selected:
+            problem = concept_problem(resource["resourceType"], "code", resource.get("code"))
+            if problem is not None:  # an order that cannot be read is not "not ours"
+                raise CdsError(400, f"context.draftOrders entry {n}: {problem} (order-select)")
+            chosen.append(resource.get("code"))
+    return any((coding.get("system"), coding.get("code")) in wanted for code in chosen for coding in codings(code))
 
 
 # ---------------------------------------------------------------------------------------------

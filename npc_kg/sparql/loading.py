@@ -48,14 +48,15 @@ def _patient_graph(path: str | Path) -> Graph:
     """The patient data of ``path``: RDF as it is, FHIR JSON in npc-kg's patient model (shipped mapping)."""
     from npc_kg.fhir.detect import fhir_document
 
-    if fhir_document(path) is None:
+    doc = fhir_document(path)
+    if doc is None:
         return parse_file(path)
     from npc_kg.extras import require_fhir
 
     require_fhir()
     from npc_kg.fhir import read_bundle
 
-    return read_bundle(path).graph or Graph()  # out of scope: no patient graph, the assessment says why
+    return read_bundle(doc, where=str(path)).graph or Graph()  # out of scope: no patient graph, the assessment says why
 
 
 def build_load_graph(
