@@ -1,6 +1,7 @@
 """Benchmark cohort screening: fast engine vs pySHACL reference vs bare parse (vs the `shacl` package).
 
     python benchmarks/cohort.py [--n 100000] [--seed 1] [--ref-n 100] [--workers 2] [--batch-size 1000] [--rounds 5]
+                                [--rounds-only]
 
 Every engine runs in its own subprocess on the same synthetic cohort (``npc-kg synth``), so the
 peak resident memory printed is that engine's own (``resource.getrusage``, the process and, for
@@ -108,6 +109,8 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=5,
                         help="interleaved rounds of the bare parse and the local engine with --workers for the "
                              "ratio to the parse floor (a shared machine's speed drifts; 0: none)")
+    parser.add_argument("--rounds-only", action="store_true",
+                        help="only the interleaved rounds of the bare parse and the local engine (no engine table)")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     parser.add_argument("--file", help=argparse.SUPPRESS)
     parser.add_argument("--out-dir", help=argparse.SUPPRESS)
@@ -135,6 +138,9 @@ def main() -> None:
     print(f"cohort: {args.n:,} synthetic patients, seed {args.seed}, {size / 1e6:.0f} MB N-Triples "
           f"(synth {time.perf_counter() - started:.1f} s)")
     out = str(folder)
+    if args.rounds_only:
+        _rounds(cohort, args, out)
+        return
     results: dict[str, dict] = {}
     plan = [("parse", cohort, 1), ("load", cohort, 1), ("local-1", cohort, 1), (f"local-{args.workers}", cohort, args.workers),
             ("sparql-1", cohort, 1), (f"sparql-{args.workers}", cohort, args.workers),
