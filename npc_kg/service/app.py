@@ -269,30 +269,36 @@ async def assess_form(request: Request) -> Response:
 
 
 async def sparql(request: Request) -> Response:
-    """``GET``/``POST /sparql``: the SPARQL 1.1 Protocol query operation, read-only."""
+    """``GET``/``HEAD``/``POST /sparql``: the SPARQL 1.1 Protocol query operation, read-only.
+
+    ``HEAD`` is ``GET`` without the body (the server sends the headers only). The protocol takes
+    exactly one ``query`` parameter: two (in the URL, the form, or one in each, or one beside a
+    direct POST body) are a 400.
+    """
     params = request.query_params
-    query: str | None = None
-    if request.method == "GET":
+    queries = params.getlist("query")
+    if request.method in ("GET", "HEAD"):
         if "update" in params:
             return _json_error(403, "SPARQL updates are refused: this endpoint is read-only")
-        query = params.get("query")
     else:
         media = request.headers.get("content-type", "").split(";")[0].strip().lower()
         if media == "application/sparql-query":
             try:
-                query = (await request.body()).decode("utf-8")
+                queries.append((await request.body()).decode("utf-8"))
             except UnicodeDecodeError:
                 return _json_error(400, "the query is not UTF-8 text (SPARQL 1.1 Protocol: send UTF-8)")
         elif media == "application/x-www-form-urlencoded":
             form = await request.form()
             if "update" in form:
                 return _json_error(403, "SPARQL updates are refused: this endpoint is read-only")
-            value = form.get("query")
-            query = value if isinstance(value, str) else None
+            queries += [value if isinstance(value, str) else "" for value in form.getlist("query")]
         elif media == "application/sparql-update":
             return _json_error(403, "SPARQL updates are refused: this endpoint is read-only")
         else:
             return _json_error(415, "send application/sparql-query or an application/x-www-form-urlencoded form")
+    if len(queries) > 1:
+        return _json_error(400, f"{len(queries)} queries in one request: send exactly one (parameter 'query' or the body)")
+    query = queries[0] if queries else ""
     if not query:
         return _json_error(400, "no query (parameter 'query')")
     if "default-graph-uri" in params or "named-graph-uri" in params:
@@ -312,7 +318,10 @@ async def sparql(request: Request) -> Response:
 async def _http_error(request: Request, error: Exception) -> Response:
     status = error.status_code if isinstance(error, HTTPException) else 500
     detail = error.detail if isinstance(error, HTTPException) else "internal error"
-    return _json_error(status, str(detail))
+    response = _json_error(status, str(detail))
+    if isinstance(error, HTTPException) and error.headers:  # 405's Allow (RFC 9110 requires it)
+        response.headers.update(error.headers)
+    return response
 
 
 async def _internal_error(request: Request, error: Exception) -> Response:

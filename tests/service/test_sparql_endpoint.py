@@ -106,3 +106,33 @@ def test_the_service_timeout_stops_the_query_process() -> None:
     with pytest.raises(SparqlRefused) as info:
         answer(cross, None, timeout=1)
     assert info.value.status == 503 and "ran longer than 1 s" in str(info.value)
+
+
+def test_head_is_get_without_a_body(client) -> None:
+    """HEAD went to the POST branch and got 415."""
+    get = client.get("/sparql", params={"query": COUNT})
+    head = client.head("/sparql", params={"query": COUNT})
+    assert head.status_code == 200 and head.content == b""
+    assert head.headers["content-type"] == get.headers["content-type"]
+    assert client.head("/sparql", params={"query": "SELEKT"}).status_code == 400
+    assert client.head("/sparql", params={"update": "CLEAR ALL"}).status_code == 403
+
+
+def test_a_405_names_the_allowed_methods(client) -> None:
+    """RFC 9110: a 405 carries Allow; the JSON error handler dropped it."""
+    response = client.put("/sparql", content=COUNT)
+    assert response.status_code == 405 and response.json()["status"] == 405
+    assert {m.strip() for m in response.headers["allow"].split(",")} == {"GET", "HEAD", "POST"}
+    assert {m.strip() for m in client.get("/report").headers["allow"].split(",")} == {"POST"}
+
+
+@pytest.mark.parametrize("send", [
+    lambda c: c.get("/sparql", params=[("query", COUNT), ("query", "ASK {}")]),
+    lambda c: c.post("/sparql", data={"query": [COUNT, "ASK {}"]}),
+    lambda c: c.post("/sparql?query=ASK%20%7B%7D", data={"query": COUNT}),
+    lambda c: c.post("/sparql?query=ASK%20%7B%7D", content=COUNT, headers={"content-type": "application/sparql-query"}),
+], ids=["get", "form", "url-and-form", "url-and-body"])
+def test_two_queries_in_one_request_are_refused(client, send) -> None:
+    """SPARQL 1.1 Protocol: exactly one query; the first of two was run."""
+    response = send(client)
+    assert response.status_code == 400 and "2 queries in one request" in response.json()["error"]
