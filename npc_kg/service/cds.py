@@ -13,7 +13,7 @@
   of it, :func:`patient_from_prefetch` reads it with the FHIR mapping, a site's files included).
   A patient with no recorded disease of the treatment gets the info card of
   :func:`out_of_scope_card`, never an eligibility verdict.
-- Cards: a summary of at most 140 characters stating the verdict, an ``indicator``
+- Cards: a summary under 140 characters (cut between words) stating the verdict, an ``indicator``
   (:data:`INDICATORS`), a Markdown ``detail`` with criteria, missing data and quotes, a
   ``source`` naming the knowledge base and its version, and a link to the HTML report.
 """
@@ -54,7 +54,7 @@ __all__ = [
 ]
 
 SUMMARY_LIMIT = 140
-"""CDS Hooks: a card's summary is at most 140 characters."""
+"""CDS Hooks 2.0: a card's summary is a "<140-character" message; every summary here is shorter."""
 
 INDICATORS = {INELIGIBLE: "warning", INDETERMINATE: "warning", ELIGIBLE: "info", OUT_OF_SCOPE: "info"}
 """Verdict -> card indicator. Ineligible: a criterion is violated. Indeterminate: data the
@@ -308,7 +308,15 @@ def _source() -> dict[str, str]:
 
 
 def _summary(text: str) -> str:
-    return text if len(text) <= SUMMARY_LIMIT else text[: SUMMARY_LIMIT - 1].rstrip() + "…"
+    """``text`` on one line, under :data:`SUMMARY_LIMIT` characters: a longer text is cut at the last
+    word boundary that leaves room for an ellipsis (mid-word only when one word fills most of it)."""
+    text = " ".join(text.split())
+    if len(text) < SUMMARY_LIMIT:
+        return text
+    room = SUMMARY_LIMIT - 2  # the kept text and "…" stay under the limit
+    cut = text.rfind(" ", 0, room + 1)  # a space at ``room`` itself ends the last whole word
+    head = text[:cut] if cut > room // 2 else text[:room]
+    return head.rstrip(" ,;:-") + "…"
 
 
 def _md(text: str) -> str:

@@ -86,7 +86,7 @@ def test_unknown_service_and_bad_json(client) -> None:
 def test_cards_from_example_patients(name: str, verdict: str) -> None:
     [a] = npc_kg.assess(EXAMPLES / f"{name}.ttl")
     [card] = cards_for(a, "http://127.0.0.1:8000/reports/abc", ttl_minutes=15)
-    assert len(card["summary"]) <= SUMMARY_LIMIT and verdict.upper() in card["summary"]
+    assert len(card["summary"]) < SUMMARY_LIMIT and verdict.upper() in card["summary"]
     assert card["indicator"] == INDICATORS[verdict]
     assert card["source"]["label"] == f"npc-kg knowledge base {npc_kg.__version__}"
     assert card["source"]["url"].startswith("https://w3id.org/npc-kg/ontology/")
@@ -112,7 +112,33 @@ def test_indicators_cover_every_verdict() -> None:
 def test_out_of_scope_card_says_the_service_does_not_apply() -> None:
     [card] = out_of_scope_card(str(NPC.SalvageSurgery), "no nasopharyngeal carcinoma is recorded")
     assert card["indicator"] == "info" and card["summary"].startswith("npc-kg does not apply")
-    assert len(card["summary"]) <= SUMMARY_LIMIT
+    assert len(card["summary"]) < SUMMARY_LIMIT
+
+
+@pytest.mark.parametrize("reason", [
+    "the recorded disease is " + "nasopharyngeal carcinoma of an unrecorded histological subtype, " * 4,
+    "x" * 60 + " " + "nasopharyngeal " * 12,  # the cut falls inside a word
+    "a" * 300,  # one word longer than the summary: cut inside it, there is no boundary
+])
+def test_a_long_out_of_scope_summary_is_cut_between_words(reason: str) -> None:
+    """It was cut mid-word at 139 characters; CDS Hooks asks for a summary under 140."""
+    [card] = out_of_scope_card(str(NPC.SalvageSurgery), reason)
+    summary = card["summary"]
+    full = " ".join(f"npc-kg does not apply: {reason}".split())
+    assert len(summary) < SUMMARY_LIMIT and summary.endswith("…")
+    head = summary[:-1]
+    assert full.startswith(head)
+    if " " in full[SUMMARY_LIMIT // 2: SUMMARY_LIMIT - 1]:  # a word boundary in the second half of the room
+        assert full[len(head)] in " ,;:-", "the cut falls between words"
+        assert not head.endswith((" ", ",")), "no dangling separator before the ellipsis"
+    assert len(head) >= SUMMARY_LIMIT // 2, "the summary keeps most of its room"
+
+
+def test_a_short_summary_is_kept_whole() -> None:
+    text = "npc-kg does not apply: " + "w" * (SUMMARY_LIMIT - 24)
+    assert len(text) == SUMMARY_LIMIT - 1
+    [card] = out_of_scope_card(str(NPC.SalvageSurgery), text.removeprefix("npc-kg does not apply: "))
+    assert card["summary"] == text
 
 
 def test_reports_expire_and_are_bounded() -> None:
