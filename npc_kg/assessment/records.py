@@ -20,6 +20,7 @@ from rdflib import RDFS, Graph, URIRef
 from npc_kg.errors import QueryError
 from npc_kg.kg.load import kg_ntriples
 from npc_kg.sparql.catalog import resolve
+from npc_kg.sparql.native import solutions
 from npc_kg.sparql.safety import check_safe, parse
 from npc_kg.sparql.terms import from_oxigraph, inject_values
 
@@ -61,11 +62,11 @@ def named_rows(name: str, store: ox.Store, bindings: dict[str, Any] | None = Non
     """Run the named SELECT query ``name`` on ``store`` (checked: no SERVICE or LOAD) with ``bindings`` as VALUES."""
     text = resolve(name).text
     check_safe(parse(text))
-    result = store.query(inject_values(text, bindings or {}))
-    if not isinstance(result, ox.QuerySolutions):
-        raise QueryError(f"{name}.rq is not a SELECT query")
-    variables = [v.value for v in result.variables]
-    return [{v: from_oxigraph(solution[v]) for v in variables} for solution in result]
+    try:  # read to the end in this thread: pyoxigraph's result iterator must not outlive the call (npc_kg.sparql.native)
+        variables, rows = solutions(store, inject_values(text, bindings or {}))
+    except QueryError:
+        raise QueryError(f"{name}.rq is not a SELECT query") from None
+    return [{v: from_oxigraph(term) for v, term in zip(variables, row, strict=True)} for row in rows]
 
 
 def criterion_records(patient_graph: Graph, patient: str, store: ox.Store | None = None) -> dict[str, list[EvidenceRecord]]:

@@ -122,13 +122,18 @@ def answer(query: str, accept: str | None, timeout: float | None = None) -> RdfA
             raise SparqlRefused(400, f"SPARQL syntax error: {error}") from None
         except (OSError, RuntimeError, ValueError) as error:
             raise SparqlRefused(400, f"query failed: {error}") from None
-        # pyoxigraph's result objects must be dropped on the thread that made them: serialize, then drop here.
-        if isinstance(result, ox.QueryTriples):
-            data, media_type = result.serialize(format=GRAPH_TYPES[media]), media
-        else:
-            fmt = RESULT_TYPES[media]
-            data, media_type = result.serialize(format=fmt), _CANONICAL.get(fmt, media)
-        del result
+        # pyoxigraph's result iterators must be dropped on the thread that made them (npc_kg.sparql.native):
+        # serialize, then drop here, also when serializing fails (an error's traceback would keep this frame).
+        try:
+            if isinstance(result, ox.QueryTriples):
+                data, media_type = result.serialize(format=GRAPH_TYPES[media]), media
+            else:
+                fmt = RESULT_TYPES[media]
+                data, media_type = result.serialize(format=fmt), _CANONICAL.get(fmt, media)
+        except (OSError, RuntimeError, ValueError) as error:  # an evaluation error met while the answer is read
+            raise SparqlRefused(400, f"query failed: {error}") from None
+        finally:
+            del result
         return data or b"", media_type
 
     try:

@@ -21,6 +21,7 @@ from npc_kg.kg.load import kg_ntriples
 from npc_kg.rdfio import withhold_input
 from npc_kg.sparql.backends.base import Backend, GraphSource, Solutions, as_graph
 from npc_kg.sparql.bounded import run_bounded
+from npc_kg.sparql.native import solutions
 from npc_kg.sparql.terms import from_oxigraph, inject_values, to_oxigraph
 
 __all__ = ["OxigraphBackend", "from_oxigraph", "to_oxigraph"]  # the conversions live in npc_kg.sparql.terms
@@ -55,7 +56,9 @@ class OxigraphBackend(Backend):
         return len(self._store) - before
 
     def _query(self, query: str, bindings: Mapping[str, Node] | None, projected: list[str],  # type: ignore[no-untyped-def]
-               default_graph: Sequence[str | None] | None = None):
+               default_graph: Sequence[str | None] | None = None, *, rows: bool = False):
+        """The query's result; with ``rows``, a SELECT's (variables, rows of pyoxigraph terms), read to the end
+        here (:func:`npc_kg.sparql.native.solutions`: no result iterator outlives the call)."""
         bound = dict(bindings or {})
         substitutions: dict[ox.Variable, ox.NamedNode | ox.BlankNode | ox.Literal | ox.Triple] = {
             ox.Variable(name): to_oxigraph(term) for name, term in bound.items() if name in projected
@@ -65,6 +68,8 @@ class OxigraphBackend(Backend):
         try:
             graphs: list[ox.NamedNode | ox.BlankNode | ox.DefaultGraph] | None = None if default_graph is None else [
                 ox.DefaultGraph() if g is None else ox.NamedNode(g) for g in default_graph]
+            if rows:
+                return solutions(self._store, query, substitutions=substitutions or None, default_graph=graphs)
             return self._store.query(query, substitutions=substitutions or None, default_graph=graphs)
         except SyntaxError as error:
             raise QueryError(f"SPARQL syntax error (oxigraph): {error}") from None
@@ -77,10 +82,8 @@ class OxigraphBackend(Backend):
         parsed = self._checked(query, ("select",))
 
         def evaluate() -> Solutions:
-            result = self._query(query, bindings, parsed.variables, default_graph)
-            variables = [variable.value for variable in result.variables]
-            rows = [tuple(from_oxigraph(solution[name]) for name in variables) for solution in result]
-            return Solutions(variables, rows)
+            variables, rows = self._query(query, bindings, parsed.variables, default_graph, rows=True)
+            return Solutions(variables, [tuple(from_oxigraph(term) for term in row) for row in rows])
 
         return self._bounded(evaluate)
 
@@ -96,9 +99,7 @@ class OxigraphBackend(Backend):
         parsed = self._checked(query, ("select",))
 
         def evaluate() -> tuple[list[str], list[tuple[Any, ...]]]:
-            result = self._query(query, bindings, parsed.variables)
-            variables = [variable.value for variable in result.variables]
-            return variables, [tuple(solution[name] for name in variables) for solution in result]
+            return self._query(query, bindings, parsed.variables, rows=True)  # type: ignore[no-any-return]
 
         return self._bounded(evaluate)  # type: ignore[no-any-return]
 
