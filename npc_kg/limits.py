@@ -1,10 +1,11 @@
 """Limits on the work one input can cause: input size, findings per patient, JSON nesting, query time.
 
 Defaults are generous but finite; each one is set, in order of precedence, by :func:`configure`
-(the CLI flags ``--max-input-size``, ``--max-findings``, ``--timeout``), by an environment
-variable, or by the default below. Over a limit, npc-kg raises
-:class:`~npc_kg.errors.LimitError` or :class:`~npc_kg.errors.QueryTimeoutError` (exit code 2)
-naming the limit and how to raise it; it never hangs. See ``docs/reliability.md``.
+(the CLI flags ``--max-input-size``, ``--max-findings``, ``--timeout``; ``npc-kg serve
+--max-query-size`` sets the service's own), by an environment variable, or by the default
+below. Over a limit, npc-kg raises :class:`~npc_kg.errors.LimitError` or
+:class:`~npc_kg.errors.QueryTimeoutError` (exit code 2) naming the limit and how to raise it
+(the service answers with an HTTP error instead); it never hangs. See ``docs/reliability.md``.
 
 ========================  ==========================  =============  ==================================
 limit                     environment variable        default        what
@@ -13,7 +14,12 @@ limit                     environment variable        default        what
 ``max_findings``          ``NPC_KG_MAX_FINDINGS``     2000           ``npc:hasFinding`` of one patient
 ``max_json_depth``        ``NPC_KG_MAX_JSON_DEPTH``   100            nesting of a JSON(-LD) document
 ``query_timeout``         ``NPC_KG_QUERY_TIMEOUT``    60             seconds per local query of a user (0: none)
+``max_query_bytes``       ``NPC_KG_MAX_QUERY_BYTES``  65536          bytes of one query sent to ``/sparql``
 ========================  ==========================  =============  ==================================
+
+``max_query_bytes`` bounds the text the service's endpoint parses (64 KiB: far above a
+hand-written query, while a query of thousands of ``FILTER`` clauses, each a few milliseconds of
+rdflib's parser, is refused with HTTP 413 before it is parsed).
 """
 
 from __future__ import annotations
@@ -40,6 +46,8 @@ class Limits:
     max_json_depth: int = 100
     query_timeout: float | None = 60.0
     """Seconds a local query may run (None: no limit)."""
+    max_query_bytes: int = 64 * 1024
+    """Bytes (UTF-8) of one query the service's ``/sparql`` accepts (HTTP 413 above)."""
 
 
 DEFAULTS = Limits()
@@ -48,11 +56,13 @@ ENVIRONMENT = {
     "max_findings": "NPC_KG_MAX_FINDINGS",
     "max_json_depth": "NPC_KG_MAX_JSON_DEPTH",
     "query_timeout": "NPC_KG_QUERY_TIMEOUT",
+    "max_query_bytes": "NPC_KG_MAX_QUERY_BYTES",
 }
 FLAGS = {
     "max_input_bytes": "--max-input-size",
     "max_findings": "--max-findings",
     "query_timeout": "--timeout",
+    "max_query_bytes": "--max-query-size",
 }
 """The CLI flag of each limit, for the messages that say how to raise it."""
 

@@ -25,6 +25,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
                         "an order code lists the order-select service")
     parser.add_argument("--max-body", type=at_least_one, default=1024 * 1024, metavar="BYTES",
                         help="largest request body (default 1 MiB; larger gets HTTP 413)")
+    parser.add_argument("--max-query-size", type=at_least_one, metavar="BYTES",
+                        help="largest /sparql query (default 65536, or NPC_KG_MAX_QUERY_BYTES; larger gets HTTP 413 "
+                        "before it is parsed)")
     parser.add_argument("--timeout", type=seconds, default=30.0, metavar="SECONDS",
                         help="time an assessment or query may take (default 30; then HTTP 503)")
     parser.add_argument("--report-ttl", type=seconds, default=900.0, metavar="SECONDS",
@@ -36,5 +39,5 @@ def _run(args: argparse.Namespace) -> int:
     from npc_kg.service import ServiceConfig, serve
 
     serve(args.host, args.port, ServiceConfig(max_body=args.max_body, timeout=args.timeout, report_ttl=args.report_ttl,
-                                              mappings=tuple(args.mapping)))
+                                              mappings=tuple(args.mapping), max_query_bytes=args.max_query_size))
     return 0

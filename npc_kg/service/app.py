@@ -61,6 +61,9 @@ class ServiceConfig:
     """Reports kept in memory at most (the oldest go first)."""
     mappings: Sequence[str | Path] = field(default_factory=tuple)
     """Site FHIR mappings (YAML); one supplying an order code lists the order-select service."""
+    max_query_bytes: int | None = None
+    """Largest ``/sparql`` query in bytes (413 above it); None: the limit in force
+    (``NPC_KG_MAX_QUERY_BYTES``, 64 KiB; :mod:`npc_kg.limits`)."""
 
 
 class _TooLarge(Exception):
@@ -304,7 +307,8 @@ async def sparql(request: Request) -> Response:
     if "default-graph-uri" in params or "named-graph-uri" in params:
         return _json_error(400, "default-graph-uri and named-graph-uri are not supported: one graph, the knowledge graph")
     try:
-        result = await _run(request, answer, query, request.headers.get("accept"), request.app.state.config.timeout)
+        config: ServiceConfig = request.app.state.config
+        result = await _run(request, answer, query, request.headers.get("accept"), config.timeout, config.max_query_bytes)
     except SparqlRefused as error:
         return _json_error(error.status, str(error))
     return Response(result.body, media_type=result.media_type)
@@ -344,6 +348,8 @@ def create_app(config: ServiceConfig | None = None) -> Starlette:
     from npc_kg.service.cds import load_site_mappings
 
     config = config or ServiceConfig()
+    if config.max_query_bytes is not None and (type(config.max_query_bytes) is not int or config.max_query_bytes < 1):
+        raise InputError(f"max_query_bytes is a whole number of bytes, 1 or more, not {config.max_query_bytes!r}")
     mappings = load_site_mappings(config.mappings)
     compiled = fhir_mapping(list(config.mappings))  # the shipped FHIR mapping and the site's, checked at start
     routes = [

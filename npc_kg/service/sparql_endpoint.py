@@ -6,20 +6,27 @@ CONSTRUCT and DESCRIBE give Turtle (default), N-Triples or RDF/XML. Every query 
 checked by :mod:`npc_kg.sparql.safety` before it runs: updates, ``LOAD``, ``SERVICE`` and
 ``FROM`` of graphs the store does not hold are refused. The store is a pyoxigraph store holding
 the knowledge graph only (:class:`npc_kg.sparql.backends.oxigraph_backend.OxigraphBackend`).
+
+A query over the size limit (``NPC_KG_MAX_QUERY_BYTES``, ``serve --max-query-size``; 64 KiB) is
+refused with 413 before it is parsed; the parse, the check and the evaluation run together in a
+process forked for the query and stopped at the timeout (:func:`npc_kg.sparql.bounded.run_bounded`),
+so no query holds this process's parser lock while other requests wait.
 """
 
 from __future__ import annotations
 
+import importlib
 import threading
 from dataclasses import dataclass
 
 import pyoxigraph as ox
 
 from npc_kg.errors import QueryError, QueryTimeoutError, UnsafeQueryError
+from npc_kg.limits import current
 from npc_kg.sparql.bounded import default_timeout, run_bounded
 from npc_kg.sparql.safety import check_safe, parse
 
-__all__ = ["RESULT_TYPES", "RdfAnswer", "SparqlRefused", "answer", "negotiate"]
+__all__ = ["RESULT_TYPES", "RdfAnswer", "SparqlRefused", "answer", "negotiate", "query_size", "store"]
 
 RESULT_TYPES = {
     "application/sparql-results+json": ox.QueryResultsFormat.JSON,
@@ -42,7 +49,7 @@ _STORE: list[ox.Store] = []
 
 
 class SparqlRefused(QueryError):
-    """A request the endpoint refuses; ``status`` is the HTTP status (400, 403, 406)."""
+    """A request the endpoint refuses; ``status`` is the HTTP status (400, 403, 406, 413, 503)."""
 
     def __init__(self, status: int, message: str) -> None:
         super().__init__(message)
@@ -67,6 +74,8 @@ def store() -> ox.Store:
             from npc_kg.sparql.backends.oxigraph_backend import OxigraphBackend
 
             _STORE.append(OxigraphBackend().store)
+            for module in ("rdflib.plugins.sparql.parser", "rdflib.plugins.sparql.algebra"):
+                importlib.import_module(module)  # imported here, once, not in each query's process
         return _STORE[0]
 
 
@@ -99,9 +108,13 @@ def negotiate(accept: str | None, graph: bool) -> str:
     raise SparqlRefused(406, f"none of the requested types is offered; use one of {', '.join(offered)}")
 
 
-def answer(query: str, accept: str | None, timeout: float | None = None) -> RdfAnswer:
-    """Check and run ``query`` on the knowledge graph; serialize the answer for ``accept``. The query's
-    process is stopped after ``timeout`` seconds (default: the limit in force, :mod:`npc_kg.limits`)."""
+def query_size(query: str) -> int:
+    """Bytes of ``query`` in UTF-8 (what :func:`answer` compares with the size limit)."""
+    return len(query.encode("utf-8", "surrogatepass"))
+
+
+def _checked(query: str, accept: str | None) -> str:
+    """Parse and check ``query`` (rdflib's parser, :mod:`npc_kg.sparql.safety`); the media type to answer with."""
     try:
         parsed = parse(query)
     except QueryError as error:
@@ -113,11 +126,30 @@ def answer(query: str, accept: str | None, timeout: float | None = None) -> RdfA
     except UnsafeQueryError as error:
         raise SparqlRefused(403, str(error).split(" is refused")[0] + " is refused: this endpoint never reaches the network"
                             " and holds only the knowledge graph") from None
-    graph = parsed.kind in ("construct", "describe")
-    media = negotiate(accept, graph)
+    return negotiate(accept, parsed.kind in ("construct", "describe"))
+
+
+def answer(query: str, accept: str | None, timeout: float | None = None, max_bytes: int | None = None) -> RdfAnswer:
+    """Check and run ``query`` on the knowledge graph; serialize the answer for ``accept``.
+
+    A query of more than ``max_bytes`` bytes (UTF-8; default: the limit in force,
+    ``NPC_KG_MAX_QUERY_BYTES``, :mod:`npc_kg.limits`) is refused with status 413 before anything
+    else. The rest (the parse and safety check, then the evaluation) runs in a forked process that
+    is stopped after ``timeout`` seconds (default: the query limit in force), status 503: rdflib's
+    parser takes milliseconds per ``FILTER`` and holds a process-wide lock, so a long parse in this
+    process would hold up every other query and report. Raises :class:`SparqlRefused`.
+    """
+    limit = current().max_query_bytes if max_bytes is None else max_bytes
+    size = query_size(query)
+    if size > limit:
+        raise SparqlRefused(413, f"the query is {size} bytes, over this endpoint's limit of {limit} bytes: send a "
+                                 "shorter query (one VALUES block instead of many FILTERs, or several smaller queries)")
+    graph_store = store()  # loaded here, once: the query's process inherits it
+
     def evaluate() -> tuple[bytes, str]:
+        media = _checked(query, accept)
         try:
-            result = store().query(query)
+            result = graph_store.query(query)
         except SyntaxError as error:
             raise SparqlRefused(400, f"SPARQL syntax error: {error}") from None
         except (OSError, RuntimeError, ValueError) as error:

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import contextvars
 import copy
+import os
 import sys
 import threading
 from collections.abc import Iterable, Iterator
@@ -96,7 +97,9 @@ def parse(text: str) -> ParsedQuery:
     """Parse ``text`` as a SPARQL query, or else as an update; raise QueryError with the position.
 
     The parse of a text is cached (a run sends the same compiled queries batch after batch), and
-    parses are serialised: rdflib's parser (pyparsing) is not thread-safe. rdflib's parser
+    parses are serialised: rdflib's parser (pyparsing) is not thread-safe. A forked child process
+    (:func:`npc_kg.sparql.bounded.run_bounded`) starts with the lock free: the parent's thread that
+    may have held it when the process forked does not exist there. rdflib's parser
     recurses once per nesting level; a deeply nested query (compiled from a large shapes graph)
     that exceeds Python's recursion limit is parsed again with a higher limit.
     """
@@ -116,6 +119,16 @@ def parse(text: str) -> ParsedQuery:
 
 _PARSING = threading.Lock()
 _DEEP = 20_000
+
+
+def _free_parsing_lock() -> None:
+    """In a forked child: a new lock (the one copied from the parent may be held by a thread that is gone)."""
+    global _PARSING
+    _PARSING = threading.Lock()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_free_parsing_lock)
 _KNOWN: dict[str, ParsedQuery] = {}
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import csv
 import io
 import json
+import threading
+import uuid
 from urllib.error import HTTPError
 
 import pytest
@@ -136,3 +138,104 @@ def test_two_queries_in_one_request_are_refused(client, send) -> None:
     """SPARQL 1.1 Protocol: exactly one query; the first of two was run."""
     response = send(client)
     assert response.status_code == 400 and "2 queries in one request" in response.json()["error"]
+
+
+def many_filters(n: int) -> str:
+    """A query of ``n`` FILTERs: rdflib's parser takes milliseconds for each."""
+    return "SELECT * WHERE { ?s ?p ?o " + " ".join(f"FILTER(?o != {i})" for i in range(n)) + " }"
+
+
+def test_an_oversized_query_is_refused_before_it_is_parsed(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A query of thousands of FILTERs held the parser lock for seconds, holding up /sparql and /report."""
+    from starlette.testclient import TestClient
+
+    from npc_kg.service import ServiceConfig, create_app, sparql_endpoint
+
+    def no_parse(text: str) -> None:
+        raise sparql_endpoint.SparqlRefused(500, "the query was parsed")
+
+    monkeypatch.setattr(sparql_endpoint, "parse", no_parse)
+    query = many_filters(200)
+    assert 2000 < sparql_endpoint.query_size(query) < 65536
+    with TestClient(create_app(ServiceConfig(max_query_bytes=2000))) as client:
+        for response in (client.post("/sparql", content=query, headers={"content-type": "application/sparql-query"}),
+                         client.post("/sparql", data={"query": query}),
+                         client.get("/sparql", params={"query": query})):
+            assert response.status_code == 413, response.text
+            error = response.json()["error"]
+            assert f"the query is {sparql_endpoint.query_size(query)} bytes" in error
+            assert "limit of 2000 bytes" in error and "send a shorter query" in error
+
+
+def test_the_query_size_limit_comes_from_the_environment_and_counts_utf8_bytes(monkeypatch: pytest.MonkeyPatch) -> None:
+    from npc_kg.service.sparql_endpoint import SparqlRefused, answer
+
+    monkeypatch.setenv("NPC_KG_MAX_QUERY_BYTES", "40")
+    query = 'ASK { ?s ?p "' + "\u00e9" * 12 + '" }'  # 27 characters, 39 bytes
+    assert answer(query, None).body  # at the limit: answered
+    with pytest.raises(SparqlRefused) as info:
+        answer(query.replace('"', '"x', 1), None)
+    assert info.value.status == 413 and "40 bytes" in str(info.value)
+    assert answer(query.replace('"', '"x', 1), None, max_bytes=41).body, "the service's own setting comes first"
+
+
+def test_serve_max_query_size_is_checked() -> None:
+    from npc_kg.cli import build_parser
+    from npc_kg.errors import InputError
+    from npc_kg.service import ServiceConfig, create_app
+
+    assert build_parser().parse_args(["serve", "--max-query-size", "5000"]).max_query_size == 5000
+    assert build_parser().parse_args(["serve"]).max_query_size is None
+    with pytest.raises(SystemExit) as exited:
+        build_parser().parse_args(["serve", "--max-query-size", "0"])
+    assert exited.value.code == 2
+    with pytest.raises(InputError, match="max_query_bytes is a whole number of bytes"):
+        create_app(ServiceConfig(max_query_bytes=0))
+
+
+@pytest.fixture()
+def held_parse(monkeypatch: pytest.MonkeyPatch):
+    """rdflib's parser made to wait, for the texts that start with ``# held``, until the test lets it go."""
+    import rdflib.plugins.sparql.parser as rdflib_parser
+
+    real = rdflib_parser.parseQuery
+    started, release = threading.Event(), threading.Event()
+
+    def parse_query(text):
+        if str(text).startswith("# held"):
+            started.set()
+            release.wait(120)  # longer than the tests wait for an answer: a test that needs the lock fails
+        return real(text)
+
+    monkeypatch.setattr(rdflib_parser, "parseQuery", parse_query)
+    yield started, release
+    release.set()
+
+
+def test_a_query_is_answered_while_another_parse_holds_the_parser_lock(held_parse) -> None:
+    """The endpoint parsed in the service's process, under the lock every parse takes."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from npc_kg.service.sparql_endpoint import answer
+    from npc_kg.sparql.safety import parse
+
+    started, release = held_parse
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        holder = pool.submit(parse, f"# held {uuid.uuid4()}\nASK {{}}")  # a long parse holds the lock
+        assert started.wait(60)
+        small = pool.submit(answer, f"# {uuid.uuid4()}\n{COUNT}", None, 60)
+        try:
+            body = small.result(timeout=90).body  # waited for the lock before (a TimeoutError here)
+        finally:
+            release.set()
+        assert int(json.loads(body)["results"]["bindings"][0]["n"]["value"]) == criteria_count()
+        assert holder.result(timeout=60).kind == "ask"
+
+
+def test_a_parse_past_the_timeout_is_stopped(held_parse) -> None:
+    """The parse ran in the service's process, past --timeout, holding the parser lock."""
+    from npc_kg.service.sparql_endpoint import SparqlRefused, answer
+
+    with pytest.raises(SparqlRefused) as info:
+        answer(f"# held {uuid.uuid4()}\n{COUNT}", None, timeout=1)
+    assert info.value.status == 503 and "ran longer than 1 s" in str(info.value)
