@@ -30,6 +30,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
                         "before it is parsed)")
     parser.add_argument("--timeout", type=seconds, default=30.0, metavar="SECONDS",
                         help="time an assessment or query may take (default 30; then HTTP 503)")
+    parser.add_argument("--base-url", metavar="URL",
+                        help="the service's public URL, from which CDS cards link to their reports (e.g. "
+                        "https://cds.example.org/npc-kg, behind a proxy); default: the address and port a request "
+                        "reached, never its Host header")
     parser.add_argument("--report-ttl", type=seconds, default=900.0, metavar="SECONDS",
                         help="how long a report link stays valid (default 900)")
     parser.set_defaults(func=_run)
@@ -39,5 +43,6 @@ def _run(args: argparse.Namespace) -> int:
     from npc_kg.service import ServiceConfig, serve
 
     serve(args.host, args.port, ServiceConfig(max_body=args.max_body, timeout=args.timeout, report_ttl=args.report_ttl,
-                                              mappings=tuple(args.mapping), max_query_bytes=args.max_query_size))
+                                              mappings=tuple(args.mapping), max_query_bytes=args.max_query_size,
+                                              base_url=args.base_url))
     return 0

@@ -12,6 +12,6 @@ query string or patient value. See ``docs/service.md``.
 
 from __future__ import annotations
 
-__all__ = ["ServiceConfig", "create_app", "serve"]
+__all__ = ["ServiceConfig", "check_base_url", "create_app", "serve"]
 
-from npc_kg.service.app import ServiceConfig, create_app, serve
+from npc_kg.service.app import ServiceConfig, check_base_url, create_app, serve

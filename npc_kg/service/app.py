@@ -42,7 +42,7 @@ from npc_kg.service.cds import (
 from npc_kg.service.reports import LazyReport, ReportStore
 from npc_kg.service.sparql_endpoint import SparqlRefused, answer
 
-__all__ = ["LOG", "ServiceConfig", "check_listen", "create_app", "serve"]
+__all__ = ["LOG", "ServiceConfig", "check_base_url", "check_listen", "create_app", "serve"]
 
 LOG = logging.getLogger("npc_kg.service")
 
@@ -64,6 +64,10 @@ class ServiceConfig:
     max_query_bytes: int | None = None
     """Largest ``/sparql`` query in bytes (413 above it); None: the limit in force
     (``NPC_KG_MAX_QUERY_BYTES``, 64 KiB; :mod:`npc_kg.limits`)."""
+    base_url: str | None = None
+    """The service's public URL (``https://cds.example.org/npc-kg``), from which CDS cards link to their
+    reports (checked by :func:`check_base_url`). None: the address and port the request reached on
+    this server (``http://127.0.0.1:8000``), never the request's ``Host`` header."""
 
 
 class _TooLarge(Exception):
@@ -187,8 +191,55 @@ async def cds_service(request: Request) -> Response:
         return JSONResponse({"cards": out_of_scope_card(service.treatment, reason or "no recorded disease of this treatment")})
     config: ServiceConfig = request.app.state.config
     token = request.app.state.reports.put(LazyReport(partial(_report_html, assessment, graph)))  # rendered when followed
-    url = str(request.url_for("report", token=token))
+    base = request.app.state.base_url or _server_url(request.scope)
+    url = f"{base}{request.app.url_path_for('report', token=token)}" if base else None
     return JSONResponse({"cards": cards_for(assessment, url, ttl_minutes=round(config.report_ttl / 60))})
+
+
+def _server_url(scope: Scope) -> str | None:
+    """``http://host:port`` of the address the connection reached on this server (the ASGI ``server``,
+    from the socket), with the server's root path; never the ``Host`` header, which the client writes.
+    None when the server gives no address and port (a Unix socket)."""
+    server = scope.get("server")
+    if not server or len(server) != 2 or server[1] is None:
+        return None
+    host, port = server
+    scheme = "https" if scope.get("scheme") == "https" else "http"
+    host = f"[{host}]" if ":" in str(host) else str(host)
+    default = 443 if scheme == "https" else 80
+    return f"{scheme}://{host}{'' if port == default else f':{port}'}{scope.get('root_path', '')}"
+
+
+_URL_FORBIDDEN = set(' <>"{}|\\^`')
+
+
+def check_base_url(url: Any, given: str = "base_url") -> str:
+    """``url`` checked as the service's public base URL and returned without a trailing ``/``.
+
+    It must be an absolute ``http``/``https`` URL with a host and no user name or password,
+    query (``?``) or fragment (``#``); a path (a proxy's prefix) is kept. Raises
+    :class:`~npc_kg.errors.InputError` naming ``given`` (``--base-url`` on the command line).
+    """
+    from urllib.parse import urlsplit, urlunsplit
+
+    example = "such as https://cds.example.org/npc-kg"
+    if not isinstance(url, str) or not url:
+        raise InputError(f"{given} must be an http or https URL, {example}")
+    if any(ord(char) < 33 or ord(char) == 127 or char in _URL_FORBIDDEN for char in url):
+        raise InputError(f"{given} must be a URL without spaces, control characters or any of <>\"{{}}|\\^`")
+    parts = urlsplit(url)
+    if "@" in parts.netloc:
+        raise InputError(f"{given} must not hold a user name or password")  # the value is not repeated: it holds one
+    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+        raise InputError(f"{given} must be an http or https URL with a host, {example}, not {url!r}")
+    if "?" in url or "#" in url:
+        raise InputError(f"{given} must not have a query (?) or a fragment (#): {url!r}; give the URL the "
+                         "service is reached at, with its path prefix if a proxy adds one")
+    try:
+        parts.port  # noqa: B018 - reading it checks it
+    except ValueError:
+        raise InputError(f"{given} has a port that is not a number from 0 to 65535: {url!r}") from None
+    return urlunsplit((parts.scheme.lower(), parts.netloc, parts.path.rstrip("/"), "", ""))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -348,6 +399,7 @@ def create_app(config: ServiceConfig | None = None) -> Starlette:
     from npc_kg.service.cds import load_site_mappings
 
     config = config or ServiceConfig()
+    base_url = check_base_url(config.base_url) if config.base_url is not None else None
     if config.max_query_bytes is not None and (type(config.max_query_bytes) is not int or config.max_query_bytes < 1):
         raise InputError(f"max_query_bytes is a whole number of bytes, 1 or more, not {config.max_query_bytes!r}")
     mappings = load_site_mappings(config.mappings)
@@ -365,6 +417,7 @@ def create_app(config: ServiceConfig | None = None) -> Starlette:
     }
     app = Starlette(routes=routes, exception_handlers=handlers)  # type: ignore[arg-type]
     app.state.config = config
+    app.state.base_url = base_url
     app.state.reports = ReportStore(config.report_ttl, config.report_capacity)
     app.state.services = {s.id: s for s in services(mappings)}
     app.state.fhir_mapping = compiled
@@ -404,6 +457,8 @@ def serve(host: str = "127.0.0.1", port: int = 8000, config: ServiceConfig | Non
 
     from npc_kg.sparql.bounded import arm_watchdog
 
+    if config is not None and config.base_url is not None:
+        check_base_url(config.base_url, "--base-url")  # said before anything starts
     check_listen(host, port)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     with arm_watchdog(False):  # a request past its time gets its own error; the server never ends for it

@@ -300,3 +300,78 @@ def test_order_select_with_an_unreadable_selected_order_gets_400(order_client, c
     body["context"]["draftOrders"]["entry"].append(5)
     response = order_client.post("/cds-services/npc-kg-salvage-surgery-order", json=body)
     assert response.status_code == 400 and "entry 1 must be an object holding a FHIR resource" in response.json()["error"]
+
+
+def card_link(client, **headers: str) -> str:
+    response = client.post(SERVICE, json=hook_request("eligible.json"), headers=headers)
+    assert response.status_code == 200, response.text
+    [card] = response.json()["cards"]
+    [link] = card["links"]
+    return link["url"]
+
+
+def test_card_links_ignore_the_host_header(plain_client) -> None:
+    """The link was built from the Host header, which the caller writes: a clinician would follow it elsewhere."""
+    url = card_link(plain_client, host="evil.example:4443")
+    assert "evil" not in url
+    assert url.startswith("http://testserver/reports/"), "the address the request reached (the test client's server)"
+    assert plain_client.get(url).status_code == 200
+
+
+def test_card_links_use_the_base_url() -> None:
+    from starlette.testclient import TestClient
+
+    with TestClient(create_app(ServiceConfig(base_url="https://cds.example.org/npc-kg/"))) as client:
+        url = card_link(client, host="evil.example")
+        assert url.startswith("https://cds.example.org/npc-kg/reports/") and "evil" not in url
+        token = url.rsplit("/", 1)[1]
+        assert client.get(f"/reports/{token}").status_code == 200, "the proxy's prefix is not the app's route"
+
+
+@pytest.mark.server
+def test_a_real_server_links_to_the_address_it_listens_on(live_server: str) -> None:
+    import urllib.request
+
+    request = urllib.request.Request(f"{live_server}/cds-services/npc-kg-salvage-surgery", method="POST",
+                                     data=json.dumps(hook_request("eligible.json")).encode(),
+                                     headers={"content-type": "application/json", "host": "evil.example"})
+    with urllib.request.urlopen(request, timeout=60) as response:
+        [card] = json.loads(response.read())["cards"]
+    [link] = card["links"]
+    assert link["url"].startswith(f"{live_server}/reports/"), link["url"]  # http://127.0.0.1:<port>
+    with urllib.request.urlopen(link["url"], timeout=60) as page:
+        assert page.status == 200
+
+
+@pytest.mark.parametrize(("url", "problem"), [
+    ("ftp://cds.example.org", "must be an http or https URL with a host"),
+    ("cds.example.org", "must be an http or https URL with a host"),
+    ("https://", "must be an http or https URL with a host"),
+    ("https://cds.example.org/npc-kg?x=1", "must not have a query (?) or a fragment (#)"),
+    ("https://cds.example.org/#top", "must not have a query (?) or a fragment (#)"),
+    ("https://user:secret@cds.example.org", "must not hold a user name or password"),
+    ("https://cds.example.org:99999", "has a port that is not a number"),
+    ("https://cds.example.org/a b", "must be a URL without spaces"),
+    ("https://cds.example.org/<script>", "must be a URL without spaces, control characters or any of <>"),
+])
+def test_a_bad_base_url_is_exit_2_with_its_reason(url: str, problem: str, capsys: pytest.CaptureFixture[str]) -> None:
+    from npc_kg.cli import main
+    from npc_kg.errors import InputError
+
+    assert main(["serve", "--base-url", url, "--port", "0"]) == 2
+    err = capsys.readouterr().err
+    assert f"--base-url {problem}" in err and "Traceback" not in err
+    assert "secret" not in err
+    with pytest.raises(InputError, match="base_url"):
+        create_app(ServiceConfig(base_url=url))
+
+
+@pytest.mark.parametrize(("url", "kept"), [
+    ("https://cds.example.org", "https://cds.example.org"),
+    ("HTTPS://cds.example.org/npc-kg/", "https://cds.example.org/npc-kg"),
+    ("http://[::1]:8443/", "http://[::1]:8443"),
+])
+def test_a_good_base_url_is_kept_without_its_trailing_slash(url: str, kept: str) -> None:
+    from npc_kg.service import check_base_url
+
+    assert check_base_url(url) == kept
