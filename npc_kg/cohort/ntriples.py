@@ -35,6 +35,7 @@ _BLANK = re.compile(rb"_:[A-Za-z0-9_](?:[A-Za-z0-9_.\-]*[A-Za-z0-9_\-])?")
 _LITERAL = re.compile(rb'"([^"\\\r\n]*)"(?:\^\^<([^>]*)>|@([a-zA-Z]+(?:-[a-zA-Z0-9]+)*))?')
 _LANG_STRING = str(RDF.langString)
 _SUBCLASS = str(RDFS.subClassOf)
+_TYPE = str(RDF.type)
 
 
 class NotStrict(Exception):
@@ -94,16 +95,18 @@ def _memo() -> dict[bytes, Any]:
     return _TERMS
 
 
-def strict_index(native: Any, data: bytes, needed: frozenset[str], inverse: dict[str, str], every: bool,
-                 unsupported: type[Exception]) -> dict[Any, dict[str, list[Any]]]:
-    """The closure evaluator's index of ``data``, read by the C accelerator ``native`` (or :class:`NotStrict`).
+def strict_index(native: Any, data: bytes, idx: Any, needed: frozenset[str], inverse: dict[str, str], every: bool,
+                 unsupported: type[Exception]) -> None:
+    """Fill ``idx`` (an empty ``npc_kg.shacl.closures.Index``) with the closure evaluator's index of ``data``,
+    read by the C accelerator ``native`` (or raise :class:`NotStrict`).
 
-    Equals ``ClosureEvaluator.index_terms(strict_triples(data))``: the same lines are refused, and every
-    term is decoded by :func:`term` with the same memo. ``inverse`` maps each inverse-indexed
-    predicate to its ``^predicate`` key; ``unsupported`` is raised for an ``rdfs:subClassOf``
-    triple the shapes do not read.
+    Equals ``ClosureEvaluator.index_terms(strict_triples(data))``, the nodes it notes included:
+    the same lines are refused, and every term is decoded by :func:`term` with the same memo.
+    ``inverse`` maps each inverse-indexed predicate to its ``^predicate`` key; ``unsupported``
+    is raised for an ``rdfs:subClassOf`` triple the shapes do not read.
     """
-    return native.index(data, _memo(), term, needed, inverse, every, _SUBCLASS, NotStrict, unsupported)
+    native.index(data, idx, _memo(), term, needed, inverse, every, _SUBCLASS, NotStrict, unsupported, idx.firsts,
+                 idx.typed, _TYPE)
 
 
 def strict_triples(data: bytes) -> Iterator[tuple[str, str, Any]]:
