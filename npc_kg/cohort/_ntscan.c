@@ -7,7 +7,7 @@
  * - scan(block, pos, number, linked, data, runs, flags, marks, check) reads the lines of a block into
  *   the current patient record while their subject (as parsed) is linked to it, as
  *   npc_kg.cohort.records.scan does;
- * - index(data, idx, memo, term, needed, inverse, every, subclass, not_strict, unsupported, firsts,
+ * - index(data, idx, memo, term, plain, needed, inverse, every, subclass, not_strict, unsupported, firsts,
  *   typed, type) reads strict one-triple-per-line N-Triples into the closure evaluator's index and
  *   notes the nodes its targets need, as
  *   npc_kg.shacl.closures.ClosureEvaluator.index_terms(npc_kg.cohort.ntriples.strict_triples(data))
@@ -439,10 +439,21 @@ static PyObject *fast_term(PyObject *Py_UNUSED(module), PyObject *arg) {
     return value;
 }
 
+/* Whether p[0:n] is a plain literal token on the fast path: "..." holding no '"', '\\', CR or LF
+ * (npc_kg.cohort.ntriples' literal pattern with neither datatype nor language tag). */
+static int plain_literal(const char *p, Py_ssize_t n) {
+    if (n < 2 || p[0] != '"' || p[n - 1] != '"') return 0;
+    for (Py_ssize_t i = 1; i < n - 1; i++) {
+        char c = p[i];
+        if (c == '"' || c == '\\' || c == '\r' || c == '\n') return 0;
+    }
+    return 1;
+}
+
 /* The index term of token p[0:n] (a new reference): from the token cache, else memo[token], else
- * the fast path's term or term(token), kept in memo. A token found in memo has been seen before,
- * so it is offered to the cache. */
-static PyObject *lookup(PyObject *memo, PyObject *term, const char *p, Py_ssize_t n) {
+ * the fast path's term (an IRI or blank node; a plain literal through plain(text)) or term(token),
+ * kept in memo. A token found in memo has been seen before, so it is offered to the cache. */
+static PyObject *lookup(PyObject *memo, PyObject *term, PyObject *plain, const char *p, Py_ssize_t n) {
     uint64_t hash = hash_token(p, n);
     PyObject *value = cache_get(&index_terms, p, n, hash);
     if (value != NULL) return value;
@@ -454,6 +465,19 @@ static PyObject *lookup(PyObject *memo, PyObject *term, const char *p, Py_ssize_
         if (cache_offer(&index_terms, hash, p, n, key, value) < 0) Py_CLEAR(value);
     } else if (!PyErr_Occurred()) {
         value = decode_fast(p, n);
+        if (value == NULL && !PyErr_Occurred() && plain_literal(p, n)) {
+            PyObject *text = PyUnicode_DecodeUTF8(p + 1, n - 2, NULL);
+            if (text == NULL) {
+                PyErr_Clear(); /* not UTF-8: term() decides (and refuses it) */
+            } else {
+                value = PyObject_CallOneArg(plain, text);
+                Py_DECREF(text);
+                if (value == NULL) {
+                    Py_DECREF(key);
+                    return NULL;
+                }
+            }
+        }
         if (value == NULL && !PyErr_Occurred()) value = PyObject_CallOneArg(term, key);
         if (value != NULL && PyDict_SetItem(memo, key, value) < 0) Py_CLEAR(value);
     }
@@ -497,19 +521,20 @@ static int note(PyObject *watch, PyObject *key, PyObject *node) {
 }
 
 PyDoc_STRVAR(index_doc,
-"index(data, idx, memo, term, needed, inverse, every, subclass, not_strict, unsupported, firsts, typed, type) -> idx\n\n"
+"index(data, idx, memo, term, plain, needed, inverse, every, subclass, not_strict, unsupported, firsts, typed, type) -> idx\n\n"
 "Fill ``idx`` (an empty dict) with the local engine's index of strict N-Triples ``data``; raises\n"
-"``not_strict`` if a line is not in the strict form (see npc_kg.cohort.ntriples), ``unsupported``\n"
+"``not_strict`` if a line is not in the strict form (see npc_kg.cohort.ntriples; ``term`` decodes a\n"
+"token, ``plain`` the text of a plain literal), ``unsupported``\n"
 "for an unneeded ``subclass`` triple. ``inverse`` maps each inverse-indexed predicate to its\n"
 "``^predicate`` key. ``firsts`` maps edge keys to lists: a node is appended when it gets its first\n"
 "edge of that key; ``typed`` maps classes to lists: a node is appended when it gets that ``type``.");
 
 static PyObject *index_nt(PyObject *Py_UNUSED(module), PyObject *args) {
     Py_buffer view;
-    PyObject *idx, *memo, *term, *needed, *inverse, *subclass, *not_strict, *unsupported, *firsts, *typed, *type;
+    PyObject *idx, *memo, *term, *plain, *needed, *inverse, *subclass, *not_strict, *unsupported, *firsts, *typed, *type;
     int every;
-    if (!PyArg_ParseTuple(args, "y*O!O!OOO!pUOOO!O!U:index", &view, &PyDict_Type, &idx, &PyDict_Type, &memo, &term,
-                          &needed, &PyDict_Type, &inverse, &every, &subclass, &not_strict, &unsupported, &PyDict_Type,
+    if (!PyArg_ParseTuple(args, "y*O!O!OOOO!pUOOO!O!U:index", &view, &PyDict_Type, &idx, &PyDict_Type, &memo, &term,
+                          &plain, &needed, &PyDict_Type, &inverse, &every, &subclass, &not_strict, &unsupported, &PyDict_Type,
                           &firsts, &PyDict_Type, &typed, &type))
         return NULL;
     Py_INCREF(idx);
@@ -532,14 +557,14 @@ static PyObject *index_nt(PyObject *Py_UNUSED(module), PyObject *args) {
         Py_ssize_t olen = rest > 2 ? rest - 2 : 0;
         if (last_s == NULL || sp1 - line != last_n || memcmp(line, last_text, (size_t)last_n) != 0) {
             Py_CLEAR(last_s);
-            last_s = lookup(memo, term, line, sp1 - line);
+            last_s = lookup(memo, term, plain, line, sp1 - line);
             if (last_s == NULL) goto fail;
             last_text = line, last_n = sp1 - line;
         }
         PyObject *s = last_s;
-        p = lookup(memo, term, sp1 + 1, sp2 - sp1 - 1);
+        p = lookup(memo, term, plain, sp1 + 1, sp2 - sp1 - 1);
         if (p == NULL) goto fail;
-        o = lookup(memo, term, sp2 + 1, olen);
+        o = lookup(memo, term, plain, sp2 + 1, olen);
         if (o == NULL) goto fail;
         /* subject and predicate must be IRIs or blank nodes (str), the predicate not "_:label" */
         if (!PyUnicode_CheckExact(s) || !PyUnicode_CheckExact(p)) goto not_strict_line;

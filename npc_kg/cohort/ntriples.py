@@ -28,7 +28,7 @@ from rdflib import RDF, RDFS
 from npc_kg.shacl.values import canonical
 from npc_kg.sparql.terms import IRI_FORBIDDEN
 
-__all__ = ["NotStrict", "strict_index", "strict_triples", "term"]
+__all__ = ["NotStrict", "plain_literal", "strict_index", "strict_triples", "term"]
 
 _MEMO_LIMIT = 200_000
 _BLANK = re.compile(rb"_:[A-Za-z0-9_](?:[A-Za-z0-9_.\-]*[A-Za-z0-9_\-])?")
@@ -82,10 +82,15 @@ def term(token: bytes) -> Any:
                 if iri == _LANG_STRING:
                     raise NotStrict  # needs a language tag: let the parser report it
                 return canonical(ox.Literal(text, datatype=ox.NamedNode(iri)))
-            return canonical(ox.Literal(text))
+            return plain_literal(text)
         except (UnicodeDecodeError, ValueError):
             raise NotStrict from None
     raise NotStrict
+
+
+def plain_literal(text: str) -> Any:
+    """The index term of a plain literal (no datatype, no language tag) whose text is ``text``, as :func:`term` gives it."""
+    return canonical(ox.Literal(text))
 
 
 def _memo() -> dict[bytes, Any]:
@@ -105,7 +110,7 @@ def strict_index(native: Any, data: bytes, idx: Any, needed: frozenset[str], inv
     ``inverse`` maps each inverse-indexed predicate to its ``^predicate`` key; ``unsupported``
     is raised for an ``rdfs:subClassOf`` triple the shapes do not read.
     """
-    native.index(data, idx, _memo(), term, needed, inverse, every, _SUBCLASS, NotStrict, unsupported, idx.firsts,
+    native.index(data, idx, _memo(), term, plain_literal, needed, inverse, every, _SUBCLASS, NotStrict, unsupported, idx.firsts,
                  idx.typed, _TYPE)
 
 

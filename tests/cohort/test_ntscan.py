@@ -31,7 +31,9 @@ from types import ModuleType
 
 import pytest
 from rdflib import RDF
+from rdflib.namespace import DCTERMS
 
+import npc_kg.cohort.ntriples as ntriples
 from npc_kg.cohort.native import load_native
 from npc_kg.cohort.ntriples import NotStrict, term
 from npc_kg.cohort.reader import iter_batches
@@ -260,6 +262,24 @@ def test_index_equals_the_python_index_on_mutations(cohort_lines: list[bytes]) -
         outcomes.add(expected if isinstance(expected, str) else "index")
         assert _index_or_why(native, data) == expected, data
     assert {"index", "NotStrict"} <= outcomes
+
+
+PLAIN_LITERALS = [b'""', b'"a"', b'"SYN-1-0000001"', b'"caf\xc3\xa9"', b'"\xff"', b'"\xed\xa0\x80"', b'"a\\"b"',
+                  b'"tab\there"', b'"a"@en', b'"a"^^<http://www.w3.org/2001/XMLSchema#string>', b'"x', b'"a""']
+
+
+@needs_native
+@pytest.mark.parametrize("token", PLAIN_LITERALS)
+def test_plain_literals_index_as_the_python_decoder_reads_them(token: bytes, monkeypatch: pytest.MonkeyPatch) -> None:
+    native, _python = _engines()
+    monkeypatch.setattr(ntriples, "_memo", dict)  # a fresh memo: the C path decodes the token itself
+    data = b"<http://x.org/p> <http://purl.org/dc/terms/identifier> " + token + b" .\n"
+    try:
+        expected: object = term(token)
+    except NotStrict:
+        expected = "NotStrict"
+    got = _index_or_why(native, data)
+    assert (got == expected) if isinstance(got, str) else got[0]["http://x.org/p"][str(DCTERMS.identifier)] == [expected]
 
 
 @needs_native
