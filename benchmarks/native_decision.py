@@ -2,15 +2,16 @@
 
     python benchmarks/native_decision.py [--n 100000] [--seed 1] [--workers 1,2] [--batch-size 1000]
 
-The closure engine (``--engine local``) reads a cohort in two steps the C module
-``npc_kg/cohort/_ntscan.c`` does: grouping lines into records by their parsed subject
-(``scan``) and building the index of a batch (``index``). (The signatures of focus nodes were
-in C too; this benchmark measured them at 1.08-1.13x end to end and they were deleted.)
-Each configuration below runs ``assess_cohort`` on the same synthetic
-cohort in its own subprocess (peak memory is its own, workers included):
+The closure engine (``--engine local``) runs three steps in the C module
+``npc_kg/cohort/_ntscan.c``: grouping lines into records by their parsed subject (``scan``),
+building the index of a batch and noting its target nodes (``index``), and signing the focus
+nodes and their values for the memos (``sid``, ``focus_key``). Each configuration below runs
+``assess_cohort`` on the same synthetic cohort in its own subprocess (peak memory is its own,
+workers included):
 
-- ``C (scan, index)``: the accelerator, as installed;
-- ``C scan only``: C groups the records, Python indexes (strict split);
+- ``C (scan, index, signatures)``: the accelerator, as installed;
+- ``C scan and index, Python signatures``: the accelerator without ``sid`` and ``focus_key``;
+- ``C scan only``: C groups the records, Python indexes (strict split) and signs;
 - ``Python, strict split``: no C at all (``NPC_KG_NO_NATIVE=1``), the index read by splitting lines;
 - ``Python, pyoxigraph parse into the index``: no C, the index built from ``pyoxigraph.parse``
   (``index_strict`` refused, so every batch goes the pyoxigraph way);
@@ -33,9 +34,11 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from types import SimpleNamespace
 
 CONFIGS = {
-    "c": "C (scan, index)",
+    "c": "C (scan, index, signatures)",
+    "c-index": "C scan and index, Python signatures",
     "c-scan": "C scan only",
     "py": "Python, strict split",
     "py-ox": "Python, pyoxigraph parse into the index",
@@ -64,6 +67,9 @@ def child(config: str, path: str, workers: int, batch_size: int, out: str) -> No
             raise SystemExit("the C accelerator is not built")
         if config == "c-scan":
             closures.load_native = lambda: None  # type: ignore[assignment]
+        if config == "c-index":
+            without = SimpleNamespace(scan=native.scan, index=native.index, fast_term=native.fast_term)
+            closures.load_native = lambda: without  # type: ignore[assignment]
         if config == "py-ox":
             def refuse(self: closures.ClosureEvaluator, data: bytes) -> closures.Index:
                 raise NotStrict

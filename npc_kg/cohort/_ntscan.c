@@ -1,5 +1,5 @@
 /*
- * npc_kg.cohort._ntscan: the two per-line loops of the cohort reader in C.
+ * npc_kg.cohort._ntscan: the per-line and per-node loops of the local engine's cohort path in C.
  *
  * Optional accelerator. Each function does exactly what a pure-Python reference does, and the
  * tests compare the two on random and mutated input (tests/cohort/test_ntscan.py):
@@ -7,15 +7,16 @@
  * - scan(block, pos, number, linked, data, runs, flags, marks, check) reads the lines of a block into
  *   the current patient record while their subject (as parsed) is linked to it, as
  *   npc_kg.cohort.records.scan does;
- * - index(data, memo, term, needed, inverse, every, subclass, not_strict, unsupported) reads
- *   strict one-triple-per-line N-Triples into the local engine's index, as
- *   npc_kg.cohort.local.LocalEngine.index_terms(npc_kg.cohort.ntriples.strict_triples(data)) does.
- *   Every term is decoded by the Python function `term` (memoised in `memo`), so what counts as
- *   strict is decided in one place, in Python.
+ * - index(data, idx, memo, term, plain, needed, inverse, every, subclass, not_strict, unsupported, firsts,
+ *   typed, type) reads strict one-triple-per-line N-Triples into the closure evaluator's index and
+ *   notes the nodes its targets need, as
+ *   npc_kg.shacl.closures.ClosureEvaluator.index_terms(npc_kg.cohort.ntriples.strict_triples(data))
+ *   does. Every term is decoded by the Python function `term` (memoised in `memo`), so what counts
+ *   as strict is decided in one place, in Python;
+ * - sid(state, idx, node) and focus_key(state, idx, node) sign nodes for the evaluator's memos, as
+ *   npc_kg.shacl.closures._Linked._sid and _focus_key do, on the same dicts (`state`).
  *
- * The signatures of focus nodes (sid, focus_key) were in C too until issue #11 part 6 measured
- * them: they bought 1.08-1.13x end to end (benchmarks/native_decision.py), below the 1.5x a C
- * path must buy to stay, so they are Python only (npc_kg.shacl.closures).
+ * What each buys end to end is measured by benchmarks/native_decision.py (benchmarks/README.md).
  *
  * No clinical knowledge lives here: no IRI, criterion or threshold.
  */
@@ -438,10 +439,21 @@ static PyObject *fast_term(PyObject *Py_UNUSED(module), PyObject *arg) {
     return value;
 }
 
+/* Whether p[0:n] is a plain literal token on the fast path: "..." holding no '"', '\\', CR or LF
+ * (npc_kg.cohort.ntriples' literal pattern with neither datatype nor language tag). */
+static int plain_literal(const char *p, Py_ssize_t n) {
+    if (n < 2 || p[0] != '"' || p[n - 1] != '"') return 0;
+    for (Py_ssize_t i = 1; i < n - 1; i++) {
+        char c = p[i];
+        if (c == '"' || c == '\\' || c == '\r' || c == '\n') return 0;
+    }
+    return 1;
+}
+
 /* The index term of token p[0:n] (a new reference): from the token cache, else memo[token], else
- * the fast path's term or term(token), kept in memo. A token found in memo has been seen before,
- * so it is offered to the cache. */
-static PyObject *lookup(PyObject *memo, PyObject *term, const char *p, Py_ssize_t n) {
+ * the fast path's term (an IRI or blank node; a plain literal through plain(text)) or term(token),
+ * kept in memo. A token found in memo has been seen before, so it is offered to the cache. */
+static PyObject *lookup(PyObject *memo, PyObject *term, PyObject *plain, const char *p, Py_ssize_t n) {
     uint64_t hash = hash_token(p, n);
     PyObject *value = cache_get(&index_terms, p, n, hash);
     if (value != NULL) return value;
@@ -453,6 +465,19 @@ static PyObject *lookup(PyObject *memo, PyObject *term, const char *p, Py_ssize_
         if (cache_offer(&index_terms, hash, p, n, key, value) < 0) Py_CLEAR(value);
     } else if (!PyErr_Occurred()) {
         value = decode_fast(p, n);
+        if (value == NULL && !PyErr_Occurred() && plain_literal(p, n)) {
+            PyObject *text = PyUnicode_DecodeUTF8(p + 1, n - 2, NULL);
+            if (text == NULL) {
+                PyErr_Clear(); /* not UTF-8: term() decides (and refuses it) */
+            } else {
+                value = PyObject_CallOneArg(plain, text);
+                Py_DECREF(text);
+                if (value == NULL) {
+                    Py_DECREF(key);
+                    return NULL;
+                }
+            }
+        }
         if (value == NULL && !PyErr_Occurred()) value = PyObject_CallOneArg(term, key);
         if (value != NULL && PyDict_SetItem(memo, key, value) < 0) Py_CLEAR(value);
     }
@@ -460,7 +485,8 @@ static PyObject *lookup(PyObject *memo, PyObject *term, const char *p, Py_ssize_
     return value;
 }
 
-/* values = edges[key]; values.append(item) unless item in values. */
+/* values = edges[key]; values.append(item) unless item in values. Returns 2 if edges[key] is
+ * new, 1 if item was appended, 0 if it was there already, -1 on error. */
 static int add_edge(PyObject *idx, PyObject *node, PyObject *key, PyObject *item) {
     PyObject *edges = PyDict_GetItemWithError(idx, node);
     if (edges == NULL) {
@@ -480,29 +506,39 @@ static int add_edge(PyObject *idx, PyObject *node, PyObject *key, PyObject *item
         PyList_SET_ITEM(values, 0, item);
         int rc = PyDict_SetItem(edges, key, values);
         Py_DECREF(values);
-        return rc;
+        return rc < 0 ? -1 : 2;
     }
     int found = PySequence_Contains(values, item);
     if (found < 0) return -1;
-    return found ? 0 : PyList_Append(values, item);
+    return found ? 0 : (PyList_Append(values, item) < 0 ? -1 : 1);
+}
+
+/* watch[key].append(node) if watch has key (a list). */
+static int note(PyObject *watch, PyObject *key, PyObject *node) {
+    PyObject *list = PyDict_GetItemWithError(watch, key);
+    if (list == NULL) return PyErr_Occurred() ? -1 : 0;
+    return PyList_Append(list, node);
 }
 
 PyDoc_STRVAR(index_doc,
-"index(data, memo, term, needed, inverse, every, subclass, not_strict, unsupported) -> dict\n\n"
-"The local engine's index of strict N-Triples ``data``; raises ``not_strict`` if a line is not in\n"
-"the strict form (see npc_kg.cohort.ntriples), ``unsupported`` for an unneeded ``subclass`` triple.\n"
-"``inverse`` maps each inverse-indexed predicate to its ``^predicate`` key.");
+"index(data, idx, memo, term, plain, needed, inverse, every, subclass, not_strict, unsupported, firsts, typed, type) -> idx\n\n"
+"Fill ``idx`` (an empty dict) with the local engine's index of strict N-Triples ``data``; raises\n"
+"``not_strict`` if a line is not in the strict form (see npc_kg.cohort.ntriples; ``term`` decodes a\n"
+"token, ``plain`` the text of a plain literal), ``unsupported``\n"
+"for an unneeded ``subclass`` triple. ``inverse`` maps each inverse-indexed predicate to its\n"
+"``^predicate`` key. ``firsts`` maps edge keys to lists: a node is appended when it gets its first\n"
+"edge of that key; ``typed`` maps classes to lists: a node is appended when it gets that ``type``.");
 
 static PyObject *index_nt(PyObject *Py_UNUSED(module), PyObject *args) {
     Py_buffer view;
-    PyObject *memo, *term, *needed, *inverse, *subclass, *not_strict, *unsupported;
+    PyObject *idx, *memo, *term, *plain, *needed, *inverse, *subclass, *not_strict, *unsupported, *firsts, *typed, *type;
     int every;
-    if (!PyArg_ParseTuple(args, "y*O!OOO!pUOO:index", &view, &PyDict_Type, &memo, &term, &needed, &PyDict_Type,
-                          &inverse, &every, &subclass, &not_strict, &unsupported))
+    if (!PyArg_ParseTuple(args, "y*O!O!OOOO!pUOOO!O!U:index", &view, &PyDict_Type, &idx, &PyDict_Type, &memo, &term,
+                          &plain, &needed, &PyDict_Type, &inverse, &every, &subclass, &not_strict, &unsupported, &PyDict_Type,
+                          &firsts, &PyDict_Type, &typed, &type))
         return NULL;
-    PyObject *idx = PyDict_New();
+    Py_INCREF(idx);
     PyObject *last_s = NULL, *p = NULL, *o = NULL; /* the last subject's term is kept: lines of a node follow each other */
-    if (idx == NULL) goto fail;
     const char *last_text = NULL;
     Py_ssize_t last_n = 0;
     const char *data = view.buf;
@@ -521,14 +557,14 @@ static PyObject *index_nt(PyObject *Py_UNUSED(module), PyObject *args) {
         Py_ssize_t olen = rest > 2 ? rest - 2 : 0;
         if (last_s == NULL || sp1 - line != last_n || memcmp(line, last_text, (size_t)last_n) != 0) {
             Py_CLEAR(last_s);
-            last_s = lookup(memo, term, line, sp1 - line);
+            last_s = lookup(memo, term, plain, line, sp1 - line);
             if (last_s == NULL) goto fail;
             last_text = line, last_n = sp1 - line;
         }
         PyObject *s = last_s;
-        p = lookup(memo, term, sp1 + 1, sp2 - sp1 - 1);
+        p = lookup(memo, term, plain, sp1 + 1, sp2 - sp1 - 1);
         if (p == NULL) goto fail;
-        o = lookup(memo, term, sp2 + 1, olen);
+        o = lookup(memo, term, plain, sp2 + 1, olen);
         if (o == NULL) goto fail;
         /* subject and predicate must be IRIs or blank nodes (str), the predicate not "_:label" */
         if (!PyUnicode_CheckExact(s) || !PyUnicode_CheckExact(p)) goto not_strict_line;
@@ -548,10 +584,21 @@ static PyObject *index_nt(PyObject *Py_UNUSED(module), PyObject *args) {
             }
         }
         if (wanted) {
-            if (add_edge(idx, s, p, o) < 0) goto fail;
+            int added = add_edge(idx, s, p, o);
+            if (added < 0) goto fail;
+            if (added == 2 && note(firsts, p, s) < 0) goto fail;
+            if (added > 0 && PyDict_GET_SIZE(typed) > 0) {
+                int is_type = p == type ? 1 : PyUnicode_Compare(p, type) == 0;
+                if (PyErr_Occurred()) goto fail;
+                if (is_type && note(typed, o, s) < 0) goto fail;
+            }
             PyObject *back = PyDict_GetItemWithError(inverse, p);
             if (back == NULL && PyErr_Occurred()) goto fail;
-            if (back != NULL && add_edge(idx, o, back, s) < 0) goto fail;
+            if (back != NULL) {
+                added = add_edge(idx, o, back, s);
+                if (added < 0) goto fail;
+                if (added == 2 && note(firsts, back, o) < 0) goto fail;
+            }
         }
         Py_CLEAR(p);
         Py_CLEAR(o);
@@ -570,20 +617,328 @@ fail:
     return NULL;
 }
 
+
+/* ------------------------------------------------------------------------------------------ */
+/* signatures: the memo keys of the closure evaluator (npc_kg.shacl.closures._Linked)            */
+/* ------------------------------------------------------------------------------------------ */
+
+/* The state tuple: the evaluator's batch_sids, interned, constants, whether the shapes test strings,
+ * shallow, _literal_sid, _Cycle, behaviours, behaviour and whether focus keys abstract by behaviour. */
+enum { SG_SIDS, SG_INTERNED, SG_CONSTANTS, SG_STRING_TESTS, SG_SHALLOW, SG_LITERAL, SG_CYCLE, SG_BEHAVIOURS,
+       SG_BEHAVIOUR, SG_BEHAVIOUR_MODE, SG_SIZE };
+
+static PyObject *str_blank, *str_iri, *str_k; /* "_", "I", "K" */
+
+static int is_blank_node(PyObject *node) {
+    return PyUnicode_GET_LENGTH(node) >= 2 && PyUnicode_READ_CHAR(node, 0) == '_' && PyUnicode_READ_CHAR(node, 1) == ':';
+}
+
+static int is_inverse_key(PyObject *pred) {
+    return PyUnicode_Check(pred) && PyUnicode_GET_LENGTH(pred) >= 1 && PyUnicode_READ_CHAR(pred, 0) == '^';
+}
+
+static Py_ssize_t intern_key(PyObject *interned, PyObject *key, int *fresh) {
+    PyObject *found = PyDict_GetItemWithError(interned, key);
+    *fresh = 0;
+    if (found != NULL) return PyLong_AsSsize_t(found);
+    if (PyErr_Occurred()) return -1;
+    Py_ssize_t value = PyDict_GET_SIZE(interned);
+    PyObject *number = PyLong_FromSsize_t(value);
+    if (number == NULL) return -1;
+    int rc = PyDict_SetItem(interned, key, number);
+    Py_DECREF(number);
+    *fresh = 1;
+    return rc < 0 ? -1 : value;
+}
+
+/* batch_sids[node] as a C integer: -2 if absent, -1 in progress; -3 on error. */
+static Py_ssize_t known_sid(PyObject *sids, PyObject *node) {
+    PyObject *known = PyDict_GetItemWithError(sids, node);
+    if (known == NULL) return PyErr_Occurred() ? -3 : -2;
+    Py_ssize_t value = PyLong_AsSsize_t(known);
+    return value == -1 && PyErr_Occurred() ? -3 : value;
+}
+
+static int store_sid(PyObject *sids, PyObject *node, Py_ssize_t value) {
+    PyObject *number = PyLong_FromSsize_t(value);
+    if (number == NULL) return -1;
+    int rc = PyDict_SetItem(sids, node, number);
+    Py_DECREF(number);
+    return rc;
+}
+
+static int append_int(PyObject *list, Py_ssize_t value) {
+    PyObject *number = PyLong_FromSsize_t(value);
+    if (number == NULL) return -1;
+    int rc = PyList_Append(list, number);
+    Py_DECREF(number);
+    return rc;
+}
+
+static Py_ssize_t signature(PyObject *state, PyObject *idx, PyObject *node);
+
+static int check_arguments(PyObject *const *args, Py_ssize_t nargs, const char *name) {
+    if (nargs != 3 || !PyTuple_CheckExact(args[0]) || PyTuple_GET_SIZE(args[0]) != SG_SIZE || !PyDict_Check(args[1])) {
+        PyErr_Format(PyExc_TypeError, "%s(state, idx, node): a state tuple of %d items and an index dict", name, SG_SIZE);
+        return -1;
+    }
+    return 0;
+}
+
+/* The signature of a value inside sid(): known, or computed (recursively); -1 on error/cycle. */
+static Py_ssize_t value_sid(PyObject *state, PyObject *idx, PyObject *value) {
+    PyObject *sids = PyTuple_GET_ITEM(state, SG_SIDS);
+    Py_ssize_t k = known_sid(sids, value);
+    if (k == -3) return -1;
+    if (k == -1) {
+        PyErr_SetNone(PyTuple_GET_ITEM(state, SG_CYCLE));
+        return -1;
+    }
+    if (k == -2) {
+        Py_INCREF(value);
+        if (Py_EnterRecursiveCall(" in sid") < 0) {
+            k = -1;
+        } else {
+            k = signature(state, idx, value);
+            Py_LeaveRecursiveCall();
+        }
+        Py_DECREF(value);
+    }
+    return k;
+}
+
+static Py_ssize_t signature(PyObject *state, PyObject *idx, PyObject *node) {
+    PyObject *sids = PyTuple_GET_ITEM(state, SG_SIDS);
+    Py_ssize_t known = known_sid(sids, node);
+    if (known == -3) return -1;
+    if (known == -1) {
+        PyErr_SetNone(PyTuple_GET_ITEM(state, SG_CYCLE));
+        return -1;
+    }
+    if (known >= 0) return known;
+    if (!PyUnicode_CheckExact(node)) {
+        PyObject *found = PyObject_CallOneArg(PyTuple_GET_ITEM(state, SG_LITERAL), node);
+        if (found == NULL) return -1;
+        Py_ssize_t value = PyLong_AsSsize_t(found);
+        Py_DECREF(found);
+        return value;
+    }
+    PyObject *edges = PyDict_GetItemWithError(idx, node);
+    if (edges == NULL && PyErr_Occurred()) return -1;
+    int has_edges = edges != NULL && PyDict_Check(edges) && PyDict_GET_SIZE(edges) > 0;
+    int blank = is_blank_node(node);
+    PyObject *name;
+    if (!blank) {
+        int constant = PySet_Contains(PyTuple_GET_ITEM(state, SG_CONSTANTS), node);
+        if (constant < 0) return -1;
+        name = (!has_edges || constant || PyObject_IsTrue(PyTuple_GET_ITEM(state, SG_STRING_TESTS))) ? node : str_iri;
+    } else {
+        name = str_blank;
+    }
+    if (store_sid(sids, node, -1) < 0) return -1;
+    int shallow = 1;
+    PyObject *parts = PyList_New(1);
+    if (parts == NULL) return -1;
+    Py_INCREF(name);
+    PyList_SET_ITEM(parts, 0, name);
+    Py_XINCREF(edges);
+    if (has_edges) {
+        Py_ssize_t pos = 0;
+        PyObject *pred, *values;
+        while (PyDict_Next(edges, &pos, &pred, &values)) {
+            if (is_inverse_key(pred)) continue;
+            if (!PyList_Check(values)) {
+                PyErr_SetString(PyExc_TypeError, "index values must be lists");
+                goto fail;
+            }
+            Py_ssize_t count = PyList_GET_SIZE(values);
+            if (PyList_Append(parts, pred) < 0) goto fail;
+            if (count != 1 && append_int(parts, -count) < 0) goto fail;
+            for (Py_ssize_t i = 0; i < count; i++) {
+                PyObject *value = PyList_GET_ITEM(values, i);
+                Py_INCREF(value);
+                Py_ssize_t k = value_sid(state, idx, value);
+                if (k < 0) { Py_DECREF(value); goto fail; }
+                if (shallow && PyUnicode_CheckExact(value)) {
+                    int inside = PyDict_Contains(idx, value);
+                    if (inside < 0) { Py_DECREF(value); goto fail; }
+                    if (inside) shallow = 0;
+                }
+                Py_DECREF(value);
+                if (append_int(parts, k) < 0) goto fail;
+            }
+        }
+    }
+    Py_CLEAR(edges);
+    PyObject *shape = PyList_AsTuple(parts);
+    Py_CLEAR(parts);
+    if (shape == NULL) return -1;
+    int fresh;
+    Py_ssize_t found = intern_key(PyTuple_GET_ITEM(state, SG_INTERNED), shape, &fresh);
+    Py_DECREF(shape);
+    if (found < 0) return -1;
+    if (fresh && shallow) {
+        PyObject *number = PyLong_FromSsize_t(found);
+        if (number == NULL) return -1;
+        int rc = PySet_Add(PyTuple_GET_ITEM(state, SG_SHALLOW), number);
+        Py_DECREF(number);
+        if (rc < 0) return -1;
+    }
+    if (store_sid(sids, node, found) < 0) return -1;
+    return found;
+fail:
+    Py_XDECREF(edges);
+    Py_XDECREF(parts);
+    return -1;
+}
+
+static PyObject *sid(PyObject *Py_UNUSED(module), PyObject *const *args, Py_ssize_t nargs) {
+    if (check_arguments(args, nargs, "sid") < 0) return NULL;
+    Py_ssize_t found = signature(args[0], args[1], args[2]);
+    return found < 0 ? NULL : PyLong_FromSsize_t(found);
+}
+
+static int compare_ssize(const void *a, const void *b) {
+    Py_ssize_t x = *(const Py_ssize_t *)a, y = *(const Py_ssize_t *)b;
+    return (x > y) - (x < y);
+}
+
+/* A value's key in focus_key: its signature, or its behaviour if it has edges. -1 on error. */
+static Py_ssize_t focus_value(PyObject *state, PyObject *idx, PyObject *value) {
+    PyObject *sids = PyTuple_GET_ITEM(state, SG_SIDS);
+    Py_ssize_t k = known_sid(sids, value);
+    if (k == -3) return -1;
+    if (k < 0) k = signature(state, idx, value);
+    if (k < 0) return -1;
+    if (PyUnicode_CheckExact(value)) {
+        PyObject *inner = PyDict_GetItemWithError(idx, value);
+        if (inner == NULL && PyErr_Occurred()) return -1;
+        if (inner != NULL && PyObject_IsTrue(inner)) {
+            PyObject *number = PyLong_FromSsize_t(k);
+            if (number == NULL) return -1;
+            PyObject *known = PyDict_GetItemWithError(PyTuple_GET_ITEM(state, SG_BEHAVIOURS), number);
+            if (known != NULL) {
+                k = PyLong_AsSsize_t(known);
+            } else if (PyErr_Occurred()) {
+                k = -1;
+            } else {
+                PyObject *call[3] = {idx, value, number};
+                PyObject *found = PyObject_Vectorcall(PyTuple_GET_ITEM(state, SG_BEHAVIOUR), call, 3, NULL);
+                k = found == NULL ? -1 : PyLong_AsSsize_t(found);
+                Py_XDECREF(found);
+            }
+            Py_DECREF(number);
+        }
+    }
+    return k;
+}
+
+static PyObject *focus_key(PyObject *Py_UNUSED(module), PyObject *const *args, Py_ssize_t nargs) {
+    if (check_arguments(args, nargs, "focus_key") < 0) return NULL;
+    PyObject *state = args[0], *idx = args[1], *node = args[2];
+    PyObject *sids = PyTuple_GET_ITEM(state, SG_SIDS);
+    Py_ssize_t structural = known_sid(sids, node);
+    if (structural == -3) return NULL;
+    if (structural >= 0) {
+        PyObject *number = PyLong_FromSsize_t(structural);
+        if (number == NULL) return NULL;
+        int shallow = PySet_Contains(PyTuple_GET_ITEM(state, SG_SHALLOW), number);
+        if (shallow < 0) { Py_DECREF(number); return NULL; }
+        if (shallow) return number;
+        Py_DECREF(number);
+    }
+    PyObject *edges = PyDict_GetItemWithError(idx, node);
+    if (edges == NULL && PyErr_Occurred()) return NULL;
+    int mode = PyObject_IsTrue(PyTuple_GET_ITEM(state, SG_BEHAVIOUR_MODE));
+    if (!mode || edges == NULL || !PyDict_Check(edges) || PyDict_GET_SIZE(edges) == 0 || !PyUnicode_CheckExact(node)) {
+        Py_ssize_t found = signature(state, idx, node);
+        return found < 0 ? NULL : PyLong_FromSsize_t(found);
+    }
+    Py_INCREF(edges);
+    PyObject *parts = NULL, *name;
+    Py_ssize_t *row = NULL, capacity = 0;
+    if (is_blank_node(node)) {
+        name = str_blank;
+    } else {
+        int constant = PySet_Contains(PyTuple_GET_ITEM(state, SG_CONSTANTS), node);
+        if (constant < 0) goto fail;
+        name = constant ? node : str_iri;
+    }
+    parts = PyList_New(2);
+    if (parts == NULL) goto fail;
+    Py_INCREF(str_k);
+    PyList_SET_ITEM(parts, 0, str_k);
+    Py_INCREF(name);
+    PyList_SET_ITEM(parts, 1, name);
+    Py_ssize_t pos = 0;
+    PyObject *pred, *values;
+    while (PyDict_Next(edges, &pos, &pred, &values)) {
+        if (is_inverse_key(pred)) continue;
+        if (!PyList_Check(values)) {
+            PyErr_SetString(PyExc_TypeError, "index values must be lists");
+            goto fail;
+        }
+        Py_ssize_t count = PyList_GET_SIZE(values);
+        if (count > capacity) {
+            Py_ssize_t *grown = PyMem_Realloc(row, (size_t)count * sizeof(Py_ssize_t));
+            if (grown == NULL) { PyErr_NoMemory(); goto fail; }
+            row = grown, capacity = count;
+        }
+        for (Py_ssize_t i = 0; i < count; i++) {
+            PyObject *value = PyList_GET_ITEM(values, i);
+            Py_INCREF(value);
+            Py_ssize_t k = focus_value(state, idx, value);
+            Py_DECREF(value);
+            if (k < 0) goto fail;
+            row[i] = k;
+        }
+        if (PyList_Append(parts, pred) < 0) goto fail;
+        if (count != 1) {
+            qsort(row, (size_t)count, sizeof(Py_ssize_t), compare_ssize);
+            if (append_int(parts, -count) < 0) goto fail;
+        }
+        for (Py_ssize_t i = 0; i < count; i++)
+            if (append_int(parts, row[i]) < 0) goto fail;
+    }
+    PyObject *key = PyList_AsTuple(parts);
+    if (key == NULL) goto fail;
+    int fresh;
+    Py_ssize_t found = intern_key(PyTuple_GET_ITEM(state, SG_INTERNED), key, &fresh);
+    Py_DECREF(key);
+    Py_DECREF(parts);
+    Py_DECREF(edges);
+    PyMem_Free(row);
+    return found < 0 ? NULL : PyLong_FromSsize_t(found);
+fail:
+    Py_XDECREF(parts);
+    Py_DECREF(edges);
+    PyMem_Free(row);
+    return NULL;
+}
+
 static PyMethodDef methods[] = {
     {"scan", scan, METH_VARARGS, scan_doc},
     {"index", index_nt, METH_VARARGS, index_doc},
     {"fast_term", fast_term, METH_O, fast_term_doc},
+    {"sid", (PyCFunction)(void (*)(void))sid, METH_FASTCALL,
+     "sid(state, idx, node) -> int: the interned signature of node, as _Linked._sid gives it"},
+    {"focus_key", (PyCFunction)(void (*)(void))focus_key, METH_FASTCALL,
+     "focus_key(state, idx, node) -> int: the memo key of a focus node, as _Linked._focus_key gives it"},
     {NULL, NULL, 0, NULL},
 };
 
 static struct PyModuleDef module = {
     PyModuleDef_HEAD_INIT, "_ntscan",
-    "The cohort reader's per-line loops in C (optional; see npc_kg.cohort.reader and npc_kg.cohort.ntriples).",
+    "The local engine's per-line and per-node loops in C (optional; see npc_kg.cohort.records, "
+    "npc_kg.cohort.ntriples and npc_kg.shacl.closures).",
     -1, methods, NULL, NULL, NULL, NULL,
 };
 
 PyMODINIT_FUNC PyInit__ntscan(void) {
+    str_blank = PyUnicode_InternFromString("_");
+    str_iri = PyUnicode_InternFromString("I");
+    str_k = PyUnicode_InternFromString("K");
+    if (str_blank == NULL || str_iri == NULL || str_k == NULL) return NULL;
     init_iri_chars();
     PyObject *m = PyModule_Create(&module);
     if (m != NULL && PyModule_AddStringConstant(m, "SOURCE_SHA256", NPC_KG_SOURCE_SHA256) < 0) Py_CLEAR(m);

@@ -28,13 +28,14 @@ from rdflib import RDF, RDFS
 from npc_kg.shacl.values import canonical
 from npc_kg.sparql.terms import IRI_FORBIDDEN
 
-__all__ = ["NotStrict", "strict_index", "strict_triples", "term"]
+__all__ = ["NotStrict", "plain_literal", "strict_index", "strict_triples", "term"]
 
 _MEMO_LIMIT = 200_000
 _BLANK = re.compile(rb"_:[A-Za-z0-9_](?:[A-Za-z0-9_.\-]*[A-Za-z0-9_\-])?")
 _LITERAL = re.compile(rb'"([^"\\\r\n]*)"(?:\^\^<([^>]*)>|@([a-zA-Z]+(?:-[a-zA-Z0-9]+)*))?')
 _LANG_STRING = str(RDF.langString)
 _SUBCLASS = str(RDFS.subClassOf)
+_TYPE = str(RDF.type)
 
 
 class NotStrict(Exception):
@@ -81,10 +82,15 @@ def term(token: bytes) -> Any:
                 if iri == _LANG_STRING:
                     raise NotStrict  # needs a language tag: let the parser report it
                 return canonical(ox.Literal(text, datatype=ox.NamedNode(iri)))
-            return canonical(ox.Literal(text))
+            return plain_literal(text)
         except (UnicodeDecodeError, ValueError):
             raise NotStrict from None
     raise NotStrict
+
+
+def plain_literal(text: str) -> Any:
+    """The index term of a plain literal (no datatype, no language tag) whose text is ``text``, as :func:`term` gives it."""
+    return canonical(ox.Literal(text))
 
 
 def _memo() -> dict[bytes, Any]:
@@ -94,16 +100,18 @@ def _memo() -> dict[bytes, Any]:
     return _TERMS
 
 
-def strict_index(native: Any, data: bytes, needed: frozenset[str], inverse: dict[str, str], every: bool,
-                 unsupported: type[Exception]) -> dict[Any, dict[str, list[Any]]]:
-    """The closure evaluator's index of ``data``, read by the C accelerator ``native`` (or :class:`NotStrict`).
+def strict_index(native: Any, data: bytes, idx: Any, needed: frozenset[str], inverse: dict[str, str], every: bool,
+                 unsupported: type[Exception]) -> None:
+    """Fill ``idx`` (an empty ``npc_kg.shacl.closures.Index``) with the closure evaluator's index of ``data``,
+    read by the C accelerator ``native`` (or raise :class:`NotStrict`).
 
-    Equals ``ClosureEvaluator.index_terms(strict_triples(data))``: the same lines are refused, and every
-    term is decoded by :func:`term` with the same memo. ``inverse`` maps each inverse-indexed
-    predicate to its ``^predicate`` key; ``unsupported`` is raised for an ``rdfs:subClassOf``
-    triple the shapes do not read.
+    Equals ``ClosureEvaluator.index_terms(strict_triples(data))``, the nodes it notes included:
+    the same lines are refused, and every term is decoded by :func:`term` with the same memo.
+    ``inverse`` maps each inverse-indexed predicate to its ``^predicate`` key; ``unsupported``
+    is raised for an ``rdfs:subClassOf`` triple the shapes do not read.
     """
-    return native.index(data, _memo(), term, needed, inverse, every, _SUBCLASS, NotStrict, unsupported)
+    native.index(data, idx, _memo(), term, plain_literal, needed, inverse, every, _SUBCLASS, NotStrict, unsupported, idx.firsts,
+                 idx.typed, _TYPE)
 
 
 def strict_triples(data: bytes) -> Iterator[tuple[str, str, Any]]:

@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any
 from npc_kg.cohort.csv_mapping import CsvMapping
 from npc_kg.cohort.evaluate import ENGINES, assess_records
 from npc_kg.cohort.frames import FrameInput, is_frame, rows_frame
+from npc_kg.cohort.handoff import Handoff
 from npc_kg.cohort.reader import is_line_key, suffix_format
 from npc_kg.cohort.writer import OUTPUT_FORMATS, Attrition, RowWriter, render
 from npc_kg.core.rules import rows_of
@@ -59,6 +60,8 @@ _THREADS = os.cpu_count() or 1
 """Threads per process for the compiled queries (1 inside worker processes)."""
 _FHIR: list[FhirCohort] = []
 """The FHIR inputs of the running cohort: set before workers are forked, so they share its index."""
+_HANDOFF: list[Handoff] = []
+"""The shared memory that hands batch data to the forked workers of the running cohort (:mod:`npc_kg.cohort.handoff`)."""
 
 Job = Any
 """A unit of work: a :class:`Batch`, or a ``(start, stop)`` range of the run's FHIR records."""
@@ -438,6 +441,8 @@ class _Done:
 
 def _work(job: Job, engine: str, fmt: str, config: _Configuration) -> _Done:
     """Read (a FHIR range), assess, render and count one batch (in a worker process, so the main process only writes)."""
+    if _HANDOFF:
+        job = _HANDOFF[0].receive(job)
     batch = _FHIR[0].batch(*job) if isinstance(job, tuple) else job
     engines = _WORKER_ENGINES.get(config) or config.engines()
     criteria = engines.criteria_of(config.treatment)
@@ -497,17 +502,20 @@ def _run(jobs: Iterator[Job], engine: str, workers: int, fmt: str, config: _Conf
             for job in jobs:
                 yield _work(job, engine, fmt, config)
             return
-        pending: list[Future[_Done]] = []
+        pending: list[tuple[Future[_Done], Job]] = []
+        if context is not None:  # forked workers inherit the shared memory
+            _HANDOFF[:] = [Handoff(2 * workers)]
         pool = ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=_worker_started,
                                    initargs=(config,))
         try:
             for job in jobs:
+                sent = _HANDOFF[0].send(job) if _HANDOFF else job
                 with _interrupts_held():  # a worker forked here starts with Ctrl-C held, then ignores it
-                    pending.append(pool.submit(_work, job, engine, fmt, config))
+                    pending.append((pool.submit(_work, sent, engine, fmt, config), sent))
                 while len(pending) >= 2 * workers:
-                    yield pending.pop(0).result()
+                    yield _result(*pending.pop(0))
             while pending:
-                yield pending.pop(0).result()
+                yield _result(*pending.pop(0))
         except BrokenProcessPool:  # a worker ended: it said why on stderr (e.g. a query past --timeout)
             pool.shutdown(wait=True, cancel_futures=True)
             raise WorkerError("a worker process ended before its batch was done (its reason is on the line above, "
@@ -518,6 +526,16 @@ def _run(jobs: Iterator[Job], engine: str, workers: int, fmt: str, config: _Conf
         pool.shutdown(wait=True)
     finally:
         _THREADS = saved
+        if _HANDOFF:
+            _HANDOFF.pop().close()
+
+
+def _result(future: Future[_Done], sent: Job) -> _Done:
+    """The result of a batch sent to a worker; its handoff slot is free again."""
+    done = future.result()
+    if _HANDOFF:
+        _HANDOFF[0].done(sent)
+    return done
 
 
 @contextlib.contextmanager

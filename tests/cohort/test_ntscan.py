@@ -17,6 +17,8 @@ the accelerator must be built (``pip install -e .`` compiles it), so these tests
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import hashlib
 import importlib.util
 import io
@@ -28,7 +30,10 @@ from pathlib import Path
 from types import ModuleType
 
 import pytest
+from rdflib import RDF
+from rdflib.namespace import DCTERMS
 
+import npc_kg.cohort.ntriples as ntriples
 from npc_kg.cohort.native import load_native
 from npc_kg.cohort.ntriples import NotStrict, term
 from npc_kg.cohort.reader import iter_batches
@@ -191,20 +196,48 @@ def _rows(engine: ClosureEvaluator, idx: Index, order: list[str] | None = None) 
 
 
 def _index_or_why(engine: ClosureEvaluator, data: bytes) -> object:
+    """The index with the nodes it noted for the targets, or why there is none."""
     try:
-        return engine.index_strict(data)
+        idx = engine.index_strict(data)
     except (NotStrict, Unsupported) as error:
         return type(error).__name__
+    return dict(idx), idx.firsts, idx.typed
 
 
 @needs_native
 def test_index_equals_the_python_index_on_a_cohort(cohort_lines: list[bytes]) -> None:
     native, python = _engines()
     assert native.native is not None and python.native is None
-    data = b"".join(line for line in cohort_lines if isinstance(_index_or_why(python, line), dict))  # the readable lines
+    data = b"".join(line for line in cohort_lines if isinstance(_index_or_why(python, line), tuple))  # the readable lines
     expected = _index_or_why(python, data)
-    assert isinstance(expected, dict) and len(expected) > 500
+    assert isinstance(expected, tuple) and len(expected[0]) > 500 and all(expected[1].values())
     assert _index_or_why(native, data) == expected
+
+
+def _noted_as_a_walk_finds(idx: Index) -> None:
+    """The nodes an index noted are those a walk over it finds, each once."""
+    for key, nodes in idx.firsts.items():
+        assert len(nodes) == len(set(nodes)) and set(nodes) == {n for n, edges in idx.items() if key in edges}, key
+    for cls, nodes in idx.typed.items():
+        assert len(nodes) == len(set(nodes)), cls
+        assert set(nodes) == {n for n, edges in idx.items() if cls in edges.get(str(RDF.type), ())}, cls
+
+
+@needs_native
+def test_the_nodes_an_index_notes_are_those_a_walk_finds(cohort_lines: list[bytes]) -> None:
+    native, python = _engines()
+    assert python.new_index().firsts and python.new_index().typed  # the package's targets need both
+    rnd = random.Random(8)
+    lines = [line for line in cohort_lines if line.strip()]
+    checked = 0
+    for _ in range(300):
+        picked = rnd.sample(lines, 40)
+        data = b"".join(picked + rnd.sample(picked, 5))  # repeated triples are noted once
+        for engine in (native, python):
+            with contextlib.suppress(NotStrict, Unsupported):
+                _noted_as_a_walk_finds(engine.index_strict(data))
+                checked += 1
+    assert checked > 300
 
 
 SUBCLASS_LINE = b"<http://x.org/s> <http://www.w3.org/2000/01/rdf-schema#subClassOf> <http://x.org/o> .\n"
@@ -231,6 +264,24 @@ def test_index_equals_the_python_index_on_mutations(cohort_lines: list[bytes]) -
     assert {"index", "NotStrict"} <= outcomes
 
 
+PLAIN_LITERALS = [b'""', b'"a"', b'"SYN-1-0000001"', b'"caf\xc3\xa9"', b'"\xff"', b'"\xed\xa0\x80"', b'"a\\"b"',
+                  b'"tab\there"', b'"a"@en', b'"a"^^<http://www.w3.org/2001/XMLSchema#string>', b'"x', b'"a""']
+
+
+@needs_native
+@pytest.mark.parametrize("token", PLAIN_LITERALS)
+def test_plain_literals_index_as_the_python_decoder_reads_them(token: bytes, monkeypatch: pytest.MonkeyPatch) -> None:
+    native, _python = _engines()
+    monkeypatch.setattr(ntriples, "_memo", dict)  # a fresh memo: the C path decodes the token itself
+    data = b"<http://x.org/p> <http://purl.org/dc/terms/identifier> " + token + b" .\n"
+    try:
+        expected: object = term(token)
+    except NotStrict:
+        expected = "NotStrict"
+    got = _index_or_why(native, data)
+    assert (got == expected) if isinstance(got, str) else got[0]["http://x.org/p"][str(DCTERMS.identifier)] == [expected]
+
+
 @needs_native
 def test_fast_terms_are_what_the_python_decoder_gives() -> None:
     fast_term = _native().fast_term
@@ -255,8 +306,9 @@ def test_fast_terms_are_what_the_python_decoder_gives() -> None:
 def test_signatures_and_verdicts_equal_the_python_engine(tmp_path: Path) -> None:
     synth(600, 9, tmp_path / "c.nt", error_rate=0.2, syntax_errors=False)
     native, python = _engines()
-    assert not hasattr(NATIVE, "sid") and not hasattr(NATIVE, "focus_key")  # deleted: they did not earn their place
     assert native.native is NATIVE and python.native is None
+    assert native.linked.sid.func is NATIVE.sid and native.linked.focus_key.func is NATIVE.focus_key  # signed in C
+    assert not isinstance(python.linked.sid, functools.partial)  # signed in Python
     rows = 0
     for batch in iter_batches(tmp_path / "c.nt", batch_size=100):
         got = _rows(native, native.index_strict(batch.data), batch.roots)
@@ -293,6 +345,15 @@ def test_a_chain_deeper_than_the_recursion_limit_is_still_assessed() -> None:
     assert [row.verdict for row in got] == ["error"]  # the chained "findings" break the patient model
 
 
+@needs_native
+def test_native_signatures_refuse_a_wrong_state() -> None:
+    for call in (NATIVE.sid, NATIVE.focus_key):
+        with pytest.raises(TypeError, match="state tuple"):
+            call((), {}, "http://x.org/a")
+        with pytest.raises(TypeError, match="state tuple"):
+            call((None,) * 10, [], "http://x.org/a")
+
+
 # -- build -------------------------------------------------------------------------------------------
 
 def _hook() -> ModuleType:
@@ -325,3 +386,4 @@ def test_build_hook_compiles_an_importable_module(tmp_path: Path) -> None:
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     assert module.fast_term(b"_:b1") == "_:b1"
+
