@@ -725,23 +725,24 @@ static Py_ssize_t signature(PyObject *state, PyObject *idx, PyObject *node) {
     }
     PyObject *edges = PyDict_GetItemWithError(idx, node);
     if (edges == NULL && PyErr_Occurred()) return -1;
+    Py_XINCREF(edges); /* held: what runs below may change idx */
+    PyObject *parts = NULL;
     int has_edges = edges != NULL && PyDict_Check(edges) && PyDict_GET_SIZE(edges) > 0;
     int blank = is_blank_node(node);
     PyObject *name;
     if (!blank) {
         int constant = PySet_Contains(PyTuple_GET_ITEM(state, SG_CONSTANTS), node);
-        if (constant < 0) return -1;
+        if (constant < 0) goto fail;
         name = (!has_edges || constant || PyObject_IsTrue(PyTuple_GET_ITEM(state, SG_STRING_TESTS))) ? node : str_iri;
     } else {
         name = str_blank;
     }
-    if (store_sid(sids, node, -1) < 0) return -1;
+    if (store_sid(sids, node, -1) < 0) goto fail;
     int shallow = 1;
-    PyObject *parts = PyList_New(1);
-    if (parts == NULL) return -1;
+    parts = PyList_New(1);
+    if (parts == NULL) goto fail;
     Py_INCREF(name);
     PyList_SET_ITEM(parts, 0, name);
-    Py_XINCREF(edges);
     if (has_edges) {
         Py_ssize_t pos = 0;
         PyObject *pred, *values;
@@ -894,7 +895,7 @@ static PyObject *focus_key(PyObject *Py_UNUSED(module), PyObject *const *args, P
         }
         if (PyList_Append(parts, pred) < 0) goto fail;
         if (count != 1) {
-            qsort(row, (size_t)count, sizeof(Py_ssize_t), compare_ssize);
+            if (count > 1) qsort(row, (size_t)count, sizeof(Py_ssize_t), compare_ssize);
             if (append_int(parts, -count) < 0) goto fail;
         }
         for (Py_ssize_t i = 0; i < count; i++)

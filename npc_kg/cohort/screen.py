@@ -60,8 +60,8 @@ _THREADS = os.cpu_count() or 1
 """Threads per process for the compiled queries (1 inside worker processes)."""
 _FHIR: list[FhirCohort] = []
 """The FHIR inputs of the running cohort: set before workers are forked, so they share its index."""
-_HANDOFF: list[Handoff] = []
-"""The shared memory that hands batch data to the forked workers of the running cohort (:mod:`npc_kg.cohort.handoff`)."""
+_WORKER_HANDOFF: list[Handoff] = []
+"""In a worker process only: the shared memory its run hands batch data through (:mod:`npc_kg.cohort.handoff`)."""
 
 Job = Any
 """A unit of work: a :class:`Batch`, or a ``(start, stop)`` range of the run's FHIR records."""
@@ -398,9 +398,10 @@ def _assess_cohort(inputs: Any, out: str | Path | None, fmt: str | None, attriti
     return CohortSummary(rows=total, attrition=summary, out=out_path, provenance=prov)
 
 
-def _worker_started(config: _Configuration | None = None) -> None:
+def _worker_started(config: _Configuration | None = None, handoff: Handoff | None = None) -> None:
     """In a new worker: leave Ctrl-C to the main process (which stops the workers), find the run's engines once,
-    and move what the worker inherited (engine, memos) out of the garbage collector's sight."""
+    keep the run's shared memory (``handoff``: inherited, never pickled), and move what the worker inherited
+    (engine, memos) out of the garbage collector's sight."""
     import gc
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)
@@ -408,6 +409,8 @@ def _worker_started(config: _Configuration | None = None) -> None:
         signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
     if config is not None:
         _WORKER_ENGINES[config] = config.engines()
+    if handoff is not None:
+        _WORKER_HANDOFF[:] = [handoff]
     gc.freeze()
 
 
@@ -441,8 +444,8 @@ class _Done:
 
 def _work(job: Job, engine: str, fmt: str, config: _Configuration) -> _Done:
     """Read (a FHIR range), assess, render and count one batch (in a worker process, so the main process only writes)."""
-    if _HANDOFF:
-        job = _HANDOFF[0].receive(job)
+    if _WORKER_HANDOFF:
+        job = _WORKER_HANDOFF[0].receive(job)
     batch = _FHIR[0].batch(*job) if isinstance(job, tuple) else job
     engines = _WORKER_ENGINES.get(config) or config.engines()
     criteria = engines.criteria_of(config.treatment)
@@ -492,6 +495,7 @@ def _run(jobs: Iterator[Job], engine: str, workers: int, fmt: str, config: _Conf
     from concurrent.futures.process import BrokenProcessPool
 
     saved, _THREADS = _THREADS, 1  # forked workers inherit this: one query thread each
+    handoff: Handoff | None = None
     try:
         context = multiprocessing.get_context("fork") if "fork" in multiprocessing.get_all_start_methods() else None
         if context is not None:  # built once here, inherited by every forked worker (the FHIR index too)
@@ -503,19 +507,18 @@ def _run(jobs: Iterator[Job], engine: str, workers: int, fmt: str, config: _Conf
                 yield _work(job, engine, fmt, config)
             return
         pending: list[tuple[Future[_Done], Job]] = []
-        if context is not None:  # forked workers inherit the shared memory
-            _HANDOFF[:] = [Handoff(2 * workers)]
+        handoff = _handoff(workers) if context is not None else None  # forked workers inherit the shared memory
         pool = ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=_worker_started,
-                                   initargs=(config,))
+                                   initargs=(config, handoff))
         try:
             for job in jobs:
-                sent = _HANDOFF[0].send(job) if _HANDOFF else job
+                sent = handoff.send(job) if handoff is not None else job
                 with _interrupts_held():  # a worker forked here starts with Ctrl-C held, then ignores it
                     pending.append((pool.submit(_work, sent, engine, fmt, config), sent))
                 while len(pending) >= 2 * workers:
-                    yield _result(*pending.pop(0))
+                    yield _result(*pending.pop(0), handoff)
             while pending:
-                yield _result(*pending.pop(0))
+                yield _result(*pending.pop(0), handoff)
         except BrokenProcessPool:  # a worker ended: it said why on stderr (e.g. a query past --timeout)
             pool.shutdown(wait=True, cancel_futures=True)
             raise WorkerError("a worker process ended before its batch was done (its reason is on the line above, "
@@ -526,15 +529,23 @@ def _run(jobs: Iterator[Job], engine: str, workers: int, fmt: str, config: _Conf
         pool.shutdown(wait=True)
     finally:
         _THREADS = saved
-        if _HANDOFF:
-            _HANDOFF.pop().close()
+        if handoff is not None:
+            handoff.close()  # this process's mapping; each worker's goes when it ends
 
 
-def _result(future: Future[_Done], sent: Job) -> _Done:
+def _handoff(workers: int) -> Handoff | None:
+    """Shared memory for the batches in flight, or None (then they go through the pipe) if it cannot be mapped."""
+    try:
+        return Handoff(2 * workers)
+    except OSError:  # e.g. no overcommit and little memory: the pipe still works
+        return None
+
+
+def _result(future: Future[_Done], sent: Job, handoff: Handoff | None) -> _Done:
     """The result of a batch sent to a worker; its handoff slot is free again."""
     done = future.result()
-    if _HANDOFF:
-        _HANDOFF[0].done(sent)
+    if handoff is not None:
+        handoff.done(sent)
     return done
 
 

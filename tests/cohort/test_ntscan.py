@@ -3,13 +3,11 @@
 Each of its functions has a Python twin that stays the reference:
 
 - ``scan`` vs :func:`npc_kg.cohort.records.scan` (reading lines into patient records);
-- ``index`` vs ``ClosureEvaluator.index_terms(strict_triples(data))`` (strict N-Triples into the index);
+- ``index`` vs ``ClosureEvaluator.index_terms(strict_triples(data))`` (strict N-Triples into the index,
+  with the nodes it notes for the targets; plain literals through ``ntriples.plain_literal``);
 - ``fast_term`` vs :func:`npc_kg.cohort.ntriples.term` (IRIs and blank nodes);
-
-The node signatures (the memo keys) were in C too; issue #11 part 6 measured that they bought
-1.08-1.13x end to end (``benchmarks/native_decision.py``), below the 1.5x a C path must buy, and
-they were deleted: the engine with the accelerator signs nodes in Python and must still give the
-same rows as the engine without it.
+- ``sid`` and ``focus_key`` vs the closure evaluator's Python signatures (the memo keys): the same
+  interned keys in the same order, and the same rows.
 
 They are compared on synthetic cohorts, the strict reader's edge cases and random mutations. In CI
 the accelerator must be built (``pip install -e .`` compiles it), so these tests never skip there.
@@ -30,7 +28,7 @@ from pathlib import Path
 from types import ModuleType
 
 import pytest
-from rdflib import RDF
+from rdflib import RDF, RDFS
 from rdflib.namespace import DCTERMS
 
 import npc_kg.cohort.ntriples as ntriples
@@ -270,16 +268,31 @@ PLAIN_LITERALS = [b'""', b'"a"', b'"SYN-1-0000001"', b'"caf\xc3\xa9"', b'"\xff"'
 
 @needs_native
 @pytest.mark.parametrize("token", PLAIN_LITERALS)
-def test_plain_literals_index_as_the_python_decoder_reads_them(token: bytes, monkeypatch: pytest.MonkeyPatch) -> None:
-    native, _python = _engines()
-    monkeypatch.setattr(ntriples, "_memo", dict)  # a fresh memo: the C path decodes the token itself
+def test_plain_literals_index_as_the_python_decoder_reads_them(token: bytes) -> None:
+    """The C index's plain-literal fast path takes exactly the plain literals ntriples.term reads, with the same value."""
+    nonce = b"%d" % random.randrange(10**12)  # a token neither the C token cache nor a memo has seen
+    token = token[:1] + nonce + token[1:]
     data = b"<http://x.org/p> <http://purl.org/dc/terms/identifier> " + token + b" .\n"
+    calls: list[str] = []
+
+    def plain(text: str) -> object:
+        calls.append(text)
+        return ntriples.plain_literal(text)
+
     try:
         expected: object = term(token)
     except NotStrict:
-        expected = "NotStrict"
-    got = _index_or_why(native, data)
-    assert (got == expected) if isinstance(got, str) else got[0]["http://x.org/p"][str(DCTERMS.identifier)] == [expected]
+        expected = NotStrict
+    idx = Index()
+    try:
+        NATIVE.index(data, idx, {}, term, plain, frozenset({str(DCTERMS.identifier)}), {}, False,
+                     str(RDFS.subClassOf), NotStrict, Unsupported, {}, {}, str(RDF.type))
+    except NotStrict:
+        assert expected is NotStrict and not calls
+        return
+    assert idx["http://x.org/p"][str(DCTERMS.identifier)] == [expected]
+    plain_form = token.count(b'"') == 2 and token.endswith(b'"') and b"\\" not in token  # no datatype, tag or escape
+    assert calls == ([expected.value] if plain_form else [])  # type: ignore[attr-defined]
 
 
 @needs_native
@@ -300,7 +313,7 @@ def test_fast_terms_are_what_the_python_decoder_gives() -> None:
     assert fast > 1000 and slow > 1000
 
 
-# -- signatures (Python only) and verdicts ------------------------------------------------------------
+# -- signatures (C and Python) and verdicts ------------------------------------------------------------
 
 @needs_native
 def test_signatures_and_verdicts_equal_the_python_engine(tmp_path: Path) -> None:
