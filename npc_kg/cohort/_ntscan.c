@@ -637,6 +637,20 @@ static int is_inverse_key(PyObject *pred) {
     return PyUnicode_Check(pred) && PyUnicode_GET_LENGTH(pred) >= 1 && PyUnicode_READ_CHAR(pred, 0) == '^';
 }
 
+/* The next forward edge of a node's edges dict (``^`` keys skipped): 1 and its predicate and
+ * values (a list, borrowed), 0 at the end, -1 if the values are not a list. */
+static int next_edge(PyObject *edges, Py_ssize_t *pos, PyObject **pred, PyObject **values) {
+    while (PyDict_Next(edges, pos, pred, values)) {
+        if (is_inverse_key(*pred)) continue;
+        if (!PyList_Check(*values)) {
+            PyErr_SetString(PyExc_TypeError, "index values must be lists");
+            return -1;
+        }
+        return 1;
+    }
+    return 0;
+}
+
 static Py_ssize_t intern_key(PyObject *interned, PyObject *key, int *fresh) {
     PyObject *found = PyDict_GetItemWithError(interned, key);
     *fresh = 0;
@@ -685,15 +699,19 @@ static int check_arguments(PyObject *const *args, Py_ssize_t nargs, const char *
     return 0;
 }
 
+/* batch_sids[node] if known (>= 0), -2 if absent; -1 with an exception set on error or if node is
+ * being signed (a cycle: _Cycle). */
+static Py_ssize_t known_or_cycle(PyObject *state, PyObject *node) {
+    Py_ssize_t k = known_sid(PyTuple_GET_ITEM(state, SG_SIDS), node);
+    if (k == -3) return -1;
+    if (k == -1) PyErr_SetNone(PyTuple_GET_ITEM(state, SG_CYCLE));
+    return k;
+}
+
 /* The signature of a value inside sid(): known, or computed (recursively); -1 on error/cycle. */
 static Py_ssize_t value_sid(PyObject *state, PyObject *idx, PyObject *value) {
-    PyObject *sids = PyTuple_GET_ITEM(state, SG_SIDS);
-    Py_ssize_t k = known_sid(sids, value);
-    if (k == -3) return -1;
-    if (k == -1) {
-        PyErr_SetNone(PyTuple_GET_ITEM(state, SG_CYCLE));
-        return -1;
-    }
+    Py_ssize_t k = known_or_cycle(state, value);
+    if (k == -1) return -1;
     if (k == -2) {
         Py_INCREF(value);
         if (Py_EnterRecursiveCall(" in sid") < 0) {
@@ -709,12 +727,8 @@ static Py_ssize_t value_sid(PyObject *state, PyObject *idx, PyObject *value) {
 
 static Py_ssize_t signature(PyObject *state, PyObject *idx, PyObject *node) {
     PyObject *sids = PyTuple_GET_ITEM(state, SG_SIDS);
-    Py_ssize_t known = known_sid(sids, node);
-    if (known == -3) return -1;
-    if (known == -1) {
-        PyErr_SetNone(PyTuple_GET_ITEM(state, SG_CYCLE));
-        return -1;
-    }
+    Py_ssize_t known = known_or_cycle(state, node);
+    if (known == -1) return -1;
     if (known >= 0) return known;
     if (!PyUnicode_CheckExact(node)) {
         PyObject *found = PyObject_CallOneArg(PyTuple_GET_ITEM(state, SG_LITERAL), node);
@@ -746,12 +760,8 @@ static Py_ssize_t signature(PyObject *state, PyObject *idx, PyObject *node) {
     if (has_edges) {
         Py_ssize_t pos = 0;
         PyObject *pred, *values;
-        while (PyDict_Next(edges, &pos, &pred, &values)) {
-            if (is_inverse_key(pred)) continue;
-            if (!PyList_Check(values)) {
-                PyErr_SetString(PyExc_TypeError, "index values must be lists");
-                goto fail;
-            }
+        int more;
+        while ((more = next_edge(edges, &pos, &pred, &values)) > 0) {
             Py_ssize_t count = PyList_GET_SIZE(values);
             if (PyList_Append(parts, pred) < 0) goto fail;
             if (count != 1 && append_int(parts, -count) < 0) goto fail;
@@ -769,6 +779,7 @@ static Py_ssize_t signature(PyObject *state, PyObject *idx, PyObject *node) {
                 if (append_int(parts, k) < 0) goto fail;
             }
         }
+        if (more < 0) goto fail;
     }
     Py_CLEAR(edges);
     PyObject *shape = PyList_AsTuple(parts);
@@ -873,12 +884,8 @@ static PyObject *focus_key(PyObject *Py_UNUSED(module), PyObject *const *args, P
     PyList_SET_ITEM(parts, 1, name);
     Py_ssize_t pos = 0;
     PyObject *pred, *values;
-    while (PyDict_Next(edges, &pos, &pred, &values)) {
-        if (is_inverse_key(pred)) continue;
-        if (!PyList_Check(values)) {
-            PyErr_SetString(PyExc_TypeError, "index values must be lists");
-            goto fail;
-        }
+    int more;
+    while ((more = next_edge(edges, &pos, &pred, &values)) > 0) {
         Py_ssize_t count = PyList_GET_SIZE(values);
         if (count > capacity) {
             Py_ssize_t *grown = PyMem_Realloc(row, (size_t)count * sizeof(Py_ssize_t));
@@ -901,6 +908,7 @@ static PyObject *focus_key(PyObject *Py_UNUSED(module), PyObject *const *args, P
         for (Py_ssize_t i = 0; i < count; i++)
             if (append_int(parts, row[i]) < 0) goto fail;
     }
+    if (more < 0) goto fail;
     PyObject *key = PyList_AsTuple(parts);
     if (key == NULL) goto fail;
     int fresh;
