@@ -38,7 +38,9 @@ def solutions(store: Any, query: str, **options: Any) -> tuple[list[str], list[t
         if not isinstance(result, ox.QuerySolutions):
             raise QueryError("the query is not a SELECT query")
         variables = [variable.value for variable in result.variables]
-        rows = [tuple(map(solution.__getitem__, variables)) for solution in result]  # no Python frame below
+        rows: list[tuple[Any, ...]] = []
+        for solution in result:  # in this frame: a comprehension's own frame would hold the iterator, and an
+            rows.append(tuple(map(solution.__getitem__, variables)))  # error's traceback would keep that frame
     finally:
         del result  # before an error's traceback can keep this frame (and the iterator) alive
     return variables, rows

@@ -137,3 +137,26 @@ def test_the_endpoint_drops_its_result_on_its_thread(dropped_elsewhere, monkeypa
         answer, errors = dropped_elsewhere(lambda q=query: sparql_endpoint.answer(q, None))
         assert isinstance(answer.body, bytes) and b"example.org/s1" in answer.body
         assert not [e for e in errors if "unsendable" in e]
+
+
+def test_solutions_drops_the_iterator_on_its_thread_when_reading_a_row_fails(dropped_elsewhere) -> None:
+    """A row that fails (a SERVICE call refused) raised out of a list comprehension, whose frame held the
+    iterator; the error's traceback kept that frame, so the iterator went wherever the error went."""
+    from npc_kg.sparql.native import solutions
+
+    store = ox.Store()
+    for s, p, o in TRIPLES:
+        store.add(ox.Quad(ox.NamedNode(s), ox.NamedNode(p), ox.NamedNode(o)))
+
+    def failing() -> BaseException:
+        try:
+            solutions(store, "SELECT * WHERE { ?s ?p ?o SERVICE <http://127.0.0.1:1/> { ?s ?p ?o } }")
+        except (OSError, RuntimeError, ValueError, SyntaxError) as error:
+            return error  # handed to the main thread, with its traceback
+        raise AssertionError("the query did not fail")
+
+    holder, errors = dropped_elsewhere(failing)
+    assert isinstance(holder, BaseException) and holder.__traceback__ is not None
+    del holder  # the error, its traceback and the frames it holds are freed here, on the main thread
+    gc.collect()
+    assert not [e for e in errors if "unsendable" in e]
