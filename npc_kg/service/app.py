@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import time
+import unicodedata
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from functools import partial
@@ -211,35 +213,79 @@ def _server_url(scope: Scope) -> str | None:
 
 
 _URL_FORBIDDEN = set(' <>"{}|\\^`')
+_LOOKALIKE_DOTS = "\u3002\uff0e\uff61"  # full stops a browser reads as "." in a host name
+_HOST_CHARS = re.compile(r"[a-z0-9._~-]+")  # RFC 3986 unreserved (a reg-name after IDNA encoding, an IPv4 address)
+_BRACKETED = re.compile(r"\[[0-9A-Fa-f:.]+\](?::[0-9]*)?")
+_PATH = re.compile(r"(?:[A-Za-z0-9._~!$&'()*+,;=:@/-]|%[0-9A-Fa-f]{2})*")  # RFC 3986 path-abempty
+
+
+def _host(name: str, netloc: str, given: str) -> str:
+    """The host ``name`` of a base URL (``netloc``: its authority) as it goes in a URL: IDNA-encoded
+    (``xn--``), or an IPv6 address in brackets."""
+    import ipaddress
+
+    if ":" in name:  # an IPv6 address; urlsplit reads "[::1]]" as ::1, and keeps a zone ("%25eth0")
+        if not _BRACKETED.fullmatch(netloc):
+            raise InputError(f"{given} has a host that is not an IPv6 address in brackets")
+        try:
+            ipaddress.IPv6Address(name)
+        except ValueError:
+            raise InputError(f"{given} has a host that is not an IPv6 address in brackets") from None
+        return f"[{name}]"
+    if any(dot in name for dot in _LOOKALIKE_DOTS):
+        raise InputError(f"{given} has a host with an ideographic or full-width full stop: write the host's dots as '.'")
+    try:
+        encoded = name.encode("idna").decode("ascii").lower()
+    except UnicodeError:
+        raise InputError(f"{given} has a host that is not a valid domain name (an empty or over-long label, or "
+                         "characters a domain name cannot hold)") from None
+    if not _HOST_CHARS.fullmatch(encoded):
+        raise InputError(f"{given} has a host with characters a domain name cannot hold (letters, digits, '-' and '.')")
+    return encoded
 
 
 def check_base_url(url: Any, given: str = "base_url") -> str:
     """``url`` checked as the service's public base URL and returned without a trailing ``/``.
 
     It must be an absolute ``http``/``https`` URL with a host and no user name or password,
-    query (``?``) or fragment (``#``); a path (a proxy's prefix) is kept. Raises
-    :class:`~npc_kg.errors.InputError` naming ``given`` (``--base-url`` on the command line).
+    query (``?``) or fragment (``#``); a path (a proxy's prefix) is kept. A non-ASCII host is
+    returned IDNA-encoded (``https://bücher.example`` gives ``https://xn--bcher-kva.example``); the
+    rest must be ASCII from the characters RFC 3986 allows (percent-encode the others in a path), and
+    a port from 1 to 65535. Raises :class:`~npc_kg.errors.InputError` naming ``given``
+    (``--base-url`` on the command line).
     """
     from urllib.parse import urlsplit, urlunsplit
 
     example = "such as https://cds.example.org/npc-kg"
     if not isinstance(url, str) or not url:
         raise InputError(f"{given} must be an http or https URL, {example}")
-    if any(ord(char) < 33 or ord(char) == 127 or char in _URL_FORBIDDEN for char in url):
+    if any(ord(char) < 33 or ord(char) == 127 or char in _URL_FORBIDDEN
+           or unicodedata.category(char)[0] in "CZ" for char in url):  # C1 controls, U+00A0, U+200B, U+2028, ...
         raise InputError(f"{given} must be a URL without spaces, control characters or any of <>\"{{}}|\\^`")
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+        hostname = parts.hostname
+    except ValueError:  # an unclosed or bad IPv6 bracket, a character NFKC makes a "/" (urlsplit's own checks)
+        raise InputError(f"{given} is not a URL that can be read: check its host (an IPv6 address "
+                         "in brackets, no full-width characters)") from None
+    try:
+        port = parts.port
+    except ValueError:
+        raise InputError(f"{given} has a port that is not a number from 1 to 65535: {url!r}") from None
     if "@" in parts.netloc:
         raise InputError(f"{given} must not hold a user name or password")  # the value is not repeated: it holds one
-    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+    if parts.scheme.lower() not in ("http", "https") or not hostname:
         raise InputError(f"{given} must be an http or https URL with a host, {example}, not {url!r}")
     if "?" in url or "#" in url:
         raise InputError(f"{given} must not have a query (?) or a fragment (#): {url!r}; give the URL the "
                          "service is reached at, with its path prefix if a proxy adds one")
-    try:
-        parts.port  # noqa: B018 - reading it checks it
-    except ValueError:
-        raise InputError(f"{given} has a port that is not a number from 0 to 65535: {url!r}") from None
-    return urlunsplit((parts.scheme.lower(), parts.netloc, parts.path.rstrip("/"), "", ""))
+    if port == 0:
+        raise InputError(f"{given} has a port that is not a number from 1 to 65535: {url!r}")
+    host = _host(hostname, parts.netloc, given)
+    netloc = host if port is None else f"{host}:{port}"
+    if not _PATH.fullmatch(parts.path):
+        raise InputError(f"{given} has a path with characters a URL cannot hold: percent-encode them (RFC 3986)")
+    return urlunsplit((parts.scheme.lower(), netloc, parts.path.rstrip("/"), "", ""))
 
 
 # ---------------------------------------------------------------------------------------------

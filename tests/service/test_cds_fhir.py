@@ -353,11 +353,31 @@ def test_a_real_server_links_to_the_address_it_listens_on(live_server: str) -> N
     ("https://cds.example.org:99999", "has a port that is not a number"),
     ("https://cds.example.org/a b", "must be a URL without spaces"),
     ("https://cds.example.org/<script>", "must be a URL without spaces, control characters or any of <>"),
+    # urlsplit's ValueError escaped: "internal error: ValueError", exit 1
+    ("http://[::1", "is not a URL that can be read"),
+    ("http://[zz]/", "is not a URL that can be read"),
+    ("https://exa\uff0fmple.org", "is not a URL that can be read"),  # a full-width solidus, "/" under NFKC
+    ("http://[::1]]/", "has a host that is not an IPv6 address in brackets"),  # was kept as http://[::1]]
+    # non-ASCII and lookalike characters were kept
+    ("https://a\u00a0b.example.org", "must be a URL without spaces, control characters"),
+    ("https://cds.example.org/\u200b", "must be a URL without spaces, control characters"),
+    ("https://cds.example.org/\u2028", "must be a URL without spaces, control characters"),
+    ("https://cds.example.org/\x85", "must be a URL without spaces, control characters"),
+    ("https://example.org\u3002evil.com", "has a host with an ideographic or full-width full stop"),
+    ("https://cds.example.org/caf\u00e9", "has a path with characters a URL cannot hold"),
+    ("https://cds.example.org:0", "has a port that is not a number from 1 to 65535"),
 ])
-def test_a_bad_base_url_is_exit_2_with_its_reason(url: str, problem: str, capsys: pytest.CaptureFixture[str]) -> None:
+def test_a_bad_base_url_is_exit_2_with_its_reason(url: str, problem: str, capsys: pytest.CaptureFixture[str],
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    import uvicorn
+
     from npc_kg.cli import main
     from npc_kg.errors import InputError
 
+    def no_server(*args: object, **kwargs: object) -> None:
+        pytest.fail("the server was started with a bad --base-url")
+
+    monkeypatch.setattr(uvicorn, "run", no_server)
     assert main(["serve", "--base-url", url, "--port", "0"]) == 2
     err = capsys.readouterr().err
     assert f"--base-url {problem}" in err and "Traceback" not in err
@@ -370,6 +390,8 @@ def test_a_bad_base_url_is_exit_2_with_its_reason(url: str, problem: str, capsys
     ("https://cds.example.org", "https://cds.example.org"),
     ("HTTPS://cds.example.org/npc-kg/", "https://cds.example.org/npc-kg"),
     ("http://[::1]:8443/", "http://[::1]:8443"),
+    ("https://b\u00fccher.example/npc-kg", "https://xn--bcher-kva.example/npc-kg"),  # IDNA, as a browser sends it
+    ("https://cds.example.org:65535/a%20b/", "https://cds.example.org:65535/a%20b"),
 ])
 def test_a_good_base_url_is_kept_without_its_trailing_slash(url: str, kept: str) -> None:
     from npc_kg.service import check_base_url
