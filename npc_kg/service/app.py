@@ -377,31 +377,35 @@ async def sparql(request: Request) -> Response:
     """
     params = request.query_params
     queries = params.getlist("query")
-    if request.method in ("GET", "HEAD"):
-        if "update" in params:
-            return _json_error(403, "SPARQL updates are refused: this endpoint is read-only")
-    else:
+    names = set(params)  # the URL's parameters, and for a form POST the form's
+    if request.method not in ("GET", "HEAD"):
         media = request.headers.get("content-type", "").split(";")[0].strip().lower()
         if media == "application/sparql-query":
             try:
-                queries.append((await request.body()).decode("utf-8"))
+                body = (await request.body()).decode("utf-8")
             except UnicodeDecodeError:
                 return _json_error(400, "the query is not UTF-8 text (SPARQL 1.1 Protocol: send UTF-8)")
+            if body:
+                queries.append(body)
+            elif queries:
+                return _json_error(400, "an application/sparql-query POST sends the query as its body, and the body "
+                                        "is empty; send the 'query' parameter with GET or in a form")
         elif media == "application/x-www-form-urlencoded":
             form = await request.form()
-            if "update" in form:
-                return _json_error(403, "SPARQL updates are refused: this endpoint is read-only")
+            names.update(form.keys())
             queries += [value if isinstance(value, str) else "" for value in form.getlist("query")]
         elif media == "application/sparql-update":
             return _json_error(403, "SPARQL updates are refused: this endpoint is read-only")
         else:
             return _json_error(415, "send application/sparql-query or an application/x-www-form-urlencoded form")
+    if "update" in names:
+        return _json_error(403, "SPARQL updates are refused: this endpoint is read-only")
     if len(queries) > 1:
         return _json_error(400, f"{len(queries)} queries in one request: send exactly one (parameter 'query' or the body)")
     query = queries[0] if queries else ""
     if not query:
         return _json_error(400, "no query (parameter 'query')")
-    if "default-graph-uri" in params or "named-graph-uri" in params:
+    if "default-graph-uri" in names or "named-graph-uri" in names:
         return _json_error(400, "default-graph-uri and named-graph-uri are not supported: one graph, the knowledge graph")
     try:
         config: ServiceConfig = request.app.state.config

@@ -76,6 +76,37 @@ def test_protocol_details(client) -> None:
     assert response.headers["content-type"].startswith("application/sparql-results+xml")
 
 
+@pytest.mark.parametrize("send", [
+    lambda c: c.post("/sparql", data={"query": COUNT, "default-graph-uri": "http://x"}),
+    lambda c: c.post("/sparql", data={"query": COUNT, "named-graph-uri": "http://x"}),
+    lambda c: c.post("/sparql?default-graph-uri=http://x", data={"query": COUNT}),
+    lambda c: c.post("/sparql?named-graph-uri=http://x", content=COUNT, headers={"content-type": "application/sparql-query"}),
+], ids=["form-default", "form-named", "url-default-with-form", "url-named-with-body"])
+def test_graph_parameters_are_refused_in_the_form_too(client, send) -> None:
+    """A form POST's default-graph-uri was ignored: the query ran over the whole graph (200)."""
+    response = send(client)
+    assert response.status_code == 400 and "default-graph-uri and named-graph-uri" in response.json()["error"]
+
+
+@pytest.mark.parametrize("send", [
+    lambda c: c.post("/sparql?update=CLEAR%20ALL", data={"query": COUNT}),
+    lambda c: c.post("/sparql?update=CLEAR%20ALL", content=COUNT, headers={"content-type": "application/sparql-query"}),
+    lambda c: c.post("/sparql", data={"query": COUNT, "update": "CLEAR ALL"}),
+], ids=["url-update-with-form", "url-update-with-body", "form-update-with-query"])
+def test_an_update_beside_a_query_is_refused(client, send) -> None:
+    """``POST /sparql?update=...`` with a form or a body ran the query (200)."""
+    response = send(client)
+    assert response.status_code == 403 and "read-only" in response.json()["error"]
+
+
+def test_a_direct_post_with_an_empty_body_says_where_the_query_goes(client) -> None:
+    """It said "2 queries in one request" for one query in the URL and an empty body."""
+    response = client.post("/sparql?query=ASK%20%7B%7D", content=b"", headers={"content-type": "application/sparql-query"})
+    assert response.status_code == 400
+    error = response.json()["error"]
+    assert "queries in one request" not in error and "sends the query as its body" in error
+
+
 def test_patient_data_never_reaches_the_endpoint(client) -> None:
     from pathlib import Path
 
@@ -171,7 +202,7 @@ def test_the_query_size_limit_comes_from_the_environment_and_counts_utf8_bytes(m
     from npc_kg.service.sparql_endpoint import SparqlRefused, answer
 
     monkeypatch.setenv("NPC_KG_MAX_QUERY_BYTES", "40")
-    query = 'ASK { ?s ?p "' + "\u00e9" * 12 + '" }'  # 27 characters, 39 bytes
+    query = 'ASK { ?s ?p "' + "\u00e9" * 12 + '" }'  # 28 characters, 40 bytes
     assert answer(query, None).body  # at the limit: answered
     with pytest.raises(SparqlRefused) as info:
         answer(query.replace('"', '"x', 1), None)
