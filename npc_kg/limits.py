@@ -14,12 +14,14 @@ limit                     environment variable        default        what
 ``max_findings``          ``NPC_KG_MAX_FINDINGS``     2000           ``npc:hasFinding`` of one patient
 ``max_json_depth``        ``NPC_KG_MAX_JSON_DEPTH``   100            nesting of a JSON(-LD) document
 ``query_timeout``         ``NPC_KG_QUERY_TIMEOUT``    60             seconds per local query of a user (0: none)
-``max_query_bytes``       ``NPC_KG_MAX_QUERY_BYTES``  65536          bytes of one query sent to ``/sparql``
+``max_query_bytes``       ``NPC_KG_MAX_QUERY_BYTES``  16384          bytes of one query sent to ``/sparql`` (1 or more)
 ========================  ==========================  =============  ==================================
 
-``max_query_bytes`` bounds the text the service's endpoint parses (64 KiB: far above a
-hand-written query, while a query of thousands of ``FILTER`` clauses, each a few milliseconds of
-rdflib's parser, is refused with HTTP 413 before it is parsed).
+``max_query_bytes`` bounds the text the service's endpoint parses (16 KiB: far above a
+hand-written query; rdflib's parser takes about 2 ms per ``FILTER`` clause, so the longest query
+it admits, some 900 ``FILTER`` clauses, parses in about 2 s, while 3,500 of them (64 KiB) took
+about 8 s). A longer query is refused with HTTP 413 before it is parsed. It is 1 or more: 0
+would refuse every query.
 """
 
 from __future__ import annotations
@@ -34,7 +36,8 @@ from typing import Any
 from npc_kg.errors import InputError, NpcKgError
 from npc_kg.suggest import unknown
 
-__all__ = ["DEFAULTS", "ENVIRONMENT", "FLAGS", "Limits", "configure", "current", "how_to_raise", "reset", "scoped", "seconds"]
+__all__ = ["DEFAULTS", "ENVIRONMENT", "FLAGS", "MINIMUM", "Limits", "configure", "current", "how_to_raise", "reset", "scoped",
+           "seconds"]
 
 
 @dataclass(frozen=True)
@@ -46,7 +49,7 @@ class Limits:
     max_json_depth: int = 100
     query_timeout: float | None = 60.0
     """Seconds a local query may run (None: no limit)."""
-    max_query_bytes: int = 64 * 1024
+    max_query_bytes: int = 16 * 1024
     """Bytes (UTF-8) of one query the service's ``/sparql`` accepts (HTTP 413 above)."""
 
 
@@ -66,20 +69,24 @@ FLAGS = {
 }
 """The CLI flag of each limit, for the messages that say how to raise it."""
 
+MINIMUM = {"max_query_bytes": 1}
+"""The least value of a limit that is not 0 or more (0 bytes of query would turn ``/sparql`` off)."""
+
 _OVERRIDES: dict[str, Any] = {}
 
 
 def _number(name: str, value: Any, given: str) -> Any:
     """``value`` of the limit ``name`` (``given``: where it came from, for the message), checked: a
-    finite number, 0 or more, whole except for the query timeout (whose 0 means none)."""
+    finite number, 0 or more (:data:`MINIMUM` for some), whole except for the query timeout (whose 0 means none)."""
     try:
         number = float(value)
     except OverflowError:
         number = math.inf
     except (TypeError, ValueError):
         raise InputError(f"{given} must be a number") from None
-    if isinstance(value, bool) or not math.isfinite(number) or number < 0:
-        raise InputError(f"{given} must be a finite number, 0 or more")
+    least = MINIMUM.get(name, 0)
+    if isinstance(value, bool) or not math.isfinite(number) or number < least:
+        raise InputError(f"{given} must be a finite number, {least} or more")
     if name == "query_timeout":
         return number or None
     if number != int(number):
@@ -113,7 +120,7 @@ def configure(**changes: Any) -> None:
     """Set limits for this process (a value of None leaves that limit as it is; ``query_timeout=0`` removes it).
 
     Raises :class:`~npc_kg.errors.InputError` for an unknown limit or a value that is not a finite
-    number of 0 or more (a whole number, but for ``query_timeout``)."""
+    number of 0 or more (1 or more for ``max_query_bytes``; a whole number, but for ``query_timeout``)."""
     for name, value in changes.items():
         if name not in ENVIRONMENT:
             raise InputError(unknown("limit", name, ENVIRONMENT))

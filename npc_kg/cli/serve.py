@@ -26,8 +26,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     parser.add_argument("--max-body", type=at_least_one, default=1024 * 1024, metavar="BYTES",
                         help="largest request body (default 1 MiB; larger gets HTTP 413)")
     parser.add_argument("--max-query-size", type=at_least_one, metavar="BYTES",
-                        help="largest /sparql query (default 65536, or NPC_KG_MAX_QUERY_BYTES; larger gets HTTP 413 "
+                        help="largest /sparql query (default 16384, or NPC_KG_MAX_QUERY_BYTES; larger gets HTTP 413 "
                         "before it is parsed)")
+    parser.add_argument("--max-sparql-queries", type=at_least_one, metavar="N",
+                        help="/sparql queries run at once, each in a process of its own (default: the number of "
+                        "CPUs; one more gets HTTP 503 with Retry-After)")
     parser.add_argument("--timeout", type=seconds, default=30.0, metavar="SECONDS",
                         help="time an assessment or query may take (default 30; then HTTP 503)")
     parser.add_argument("--base-url", metavar="URL",
@@ -44,5 +47,5 @@ def _run(args: argparse.Namespace) -> int:
 
     serve(args.host, args.port, ServiceConfig(max_body=args.max_body, timeout=args.timeout, report_ttl=args.report_ttl,
                                               mappings=tuple(args.mapping), max_query_bytes=args.max_query_size,
-                                              base_url=args.base_url))
+                                              max_sparql_queries=args.max_sparql_queries, base_url=args.base_url))
     return 0

@@ -31,6 +31,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from npc_kg.core.rules import OUT_OF_SCOPE
 from npc_kg.errors import InputError, NpcKgError, PatientModelError
 from npc_kg.fhir.errors import FhirInputError
+from npc_kg.limits import current
 from npc_kg.service.cds import (
     CdsError,
     cards_for,
@@ -64,8 +65,11 @@ class ServiceConfig:
     mappings: Sequence[str | Path] = field(default_factory=tuple)
     """Site FHIR mappings (YAML); one supplying an order code lists the order-select service."""
     max_query_bytes: int | None = None
-    """Largest ``/sparql`` query in bytes (413 above it); None: the limit in force
-    (``NPC_KG_MAX_QUERY_BYTES``, 64 KiB; :mod:`npc_kg.limits`)."""
+    """Largest ``/sparql`` query in bytes (413 above it); None: the limit in force when the app is
+    created (``NPC_KG_MAX_QUERY_BYTES``, 16 KiB; :mod:`npc_kg.limits`)."""
+    max_sparql_queries: int | None = None
+    """``/sparql`` queries run at once at most, each in its own process (503 with ``Retry-After`` to
+    one more); None: the number of CPUs this process may use."""
     base_url: str | None = None
     """The service's public URL (``https://cds.example.org/npc-kg``), from which CDS cards link to their
     reports (checked by :func:`check_base_url`). None: the address and port the request reached on
@@ -407,11 +411,24 @@ async def sparql(request: Request) -> Response:
         return _json_error(400, "no query (parameter 'query')")
     if "default-graph-uri" in names or "named-graph-uri" in names:
         return _json_error(400, "default-graph-uri and named-graph-uri are not supported: one graph, the knowledge graph")
+    import anyio
+
+    slots: anyio.CapacityLimiter = request.app.state.sparql_slots
+    try:
+        slots.acquire_nowait()  # each query runs in a process of its own: no more of them than the cores
+    except anyio.WouldBlock:
+        response = _json_error(503, f"the SPARQL endpoint is busy (at most {slots.total_tokens:g} queries at "
+                                    "once): try again shortly")
+        response.headers["Retry-After"] = "1"
+        return response
     try:
         config: ServiceConfig = request.app.state.config
-        result = await _run(request, answer, query, request.headers.get("accept"), config.timeout, config.max_query_bytes)
+        result = await _run(request, answer, query, request.headers.get("accept"), config.timeout,
+                            request.app.state.max_query_bytes)
     except SparqlRefused as error:
         return _json_error(error.status, str(error))
+    finally:
+        slots.release()  # past --timeout too: the query's process is stopped at the same timeout
     return Response(result.body, media_type=result.media_type)
 
 
@@ -443,8 +460,21 @@ async def _npc_error(request: Request, error: Exception) -> Response:
     return _json_error(500, type(error).__name__)
 
 
+def _cpus() -> int:
+    """The CPUs this process may run on (its affinity where the system says, else all)."""
+    import os
+
+    affinity = getattr(os, "sched_getaffinity", None)
+    return len(affinity(0)) if affinity is not None else (os.cpu_count() or 1)
+
+
 def create_app(config: ServiceConfig | None = None) -> Starlette:
-    """The ASGI application."""
+    """The ASGI application.
+
+    Raises :class:`~npc_kg.errors.InputError` for a bad setting in ``config`` or in the
+    environment (``NPC_KG_MAX_QUERY_BYTES``, read here once), or a site mapping that cannot be read."""
+    import anyio
+
     from npc_kg.assessment.assess import fhir_mapping
     from npc_kg.service.cds import load_site_mappings
 
@@ -452,6 +482,10 @@ def create_app(config: ServiceConfig | None = None) -> Starlette:
     base_url = check_base_url(config.base_url) if config.base_url is not None else None
     if config.max_query_bytes is not None and (type(config.max_query_bytes) is not int or config.max_query_bytes < 1):
         raise InputError(f"max_query_bytes is a whole number of bytes, 1 or more, not {config.max_query_bytes!r}")
+    if config.max_sparql_queries is not None and (type(config.max_sparql_queries) is not int
+                                                  or config.max_sparql_queries < 1):
+        raise InputError(f"max_sparql_queries is a whole number, 1 or more, not {config.max_sparql_queries!r}")
+    query_bytes = current().max_query_bytes if config.max_query_bytes is None else config.max_query_bytes  # read once
     mappings = load_site_mappings(config.mappings)
     compiled = fhir_mapping(list(config.mappings))  # the shipped FHIR mapping and the site's, checked at start
     routes = [
@@ -468,6 +502,8 @@ def create_app(config: ServiceConfig | None = None) -> Starlette:
     app = Starlette(routes=routes, exception_handlers=handlers)  # type: ignore[arg-type]
     app.state.config = config
     app.state.base_url = base_url
+    app.state.max_query_bytes = query_bytes
+    app.state.sparql_slots = anyio.CapacityLimiter(config.max_sparql_queries or _cpus())
     app.state.reports = ReportStore(config.report_ttl, config.report_capacity)
     app.state.services = {s.id: s for s in services(mappings)}
     app.state.fhir_mapping = compiled

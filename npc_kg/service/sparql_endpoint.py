@@ -7,10 +7,12 @@ checked by :mod:`npc_kg.sparql.safety` before it runs: updates, ``LOAD``, ``SERV
 ``FROM`` of graphs the store does not hold are refused. The store is a pyoxigraph store holding
 the knowledge graph only (:class:`npc_kg.sparql.backends.oxigraph_backend.OxigraphBackend`).
 
-A query over the size limit (``NPC_KG_MAX_QUERY_BYTES``, ``serve --max-query-size``; 64 KiB) is
+A query over the size limit (``NPC_KG_MAX_QUERY_BYTES``, ``serve --max-query-size``; 16 KiB) is
 refused with 413 before it is parsed; the parse, the check and the evaluation run together in a
 process forked for the query and stopped at the timeout (:func:`npc_kg.sparql.bounded.run_bounded`),
-so no query holds this process's parser lock while other requests wait.
+so no query holds this process's parser lock while other requests wait. Without ``os.fork``
+(Windows) they run in this process, without that protection. The service caps how many queries
+run at once (``ServiceConfig.max_sparql_queries``, :mod:`npc_kg.service.app`).
 """
 
 from __future__ import annotations

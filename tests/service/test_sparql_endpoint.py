@@ -187,7 +187,7 @@ def test_an_oversized_query_is_refused_before_it_is_parsed(monkeypatch: pytest.M
 
     monkeypatch.setattr(sparql_endpoint, "parse", no_parse)
     query = many_filters(200)
-    assert 2000 < sparql_endpoint.query_size(query) < 65536
+    assert 2000 < sparql_endpoint.query_size(query) < 16384
     with TestClient(create_app(ServiceConfig(max_query_bytes=2000))) as client:
         for response in (client.post("/sparql", content=query, headers={"content-type": "application/sparql-query"}),
                          client.post("/sparql", data={"query": query}),
@@ -222,6 +222,89 @@ def test_serve_max_query_size_is_checked() -> None:
     assert exited.value.code == 2
     with pytest.raises(InputError, match="max_query_bytes is a whole number of bytes"):
         create_app(ServiceConfig(max_query_bytes=0))
+    assert build_parser().parse_args(["serve", "--max-sparql-queries", "3"]).max_sparql_queries == 3
+    with pytest.raises(SystemExit) as exited:
+        build_parser().parse_args(["serve", "--max-sparql-queries", "0"])
+    assert exited.value.code == 2
+
+
+def test_the_default_size_limit_refuses_a_query_that_parses_for_seconds(monkeypatch: pytest.MonkeyPatch) -> None:
+    """3,500 FILTERs (65,417 bytes) were under the 64 KiB default and parsed for about 8 s."""
+    from starlette.testclient import TestClient
+
+    from npc_kg.service import ServiceConfig, create_app, sparql_endpoint
+
+    def no_parse(text: str) -> None:
+        raise sparql_endpoint.SparqlRefused(500, "the query was parsed")
+
+    monkeypatch.setattr(sparql_endpoint, "parse", no_parse)
+    monkeypatch.delenv("NPC_KG_MAX_QUERY_BYTES", raising=False)
+    query = many_filters(3500)
+    with TestClient(create_app(ServiceConfig())) as client:
+        response = client.post("/sparql", content=query, headers={"content-type": "application/sparql-query"})
+    assert response.status_code == 413, response.text
+
+
+@pytest.mark.parametrize("value", ["0", "-1", "0.5"])
+def test_a_query_size_limit_under_1_from_the_environment_is_refused(monkeypatch: pytest.MonkeyPatch, value: str) -> None:
+    """NPC_KG_MAX_QUERY_BYTES=0 turned the endpoint off (every query 413); the flag and the config refused 0."""
+    from npc_kg.errors import InputError
+    from npc_kg.limits import configure
+    from npc_kg.service import ServiceConfig, create_app
+
+    monkeypatch.setenv("NPC_KG_MAX_QUERY_BYTES", value)
+    with pytest.raises(InputError, match="NPC_KG_MAX_QUERY_BYTES must be a"):
+        create_app(ServiceConfig())
+    monkeypatch.delenv("NPC_KG_MAX_QUERY_BYTES")
+    with pytest.raises(InputError, match="max_query_bytes must be a"):
+        configure(max_query_bytes=0)
+
+
+def test_the_query_size_limit_is_read_once_when_the_app_is_created(monkeypatch: pytest.MonkeyPatch) -> None:
+    """It was read from the environment on every request."""
+    from starlette.testclient import TestClient
+
+    from npc_kg.service import ServiceConfig, create_app
+
+    monkeypatch.setenv("NPC_KG_MAX_QUERY_BYTES", "100")
+    app = create_app(ServiceConfig())
+    monkeypatch.setenv("NPC_KG_MAX_QUERY_BYTES", "10")
+    with TestClient(app) as client:
+        assert client.get("/sparql", params={"query": "ASK { ?s ?p ?o }"}).status_code == 200
+
+
+def test_queries_past_the_cap_get_503_with_retry_after(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each /sparql query forks a process; any number ran at once (up to anyio's 40 threads), taking every core."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from starlette.testclient import TestClient
+
+    from npc_kg.service import ServiceConfig, create_app
+    from npc_kg.service import app as app_module
+    from npc_kg.service.sparql_endpoint import RdfAnswer
+
+    started, release = threading.Event(), threading.Event()
+
+    def held_answer(query: str, *args: object) -> RdfAnswer:
+        if query.startswith("# held"):
+            started.set()
+            release.wait(60)
+        return RdfAnswer(b"{}", "application/sparql-results+json")
+
+    monkeypatch.setattr(app_module, "answer", held_answer)
+    with TestClient(create_app(ServiceConfig(max_sparql_queries=1))) as client, ThreadPoolExecutor(1) as pool:
+        first = pool.submit(client.get, "/sparql", params={"query": "# held\nASK {}"})
+        try:
+            assert started.wait(60)
+            refused = client.get("/sparql", params={"query": "ASK {}"})
+        finally:
+            release.set()
+        assert refused.status_code == 503 and refused.headers["retry-after"] == "1"
+        assert "at most 1 queries at once" in refused.json()["error"]
+        assert first.result(timeout=60).status_code == 200
+        assert client.get("/sparql", params={"query": "ASK {}"}).status_code == 200, "the slot was given back"
+    with pytest.raises(Exception, match="max_sparql_queries is a whole number"):
+        create_app(ServiceConfig(max_sparql_queries=0))
 
 
 @pytest.fixture()
