@@ -126,17 +126,31 @@ def test_the_oxigraph_backend_drops_the_iterator_on_its_thread(dropped_elsewhere
     assert not [e for e in errors if "unsendable" in e]
 
 
-def test_the_endpoint_drops_its_result_on_its_thread(dropped_elsewhere, monkeypatch: pytest.MonkeyPatch) -> None:
-    """``/sparql`` with no query timeout runs in the calling thread: the answer is bytes, the result dropped there."""
+def test_the_endpoint_drops_its_result_on_its_thread_when_serializing_it_fails(
+        dropped_elsewhere, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``/sparql`` with no query timeout runs in the calling thread. A result whose serialization fails
+    (a SERVICE call that cannot connect, let through here by a safety check made to pass) was kept by
+    the error's traceback and dropped wherever the error went; it is a 400 and the result is dropped
+    on its thread."""
     from npc_kg.service import sparql_endpoint
 
     store = CyclingStore()
     monkeypatch.setattr(sparql_endpoint, "store", lambda: store)
+    monkeypatch.setattr(sparql_endpoint, "check_safe", lambda parsed: None)
     monkeypatch.setenv("NPC_KG_QUERY_TIMEOUT", "0")  # no fork: the query runs in the calling thread
-    for query in (SELECT, "CONSTRUCT { ?s ?p ?o } WHERE { ?s ?p ?o }"):
-        answer, errors = dropped_elsewhere(lambda q=query: sparql_endpoint.answer(q, None))
-        assert isinstance(answer.body, bytes) and b"example.org/s1" in answer.body
-        assert not [e for e in errors if "unsendable" in e]
+
+    def failing() -> BaseException:
+        try:
+            sparql_endpoint.answer("SELECT * WHERE { ?s ?p ?o SERVICE <http://127.0.0.1:1/> { ?s ?p ?o } }", None)
+        except sparql_endpoint.SparqlRefused as error:
+            return error  # handed to the main thread, with its traceback
+        raise AssertionError("the query did not fail")
+
+    error, errors = dropped_elsewhere(failing)
+    assert error.status == 400 and "query failed" in str(error)
+    del error
+    gc.collect()
+    assert not [e for e in errors if "unsendable" in e]
 
 
 def test_solutions_drops_the_iterator_on_its_thread_when_reading_a_row_fails(dropped_elsewhere) -> None:
