@@ -42,6 +42,14 @@ def seconds(text: str) -> float:
     return value
 
 
+def positive_seconds(text: str) -> float:
+    """A finite number of seconds above 0."""
+    value = seconds(text)
+    if value == 0:
+        raise argparse.ArgumentTypeError("must be a number of seconds above 0, not 0")
+    return value
+
+
 def port(text: str) -> int:
     """A TCP port, 0 to 65535 (0: any free port)."""
     value = _integer(text)

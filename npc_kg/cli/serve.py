@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from npc_kg.cli.numbers import at_least_one, port, seconds
+from npc_kg.cli.numbers import at_least_one, port, positive_seconds
 
 __all__ = ["register"]
 
@@ -31,13 +31,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     parser.add_argument("--max-sparql-queries", type=at_least_one, metavar="N",
                         help="/sparql queries run at once, each in a process of its own (default: the number of "
                         "CPUs; one more gets HTTP 503 with Retry-After)")
-    parser.add_argument("--timeout", type=seconds, default=30.0, metavar="SECONDS",
+    parser.add_argument("--timeout", type=positive_seconds, default=30.0, metavar="SECONDS",
                         help="time an assessment or query may take (default 30; then HTTP 503)")
     parser.add_argument("--base-url", metavar="URL",
                         help="the service's public URL, from which CDS cards link to their reports (e.g. "
                         "https://cds.example.org/npc-kg, behind a proxy); default: the address and port a request "
                         "reached, never its Host header")
-    parser.add_argument("--report-ttl", type=seconds, default=900.0, metavar="SECONDS",
+    parser.add_argument("--report-ttl", type=positive_seconds, default=900.0, metavar="SECONDS",
                         help="how long a report link stays valid (default 900)")
     parser.set_defaults(func=_run)
 

@@ -31,7 +31,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from npc_kg.core.rules import OUT_OF_SCOPE
 from npc_kg.errors import InputError, NpcKgError, PatientModelError
 from npc_kg.fhir.errors import FhirInputError
-from npc_kg.limits import current
+from npc_kg.limits import current, seconds
 from npc_kg.service.cds import (
     CdsError,
     cards_for,
@@ -480,6 +480,8 @@ def create_app(config: ServiceConfig | None = None) -> Starlette:
 
     config = config or ServiceConfig()
     base_url = check_base_url(config.base_url) if config.base_url is not None else None
+    seconds(config.timeout, "timeout= (--timeout)", above_zero=True)  # 0 answered every request with 503
+    seconds(config.report_ttl, "report_ttl= (--report-ttl)", above_zero=True)  # 0: every card link expired at once
     if config.max_query_bytes is not None and (type(config.max_query_bytes) is not int or config.max_query_bytes < 1):
         raise InputError(f"max_query_bytes is a whole number of bytes, 1 or more, not {config.max_query_bytes!r}")
     if config.max_sparql_queries is not None and (type(config.max_sparql_queries) is not int

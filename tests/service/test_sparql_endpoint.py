@@ -248,6 +248,21 @@ def test_serve_max_query_size_is_checked() -> None:
     assert exited.value.code == 2
 
 
+@pytest.mark.parametrize(("option", "field"), [("--timeout", "timeout"), ("--report-ttl", "report_ttl")])
+def test_serve_times_must_be_above_zero(option: str, field: str) -> None:
+    """``serve --timeout 0`` answered every request with 503; ``--report-ttl 0`` made every card link expire."""
+    from npc_kg.cli import build_parser
+    from npc_kg.errors import InputError
+    from npc_kg.service import ServiceConfig, create_app
+
+    assert getattr(build_parser().parse_args(["serve", option, "2.5"]), field) == 2.5
+    with pytest.raises(SystemExit) as exited:
+        build_parser().parse_args(["serve", option, "0"])
+    assert exited.value.code == 2
+    with pytest.raises(InputError, match=f"{field}= .*above 0"):
+        create_app(ServiceConfig(**{field: 0}))
+
+
 def test_the_default_size_limit_refuses_a_query_that_parses_for_seconds(monkeypatch: pytest.MonkeyPatch) -> None:
     """3,500 FILTERs (65,417 bytes) were under the 64 KiB default and parsed for about 8 s."""
     from starlette.testclient import TestClient
