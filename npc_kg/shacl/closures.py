@@ -723,6 +723,9 @@ class ClosureEvaluator:
 
     def hits(self, idx: Index) -> tuple[set[str], list[Hit]]:
         """The patients of the index (asserted ``npc:Patient``), and every hit: (unit, focus node, owners)."""
+        if not isinstance(idx, Index):
+            raise TypeError("hits() takes an Index built by this evaluator (index, index_terms, index_strict, "
+                            f"index_graph), not a {type(idx).__name__}: it notes the target nodes as it is built")
         patients, targets = self._scan(idx)
         try:
             found = self._hits(idx, targets, signatures=True)

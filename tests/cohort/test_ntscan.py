@@ -238,6 +238,12 @@ def test_the_nodes_an_index_notes_are_those_a_walk_finds(cohort_lines: list[byte
     assert checked > 300
 
 
+def test_hits_refuse_an_index_that_noted_no_targets() -> None:
+    _native, python = _engines()
+    with pytest.raises(TypeError, match="takes an Index built by this evaluator"):
+        python.hits({})  # a plain dict: its target nodes were never noted
+
+
 SUBCLASS_LINE = b"<http://x.org/s> <http://www.w3.org/2000/01/rdf-schema#subClassOf> <http://x.org/o> .\n"
 
 
