@@ -708,18 +708,31 @@ static Py_ssize_t known_or_cycle(PyObject *state, PyObject *node) {
     return k;
 }
 
+/* Levels of values sid() may descend, whatever the interpreter's recursion limit (which a deep
+ * query's parse raises to 20,000 for a while, npc_kg.sparql.safety): each level takes C stack.
+ * Deeper data raises RecursionError, and the evaluator then keys its memos by node (exact). */
+#define SID_MAX_DEPTH 900
+static int sid_depth; /* levels in progress (under the GIL; another thread's levels count too, which
+                       * can only stop a signing early, never let one go deeper) */
+
 /* The signature of a value inside sid(): known, or computed (recursively); -1 on error/cycle. */
 static Py_ssize_t value_sid(PyObject *state, PyObject *idx, PyObject *value) {
     Py_ssize_t k = known_or_cycle(state, value);
     if (k == -1) return -1;
     if (k == -2) {
+        if (sid_depth >= SID_MAX_DEPTH) {
+            PyErr_SetString(PyExc_RecursionError, "the data nests deeper than node signatures go");
+            return -1;
+        }
         Py_INCREF(value);
+        sid_depth++;
         if (Py_EnterRecursiveCall(" in sid") < 0) {
             k = -1;
         } else {
             k = signature(state, idx, value);
             Py_LeaveRecursiveCall();
         }
+        sid_depth--;
         Py_DECREF(value);
     }
     return k;

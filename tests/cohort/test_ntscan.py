@@ -373,6 +373,34 @@ def test_native_signatures_refuse_a_wrong_state() -> None:
             call((None,) * 10, [], "http://x.org/a")
 
 
+@needs_native
+def test_native_signatures_stop_at_their_own_depth_whatever_the_recursion_limit() -> None:
+    """A deep query's parse raises the recursion limit to 20,000 for a while; C signatures must not follow it down
+    the C stack: past their own depth they raise RecursionError, and the rows come from node keys, as in Python."""
+    lines = [b"<http://x.org/p1> <http://www.w3.org/1999/02/22-rdf-syntax-ns#type> <https://w3id.org/npc-kg/Patient> ."]
+    previous = b"http://x.org/p1"
+    for i in range(5000):
+        lines.append(b"<%s> <https://w3id.org/npc-kg/hasFinding> <http://x.org/f%d> ." % (previous, i))
+        previous = b"http://x.org/f%d" % i
+    data = b"\n".join(lines) + b"\n"
+    native, python = _engines()
+    limit = sys.getrecursionlimit()
+    sys.setrecursionlimit(20_000)
+    try:
+        idx = native.index_strict(data)
+        with pytest.raises(RecursionError, match="deeper than node signatures go"):
+            native.linked.begin(True)
+            try:
+                native.linked.sid(idx, "http://x.org/p1")
+            finally:
+                native.linked.end()
+        got = _rows(native, idx)
+    finally:
+        sys.setrecursionlimit(limit)
+    assert got == _rows(python, python.index_strict(data))
+    assert [row.verdict for row in got] == ["error"]
+
+
 # -- build -------------------------------------------------------------------------------------------
 
 def _hook() -> ModuleType:
