@@ -21,6 +21,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
+import anyio
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
@@ -411,8 +412,6 @@ async def sparql(request: Request) -> Response:
         return _json_error(400, "no query (parameter 'query')")
     if "default-graph-uri" in names or "named-graph-uri" in names:
         return _json_error(400, "default-graph-uri and named-graph-uri are not supported: one graph, the knowledge graph")
-    import anyio
-
     slots: anyio.CapacityLimiter = request.app.state.sparql_slots
     try:
         slots.acquire_nowait()  # each query runs in a process of its own: no more of them than the cores
@@ -473,8 +472,6 @@ def create_app(config: ServiceConfig | None = None) -> Starlette:
 
     Raises :class:`~npc_kg.errors.InputError` for a bad setting in ``config`` or in the
     environment (``NPC_KG_MAX_QUERY_BYTES``, read here once), or a site mapping that cannot be read."""
-    import anyio
-
     from npc_kg.assessment.assess import fhir_mapping
     from npc_kg.service.cds import load_site_mappings
 
@@ -482,11 +479,10 @@ def create_app(config: ServiceConfig | None = None) -> Starlette:
     base_url = check_base_url(config.base_url) if config.base_url is not None else None
     seconds(config.timeout, "timeout= (--timeout)", above_zero=True)  # 0 answered every request with 503
     seconds(config.report_ttl, "report_ttl= (--report-ttl)", above_zero=True)  # 0: every card link expired at once
-    if config.max_query_bytes is not None and (type(config.max_query_bytes) is not int or config.max_query_bytes < 1):
-        raise InputError(f"max_query_bytes is a whole number of bytes, 1 or more, not {config.max_query_bytes!r}")
-    if config.max_sparql_queries is not None and (type(config.max_sparql_queries) is not int
-                                                  or config.max_sparql_queries < 1):
-        raise InputError(f"max_sparql_queries is a whole number, 1 or more, not {config.max_sparql_queries!r}")
+    for name, unit in (("max_query_bytes", " of bytes"), ("max_sparql_queries", "")):
+        value = getattr(config, name)
+        if value is not None and (type(value) is not int or value < 1):
+            raise InputError(f"{name} is a whole number{unit}, 1 or more, not {value!r}")
     query_bytes = current().max_query_bytes if config.max_query_bytes is None else config.max_query_bytes  # read once
     mappings = load_site_mappings(config.mappings)
     compiled = fhir_mapping(list(config.mappings))  # the shipped FHIR mapping and the site's, checked at start

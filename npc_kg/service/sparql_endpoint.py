@@ -150,21 +150,20 @@ def answer(query: str, accept: str | None, timeout: float | None = None, max_byt
 
     def evaluate() -> tuple[bytes, str]:
         media = _checked(query, accept)
+        # pyoxigraph's result iterators must be dropped on the thread that made them (npc_kg.sparql.native):
+        # serialize, then drop here, also when the query or its serialization fails (an error's traceback
+        # would keep this frame, and the iterator in it).
+        result: object = None
         try:
             result = graph_store.query(query)
-        except SyntaxError as error:
-            raise SparqlRefused(400, f"SPARQL syntax error: {error}") from None
-        except (OSError, RuntimeError, ValueError) as error:
-            raise SparqlRefused(400, f"query failed: {error}") from None
-        # pyoxigraph's result iterators must be dropped on the thread that made them (npc_kg.sparql.native):
-        # serialize, then drop here, also when serializing fails (an error's traceback would keep this frame).
-        try:
             if isinstance(result, ox.QueryTriples):
                 data, media_type = result.serialize(format=GRAPH_TYPES[media]), media
             else:
                 fmt = RESULT_TYPES[media]
                 data, media_type = result.serialize(format=fmt), _CANONICAL.get(fmt, media)
-        except (OSError, RuntimeError, ValueError) as error:  # an evaluation error met while the answer is read
+        except SyntaxError as error:
+            raise SparqlRefused(400, f"SPARQL syntax error: {error}") from None
+        except (OSError, RuntimeError, ValueError) as error:  # evaluation errors, also those met while reading
             raise SparqlRefused(400, f"query failed: {error}") from None
         finally:
             del result

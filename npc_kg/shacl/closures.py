@@ -40,7 +40,6 @@ from npc_kg.sparql.terms import to_oxigraph
 __all__ = ["BUILDERS", "ClosureEvaluator", "Index", "Unsupported", "gc_paused", "index_terms", "rdflib_triples"]
 
 
-
 class Index(dict[Any, dict[str, list[Any]]]):
     """A batch's index ``{node: {edge key: [values]}}``, with the targets found while it was built.
 
@@ -631,7 +630,7 @@ class ClosureEvaluator:
         for n, specs in enumerate(self._target_specs):
             for kind, argument in specs:
                 if kind == "class":
-                    self._target_checks.append((n, False, frozenset(argument)))
+                    self._target_checks.append((n, False, tuple(sorted(set(argument)))))  # in a fixed order
                 elif kind == "node":
                     self._target_nodes.append((n, argument))
                 elif kind == "subjectsOf":
@@ -714,7 +713,7 @@ class ClosureEvaluator:
             if keyed:
                 found[n].update(dict.fromkeys(firsts[argument]))
             else:
-                for cls in sorted(argument):
+                for cls in argument:
                     found[n].update(dict.fromkeys(typed[cls]))
         for n, terms in self._target_nodes:
             for term in terms:
